@@ -1,0 +1,36 @@
+# The two commands the README opens with:
+#   make run   — DynamoDB Local + demo data + the API on http://127.0.0.1:8000
+#   make test  — the whole suite (unit, API, integration on DynamoDB Local)
+# Both set everything up themselves on a fresh machine.
+
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-quick setup clean token
+
+$(STAMP): pyproject.toml requirements.txt package.json package-lock.json
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m scripts.run_local
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# make token ROLE=partner PARTNER=P-ALICE
+token: $(STAMP)
+	$(BIN)/python -m chalicelib.cli mint-token --role $(ROLE) $(if $(PARTNER),--partner-id $(PARTNER),) $(if $(SUB),--subject $(SUB),)
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis

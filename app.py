@@ -1,0 +1,17 @@
+"""Upline's Chalice app: create it, add middleware, register the blueprints. Nothing else."""
+from chalice import Chalice
+
+from chalicelib.api import admin, links, partners, webhooks
+from chalicelib.api.middleware import install
+
+app = Chalice(app_name="upline")
+install(app)
+app.register_blueprint(partners.bp)
+app.register_blueprint(links.bp)
+app.register_blueprint(webhooks.bp)
+app.register_blueprint(admin.bp)
+
+
+@app.route("/health")
+def health():
+    return {"ok": True}

@@ -1,0 +1,1 @@
+"""Upline: referral and distribution-partner commissions."""

@@ -1,0 +1,43 @@
+"""Request-wide concerns: correlation ids in logs, metrics flushing, one error shape."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from chalice import Chalice, Response
+
+from ..observability import logger, metrics
+from .http import error_body
+
+
+def install(app: Chalice) -> None:
+    @app.middleware("http")
+    def observe(event, get_response):
+        headers = event.headers or {}
+        correlation_id = headers.get("x-correlation-id") or (event.context or {}).get("requestId") \
+            or str(uuid.uuid4())
+        logger.set_correlation_id(correlation_id)
+        try:
+            response = _uniform_errors(get_response(event))
+        finally:
+            if metrics.metric_set:  # an empty flush only warns
+                metrics.flush_metrics()
+        response.headers["X-Correlation-Id"] = correlation_id
+        logger.info("request", extra={"method": event.method, "path": event.path,
+                                      "status": response.status_code})
+        return response
+
+
+def _uniform_errors(response: Response) -> Response:
+    """Chalice's own refusals ({"Code", "Message"}) are rewritten into the house error shape."""
+    body = response.body
+    if isinstance(body, (str, bytes)) and response.status_code >= 400:
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return response
+    if isinstance(body, dict) and "Code" in body and "Message" in body:
+        code = "internal_error" if response.status_code >= 500 else str(body["Code"]).lower()
+        return Response(body=error_body(code, str(body["Message"])), status_code=response.status_code,
+                        headers={**response.headers, "Content-Type": "application/json"})
+    return response

@@ -1,0 +1,94 @@
+"""Partners: enrol (admin), and each partner's own view of itself, its tree, links, clicks and earnings."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from .. import bootstrap
+from ..domain.ledger import entry_states, totals_by_state
+from ..security import keyed_hash
+from ..services import partners as svc
+from .http import caller, fingerprint, json_response, parse, query_int, route
+from .schemas import EnrolPartner
+
+bp = Blueprint(__name__)
+
+
+def partner_view(p) -> dict:
+    return {
+        "partner_id": p.partner_id, "code": p.code, "name": p.name, "sponsor_id": p.sponsor_id,
+        "status": p.status, "rank": p.rank, "depth_stored": len(p.upline), "counters": p.counters,
+        "created_at": p.created_at.isoformat() if p.created_at else None,
+    }
+
+
+@route(bp, "/partners", ("POST",))
+def enrol():
+    caller(bp).require("admin")
+    req = parse(bp, EnrolPartner)
+    s = bootstrap.settings()
+    customer_hash = keyed_hash(s.hash_pepper, req.customer_id) if req.customer_id else None
+    partner, created = svc.enrol(bootstrap.repository(), name=req.name, code=req.code,
+                                 sponsor_code=req.sponsor_code, customer_hash=customer_hash,
+                                 fingerprint=fingerprint(req), max_depth=s.max_depth, now=bootstrap.now())
+    return json_response(partner_view(partner), 201 if created else 200)
+
+
+@route(bp, "/me")
+def me():
+    who = caller(bp)
+    return json_response({"subject": who.subject, "role": who.role, "partner_id": who.partner_id,
+                          "member_id": who.member_id})
+
+
+@route(bp, "/partners/{partner_id}")
+def read(partner_id: str):
+    caller(bp).require_partner(partner_id)
+    return json_response(partner_view(svc.get(bootstrap.repository(), partner_id)))
+
+
+@route(bp, "/partners/{partner_id}/upline")
+def upline(partner_id: str):
+    caller(bp).require_partner(partner_id)
+    nodes = svc.upline(bootstrap.repository(), partner_id)
+    return json_response({"partner_id": partner_id, "upline": [
+        {"level": i, "partner_id": n.partner_id, "status": n.status, "rank": n.rank}
+        for i, n in enumerate(nodes, start=1)]})
+
+
+@route(bp, "/partners/{partner_id}/downline")
+def downline(partner_id: str):
+    caller(bp).require_partner(partner_id)
+    level = query_int(bp, "level", 1, bootstrap.settings().max_depth)
+    return json_response(svc.downline(bootstrap.repository(), partner_id, level))
+
+
+@route(bp, "/partners/{partner_id}/links")
+def links(partner_id: str):
+    caller(bp).require_partner(partner_id)
+    return json_response({"links": bootstrap.repository().links_of(partner_id)})
+
+
+@route(bp, "/partners/{partner_id}/clicks")
+def clicks(partner_id: str):
+    caller(bp).require_partner(partner_id)
+    return json_response({"clicks": bootstrap.repository().clicks_of(partner_id)})
+
+
+@route(bp, "/partners/{partner_id}/commissions")
+def commissions(partner_id: str):
+    caller(bp).require_partner(partner_id)
+    svc.get(bootstrap.repository(), partner_id)
+    entries = list(bootstrap.repository().ledger(partner_id))
+    now = bootstrap.now()
+    states = entry_states(entries, now)
+    return json_response({
+        "partner_id": partner_id,
+        "totals": totals_by_state(entries, now),
+        "entries": [{
+            "entry_id": e.entry_id, "kind": e.kind, "order_id": e.order_id, "level": e.level,
+            "amount_minor": e.amount_minor, "currency": e.currency, "rate_bps": e.rate_bps,
+            "plan_version": e.plan_version, "occurred_at": e.occurred_at.isoformat(),
+            "payable_at": e.payable_at.isoformat(), "reverses": e.reverses, "refund_id": e.refund_id,
+            "state": states[e.entry_id],
+        } for e in entries],
+    })

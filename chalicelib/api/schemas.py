@@ -1,0 +1,64 @@
+"""Request bodies: pydantic at the edge, refused with a 400 before any service runs."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Rank = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")]
+Bps = Annotated[StrictInt, Field(ge=0, le=10_000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnrolPartner(Body):
+    name: Text
+    code: Code | None = None
+    sponsor_code: Code | None = None
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+
+
+class MovePartner(Body):
+    new_sponsor_code: Code
+
+
+class SetStatus(Body):
+    status: Annotated[str, StringConstraints(max_length=16)]
+    rank: Rank | None = None
+
+
+class CreateLink(Body):
+    destination: Annotated[str, StringConstraints(min_length=8, max_length=2048)]
+    code: Code | None = None
+
+
+class OrderIn(Body):
+    order_id: Id
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    amount_minor: StrictInt
+    currency: Currency
+    ordered_at: AwareDatetime
+    click_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+    referral_code: Code | None = None
+
+
+class RefundIn(Body):
+    order_id: Id
+    refund_id: Id
+    amount_minor: StrictInt
+    currency: Currency
+    refunded_at: AwareDatetime
+
+
+class PlanIn(Body):
+    levels_bps: Annotated[list[Bps], Field(min_length=1, max_length=30)]
+    cap_bps: Bps | None = None
+    rank_overrides: dict[Rank, dict[Annotated[int, Field(ge=1, le=30)], Bps]] = Field(default_factory=dict)
+    holding_days: Annotated[StrictInt, Field(ge=0, le=365)] = 30
+    effective_from: AwareDatetime | None = None

@@ -1,0 +1,69 @@
+"""Settings, parsed once from the environment. Secrets arrive here from the environment
+(in AWS, filled from SSM Parameter Store at deploy time) and never from the repository."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from pydantic import BaseModel, Field, field_validator
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+class Settings(BaseModel):
+    table_name: str = "upline"
+    region: str = "us-east-1"
+    dynamodb_endpoint: str | None = None
+    webhook_secrets: list[str] = Field(default_factory=list)
+    webhook_tolerance_seconds: int = 300
+    jwt_secret: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    hash_pepper: str = ""
+    max_depth: int = Field(10, ge=1, le=30)
+    attribution_window_days: int = Field(30, ge=1, le=3650)
+    lifetime_binding: bool = False
+    allowed_domains: list[str] = Field(default_factory=lambda: ["shop.example.com"])
+    default_destination: str = "https://shop.example.com/"
+    click_ttl_days: int = 90
+    currencies: list[str] = Field(default_factory=lambda: ["USD", "EUR", "GBP", "CNY", "JPY"])
+    max_body_bytes: int = 64 * 1024
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        return [d.lower() for d in v]
+
+    @property
+    def attribution_window(self) -> timedelta:
+        return timedelta(days=self.attribution_window_days)
+
+    @property
+    def click_ttl(self) -> timedelta:
+        return timedelta(days=self.click_ttl_days)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        raw: dict[str, object] = {
+            "table_name": env.get("UPLINE_TABLE"),
+            "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            "dynamodb_endpoint": env.get("DYNAMODB_ENDPOINT"),
+            "webhook_secrets": _csv(env.get("UPLINE_WEBHOOK_SECRETS")) or None,
+            "jwt_secret": env.get("UPLINE_JWT_SECRET"),
+            "jwt_jwks_url": env.get("UPLINE_JWT_JWKS_URL"),
+            "jwt_issuer": env.get("UPLINE_JWT_ISSUER"),
+            "jwt_audience": env.get("UPLINE_JWT_AUDIENCE"),
+            "hash_pepper": env.get("UPLINE_HASH_PEPPER"),
+            "max_depth": env.get("UPLINE_MAX_DEPTH"),
+            "attribution_window_days": env.get("UPLINE_ATTRIBUTION_WINDOW_DAYS"),
+            "lifetime_binding": env.get("UPLINE_LIFETIME_BINDING"),
+            "allowed_domains": _csv(env.get("UPLINE_ALLOWED_DOMAINS")) or None,
+            "default_destination": env.get("UPLINE_DEFAULT_DESTINATION"),
+            "click_ttl_days": env.get("UPLINE_CLICK_TTL_DAYS"),
+            "currencies": _csv(env.get("UPLINE_CURRENCIES")) or None,
+        }
+        return cls(**{k: v for k, v in raw.items() if v is not None})

@@ -1,0 +1,64 @@
+"""Which partner an order belongs to: click id, then referral code, then an existing binding."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+CLICK, REFERRAL_CODE, BINDING = "click", "referral_code", "binding"
+# The shop's clock and ours may differ a little; a click may look a moment younger than its order.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ClickRef:
+    click_id: str
+    partner_id: str
+    clicked_at: datetime
+
+
+@dataclass(frozen=True)
+class BindingRef:
+    partner_id: str
+    bound_until: datetime | None  # None: bound for life
+
+
+@dataclass(frozen=True)
+class Attribution:
+    partner_id: str
+    source: str
+    click_id: str | None = None
+    # The binding this order creates, if the customer had none in force.
+    new_binding: BindingRef | None = None
+
+
+@dataclass(frozen=True)
+class AttributionRules:
+    window: timedelta = timedelta(days=30)
+    lifetime_binding: bool = False
+
+    def binding_live(self, binding: BindingRef | None, at: datetime) -> bool:
+        return binding is not None and (binding.bound_until is None or at < binding.bound_until)
+
+
+def attribute(
+    ordered_at: datetime,
+    click: ClickRef | None,
+    code_partner_id: str | None,
+    binding: BindingRef | None,
+    rules: AttributionRules,
+) -> Attribution | None:
+    """Decide attribution by precedence. A click counts within the window before the order."""
+    live = rules.binding_live(binding, ordered_at)
+
+    def bind(partner_id: str, start: datetime) -> BindingRef | None:
+        if live:
+            return None  # the first attribution keeps the customer
+        return BindingRef(partner_id, None if rules.lifetime_binding else start + rules.window)
+
+    if click is not None and click.clicked_at - CLOCK_SKEW <= ordered_at < click.clicked_at + rules.window:
+        return Attribution(click.partner_id, CLICK, click.click_id, bind(click.partner_id, click.clicked_at))
+    if code_partner_id is not None:
+        return Attribution(code_partner_id, REFERRAL_CODE, None, bind(code_partner_id, ordered_at))
+    if live:
+        return Attribution(binding.partner_id, BINDING)
+    return None

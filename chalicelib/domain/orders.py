@@ -1,0 +1,50 @@
+"""Orders and refunds as the shop reports them, and what Upline recorded for them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .ledger import Entry
+
+
+@dataclass(frozen=True)
+class OrderCommand:
+    order_id: str
+    customer_hash: str
+    amount_minor: int
+    currency: str
+    ordered_at: datetime
+    fingerprint: str  # hash of the request body: same id with another body is a conflict
+    click_id: str | None = None
+    referral_code: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundCommand:
+    order_id: str
+    refund_id: str
+    amount_minor: int
+    currency: str
+    refunded_at: datetime
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class RecordedOrder:
+    order_id: str
+    fingerprint: str
+    amount_minor: int
+    currency: str
+    ordered_at: datetime
+    refunded_minor: int
+    entries: tuple[Entry, ...]  # the commissions it credited
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecordedRefund:
+    order_id: str
+    refund_id: str
+    fingerprint: str
+    result: dict[str, Any]

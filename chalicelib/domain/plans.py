@@ -1,0 +1,59 @@
+"""Commission plans: versioned, effective-dated rates per level in basis points."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping
+
+from .errors import InvalidInput, Unprocessable
+from .money import BPS
+
+DEFAULT_HOLDING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Plan:
+    version: int
+    effective_from: datetime
+    levels_bps: tuple[int, ...]
+    cap_bps: int | None = None
+    # rank -> {level -> bps}: an earner of that rank gets these rates instead of levels_bps.
+    rank_overrides: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
+    holding_days: int = DEFAULT_HOLDING_DAYS
+
+    def rate_for(self, level: int, rank: str | None) -> int:
+        override = self.rank_overrides.get(rank or "", {})
+        if level in override:
+            return override[level]
+        return self.levels_bps[level - 1]
+
+    @property
+    def depth(self) -> int:
+        return len(self.levels_bps)
+
+
+def validate_plan(plan: Plan, max_depth: int) -> Plan:
+    """Refuse a plan that could pay more than the order or reach past the stored upline."""
+    if not 1 <= plan.depth <= max_depth:
+        raise InvalidInput(f"a plan pays between 1 and {max_depth} levels", code="invalid_plan")
+    rates = list(plan.levels_bps) + [r for o in plan.rank_overrides.values() for r in o.values()]
+    if any(not 0 <= r <= BPS for r in rates):
+        raise InvalidInput("every rate is between 0 and 10000 basis points", code="invalid_plan")
+    for rank, override in plan.rank_overrides.items():
+        if any(not 1 <= lvl <= plan.depth for lvl in override):
+            raise InvalidInput(f"rank {rank!r} overrides a level the plan does not pay", code="invalid_plan")
+    if plan.cap_bps is not None and not 0 <= plan.cap_bps <= BPS:
+        raise InvalidInput("cap_bps is between 0 and 10000", code="invalid_plan")
+    if plan.cap_bps is None and sum(plan.levels_bps) > BPS:
+        raise InvalidInput("levels add up to more than the order; set cap_bps", code="invalid_plan")
+    if not 0 <= plan.holding_days <= 365:
+        raise InvalidInput("holding_days is between 0 and 365", code="invalid_plan")
+    return plan
+
+
+def plan_in_force(plans: list[Plan], at: datetime) -> Plan:
+    """The latest version whose effective_from is at or before `at`."""
+    candidates = [p for p in plans if p.effective_from <= at]
+    if not candidates:
+        raise Unprocessable("no commission plan is in force at that time", code="no_plan_in_force")
+    return max(candidates, key=lambda p: (p.effective_from, p.version))

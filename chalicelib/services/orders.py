@@ -1,0 +1,154 @@
+"""Attribute an order and credit its commissions; refund it and reverse them."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from ..domain import attribution as attr
+from ..domain.attribution import CLOCK_SKEW
+from ..domain.commissions import compute_commissions, reversal_amounts
+from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, Unprocessable
+from ..domain.ledger import commission_entries, reversal_entry
+from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
+from ..domain.partners import Partner
+from ..domain.plans import plan_in_force
+from ..domain.tree import Node
+from ..store.repository import Repository
+
+ATTEMPTS = 5
+ATTRIBUTED, UNATTRIBUTED, SELF_REFERRAL = "attributed", "unattributed", "self_referral"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: dict[str, Any]
+    created: bool
+
+
+def _replay(recorded_fingerprint: str, fingerprint: str, result: dict[str, Any], what: str) -> Outcome:
+    if recorded_fingerprint != fingerprint:
+        raise Conflict(f"this {what} id was already used with a different body", code="idempotency_conflict")
+    return Outcome(result, created=False)
+
+
+def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.AttributionRules, now: datetime) -> Outcome:
+    """Two batch reads (what the body names; then the partner with its upline snapshot) and one
+    transaction. If the snapshot was stale the transaction fails and the upline is read live."""
+    live_upline = False
+    for _ in range(ATTEMPTS):
+        ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash)
+        if ctx.order is not None:
+            return _replay(ctx.order.fingerprint, cmd.fingerprint, ctx.order.result, "order")
+        plan = plan_in_force(ctx.plans, cmd.ordered_at)
+        code_partner = ctx.code.partner_id if ctx.code else None
+        found = attr.attribute(cmd.ordered_at, ctx.click, code_partner, ctx.binding, rules)
+        partner = repo.get_partner(found.partner_id) if found else None
+        if partner is not None and live_upline:
+            partner = _with_live_upline(repo, partner)
+        try:
+            return _decide_and_commit(repo, cmd, plan, found, partner, now)
+        except AlreadyExists:
+            continue  # a concurrent duplicate won: the next read replays its result
+        except ConcurrentUpdate:
+            live_upline = True
+    raise Conflict("the order could not be recorded because of concurrent changes; retry", code="busy")
+
+
+def _with_live_upline(repo: Repository, partner: Partner) -> Partner:
+    live = repo.get_partners([partner.partner_id, *(n.partner_id for n in partner.upline)])
+    fresh = live.get(partner.partner_id, partner)
+    upline = tuple(live[n.partner_id].node if n.partner_id in live else n for n in fresh.upline)
+    return replace(fresh, upline=upline)
+
+
+def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.Attribution | None,
+                       partner: Partner | None, now: datetime) -> Outcome:
+    result: dict[str, Any] = {
+        "order_id": cmd.order_id, "amount_minor": cmd.amount_minor, "currency": cmd.currency,
+        "plan_version": plan.version, "attribution": None, "commissions": [],
+    }
+    entries = []
+    checked: list[Node] = []
+    updates: dict[str, dict[str, int]] = defaultdict(dict)
+    if found is None or partner is None:
+        result.update(status=UNATTRIBUTED, reason="no click, referral code or binding led to a partner")
+    else:
+        result["attribution"] = {"partner_id": partner.partner_id, "source": found.source,
+                                 "click_id": found.click_id}
+        if partner.customer_hash and partner.customer_hash == cmd.customer_hash:
+            result.update(status=SELF_REFERRAL,
+                          reason="the buyer is the referring partner; self-referrals earn no commission")
+            found = replace(found, new_binding=None)
+        else:
+            lines = compute_commissions(cmd.amount_minor, partner.node, partner.upline, plan)
+            entries = commission_entries(cmd.order_id, cmd.currency, cmd.ordered_at, plan.version,
+                                         plan.holding_days, lines)
+            result.update(status=ATTRIBUTED, reason=None, commissions=[
+                {"entry_id": e.entry_id, "partner_id": e.partner_id, "level": e.level, "rate_bps": e.rate_bps,
+                 "amount_minor": e.amount_minor} for e in entries])
+            checked = _nodes_that_decided(partner, lines[-1].partner_id if lines else None, plan.depth)
+            for e in entries:
+                updates[e.partner_id][f"credited_{cmd.currency}"] = e.amount_minor
+            updates[partner.partner_id].update({"attributed_orders": 1, f"sales_{cmd.currency}": cmd.amount_minor})
+    repo.commit_order(
+        order_item=repo.order_item(cmd.order_id, cmd.fingerprint, cmd.amount_minor, cmd.currency, cmd.ordered_at,
+                                   cmd.customer_hash, plan, entries, result, now),
+        entries=entries, customer_hash=cmd.customer_hash,
+        new_binding=found.new_binding if found and partner and result["status"] == ATTRIBUTED else None,
+        binding_at=cmd.ordered_at, partner_updates=updates, checked=checked, attributed=partner,
+    )
+    return Outcome(result, created=True)
+
+
+def _nodes_that_decided(partner: Partner, last_earner: str | None, levels: int) -> list[Node]:
+    """The partners whose status or rank shaped this commission: everyone up to the last earner,
+    or the whole stored chain when it ran out of active partners before the plan's depth."""
+    chain = [partner.node, *partner.upline]
+    active_seen, out = 0, []
+    for node in chain:
+        out.append(node)
+        active_seen += node.active
+        if node.partner_id == last_earner and active_seen >= levels:
+            break
+    return out
+
+
+def refund_order(repo: Repository, cmd: RefundCommand, now: datetime) -> Outcome:
+    """Reverse, at every level, the share of each commission the refund takes back. One batch read,
+    one transaction."""
+    for _ in range(ATTEMPTS):
+        order, refund = repo.refund_context(cmd.order_id, cmd.refund_id)
+        if refund is not None:
+            return _replay(refund.fingerprint, cmd.fingerprint, refund.result, "refund")
+        if order is None:
+            raise NotFound(f"no order {cmd.order_id}", code="unknown_order")
+        _check_refund(order, cmd)
+        amounts = reversal_amounts([e.amount_minor for e in order.entries], order.amount_minor,
+                                   order.refunded_minor, cmd.amount_minor)
+        reversals = [reversal_entry(e, cmd.refund_id, a, cmd.refunded_at)
+                     for e, a in zip(order.entries, amounts) if a > 0]
+        result = {
+            "order_id": cmd.order_id, "refund_id": cmd.refund_id, "amount_minor": cmd.amount_minor,
+            "currency": cmd.currency, "refunded_total_minor": order.refunded_minor + cmd.amount_minor,
+            "reversals": [{"entry_id": r.entry_id, "reverses": r.reverses, "partner_id": r.partner_id,
+                           "level": r.level, "amount_minor": r.amount_minor} for r in reversals],
+        }
+        try:
+            repo.commit_refund(order, cmd.refund_id, cmd.fingerprint, cmd.amount_minor, reversals, result, now)
+            return Outcome(result, created=True)
+        except (AlreadyExists, ConcurrentUpdate):
+            continue  # a duplicate or another refund of this order won the race: re-read
+    raise Conflict("the refund could not be recorded because of concurrent refunds; retry", code="busy")
+
+
+def _check_refund(order: RecordedOrder, cmd: RefundCommand) -> None:
+    if cmd.refunded_at < order.ordered_at - CLOCK_SKEW:
+        raise Unprocessable("a refund cannot come before its order", code="refund_before_order")
+    if cmd.currency != order.currency:
+        raise Unprocessable(f"the order was in {order.currency}", code="currency_mismatch")
+    remaining = order.amount_minor - order.refunded_minor
+    if cmd.amount_minor > remaining:
+        raise Unprocessable(f"only {remaining} minor units of this order remain to refund",
+                            code="refund_exceeds_order")

@@ -1,0 +1,201 @@
+"""A thin wrapper over the low-level DynamoDB client: item codec, batch reads, transactions,
+queries, and the translation of DynamoDB errors into domain errors."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Iterable, Iterator
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
+from . import schema
+from .keys import Key
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+BATCH_GET_LIMIT = 100
+TRANSACT_LIMIT = 100
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def encode(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+
+
+def decode(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def key_of(key: Key) -> dict[str, Any]:
+    return {schema.PK: {"S": key[0]}, schema.SK: {"S": key[1]}}
+
+
+def with_key(key: Key, attrs: dict[str, Any]) -> dict[str, Any]:
+    return {schema.PK: key[0], schema.SK: key[1], **attrs}
+
+
+class Op:
+    """One action inside a TransactWriteItems call."""
+
+    @staticmethod
+    def put_new(key: Key, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"Item": encode(with_key(key, attrs)), "ConditionExpression": "attribute_not_exists(PK)"}}
+
+    @staticmethod
+    def put(key: Key, attrs: dict[str, Any], condition: str | None = None,
+            names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
+        put: dict[str, Any] = {"Item": encode(with_key(key, attrs))}
+        _add_condition(put, condition, names, values)
+        return {"Put": put}
+
+    @staticmethod
+    def update(key: Key, expression: str, names: dict[str, str] | None = None,
+               values: dict[str, Any] | None = None, condition: str | None = None) -> dict[str, Any]:
+        upd: dict[str, Any] = {"Key": key_of(key), "UpdateExpression": expression}
+        _add_condition(upd, condition, names, values)
+        return {"Update": upd}
+
+    @staticmethod
+    def check(key: Key, condition: str, names: dict[str, str] | None = None,
+              values: dict[str, Any] | None = None) -> dict[str, Any]:
+        chk: dict[str, Any] = {"Key": key_of(key)}
+        _add_condition(chk, condition, names, values)
+        return {"ConditionCheck": chk}
+
+    @staticmethod
+    def delete(key: Key) -> dict[str, Any]:
+        return {"Delete": {"Key": key_of(key)}}
+
+
+def _add_condition(target: dict[str, Any], condition: str | None, names: dict[str, str] | None,
+                   values: dict[str, Any] | None) -> None:
+    if condition:
+        target["ConditionExpression"] = condition
+    if names:
+        target["ExpressionAttributeNames"] = names
+    if values:
+        target["ExpressionAttributeValues"] = {k: _ser.serialize(v) for k, v in values.items()}
+
+
+class Table:
+    """The one table, through a low-level client given from outside (so tests can swap it)."""
+
+    def __init__(self, client: Any, name: str):
+        self.client = client
+        self.name = name
+
+    def get(self, key: Key, consistent: bool = True) -> dict[str, Any] | None:
+        resp = self.client.get_item(TableName=self.name, Key=key_of(key), ConsistentRead=consistent)
+        item = resp.get("Item")
+        return decode(item) if item else None
+
+    def batch_get(self, keys: Iterable[Key], consistent: bool = True) -> dict[Key, dict[str, Any]]:
+        """All the items that exist among `keys`, in one round trip (more only when DynamoDB
+        hands back unprocessed keys)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[Key, dict[str, Any]] = {}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            request = {self.name: {"Keys": [key_of(k) for k in wanted[start:start + BATCH_GET_LIMIT]],
+                                   "ConsistentRead": consistent}}
+            while request:
+                resp = self.client.batch_get_item(RequestItems=request)
+                for raw in resp.get("Responses", {}).get(self.name, []):
+                    item = decode(raw)
+                    found[(item[schema.PK], item[schema.SK])] = item
+                request = resp.get("UnprocessedKeys") or None
+        return found
+
+    def put_new(self, key: Key, attrs: dict[str, Any]) -> None:
+        try:
+            self.client.put_item(TableName=self.name, Item=encode(with_key(key, attrs)),
+                                 ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as e:
+            if _code(e) == "ConditionalCheckFailedException":
+                raise AlreadyExists(f"{key[0]} already exists") from None
+            raise
+
+    def put(self, key: Key, attrs: dict[str, Any]) -> None:
+        self.client.put_item(TableName=self.name, Item=encode(with_key(key, attrs)))
+
+    def update(self, key: Key, expression: str, names: dict[str, str] | None = None,
+               values: dict[str, Any] | None = None, condition: str | None = None) -> bool:
+        """Returns False when the condition did not hold."""
+        kwargs = Op.update(key, expression, names, values, condition)["Update"]
+        try:
+            self.client.update_item(TableName=self.name, **kwargs)
+            return True
+        except ClientError as e:
+            if _code(e) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def delete(self, key: Key) -> None:
+        self.client.delete_item(TableName=self.name, Key=key_of(key))
+
+    def transact(self, ops: list[dict[str, Any]]) -> None:
+        """Commit all of `ops` or none. A failed condition on the first op (by convention the
+        item whose existence means 'already done') raises AlreadyExists; any other failed
+        condition or a conflicting transaction raises ConcurrentUpdate."""
+        if not ops:
+            return
+        if len(ops) > TRANSACT_LIMIT:
+            raise Conflict("too many changes for one transaction", code="transaction_too_large")
+        for op in ops:
+            next(iter(op.values()))["TableName"] = self.name
+        try:
+            self.client.transact_write_items(TransactItems=ops)
+        except ClientError as e:
+            if _code(e) != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise AlreadyExists("already written") from None
+            raise ConcurrentUpdate(f"transaction cancelled: {reasons}") from None
+
+    def query(self, pk: str, sk_prefix: str | None = None, *, index: str | None = None,
+              forward: bool = True, limit: int | None = None, projection: str | None = None,
+              start_key: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Items under one partition key, page by page, never all in memory at once."""
+        pk_name, sk_name = (schema.GSI1PK, schema.GSI1SK) if index else (schema.PK, schema.SK)
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "#pk = :pk" + (" AND begins_with(#sk, :sk)" if sk_prefix else ""),
+            "ExpressionAttributeNames": {"#pk": pk_name, **({"#sk": sk_name} if sk_prefix else {})},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, **({":sk": {"S": sk_prefix}} if sk_prefix else {})},
+            "ScanIndexForward": forward,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        if projection:
+            kwargs["ProjectionExpression"] = projection
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        remaining = limit
+        while True:
+            if remaining is not None:
+                kwargs["Limit"] = remaining
+            resp = self.client.query(**kwargs)
+            for raw in resp.get("Items", []):
+                yield decode(raw)
+            if remaining is not None:
+                remaining -= len(resp.get("Items", []))
+                if remaining <= 0:
+                    return
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def _code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")

@@ -1,0 +1,372 @@
+"""The repository: domain objects in, domain objects out. Items are shaped here and nowhere else."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Iterator
+
+from ..domain.attribution import BindingRef, ClickRef
+from ..domain.errors import AlreadyExists
+from ..domain.ledger import COMMISSION, Entry
+from ..domain.links import CodeRef
+from ..domain.orders import RecordedOrder, RecordedRefund
+from ..domain.partners import Partner
+from ..domain.plans import Plan
+from ..domain.tree import Node
+from . import keys, schema
+from .dynamo import Op, Table
+
+COUNTER_PREFIXES = ("credited_", "reversed_", "sales_")
+
+
+def iso(dt: datetime) -> str:
+    """Fixed-width UTC timestamps, so they sort as strings."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def epoch(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+# ---- item <-> domain ------------------------------------------------------------------------
+
+def _upline_item(upline: Iterable[Node]) -> list[dict[str, str]]:
+    return [{"id": n.partner_id, "st": n.status, "rk": n.rank} for n in upline]
+
+
+def _partner_from(item: dict[str, Any]) -> Partner:
+    counters = {k: v for k, v in item.items() if k.startswith(COUNTER_PREFIXES) or k == "attributed_orders"}
+    return Partner(
+        partner_id=item["partner_id"], code=item["code"], name=item.get("name", ""),
+        sponsor_id=item.get("sponsor_id"),
+        upline=tuple(Node(u["id"], u["st"], u["rk"]) for u in item.get("upline", [])),
+        status=item["status"], rank=item["rank"], tree_version=item.get("tree_version", 0),
+        customer_hash=item.get("customer_hash"),
+        created_at=parse_iso(item["created_at"]) if item.get("created_at") else None,
+        counters=counters,
+    )
+
+
+def _entry_item(e: Entry) -> dict[str, Any]:
+    return {
+        "entry_id": e.entry_id, "kind": e.kind, "partner_id": e.partner_id, "order_id": e.order_id,
+        "level": e.level, "amount_minor": e.amount_minor, "currency": e.currency,
+        "plan_version": e.plan_version, "rate_bps": e.rate_bps, "occurred_at": iso(e.occurred_at),
+        "payable_at": iso(e.payable_at), "reverses": e.reverses, "refund_id": e.refund_id,
+        schema.GSI1PK: keys.partner_ledger_index(e.partner_id),
+        schema.GSI1SK: f"{iso(e.occurred_at)}#{e.entry_id}",
+    }
+
+
+def _entry_from(item: dict[str, Any]) -> Entry:
+    return Entry(
+        entry_id=item["entry_id"], kind=item["kind"], partner_id=item["partner_id"], order_id=item["order_id"],
+        level=item["level"], amount_minor=item["amount_minor"], currency=item["currency"],
+        plan_version=item["plan_version"], rate_bps=item["rate_bps"],
+        occurred_at=parse_iso(item["occurred_at"]), payable_at=parse_iso(item["payable_at"]),
+        reverses=item.get("reverses"), refund_id=item.get("refund_id"),
+    )
+
+
+def _plan_item(p: Plan) -> dict[str, Any]:
+    return {
+        "version": p.version, "effective_from": iso(p.effective_from), "levels_bps": list(p.levels_bps),
+        "cap_bps": p.cap_bps, "holding_days": p.holding_days,
+        "rank_overrides": {r: {str(lvl): bps for lvl, bps in o.items()} for r, o in p.rank_overrides.items()},
+    }
+
+
+def _plan_from(item: dict[str, Any]) -> Plan:
+    return Plan(
+        version=item["version"], effective_from=parse_iso(item["effective_from"]),
+        levels_bps=tuple(item["levels_bps"]), cap_bps=item.get("cap_bps"),
+        rank_overrides={r: {int(lvl): bps for lvl, bps in o.items()} for r, o in item.get("rank_overrides", {}).items()},
+        holding_days=item.get("holding_days", 30),
+    )
+
+
+def _code_from(item: dict[str, Any]) -> CodeRef:
+    return CodeRef(item["code"], item["kind"], item["partner_id"], item.get("destination"))
+
+
+def _order_from(item: dict[str, Any]) -> RecordedOrder:
+    ordered_at = parse_iso(item["ordered_at"])
+    payable_at = ordered_at + timedelta(days=item.get("holding_days", 0))
+    entries = tuple(
+        Entry(ln["entry_id"], COMMISSION, ln["partner_id"], item["order_id"], ln["level"], ln["amount_minor"],
+              item["currency"], item["plan_version"], ln["rate_bps"], ordered_at, payable_at)
+        for ln in item.get("lines", [])
+    )
+    return RecordedOrder(item["order_id"], item["fingerprint"], item["amount_minor"], item["currency"], ordered_at,
+                         item.get("refunded_minor", 0), entries, json.loads(item["result"]))
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """Everything an order needs that can be read before its partner is known: one batch read."""
+    order: RecordedOrder | None
+    click: ClickRef | None
+    code: CodeRef | None
+    binding: BindingRef | None
+    plans: list[Plan]
+
+
+class Repository:
+    def __init__(self, table: Table):
+        self.table = table
+        self._codes: dict[str, CodeRef] = {}  # codes never change once written: safe to keep
+
+    # ---- plans ----------------------------------------------------------------------------
+    def plans(self) -> list[Plan]:
+        item = self.table.get(keys.plans())
+        return [_plan_from(p) for p in (item or {}).get("versions", [])]
+
+    def publish_plan(self, plan: Plan, created_by: str, now: datetime) -> None:
+        """Append a version; the condition on the version count makes concurrent publishes take turns."""
+        existing = plan.version - 1
+        self.table.transact([
+            Op.put_new(keys.plan_version(plan.version), {**_plan_item(plan), "created_by": created_by,
+                                                         "created_at": iso(now)}),
+            Op.update(keys.plans(), "SET versions = list_append(if_not_exists(versions, :empty), :new)",
+                      values={":empty": [], ":new": [_plan_item(plan)], ":n": existing},
+                      condition="attribute_not_exists(versions) OR size(versions) = :n"),
+        ])
+
+    # ---- codes, links and clicks --------------------------------------------------------------
+    def resolve_code(self, code: str) -> CodeRef | None:
+        code = code.upper()
+        if code in self._codes:
+            return self._codes[code]
+        item = self.table.get(keys.code(code), consistent=False)
+        if item is None:
+            return None
+        ref = self._codes[code] = _code_from(item)
+        return ref
+
+    def create_link(self, ref: CodeRef, now: datetime) -> None:
+        self.table.put_new(keys.code(ref.code), {
+            "code": ref.code, "kind": ref.kind, "partner_id": ref.partner_id, "destination": ref.destination,
+            "created_at": iso(now),
+            schema.GSI1PK: keys.partner_links_index(ref.partner_id), schema.GSI1SK: f"{iso(now)}#{ref.code}",
+        })
+
+    def links_of(self, partner_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        return [
+            {"code": i["code"], "destination": i.get("destination"), "created_at": i["created_at"]}
+            for i in self.table.query(keys.partner_links_index(partner_id), index=schema.GSI1, forward=False,
+                                      limit=limit)
+        ]
+
+    def record_click(self, click_id: str, ref: CodeRef, ip_hash: str, ua_hash: str, now: datetime,
+                     ttl: timedelta) -> None:
+        self.table.put(keys.click(click_id), {
+            "click_id": click_id, "code": ref.code, "partner_id": ref.partner_id, "clicked_at": iso(now),
+            "ip_hash": ip_hash, "ua_hash": ua_hash, schema.TTL_ATTRIBUTE: epoch(now + ttl),
+            schema.GSI1PK: keys.partner_clicks_index(ref.partner_id), schema.GSI1SK: f"{iso(now)}#{click_id}",
+        })
+
+    def clicks_of(self, partner_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        return [
+            {"click_id": i["click_id"], "code": i["code"], "clicked_at": i["clicked_at"]}
+            for i in self.table.query(keys.partner_clicks_index(partner_id), index=schema.GSI1, forward=False,
+                                      limit=limit)
+        ]
+
+    # ---- partners and the tree -------------------------------------------------------------
+    def get_partner(self, partner_id: str) -> Partner | None:
+        item = self.table.get(keys.partner(partner_id))
+        return _partner_from(item) if item else None
+
+    def get_partners(self, partner_ids: Iterable[str]) -> dict[str, Partner]:
+        found = self.table.batch_get(keys.partner(p) for p in partner_ids)
+        return {item["partner_id"]: _partner_from(item) for item in found.values()}
+
+    def partner_fingerprint(self, partner_id: str) -> str | None:
+        item = self.table.get(keys.partner(partner_id))
+        return item.get("fingerprint") if item else None
+
+    def enrol_partner(self, p: Partner, fingerprint: str, sponsor: Partner | None) -> None:
+        ops = [
+            Op.put_new(keys.partner(p.partner_id), {
+                "partner_id": p.partner_id, "code": p.code, "name": p.name, "sponsor_id": p.sponsor_id,
+                "status": p.status, "rank": p.rank, "tree_version": 0, "customer_hash": p.customer_hash,
+                "upline": _upline_item(p.upline), "created_at": iso(p.created_at), "fingerprint": fingerprint,
+                schema.GSI1PK: keys.PARTNERS_INDEX, schema.GSI1SK: f"{iso(p.created_at)}#{p.partner_id}",
+            }),
+            Op.put_new(keys.code(p.code), {"code": p.code, "kind": "partner", "partner_id": p.partner_id,
+                                           "created_at": iso(p.created_at)}),
+            *self._edge_puts(p.partner_id, p.code, p.name, p.upline, start_level=1),
+        ]
+        if sponsor is not None:
+            # The sponsor's upline must still be the one copied; a concurrent move retries this.
+            ops.append(Op.check(keys.partner(sponsor.partner_id), "tree_version = :v",
+                                values={":v": sponsor.tree_version}))
+        self.table.transact(ops)
+
+    def _edge_puts(self, partner_id: str, code: str, name: str, ancestors: Iterable[Node], start_level: int):
+        return [
+            Op.put(keys.downline_edge(a.partner_id, level, partner_id),
+                   {"partner_id": partner_id, "code": code, "name": name, "level": level})
+            for level, a in enumerate(ancestors, start=start_level)
+        ]
+
+    def downline(self, partner_id: str, level: int | None = None) -> Iterator[dict[str, Any]]:
+        prefix = keys.downline_level_prefix(level) if level else keys.DOWNLINE_PREFIX
+        return self.table.query(keys.partner(partner_id)[0], prefix)
+
+    def rewrite_upline(self, p: Partner, new_upline: tuple[Node, ...], keep_levels: int,
+                       sponsor_id: str | None = None) -> None:
+        """Replace the part of `p`'s upline above its first `keep_levels` ancestors, with its
+        downline edges, in one transaction. Re-running it with the same arguments changes nothing."""
+        old_above = p.upline[keep_levels:]
+        new_above = new_upline[keep_levels:]
+        ops: list[dict[str, Any]] = [
+            Op.delete(keys.downline_edge(a.partner_id, lvl, p.partner_id))
+            for lvl, a in enumerate(old_above, start=keep_levels + 1)
+            if lvl - keep_levels - 1 >= len(new_above) or new_above[lvl - keep_levels - 1].partner_id != a.partner_id
+        ]
+        ops += self._edge_puts(p.partner_id, p.code, p.name, new_above, start_level=keep_levels + 1)
+        expression = "SET upline = :u, tree_version = tree_version + :one"
+        values: dict[str, Any] = {":u": _upline_item(new_upline), ":one": 1, ":v": p.tree_version}
+        if sponsor_id is not None:
+            expression += ", sponsor_id = :s"
+            values[":s"] = sponsor_id
+        ops.append(Op.update(keys.partner(p.partner_id), expression, values=values, condition="tree_version = :v"))
+        self.table.transact(ops)
+
+    def set_status(self, partner_id: str, status: str, rank: str) -> None:
+        self.table.update(keys.partner(partner_id), "SET #st = :s, #rk = :r",
+                          names={"#st": "status", "#rk": "rank"}, values={":s": status, ":r": rank})
+
+    def refresh_upline_node(self, descendant_id: str, level: int, node: Node) -> bool:
+        """Copy an ancestor's status and rank into one descendant's upline snapshot."""
+        return self.table.update(
+            keys.partner(descendant_id),
+            f"SET upline[{level - 1}].st = :s, upline[{level - 1}].rk = :r, tree_version = tree_version + :one",
+            values={":s": node.status, ":r": node.rank, ":one": 1, ":id": node.partner_id},
+            condition=f"upline[{level - 1}].id = :id",
+        )
+
+    # ---- orders --------------------------------------------------------------------------
+    def order_context(self, order_id: str, click_id: str | None, code: str | None,
+                      customer_hash: str) -> OrderContext:
+        wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans()]
+        if click_id:
+            wanted.append(keys.click(click_id))
+        cached_code = self._codes.get(code.upper()) if code else None
+        if code and cached_code is None:
+            wanted.append(keys.code(code))
+        found = self.table.batch_get(wanted)
+        order = found.get(keys.order(order_id))
+        click = found.get(keys.click(click_id)) if click_id else None
+        code_item = found.get(keys.code(code)) if code and cached_code is None else None
+        if code_item:
+            cached_code = self._codes[code.upper()] = _code_from(code_item)
+        binding = found.get(keys.binding(customer_hash))
+        return OrderContext(
+            order=_order_from(order) if order else None,
+            click=ClickRef(click["click_id"], click["partner_id"], parse_iso(click["clicked_at"])) if click else None,
+            code=cached_code,
+            binding=BindingRef(binding["partner_id"],
+                               parse_iso(binding["bound_until"]) if binding.get("bound_until") else None)
+            if binding else None,
+            plans=[_plan_from(p) for p in (found.get(keys.plans()) or {}).get("versions", [])],
+        )
+
+    def commit_order(self, *, order_item: dict[str, Any], entries: list[Entry], customer_hash: str,
+                     new_binding: BindingRef | None, binding_at: datetime | None,
+                     partner_updates: dict[str, dict[str, int]], checked: list[Node],
+                     attributed: Partner | None) -> None:
+        """The order, its entries, the customer's binding and the partners' counters: one transaction.
+
+        `partner_updates` maps partner id -> counter -> amount to add; every partner in `checked`
+        must still have the status and rank the commission was computed with.
+        """
+        order_id = order_item["order_id"]
+        ops = [Op.put_new(keys.order(order_id), order_item)]
+        if new_binding is not None:
+            ops.append(Op.put(
+                keys.binding(customer_hash),
+                {"partner_id": new_binding.partner_id,
+                 "bound_until": iso(new_binding.bound_until) if new_binding.bound_until else None,
+                 "order_id": order_id},
+                condition="attribute_not_exists(PK) OR (attribute_exists(bound_until) AND bound_until <= :at)",
+                values={":at": iso(binding_at)},
+            ))
+        ops += [Op.put_new(keys.entry(e.partner_id, e.entry_id), _entry_item(e)) for e in entries]
+        for node in checked:
+            condition = "#st = :s AND #rk = :r"
+            values: dict[str, Any] = {":s": node.status, ":r": node.rank}
+            if attributed is not None and node.partner_id == attributed.partner_id:
+                condition += " AND tree_version = :v"
+                values[":v"] = attributed.tree_version
+            names = {"#st": "status", "#rk": "rank"}
+            counters = partner_updates.get(node.partner_id)
+            if counters:
+                adds = []
+                for i, (name, amount) in enumerate(sorted(counters.items())):
+                    names[f"#c{i}"] = name
+                    values[f":c{i}"] = amount
+                    adds.append(f"#c{i} :c{i}")
+                ops.append(Op.update(keys.partner(node.partner_id), "ADD " + ", ".join(adds), names=names,
+                                     values=values, condition=condition))
+            else:
+                ops.append(Op.check(keys.partner(node.partner_id), condition, names=names, values=values))
+        self.table.transact(ops)
+
+    @staticmethod
+    def order_item(order_id: str, fingerprint: str, amount_minor: int, currency: str, ordered_at: datetime,
+                   customer_hash: str, plan: Plan | None, entries: list[Entry], result: dict[str, Any],
+                   created_at: datetime) -> dict[str, Any]:
+        return {
+            "order_id": order_id, "fingerprint": fingerprint, "amount_minor": amount_minor, "currency": currency,
+            "ordered_at": iso(ordered_at), "customer_hash": customer_hash,
+            "plan_version": plan.version if plan else 0, "holding_days": plan.holding_days if plan else 0,
+            "refunded_minor": 0, "created_at": iso(created_at),
+            "lines": [{"entry_id": e.entry_id, "partner_id": e.partner_id, "level": e.level,
+                       "amount_minor": e.amount_minor, "rate_bps": e.rate_bps} for e in entries],
+            "result": json.dumps(result, sort_keys=True),
+        }
+
+    def refund_context(self, order_id: str, refund_id: str) -> tuple[RecordedOrder | None, RecordedRefund | None]:
+        found = self.table.batch_get([keys.order(order_id), keys.refund(order_id, refund_id)])
+        order = found.get(keys.order(order_id))
+        refund = found.get(keys.refund(order_id, refund_id))
+        return (
+            _order_from(order) if order else None,
+            RecordedRefund(order_id, refund_id, refund["fingerprint"], json.loads(refund["result"])) if refund else None,
+        )
+
+    def commit_refund(self, order: RecordedOrder, refund_id: str, fingerprint: str, amount_minor: int,
+                      entries: list[Entry], result: dict[str, Any], now: datetime) -> None:
+        """The refund record, its reversing entries, the order's refunded total and the partners'
+        counters in one transaction. The refunded total moves only from the value it was read at,
+        so two refunds racing cannot together reverse more than the order earned."""
+        ops = [
+            Op.put_new(keys.refund(order.order_id, refund_id), {
+                "order_id": order.order_id, "refund_id": refund_id, "fingerprint": fingerprint,
+                "amount_minor": amount_minor, "created_at": iso(now), "result": json.dumps(result, sort_keys=True),
+            }),
+            Op.update(keys.order(order.order_id), "SET refunded_minor = :new",
+                      values={":new": order.refunded_minor + amount_minor, ":old": order.refunded_minor},
+                      condition="refunded_minor = :old"),
+        ]
+        ops += [Op.put_new(keys.entry(e.partner_id, e.entry_id), _entry_item(e)) for e in entries]
+        by_partner: dict[tuple[str, str], int] = {}
+        for e in entries:
+            by_partner[(e.partner_id, e.currency)] = by_partner.get((e.partner_id, e.currency), 0) - e.amount_minor
+        for (partner_id, currency), amount in sorted(by_partner.items()):
+            ops.append(Op.update(keys.partner(partner_id), "ADD #c :a", names={"#c": f"reversed_{currency}"},
+                                 values={":a": amount}))
+        self.table.transact(ops)
+
+    # ---- the ledger ------------------------------------------------------------------------
+    def ledger(self, partner_id: str) -> Iterator[Entry]:
+        """A partner's entries, oldest first, streamed page by page."""
+        for item in self.table.query(keys.partner_ledger_index(partner_id), index=schema.GSI1):
+            yield _entry_from(item)

