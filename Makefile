@@ -30,7 +30,7 @@ test-quick: $(STAMP)
 
 # make token ROLE=partner PARTNER=P-ALICE
 token: $(STAMP)
-	$(BIN)/python -m chalicelib.cli mint-token --role $(ROLE) $(if $(PARTNER),--partner-id $(PARTNER),) $(if $(SUB),--subject $(SUB),)
+	$(BIN)/python -m scripts.cli mint-token --role $(ROLE) $(if $(PARTNER),--partner-id $(PARTNER),) $(if $(SUB),--subject $(SUB),)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
