@@ -1,0 +1,54 @@
+"""An attributed order costs at most two batch reads and exactly one write, at any depth."""
+import pytest
+
+from chalicelib import bootstrap
+from tests.support.helpers import DynamoCalls
+from tests.support.program import Program, credited
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def program(api_any):
+    p = Program(api_any)
+    p.publish_plan({"levels_bps": [500] * 10, "cap_bps": 6000, "effective_from": "2020-01-01T00:00:00Z"})
+    return p
+
+
+@pytest.mark.parametrize("depth", [1, 5, 10])
+@pytest.mark.parametrize("source", ["click", "referral_code", "binding"])
+def test_an_attributed_order_is_two_reads_and_one_write_at_depth(program, depth, source):
+    codes = [f"D{depth:02d}L{i:02d}" for i in range(depth + 1)]
+    program.chain(codes)
+    leaf = codes[-1]
+    extra = {}
+    if source == "click":
+        extra = {"click_id": program.follow(program.link(leaf))}
+    elif source == "referral_code":
+        extra = {"referral_code": leaf}
+    else:
+        program.order("first", 1000, customer="loyal", referral_code=leaf)
+    calls = DynamoCalls(bootstrap.repository().table.client)
+    r = program.order("o1", 100_000, customer="loyal", **extra)
+    assert r.status_code == 201
+    assert len(credited(r)) == min(depth + 1, 10)
+    assert calls.reads <= 2, calls.ops
+    assert calls.writes == 1 and calls.ops["TransactWriteItems"] == 1, calls.ops
+    assert sum(calls.ops.values()) == calls.reads + calls.writes, calls.ops
+
+
+def test_a_refund_is_one_read_and_one_write(program):
+    program.chain(["R00", "R01", "R02"])
+    program.order("o1", 10000, referral_code="R02")
+    calls = DynamoCalls(bootstrap.repository().table.client)
+    assert program.refund("o1", "r1", 5000).status_code == 201
+    assert calls.reads == 1 and calls.writes == 1, calls.ops
+
+
+def test_following_a_link_is_one_write_and_no_read_once_the_code_is_known(program):
+    program.enrol("LNK")
+    code = program.link("LNK")
+    program.follow(code)  # first follow in this process reads the immutable code once
+    calls = DynamoCalls(bootstrap.repository().table.client)
+    program.follow(code)
+    assert calls.ops == {"PutItem": 1}, calls.ops
