@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 
@@ -19,7 +20,15 @@ def banner(text: str) -> None:
     print("\n" + "=" * 78 + "\n" + text + "\n" + "=" * 78, flush=True)
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def start_database() -> tuple[str, object]:
+    for port in (API_PORT, DB_PORT):
+        if port_in_use(port):
+            sys.exit(f"port {port} is in use: is another `make run` still going? (PORT=… DYNAMODB_PORT=… pick others)")
     if DynamoDBLocal.available():
         ddb = DynamoDBLocal(port=DB_PORT, db_path=localenv.DATA / "dynamodb",
                             log_path=localenv.DATA / "dynamodb-local.log").start()
@@ -73,12 +82,16 @@ def main() -> int:
             f"Secrets (webhook, JWT, hash pepper) are in .data/local.env; the README walks the whole loop.")
         chalice = shutil.which("chalice", path=os.path.dirname(sys.executable)) or "chalice"
         proc = subprocess.Popen([chalice, "local", "--stage", "local", "--host", "127.0.0.1",
-                                 "--port", str(API_PORT)], cwd=ROOT)
+                                 "--port", str(API_PORT), "--no-autoreload"], cwd=ROOT)
         try:
             return proc.wait()
         except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)
-            return proc.wait()
+            proc.terminate()
+            try:
+                return proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                return 1
     finally:
         db.stop()
 
