@@ -84,6 +84,19 @@ def _client():
 
 
 @pytest.fixture
+def wired_local(local_client):
+    yield wire(local_client)
+    bootstrap.reset()
+
+
+@pytest.fixture
+def api_local(wired_local):
+    """The API on DynamoDB Local only (moto is not safe to call from many threads)."""
+    with _client() as client:
+        yield client
+
+
+@pytest.fixture
 def api(wired):
     with _client() as client:
         yield client
