@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field, field_validator
 
+from .domain.periods import Calendar
+
 
 def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
@@ -31,6 +33,25 @@ class Settings(BaseModel):
     click_ttl_days: int = 90
     currencies: list[str] = Field(default_factory=lambda: ["USD", "EUR", "GBP", "CNY", "JPY"])
     max_body_bytes: int = 64 * 1024
+    program_tz: str = "UTC"
+    lock_days: int = Field(5, ge=0, le=60)
+    export_bucket: str | None = None  # S3 in AWS; unset: exports go to export_dir
+    export_dir: str = ".data/exports"
+    export_url_seconds: int = Field(300, ge=30, le=3600)
+    settlement_queue_url: str | None = None  # set: shards fan out over SQS; unset: settled in-process
+    payout_provider: str = "bank_transfer"
+
+    @field_validator("program_tz")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(v)  # refuse a zone that does not exist at start-up, not at the first order
+        return v
+
+    @property
+    def calendar(self) -> Calendar:
+        return Calendar(self.program_tz, self.lock_days)
 
     @field_validator("allowed_domains")
     @classmethod
@@ -65,5 +86,11 @@ class Settings(BaseModel):
             "default_destination": env.get("UPLINE_DEFAULT_DESTINATION"),
             "click_ttl_days": env.get("UPLINE_CLICK_TTL_DAYS"),
             "currencies": _csv(env.get("UPLINE_CURRENCIES")) or None,
+            "program_tz": env.get("UPLINE_PROGRAM_TZ"),
+            "lock_days": env.get("UPLINE_LOCK_DAYS"),
+            "export_bucket": env.get("UPLINE_EXPORT_BUCKET"),
+            "export_dir": env.get("UPLINE_EXPORT_DIR"),
+            "settlement_queue_url": env.get("UPLINE_SETTLEMENT_QUEUE_URL"),
+            "payout_provider": env.get("UPLINE_PAYOUT_PROVIDER"),
         }
         return cls(**{k: v for k, v in raw.items() if v is not None})

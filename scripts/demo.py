@@ -43,11 +43,11 @@ def seed(repo: Repository, s: Settings) -> list[str]:
     for order_id, customer, amount, code in ORDERS:
         cmd = OrderCommand(order_id, keyed_hash(s.hash_pepper, customer), amount, "USD", ordered_at,
                            _fp(order_id, customer, amount, code), referral_code=code)
-        result = orders.attribute_order(repo, cmd, AttributionRules(s.attribution_window), now).result
+        result = orders.attribute_order(repo, cmd, AttributionRules(s.attribution_window), now, s.calendar).result
         credited = ", ".join(f"{c['partner_id']} {c['amount_minor']}" for c in result["commissions"]) or "none"
         out.append(f"order {order_id} {amount} USD minor via {code or 'nothing'}: {result['status']}; {credited}")
     refund = RefundCommand("demo-1001", "demo-r1", 3000, "USD", ordered_at + timedelta(hours=2),
                            _fp("demo-1001", "demo-r1"))
-    orders.refund_order(repo, refund, now)
+    orders.refund_order(repo, refund, now, s.calendar)
     out.append("refund demo-r1: 3000 USD minor of demo-1001")
     return out

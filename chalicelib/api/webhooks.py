@@ -38,7 +38,8 @@ def order_posted():
         referral_code=req.referral_code,
     )
     outcome = svc.attribute_order(bootstrap.repository(), cmd,
-                                  AttributionRules(s.attribution_window, s.lifetime_binding), bootstrap.now())
+                                  AttributionRules(s.attribution_window, s.lifetime_binding), bootstrap.now(),
+                                  s.calendar)
     if outcome.created:
         if outcome.result["status"] == svc.ATTRIBUTED:
             metrics.add_metric(name="OrdersAttributed", unit=MetricUnit.Count, value=1)
@@ -60,7 +61,7 @@ def refund_posted():
         currency=check_currency(req.currency, frozenset(s.currencies)), refunded_at=req.refunded_at,
         fingerprint=fingerprint(req),
     )
-    outcome = svc.refund_order(bootstrap.repository(), cmd, bootstrap.now())
+    outcome = svc.refund_order(bootstrap.repository(), cmd, bootstrap.now(), s.calendar)
     if outcome.created:
         metrics.add_metric(name="Refunds", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="CommissionsReversed", unit=MetricUnit.Count,

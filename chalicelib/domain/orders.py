@@ -40,6 +40,8 @@ class RecordedOrder:
     refunded_minor: int
     entries: tuple[Entry, ...]  # the commissions it credited
     result: dict[str, Any] = field(default_factory=dict)
+    attributed_to: str | None = None  # the partner whose volume it counts toward
+    period: str = ""  # where its entries and volume landed
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping
 
+from . import bonuses
 from .errors import InvalidInput, Unprocessable
 from .money import BPS
 
 DEFAULT_HOLDING_DAYS = 30
+DEFAULT_MIN_PAYOUT_MINOR = 5_000
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,8 @@ class Plan:
     # rank -> {level -> bps}: an earner of that rank gets these rates instead of levels_bps.
     rank_overrides: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
     holding_days: int = DEFAULT_HOLDING_DAYS
+    min_payout_minor: int = DEFAULT_MIN_PAYOUT_MINOR  # smaller balances carry forward
+    bonus: bonuses.BonusRules | None = None  # threshold ladder, overachievement and ranks
 
     def rate_for(self, level: int, rank: str | None) -> int:
         override = self.rank_overrides.get(rank or "", {})
@@ -48,6 +52,10 @@ def validate_plan(plan: Plan, max_depth: int) -> Plan:
         raise InvalidInput("levels add up to more than the order; set cap_bps", code="invalid_plan")
     if not 0 <= plan.holding_days <= 365:
         raise InvalidInput("holding_days is between 0 and 365", code="invalid_plan")
+    if plan.min_payout_minor < 0:
+        raise InvalidInput("min_payout_minor is not negative", code="invalid_plan")
+    if plan.bonus is not None:
+        bonuses.validate(plan.bonus, max_depth)
     return plan
 
 

@@ -13,6 +13,7 @@ from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound,
 from ..domain.ledger import commission_entries, reversal_entry
 from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
 from ..domain.partners import Partner
+from ..domain.periods import OPEN, Calendar, next_period
 from ..domain.plans import plan_in_force
 from ..domain.tree import Node
 from ..store.repository import Repository
@@ -33,10 +34,25 @@ def _replay(recorded_fingerprint: str, fingerprint: str, result: dict[str, Any],
     return Outcome(result, created=False)
 
 
-def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.AttributionRules, now: datetime) -> Outcome:
+def _landing(cal: Calendar, at: datetime, now: datetime, closed: set[str]) -> str:
+    period = cal.landing_period(at, now)
+    while period in closed:
+        period = next_period(period)
+    return period
+
+
+def _note_if_closed(repo: Repository, period: str, closed: set[str]) -> None:
+    """After a failed transaction: was it because settlement started closing the period?"""
+    if repo.period_status(period) != OPEN:
+        closed.add(period)
+
+
+def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.AttributionRules, now: datetime,
+                    cal: Calendar = Calendar()) -> Outcome:
     """Two batch reads (what the body names; then the partner with its upline snapshot) and one
     transaction. If the snapshot was stale the transaction fails and the upline is read live."""
     live_upline = False
+    closed: set[str] = set()
     for _ in range(ATTEMPTS):
         ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash)
         if ctx.order is not None:
@@ -47,12 +63,14 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
         partner = repo.get_partner(found.partner_id) if found else None
         if partner is not None and live_upline:
             partner = _with_live_upline(repo, partner)
+        period = _landing(cal, cmd.ordered_at, now, closed)
         try:
-            return _decide_and_commit(repo, cmd, plan, found, partner, now)
+            return _decide_and_commit(repo, cmd, plan, found, partner, now, cal, period)
         except AlreadyExists:
             continue  # a concurrent duplicate won: the next read replays its result
         except ConcurrentUpdate:
             live_upline = True
+            _note_if_closed(repo, period, closed)
     raise Conflict("the order could not be recorded because of concurrent changes; retry", code="busy")
 
 
@@ -64,10 +82,10 @@ def _with_live_upline(repo: Repository, partner: Partner) -> Partner:
 
 
 def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.Attribution | None,
-                       partner: Partner | None, now: datetime) -> Outcome:
+                       partner: Partner | None, now: datetime, cal: Calendar, period: str) -> Outcome:
     result: dict[str, Any] = {
         "order_id": cmd.order_id, "amount_minor": cmd.amount_minor, "currency": cmd.currency,
-        "plan_version": plan.version, "attribution": None, "commissions": [],
+        "plan_version": plan.version, "period": period, "attribution": None, "commissions": [],
     }
     entries = []
     checked: list[Node] = []
@@ -84,7 +102,7 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
         else:
             lines = compute_commissions(cmd.amount_minor, partner.node, partner.upline, plan)
             entries = commission_entries(cmd.order_id, cmd.currency, cmd.ordered_at, plan.version,
-                                         plan.holding_days, lines)
+                                         plan.holding_days, lines, cal, period)
             result.update(status=ATTRIBUTED, reason=None, commissions=[
                 {"entry_id": e.entry_id, "partner_id": e.partner_id, "level": e.level, "rate_bps": e.rate_bps,
                  "amount_minor": e.amount_minor} for e in entries])
@@ -92,12 +110,14 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
             for e in entries:
                 updates[e.partner_id][f"credited_{cmd.currency}"] = e.amount_minor
             updates[partner.partner_id].update({"attributed_orders": 1, f"sales_{cmd.currency}": cmd.amount_minor})
+    counted = partner.partner_id if partner is not None and result["status"] == ATTRIBUTED else None
     repo.commit_order(
         order_item=repo.order_item(cmd.order_id, cmd.fingerprint, cmd.amount_minor, cmd.currency, cmd.ordered_at,
-                                   cmd.customer_hash, plan, entries, result, now),
+                                   cmd.customer_hash, plan, entries, result, now, period, counted),
         entries=entries, customer_hash=cmd.customer_hash,
         new_binding=found.new_binding if found and partner and result["status"] == ATTRIBUTED else None,
         binding_at=cmd.ordered_at, partner_updates=updates, checked=checked, attributed=partner,
+        volume=(counted, cmd.amount_minor) if counted else None,
     )
     return Outcome(result, created=True)
 
@@ -115,9 +135,11 @@ def _nodes_that_decided(partner: Partner, last_earner: str | None, levels: int) 
     return out
 
 
-def refund_order(repo: Repository, cmd: RefundCommand, now: datetime) -> Outcome:
+def refund_order(repo: Repository, cmd: RefundCommand, now: datetime, cal: Calendar = Calendar()) -> Outcome:
     """Reverse, at every level, the share of each commission the refund takes back. One batch read,
-    one transaction."""
+    one transaction. The reversals land in the order's period while it is open, else in the current
+    one: a clawback, paid back out of the partner's next settlement."""
+    closed: set[str] = set()
     for _ in range(ATTEMPTS):
         order, refund = repo.refund_context(cmd.order_id, cmd.refund_id)
         if refund is not None:
@@ -127,19 +149,25 @@ def refund_order(repo: Repository, cmd: RefundCommand, now: datetime) -> Outcome
         _check_refund(order, cmd)
         amounts = reversal_amounts([e.amount_minor for e in order.entries], order.amount_minor,
                                    order.refunded_minor, cmd.amount_minor)
-        reversals = [reversal_entry(e, cmd.refund_id, a, cmd.refunded_at)
+        # The order's own period while it is open (refunds reduce its volume), else the current one.
+        period = _landing(cal, order.ordered_at, max(now, cmd.refunded_at), closed)
+        reversals = [reversal_entry(e, cmd.refund_id, a, cmd.refunded_at, cal, period)
                      for e, a in zip(order.entries, amounts) if a > 0]
         result = {
-            "order_id": cmd.order_id, "refund_id": cmd.refund_id, "amount_minor": cmd.amount_minor,
+            "order_id": cmd.order_id, "refund_id": cmd.refund_id, "amount_minor": cmd.amount_minor, "period": period,
             "currency": cmd.currency, "refunded_total_minor": order.refunded_minor + cmd.amount_minor,
             "reversals": [{"entry_id": r.entry_id, "reverses": r.reverses, "partner_id": r.partner_id,
                            "level": r.level, "amount_minor": r.amount_minor} for r in reversals],
         }
         try:
-            repo.commit_refund(order, cmd.refund_id, cmd.fingerprint, cmd.amount_minor, reversals, result, now)
+            repo.commit_refund(order, cmd.refund_id, cmd.fingerprint, cmd.amount_minor, reversals, result, now,
+                               period)
             return Outcome(result, created=True)
-        except (AlreadyExists, ConcurrentUpdate):
-            continue  # a duplicate or another refund of this order won the race: re-read
+        except AlreadyExists:
+            continue  # a duplicate won the race: re-read and replay it
+        except ConcurrentUpdate:
+            _note_if_closed(repo, period, closed)  # another refund of this order, or the period closed
+            continue
     raise Conflict("the refund could not be recorded because of concurrent refunds; retry", code="busy")
 
 

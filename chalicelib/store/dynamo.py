@@ -167,7 +167,7 @@ class Table:
               forward: bool = True, limit: int | None = None, projection: str | None = None,
               start_key: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Items under one partition key, page by page, never all in memory at once."""
-        pk_name, sk_name = (schema.GSI1PK, schema.GSI1SK) if index else (schema.PK, schema.SK)
+        pk_name, sk_name = schema.INDEX_KEYS.get(index, (schema.PK, schema.SK)) if index else (schema.PK, schema.SK)
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": "#pk = :pk" + (" AND begins_with(#sk, :sk)" if sk_prefix else ""),

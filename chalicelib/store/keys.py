@@ -65,3 +65,59 @@ def partner_ledger_index(partner_id: str) -> str:
 
 
 PARTNERS_INDEX = "PARTNERS"
+
+
+# ---- periods and settlement ----------------------------------------------------------------
+def period(period_id: str) -> Key:
+    return (f"PERIOD#{period_id}", "PERIOD")
+
+
+def settlement_state() -> Key:
+    return ("PROGRAM", "SETTLEMENT")
+
+
+def partner_period(partner_id: str, period_id: str) -> Key:
+    """A partner's volume in one period (sales and refunds per currency): a projection."""
+    return (f"PARTNER#{partner_id}", f"PERIOD#{period_id}")
+
+
+def target(partner_id: str, period_id: str) -> Key:
+    return (f"PARTNER#{partner_id}", f"TARGET#{period_id}")
+
+
+def carry(partner_id: str, currency: str) -> Key:
+    """The balance a partner carries from its last settlement in a currency."""
+    return (f"PARTNER#{partner_id}", f"CARRY#{currency}")
+
+
+def batch(period_id: str) -> Key:
+    return (f"BATCH#{period_id}", "BATCH")
+
+
+def batch_shard(period_id: str, shard: int) -> Key:
+    return (f"BATCH#{period_id}", f"SHARD#{shard:03d}")
+
+
+def batch_line(period_id: str, partner_id: str, currency: str) -> Key:
+    return (f"BATCH#{period_id}", f"LINE#{partner_id}#{currency}")
+
+
+def batch_event(period_id: str, event_id: str) -> Key:
+    return (f"BATCH#{period_id}", f"EVENT#{event_id}")
+
+
+SHARD_PREFIX, LINE_PREFIX, EVENT_PREFIX = "SHARD#", "LINE#", "EVENT#"
+
+
+# Settlement work is spread over this many shards (GSI2 partitions and SQS messages). It is part of
+# the table's design: entries already written keep the shard they were written with.
+SHARDS = 8
+
+
+# GSI2: a period's settlement work, sharded so no partition runs hot, ordered by partner.
+def settle_index(period_id: str, shard: int) -> str:
+    return f"SETTLE#{period_id}#{shard:03d}"
+
+
+def volume_index(period_id: str, shard: int) -> str:
+    return f"VOLUME#{period_id}#{shard:03d}"

@@ -12,7 +12,10 @@ from ..domain.ledger import COMMISSION, Entry
 from ..domain.links import CodeRef
 from ..domain.orders import RecordedOrder, RecordedRefund
 from ..domain.partners import Partner
-from ..domain.plans import Plan
+from ..domain.periods import OPEN
+from ..domain.bonuses import BonusRules, RankRule, Tier
+from ..domain.plans import DEFAULT_MIN_PAYOUT_MINOR, Plan
+from ..domain.settlement import shard_of
 from ..domain.tree import Node
 from . import keys, schema
 from .dynamo import Op, Table
@@ -52,33 +55,64 @@ def _partner_from(item: dict[str, Any]) -> Partner:
     )
 
 
-def _entry_item(e: Entry) -> dict[str, Any]:
+def entry_item(e: Entry) -> dict[str, Any]:
     return {
         "entry_id": e.entry_id, "kind": e.kind, "partner_id": e.partner_id, "order_id": e.order_id,
         "level": e.level, "amount_minor": e.amount_minor, "currency": e.currency,
         "plan_version": e.plan_version, "rate_bps": e.rate_bps, "occurred_at": iso(e.occurred_at),
         "payable_at": iso(e.payable_at), "reverses": e.reverses, "refund_id": e.refund_id,
+        "period": e.period, "settles_in": e.settles_in,
+        "trace": json.dumps(e.trace, sort_keys=True) if e.trace is not None else None,
         schema.GSI1PK: keys.partner_ledger_index(e.partner_id),
         schema.GSI1SK: f"{iso(e.occurred_at)}#{e.entry_id}",
+        schema.GSI2PK: keys.settle_index(e.settles_in, shard_of(e.partner_id, keys.SHARDS)),
+        schema.GSI2SK: f"{e.partner_id}#{e.entry_id}",
     }
 
 
-def _entry_from(item: dict[str, Any]) -> Entry:
+def entry_from(item: dict[str, Any]) -> Entry:
     return Entry(
         entry_id=item["entry_id"], kind=item["kind"], partner_id=item["partner_id"], order_id=item["order_id"],
         level=item["level"], amount_minor=item["amount_minor"], currency=item["currency"],
         plan_version=item["plan_version"], rate_bps=item["rate_bps"],
         occurred_at=parse_iso(item["occurred_at"]), payable_at=parse_iso(item["payable_at"]),
         reverses=item.get("reverses"), refund_id=item.get("refund_id"),
+        period=item.get("period", ""), settles_in=item.get("settles_in", ""),
+        trace=json.loads(item["trace"]) if item.get("trace") else None,
     )
 
 
 def _plan_item(p: Plan) -> dict[str, Any]:
     return {
         "version": p.version, "effective_from": iso(p.effective_from), "levels_bps": list(p.levels_bps),
-        "cap_bps": p.cap_bps, "holding_days": p.holding_days,
+        "cap_bps": p.cap_bps, "holding_days": p.holding_days, "min_payout_minor": p.min_payout_minor,
         "rank_overrides": {r: {str(lvl): bps for lvl, bps in o.items()} for r, o in p.rank_overrides.items()},
+        "bonus": json.dumps(bonus_rules_dict(p.bonus), sort_keys=True) if p.bonus else None,
     }
+
+
+def bonus_rules_dict(b: BonusRules) -> dict[str, Any]:
+    return {
+        "currency": b.currency, "basis": b.basis, "team_levels": b.team_levels,
+        "ladder": [{"threshold_minor": t.threshold_minor, "flat_minor": t.flat_minor, "rate_bps": t.rate_bps}
+                   for t in b.ladder],
+        "overachievement_bps": b.overachievement_bps, "overachievement_cap_minor": b.overachievement_cap_minor,
+        "default_targets": dict(b.default_targets),
+        "ranks": [{"rank": r.rank, "min_personal_minor": r.min_personal_minor, "min_team_minor": r.min_team_minor}
+                  for r in b.ranks],
+    }
+
+
+def bonus_rules_from(d: dict[str, Any]) -> BonusRules:
+    return BonusRules(
+        currency=d["currency"], basis=d.get("basis", "personal"), team_levels=d.get("team_levels", 0),
+        ladder=tuple(Tier(t["threshold_minor"], t.get("flat_minor"), t.get("rate_bps")) for t in d.get("ladder", [])),
+        overachievement_bps=d.get("overachievement_bps", 0),
+        overachievement_cap_minor=d.get("overachievement_cap_minor"),
+        default_targets=dict(d.get("default_targets", {})),
+        ranks=tuple(RankRule(r["rank"], r.get("min_personal_minor", 0), r.get("min_team_minor", 0))
+                    for r in d.get("ranks", [])),
+    )
 
 
 def _plan_from(item: dict[str, Any]) -> Plan:
@@ -87,6 +121,8 @@ def _plan_from(item: dict[str, Any]) -> Plan:
         levels_bps=tuple(item["levels_bps"]), cap_bps=item.get("cap_bps"),
         rank_overrides={r: {int(lvl): bps for lvl, bps in o.items()} for r, o in item.get("rank_overrides", {}).items()},
         holding_days=item.get("holding_days", 30),
+        min_payout_minor=item.get("min_payout_minor", DEFAULT_MIN_PAYOUT_MINOR),
+        bonus=bonus_rules_from(json.loads(item["bonus"])) if item.get("bonus") else None,
     )
 
 
@@ -99,11 +135,14 @@ def _order_from(item: dict[str, Any]) -> RecordedOrder:
     payable_at = ordered_at + timedelta(days=item.get("holding_days", 0))
     entries = tuple(
         Entry(ln["entry_id"], COMMISSION, ln["partner_id"], item["order_id"], ln["level"], ln["amount_minor"],
-              item["currency"], item["plan_version"], ln["rate_bps"], ordered_at, payable_at)
+              item["currency"], item["plan_version"], ln["rate_bps"], ordered_at, payable_at,
+              period=item.get("period", ""), settles_in=item.get("settles_in", ""))
         for ln in item.get("lines", [])
     )
+    result = json.loads(item["result"])
     return RecordedOrder(item["order_id"], item["fingerprint"], item["amount_minor"], item["currency"], ordered_at,
-                         item.get("refunded_minor", 0), entries, json.loads(item["result"]))
+                         item.get("refunded_minor", 0), entries, result,
+                         attributed_to=item.get("attributed_to"), period=item.get("period", ""))
 
 
 @dataclass(frozen=True)
@@ -281,14 +320,19 @@ class Repository:
     def commit_order(self, *, order_item: dict[str, Any], entries: list[Entry], customer_hash: str,
                      new_binding: BindingRef | None, binding_at: datetime | None,
                      partner_updates: dict[str, dict[str, int]], checked: list[Node],
-                     attributed: Partner | None) -> None:
-        """The order, its entries, the customer's binding and the partners' counters: one transaction.
+                     attributed: Partner | None, volume: tuple[str, int] | None = None) -> None:
+        """The order, its entries, the customer's binding, the partners' counters and the attributed
+        partner's period volume: one transaction, which also checks the order's period is still open.
 
         `partner_updates` maps partner id -> counter -> amount to add; every partner in `checked`
-        must still have the status and rank the commission was computed with.
+        must still have the status and rank the commission was computed with. `volume` is
+        (partner id, amount) to add to that partner's sales in the order's period.
         """
         order_id = order_item["order_id"]
-        ops = [Op.put_new(keys.order(order_id), order_item)]
+        period = order_item["period"]
+        ops = [Op.put_new(keys.order(order_id), order_item), self._period_open_check(period)]
+        if volume is not None:
+            ops.append(self._volume_update(volume[0], period, f"sales_{order_item['currency']}", volume[1]))
         if new_binding is not None:
             ops.append(Op.put(
                 keys.binding(customer_hash),
@@ -298,7 +342,7 @@ class Repository:
                 condition="attribute_not_exists(PK) OR (attribute_exists(bound_until) AND bound_until <= :at)",
                 values={":at": iso(binding_at)},
             ))
-        ops += [Op.put_new(keys.entry(e.partner_id, e.entry_id), _entry_item(e)) for e in entries]
+        ops += [Op.put_new(keys.entry(e.partner_id, e.entry_id), entry_item(e)) for e in entries]
         for node in checked:
             condition = "#st = :s AND #rk = :r"
             values: dict[str, Any] = {":s": node.status, ":r": node.rank}
@@ -320,18 +364,40 @@ class Repository:
         self.table.transact(ops)
 
     @staticmethod
+    def _period_open_check(period: str) -> dict[str, Any]:
+        """Entries may land in a period only until settlement starts closing it."""
+        return Op.check(keys.period(period), "attribute_not_exists(PK) OR #st = :open",
+                        names={"#st": "status"}, values={":open": OPEN})
+
+    @staticmethod
+    def _volume_update(partner_id: str, period: str, counter: str, amount: int) -> dict[str, Any]:
+        return Op.update(
+            keys.partner_period(partner_id, period),
+            "ADD #c :a SET #pid = :p, #per = :per, #g2pk = :g, #g2sk = :p",
+            names={"#c": counter, "#pid": "partner_id", "#per": "period", "#g2pk": schema.GSI2PK,
+                   "#g2sk": schema.GSI2SK},
+            values={":a": amount, ":p": partner_id, ":per": period,
+                    ":g": keys.volume_index(period, shard_of(partner_id, keys.SHARDS))},
+        )
+
+    @staticmethod
     def order_item(order_id: str, fingerprint: str, amount_minor: int, currency: str, ordered_at: datetime,
                    customer_hash: str, plan: Plan | None, entries: list[Entry], result: dict[str, Any],
-                   created_at: datetime) -> dict[str, Any]:
+                   created_at: datetime, period: str, attributed_to: str | None) -> dict[str, Any]:
         return {
             "order_id": order_id, "fingerprint": fingerprint, "amount_minor": amount_minor, "currency": currency,
-            "ordered_at": iso(ordered_at), "customer_hash": customer_hash,
+            "ordered_at": iso(ordered_at), "customer_hash": customer_hash, "period": period,
+            "settles_in": entries[0].settles_in if entries else None, "attributed_to": attributed_to,
             "plan_version": plan.version if plan else 0, "holding_days": plan.holding_days if plan else 0,
             "refunded_minor": 0, "created_at": iso(created_at),
             "lines": [{"entry_id": e.entry_id, "partner_id": e.partner_id, "level": e.level,
                        "amount_minor": e.amount_minor, "rate_bps": e.rate_bps} for e in entries],
             "result": json.dumps(result, sort_keys=True),
         }
+
+    def period_status(self, period: str) -> str:
+        item = self.table.get(keys.period(period))
+        return item["status"] if item else OPEN
 
     def refund_context(self, order_id: str, refund_id: str) -> tuple[RecordedOrder | None, RecordedRefund | None]:
         found = self.table.batch_get([keys.order(order_id), keys.refund(order_id, refund_id)])
@@ -343,10 +409,11 @@ class Repository:
         )
 
     def commit_refund(self, order: RecordedOrder, refund_id: str, fingerprint: str, amount_minor: int,
-                      entries: list[Entry], result: dict[str, Any], now: datetime) -> None:
-        """The refund record, its reversing entries, the order's refunded total and the partners'
-        counters in one transaction. The refunded total moves only from the value it was read at,
-        so two refunds racing cannot together reverse more than the order earned."""
+                      entries: list[Entry], result: dict[str, Any], now: datetime, period: str) -> None:
+        """The refund record, its reversing entries, the order's refunded total, the partners'
+        counters and the attributed partner's refunded volume in `period`, in one transaction. The
+        refunded total moves only from the value it was read at, so two refunds racing cannot
+        together reverse more than the order earned."""
         ops = [
             Op.put_new(keys.refund(order.order_id, refund_id), {
                 "order_id": order.order_id, "refund_id": refund_id, "fingerprint": fingerprint,
@@ -355,8 +422,11 @@ class Repository:
             Op.update(keys.order(order.order_id), "SET refunded_minor = :new",
                       values={":new": order.refunded_minor + amount_minor, ":old": order.refunded_minor},
                       condition="refunded_minor = :old"),
+            self._period_open_check(period),
         ]
-        ops += [Op.put_new(keys.entry(e.partner_id, e.entry_id), _entry_item(e)) for e in entries]
+        if order.attributed_to:
+            ops.append(self._volume_update(order.attributed_to, period, f"refunds_{order.currency}", amount_minor))
+        ops += [Op.put_new(keys.entry(e.partner_id, e.entry_id), entry_item(e)) for e in entries]
         by_partner: dict[tuple[str, str], int] = {}
         for e in entries:
             by_partner[(e.partner_id, e.currency)] = by_partner.get((e.partner_id, e.currency), 0) - e.amount_minor
@@ -369,4 +439,4 @@ class Repository:
     def ledger(self, partner_id: str) -> Iterator[Entry]:
         """A partner's entries, oldest first, streamed page by page."""
         for item in self.table.query(keys.partner_ledger_index(partner_id), index=schema.GSI1):
-            yield _entry_from(item)
+            yield entry_from(item)

@@ -4,15 +4,18 @@ from __future__ import annotations
 from typing import Any
 
 PK, SK = "PK", "SK"
-GSI1, GSI1PK, GSI1SK = "GSI1", "GSI1PK", "GSI1SK"
+GSI1, GSI1PK, GSI1SK = "GSI1", "GSI1PK", "GSI1SK"  # time-ordered lists per owner
+GSI2, GSI2PK, GSI2SK = "GSI2", "GSI2PK", "GSI2SK"  # settlement: a period's work, sharded, by partner
 TTL_ATTRIBUTE = "expires_at"
+
+INDEX_KEYS = {GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK)}
 
 KEY_SCHEMA = [
     {"AttributeName": PK, "KeyType": "HASH"},
     {"AttributeName": SK, "KeyType": "RANGE"},
 ]
 ATTRIBUTE_DEFINITIONS = [
-    {"AttributeName": name, "AttributeType": "S"} for name in (PK, SK, GSI1PK, GSI1SK)
+    {"AttributeName": name, "AttributeType": "S"} for name in (PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK)
 ]
 GLOBAL_SECONDARY_INDEXES = [
     {
@@ -22,7 +25,15 @@ GLOBAL_SECONDARY_INDEXES = [
             {"AttributeName": GSI1SK, "KeyType": "RANGE"},
         ],
         "Projection": {"ProjectionType": "ALL"},
-    }
+    },
+    {
+        "IndexName": GSI2,
+        "KeySchema": [
+            {"AttributeName": GSI2PK, "KeyType": "HASH"},
+            {"AttributeName": GSI2SK, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    },
 ]
 
 

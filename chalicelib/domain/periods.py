@@ -1,0 +1,87 @@
+"""Commission periods: calendar months in the program's time zone, locked a few days after they end.
+
+A period is *open* until its lock time (late orders and refunds still land in it), then *locked*
+until settlement *closes* it. Which period an entry lands in, and in which period's settlement it
+is paid, follow from times alone, so both are fixed when the entry is written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from .errors import InvalidInput
+
+OPEN, CLOSING, BONUSED, CLOSED = "open", "closing", "bonused", "closed"
+
+
+@dataclass(frozen=True)
+class Calendar:
+    tz: str = "UTC"
+    lock_days: int = 5
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    def period_of(self, at: datetime) -> str:
+        local = at.astimezone(self.zone)
+        return f"{local.year:04d}-{local.month:02d}"
+
+    def start(self, period: str) -> datetime:
+        year, month = parse(period)
+        return datetime(year, month, 1, tzinfo=self.zone).astimezone(timezone.utc)
+
+    def end(self, period: str) -> datetime:
+        """The first instant after the period (the next period's start)."""
+        return self.start(next_period(period))
+
+    def lock_at(self, period: str) -> datetime:
+        return self.end(period) + timedelta(days=self.lock_days)
+
+    def landing_period(self, at: datetime, now: datetime) -> str:
+        """Where an entry for an event at `at`, recorded `now`, belongs: the event's own period while
+        it is open, else the period of `now` (a late refund of a locked period is a clawback now)."""
+        own = self.period_of(at)
+        if now < self.lock_at(own):
+            return own
+        return max(own, self.period_of(now))
+
+    def settles_in(self, period: str, payable_at: datetime) -> str:
+        """The period whose settlement pays an entry: its own period, or the first later one whose
+        lock comes after the entry's holding period ended."""
+        p = period
+        while self.lock_at(p) < payable_at:
+            p = next_period(p)
+        return p
+
+    def closeable(self, period: str, now: datetime) -> bool:
+        return now >= self.lock_at(period)
+
+    def last_closeable(self, now: datetime) -> str:
+        """The latest period whose lock time has passed at `now`."""
+        p = previous_period(self.period_of(now))
+        while not self.closeable(p, now):
+            p = previous_period(p)
+        return p
+
+
+def parse(period: str) -> tuple[int, int]:
+    try:
+        year_s, month_s = period.split("-")
+        year, month = int(year_s), int(month_s)
+    except ValueError:
+        raise InvalidInput(f"a period is written YYYY-MM, not {period!r}", code="invalid_period") from None
+    if not (2000 <= year <= 2999 and 1 <= month <= 12 and len(period) == 7):
+        raise InvalidInput(f"a period is written YYYY-MM, not {period!r}", code="invalid_period")
+    return year, month
+
+
+def next_period(period: str) -> str:
+    year, month = parse(period)
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def previous_period(period: str) -> str:
+    year, month = parse(period)
+    return f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}"
