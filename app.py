@@ -1,7 +1,8 @@
 """Upline's Chalice app: create it, add middleware, register the blueprints. Nothing else."""
 from chalice import Chalice
 
-from chalicelib.api import admin, links, partners, webhooks
+from chalicelib import jobs
+from chalicelib.api import admin, links, partners, settlements, webhooks
 from chalicelib.api.middleware import install
 
 app = Chalice(app_name="upline")
@@ -10,6 +11,8 @@ app.register_blueprint(partners.bp)
 app.register_blueprint(links.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(settlements.bp)
+app.register_blueprint(jobs.bp)
 
 
 @app.route("/health")

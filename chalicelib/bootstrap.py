@@ -2,6 +2,7 @@
 swap the settings or the table before anything touches AWS."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -9,8 +10,11 @@ import boto3
 from botocore.config import Config
 
 from .config import Settings
+from .services.settlement import Deps
 from .store.dynamo import Table
+from .store.files import FileStore, FolderFiles, S3Files
 from .store.repository import Repository
+from .store.settlement import SettlementStore
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +45,43 @@ def use(repo: Repository | None) -> None:
     _repository = repo
 
 
+_files: FileStore | None = None
+
+
+def files() -> FileStore:
+    """Where exports are kept: the S3 bucket in AWS, else a local folder."""
+    global _files
+    if _files is None:
+        s = settings()
+        _files = S3Files(boto3.client("s3", region_name=s.region), s.export_bucket) if s.export_bucket \
+            else FolderFiles(s.export_dir)
+    return _files
+
+
+def use_files(store: FileStore | None) -> None:
+    global _files
+    _files = store
+
+
+def _send_to_queue(url: str):
+    client = boto3.client("sqs", region_name=settings().region)
+
+    def send(period: str, shard: int) -> None:
+        client.send_message(QueueUrl=url, MessageBody=json.dumps({"period": period, "shard": shard}))
+    return send
+
+
+def settlement(progress=None, fan_out: bool | None = None) -> Deps:
+    """Everything settlement needs. Shards fan out over SQS when a queue is configured."""
+    s = settings()
+    repo = repository()
+    fan_out = bool(s.settlement_queue_url) if fan_out is None else fan_out
+    return Deps(repo=repo, store=SettlementStore(repo.table), files=files(), cal=s.calendar, max_depth=s.max_depth,
+                payout_provider=s.payout_provider,
+                fanout=_send_to_queue(s.settlement_queue_url) if fan_out and s.settlement_queue_url else None,
+                progress=progress)
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -49,3 +90,4 @@ def reset() -> None:
     """Forget cached settings and clients (tests, and the local runner after it changes the env)."""
     settings.cache_clear()
     use(None)
+    use_files(None)

@@ -6,18 +6,27 @@ from chalice import Blueprint
 from .. import bootstrap
 from ..services import partners as partner_svc
 from ..services import plans as plan_svc
-from ..store.repository import iso
+from ..domain.bonuses import BonusRules
+from ..store.repository import bonus_rules_dict, bonus_rules_from, iso
+from ..domain.periods import parse as check_period
 from .http import caller, json_response, parse, route
 from .partners import partner_view
-from .schemas import MovePartner, PlanIn, SetStatus
+from .schemas import BonusIn, MovePartner, PlanIn, SetStatus, TargetIn
 
 bp = Blueprint(__name__)
 
 
 def plan_view(p) -> dict:
     return {"version": p.version, "effective_from": iso(p.effective_from), "levels_bps": list(p.levels_bps),
-            "cap_bps": p.cap_bps, "holding_days": p.holding_days,
-            "rank_overrides": {r: {str(k): v for k, v in o.items()} for r, o in p.rank_overrides.items()}}
+            "cap_bps": p.cap_bps, "holding_days": p.holding_days, "min_payout_minor": p.min_payout_minor,
+            "rank_overrides": {r: {str(k): v for k, v in o.items()} for r, o in p.rank_overrides.items()},
+            "bonus": bonus_rules_dict(p.bonus) if p.bonus else None}
+
+
+def _bonus_rules(b: BonusIn | None) -> BonusRules | None:
+    if b is None:
+        return None
+    return bonus_rules_from(b.model_dump())
 
 
 @route(bp, "/admin/plans", ("POST",))
@@ -28,7 +37,8 @@ def publish_plan():
     plan = plan_svc.publish(bootstrap.repository(), levels_bps=req.levels_bps, cap_bps=req.cap_bps,
                             rank_overrides=req.rank_overrides, holding_days=req.holding_days,
                             effective_from=req.effective_from or now, created_by=who.subject,
-                            max_depth=bootstrap.settings().max_depth, now=now)
+                            max_depth=bootstrap.settings().max_depth, now=now,
+                            min_payout_minor=req.min_payout_minor, bonus=_bonus_rules(req.bonus))
     return json_response(plan_view(plan), 201)
 
 
@@ -54,3 +64,14 @@ def set_status(partner_id: str):
     changed = partner_svc.set_status(bootstrap.repository(), partner_id, req.status, req.rank,
                                      bootstrap.settings().max_depth)
     return json_response(partner_view(changed))
+
+
+@route(bp, "/admin/partners/{partner_id}/targets/{period}", ("PUT",))
+def set_target(partner_id: str, period: str):
+    """A partner's overachievement target for a period (else its rank's default applies)."""
+    who = caller(bp).require("admin")
+    req = parse(bp, TargetIn)
+    check_period(period)
+    partner_svc.get(bootstrap.repository(), partner_id)
+    bootstrap.settlement().store.set_target(partner_id, period, req.target_minor, who.subject, bootstrap.now())
+    return json_response({"partner_id": partner_id, "period": period, "target_minor": req.target_minor})

@@ -1,7 +1,7 @@
 """Request bodies: pydantic at the edge, refused with a 400 before any service runs."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
@@ -62,3 +62,49 @@ class PlanIn(Body):
     rank_overrides: dict[Rank, dict[Annotated[int, Field(ge=1, le=30)], Bps]] = Field(default_factory=dict)
     holding_days: Annotated[StrictInt, Field(ge=0, le=365)] = 30
     effective_from: AwareDatetime | None = None
+    min_payout_minor: Annotated[StrictInt, Field(ge=0, le=10_000_000_000)] = 5_000
+    bonus: "BonusIn | None" = None
+
+
+# ---- bonuses and settlement ------------------------------------------------------------------
+Minor = Annotated[StrictInt, Field(ge=0, le=10_000_000_000)]
+Period = Annotated[str, StringConstraints(pattern=r"^2\d{3}-(0[1-9]|1[0-2])$")]
+
+
+class TierIn(Body):
+    threshold_minor: Annotated[StrictInt, Field(gt=0, le=10_000_000_000)]
+    flat_minor: Minor | None = None
+    rate_bps: Bps | None = None
+
+
+class RankRuleIn(Body):
+    rank: Rank
+    min_personal_minor: Minor = 0
+    min_team_minor: Minor = 0
+
+
+class BonusIn(Body):
+    currency: Currency
+    basis: Literal["personal", "team"] = "personal"
+    team_levels: Annotated[StrictInt, Field(ge=0, le=30)] = 0
+    ladder: Annotated[list[TierIn], Field(max_length=20)] = Field(default_factory=list)
+    overachievement_bps: Bps = 0
+    overachievement_cap_minor: Minor | None = None
+    default_targets: dict[Rank, Minor] = Field(default_factory=dict)
+    ranks: Annotated[list[RankRuleIn], Field(max_length=20)] = Field(default_factory=list)
+
+
+class SettlementRun(Body):
+    period: Period | None = None
+    dry_run: bool = False
+
+
+class PayoutFailed(Body):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class TargetIn(Body):
+    target_minor: Minor
+
+
+PlanIn.model_rebuild()

@@ -85,6 +85,11 @@ def target(partner_id: str, period_id: str) -> Key:
     return (f"PARTNER#{partner_id}", f"TARGET#{period_id}")
 
 
+def partner_rank(partner_id: str, period_id: str) -> Key:
+    """The rank a partner holds in a period, as evaluated at the previous period's close."""
+    return (f"PARTNER#{partner_id}", f"RANK#{period_id}")
+
+
 def carry(partner_id: str, currency: str) -> Key:
     """The balance a partner carries from its last settlement in a currency."""
     return (f"PARTNER#{partner_id}", f"CARRY#{currency}")

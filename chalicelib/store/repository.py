@@ -225,6 +225,11 @@ class Repository:
         found = self.table.batch_get(keys.partner(p) for p in partner_ids)
         return {item["partner_id"]: _partner_from(item) for item in found.values()}
 
+    def all_partners(self) -> Iterator[Partner]:
+        """Every partner, oldest first, page by page."""
+        for item in self.table.query(keys.PARTNERS_INDEX, index=schema.GSI1):
+            yield _partner_from(item)
+
     def partner_fingerprint(self, partner_id: str) -> str | None:
         item = self.table.get(keys.partner(partner_id))
         return item.get("fingerprint") if item else None

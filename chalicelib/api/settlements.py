@@ -1,0 +1,109 @@
+"""Finance: settlement runs (by hand or dry), batches, approval, payouts, exports; and a partner's
+mid-period progress towards its bonuses."""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from .. import bootstrap
+from ..domain.errors import NotFound
+from ..domain.periods import parse as check_period
+from ..services import progress as progress_svc
+from ..services import settlement as svc
+from ..store.files import sha256
+from .http import caller, json_response, parse, route
+from .schemas import PayoutFailed, SettlementRun
+
+bp = Blueprint(__name__)
+
+FINANCE = ("finance", "admin")
+
+
+@route(bp, "/settlements")
+def list_batches():
+    caller(bp).require(*FINANCE)
+    return json_response({"batches": bootstrap.settlement().store.batches()})
+
+
+@route(bp, "/settlements/run", ("POST",))
+def run():
+    """Run settlement for a period by hand (default: the latest one past its lock), or dry-run it."""
+    who = caller(bp).require(*FINANCE)
+    req = parse(bp, SettlementRun)
+    d, now = bootstrap.settlement(), bootstrap.now()
+    period = req.period or d.cal.last_closeable(now)
+    if req.dry_run:
+        return json_response(svc.dry_run(d, period, now))
+    return json_response(svc.close_period(d, period, now, who.subject))
+
+
+@route(bp, "/settlements/{period}")
+def show(period: str):
+    caller(bp).require(*FINANCE)
+    check_period(period)
+    return json_response(svc.show(bootstrap.settlement(), period))
+
+
+@route(bp, "/settlements/{period}/approve", ("POST",))
+def approve(period: str):
+    check_period(period)
+    return json_response(svc.approve(bootstrap.settlement(), period, caller(bp), bootstrap.now()))
+
+
+@route(bp, "/settlements/{period}/paid", ("POST",))
+def paid(period: str):
+    check_period(period)
+    return json_response(svc.mark_paid(bootstrap.settlement(), period, caller(bp), bootstrap.now()))
+
+
+@route(bp, "/settlements/{period}/payouts/{partner_id}/{currency}/failed", ("POST",))
+def failed(period: str, partner_id: str, currency: str):
+    who = caller(bp)
+    check_period(period)
+    req = parse(bp, PayoutFailed)
+    return json_response(svc.mark_failed(bootstrap.settlement(), period, partner_id, currency, req.reason, who,
+                                         bootstrap.now()))
+
+
+def _export(period: str, name: str) -> tuple[dict, str]:
+    caller(bp).require(*FINANCE)
+    check_period(period)
+    batch = svc.show(bootstrap.settlement(), period)["batch"]
+    files = {**(batch.get("exports") or {})}
+    if batch.get("payout_file"):
+        files["payouts"] = batch["payout_file"]
+    if name not in files:
+        raise NotFound(f"no export {name!r} for {period}; there are: {', '.join(sorted(files)) or 'none yet'}",
+                       code="unknown_export")
+    return files[name], svc.export_key(period, files[name]["file"])
+
+
+@route(bp, "/settlements/{period}/exports/{name}")
+def export_link(period: str, name: str):
+    """Where to download an export: a short-lived presigned S3 link in AWS, and always the API route."""
+    meta, key = _export(period, name)
+    s = bootstrap.settings()
+    return json_response({**meta, "url": bootstrap.files().url(key, s.export_url_seconds),
+                          "expires_in": s.export_url_seconds,
+                          "download": f"/settlements/{period}/exports/{name}/content"})
+
+
+@route(bp, "/settlements/{period}/exports/{name}/content")
+def export_content(period: str, name: str):
+    meta, key = _export(period, name)
+    data = bootstrap.files().get(key)
+    if sha256(data) != meta["sha256"]:
+        raise NotFound("the stored export does not match its recorded checksum", code="export_corrupt")
+    content_type = "application/json" if meta["file"].endswith(".json") else "text/csv; charset=utf-8"
+    return Response(body=data, status_code=200, headers={
+        "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{period}-{meta["file"]}"',
+        "X-Content-SHA256": meta["sha256"], "Cache-Control": "no-store"})
+
+
+@route(bp, "/partners/{partner_id}/progress")
+def progress(partner_id: str):
+    """Mid-period: volume, next tier and what it needs, target, and the bonus if the period closed now."""
+    caller(bp).require_partner(partner_id)
+    d, now = bootstrap.settlement(), bootstrap.now()
+    period = (bp.current_request.query_params or {}).get("period") or d.cal.period_of(now)
+    check_period(period)
+    return json_response(progress_svc.progress(d, partner_id, period))

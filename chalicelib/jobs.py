@@ -1,0 +1,34 @@
+"""Scheduled and queued work: the daily settlement run and the settlement shard worker."""
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint, Cron
+
+from . import bootstrap
+from .observability import logger
+from .services import settlement
+
+bp = Blueprint(__name__)
+
+QUEUE = "upline-settlement"
+
+
+@bp.schedule(Cron(0, 1, "*", "*", "?", "*"), name="settle_daily")
+def settle_daily(event):
+    """Every day at 01:00 UTC: close each period past its lock and settle it (or fan its shards out)."""
+    results = settlement.run_daily(bootstrap.settlement(), bootstrap.now())
+    logger.info("settlement run", extra={"results": results})
+    return {"results": results}
+
+
+@bp.on_sqs_message(queue=QUEUE, batch_size=1, name="settlement_worker")
+def settlement_worker(event):
+    """One shard of one period per message. A failure raises, so SQS redelivers the message (and
+    parks it in the dead-letter queue after its retries); a redelivery settles nothing twice."""
+    deps = bootstrap.settlement(fan_out=False)
+    for record in event:
+        job = json.loads(record.body)
+        batch = settlement.work_shard(deps, job["period"], int(job["shard"]), bootstrap.now())
+        logger.info("settlement shard done", extra={"period": job["period"], "shard": job["shard"],
+                                                    "batch_status": (batch or {}).get("status")})

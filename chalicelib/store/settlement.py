@@ -1,0 +1,229 @@
+"""Settlement storage: periods, volumes, targets, batches, their lines and shards, carried balances.
+
+Every write that moves money is a conditional put inside one transaction with what it moves, so a
+rerun after a crash, or a second run racing the first, finds "already there" instead of paying twice.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Iterable, Iterator
+
+from ..domain.errors import AlreadyExists
+from ..domain.ledger import Entry
+from ..domain.periods import CLOSING, OPEN
+from ..domain.settlement import BUILDING, Control, Line
+from . import keys, schema
+from .dynamo import Op, Table
+from .repository import entry_from, entry_item, iso
+
+LINE_FIELDS = ("commissions_minor", "bonuses_minor", "clawbacks_minor", "adjustments_minor", "entry_count",
+               "carried_in_minor", "payout_minor", "carried_out_minor")
+
+
+def line_from(item: dict[str, Any]) -> Line:
+    return Line(item["period"], item["partner_id"], item["currency"], *(item[f] for f in LINE_FIELDS))
+
+
+class SettlementStore:
+    def __init__(self, table: Table):
+        self.table = table
+
+    # ---- program and periods ---------------------------------------------------------------
+    def settled_through(self) -> str | None:
+        item = self.table.get(keys.settlement_state())
+        return item.get("settled_through") if item else None
+
+    def set_settled_through(self, period: str) -> None:
+        self.table.update(keys.settlement_state(), "SET settled_through = :p",
+                          values={":p": period}, condition="attribute_not_exists(settled_through) OR settled_through < :p")
+
+    def period(self, period: str) -> dict[str, Any] | None:
+        return self.table.get(keys.period(period))
+
+    def start_closing(self, period: str, now: datetime, by: str) -> str:
+        """Stop entries from landing in the period (orders check its status in their transaction).
+        Returns the period's status after the call."""
+        self.table.update(keys.period(period), "SET #st = :closing, closing_at = :at, closing_by = :by",
+                          names={"#st": "status"}, values={":closing": CLOSING, ":open": OPEN, ":at": iso(now), ":by": by},
+                          condition="attribute_not_exists(#st) OR #st = :open")
+        return self.period(period)["status"]
+
+    def set_period_status(self, period: str, from_status: str, to_status: str, now: datetime) -> bool:
+        return self.table.update(keys.period(period), "SET #st = :to, #at = :now",
+                                 names={"#st": "status", "#at": f"{to_status}_at"},
+                                 values={":to": to_status, ":from": from_status, ":now": iso(now)},
+                                 condition="#st = :from")
+
+    # ---- volumes and targets ---------------------------------------------------------------
+    def volumes(self, period: str) -> Iterator[tuple[str, dict[str, int]]]:
+        """(partner, currency -> sales less refunds) for every partner with volume in the period."""
+        for shard in range(keys.SHARDS):
+            for item in self.table.query(keys.volume_index(period, shard), index=schema.GSI2):
+                net: dict[str, int] = {}
+                for k, v in item.items():
+                    if k.startswith("sales_"):
+                        net[k[6:]] = net.get(k[6:], 0) + v
+                    elif k.startswith("refunds_"):
+                        net[k[8:]] = net.get(k[8:], 0) - v
+                yield item["partner_id"], net
+
+    def volume_of(self, partner_ids: Iterable[str], period: str) -> dict[str, dict[str, int]]:
+        found = self.table.batch_get(keys.partner_period(p, period) for p in partner_ids)
+        out: dict[str, dict[str, int]] = {}
+        for item in found.values():
+            net = out.setdefault(item["partner_id"], {})
+            for k, v in item.items():
+                if k.startswith("sales_"):
+                    net[k[6:]] = net.get(k[6:], 0) + v
+                elif k.startswith("refunds_"):
+                    net[k[8:]] = net.get(k[8:], 0) - v
+        return out
+
+    def targets(self, partner_ids: Iterable[str], period: str) -> dict[str, int]:
+        found = self.table.batch_get(keys.target(p, period) for p in partner_ids)
+        return {item["partner_id"]: item["target_minor"] for item in found.values()}
+
+    def set_target(self, partner_id: str, period: str, target_minor: int, by: str, now: datetime) -> None:
+        self.table.put(keys.target(partner_id, period), {
+            "partner_id": partner_id, "period": period, "target_minor": target_minor, "set_by": by, "set_at": iso(now)})
+
+    def record_rank(self, partner_id: str, period: str, rank: str, previous: str, evaluated_in: str) -> None:
+        self.table.put(keys.partner_rank(partner_id, period), {
+            "partner_id": partner_id, "period": period, "rank": rank, "previous": previous,
+            "evaluated_in": evaluated_in})
+
+    # ---- the ledger, as settlement reads and writes it ---------------------------------------
+    def write_bonus(self, entry: Entry) -> bool:
+        """A bonus entry and the partner's counter; False when it was already written."""
+        try:
+            self.table.transact([
+                Op.put_new(keys.entry(entry.partner_id, entry.entry_id), entry_item(entry)),
+                Op.update(keys.partner(entry.partner_id), "ADD #c :a", names={"#c": f"bonus_{entry.currency}"},
+                          values={":a": entry.amount_minor}),
+            ])
+            return True
+        except AlreadyExists:
+            return False
+
+    def write_payout_return(self, line: Line, entry: Entry, by: str, reason: str, now: datetime) -> None:
+        """Mark a payout failed and give its amount back to the partner's balance, as one transaction."""
+        self.table.transact([
+            Op.put_new(keys.entry(entry.partner_id, entry.entry_id), entry_item(entry)),
+            Op.update(keys.batch_line(line.period, line.partner_id, line.currency),
+                      "SET payout_status = :failed, failed_by = :by, failed_at = :at, failure_reason = :why",
+                      values={":failed": "failed", ":by": by, ":at": iso(now), ":why": reason, ":zero": 0},
+                      condition="attribute_not_exists(payout_status) AND payout_minor > :zero"),
+            Op.check(keys.period(entry.period), "attribute_not_exists(PK) OR #st = :open",
+                     names={"#st": "status"}, values={":open": OPEN}),
+        ])
+
+    def entries_to_settle(self, period: str, shard: int) -> Iterator[Entry]:
+        """The entries a period's settlement pays in one shard, ordered by partner, page by page."""
+        for item in self.table.query(keys.settle_index(period, shard), index=schema.GSI2):
+            yield entry_from(item)
+
+    # ---- batches ---------------------------------------------------------------------------
+    def batch(self, period: str) -> dict[str, Any] | None:
+        item = self.table.get(keys.batch(period))
+        if item:
+            for k in ("control", "exports", "reconciliation", "payout_file"):
+                if isinstance(item.get(k), str):
+                    item[k] = json.loads(item[k])
+        return item
+
+    def create_batch(self, period: str, by: str, now: datetime, plan_version: int) -> None:
+        try:
+            self.table.put_new(keys.batch(period), {
+                "batch_id": period, "period": period, "status": BUILDING, "created_by": by, "changed_by": by,
+                "created_at": iso(now), "plan_version": plan_version, "shards": keys.SHARDS,
+                schema.GSI1PK: "BATCHES", schema.GSI1SK: period,
+            })
+        except AlreadyExists:
+            pass  # a concurrent or earlier run made it: the same batch
+
+    def batches(self, limit: int = 60) -> list[dict[str, Any]]:
+        return [self.batch(i["period"]) or i for i in self.table.query("BATCHES", index=schema.GSI1, forward=False,
+                                                                        limit=limit)]
+
+    def carries(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        found = self.table.batch_get(keys.carry(p, c) for p, c in pairs)
+        return {(i["partner_id"], i["currency"]): i for i in found.values()}
+
+    def lines_at(self, period: str, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Line]:
+        found = self.table.batch_get(keys.batch_line(period, p, c) for p, c in pairs)
+        return {(i["partner_id"], i["currency"]): line_from(i) for i in found.values()}
+
+    def write_line(self, line: Line, shard: int, partner_name: str, payout_method: str,
+                   carry_before: str | None) -> bool:
+        """The line and the partner's carried balance move together; False if already written."""
+        carry_cond = "attribute_not_exists(PK)" if carry_before is None else "#per = :before"
+        values: dict[str, Any] = {}
+        if carry_before is not None:
+            values[":before"] = carry_before
+        try:
+            self.table.transact([
+                Op.put_new(keys.batch_line(line.period, line.partner_id, line.currency), {
+                    "period": line.period, "partner_id": line.partner_id, "currency": line.currency,
+                    "shard": shard, "partner_name": partner_name, "payout_method": payout_method,
+                    **{f: getattr(line, f) for f in LINE_FIELDS},
+                }),
+                Op.put(keys.carry(line.partner_id, line.currency),
+                       {"partner_id": line.partner_id, "currency": line.currency, "period": line.period,
+                        "amount_minor": line.carried_out_minor},
+                       condition=carry_cond, names={"#per": "period"} if carry_before is not None else None,
+                       values=values or None),
+            ])
+            return True
+        except AlreadyExists:
+            return False
+
+    def lines(self, period: str) -> Iterator[tuple[Line, dict[str, Any]]]:
+        """Every line of a batch with its stored details, ordered by partner and currency."""
+        for item in self.table.query(keys.batch(period)[0], keys.LINE_PREFIX):
+            yield line_from(item), item
+
+    def shard_done(self, period: str, shard: int) -> bool:
+        return self.table.get(keys.batch_shard(period, shard)) is not None
+
+    def finish_shard(self, period: str, shard: int, control: dict[str, Control]) -> None:
+        try:
+            self.table.put_new(keys.batch_shard(period, shard), {
+                "period": period, "shard": shard,
+                "control": json.dumps({c: t.as_dict() for c, t in control.items()}, sort_keys=True)})
+        except AlreadyExists:
+            pass
+
+    def shards_done(self, period: str) -> int:
+        return sum(1 for _ in self.table.query(keys.batch(period)[0], keys.SHARD_PREFIX, projection="PK"))
+
+    def finish_batch(self, period: str, status: str, control: dict[str, Any], exports: dict[str, Any],
+                     reconciliation: dict[str, Any], now: datetime) -> bool:
+        return self.table.update(
+            keys.batch(period), "SET #st = :s, control = :c, exports = :e, reconciliation = :r, finished_at = :at",
+            names={"#st": "status"},
+            values={":s": status, ":c": json.dumps(control, sort_keys=True), ":e": json.dumps(exports, sort_keys=True),
+                    ":r": json.dumps(reconciliation, sort_keys=True), ":at": iso(now), ":building": BUILDING},
+            condition="#st = :building")
+
+    def transition(self, period: str, from_status: str, to_status: str, by: str, now: datetime,
+                   extra: dict[str, Any] | None = None) -> bool:
+        sets = ["#st = :to", "#by = :by", "#at = :at"]
+        values: dict[str, Any] = {":to": to_status, ":from": from_status, ":by": by, ":at": iso(now)}
+        names = {"#st": "status", "#by": f"{to_status}_by", "#at": f"{to_status}_at"}
+        for i, (k, v) in enumerate((extra or {}).items()):
+            names[f"#x{i}"] = k
+            values[f":x{i}"] = json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
+            sets.append(f"#x{i} = :x{i}")
+        return self.table.update(keys.batch(period), "SET " + ", ".join(sets), names=names, values=values,
+                                 condition="#st = :from")
+
+    def add_event(self, period: str, event_id: str, attrs: dict[str, Any]) -> None:
+        try:
+            self.table.put_new(keys.batch_event(period, event_id), attrs)
+        except AlreadyExists:
+            pass
+
+    def events(self, period: str) -> list[dict[str, Any]]:
+        return list(self.table.query(keys.batch(period)[0], keys.EVENT_PREFIX))
+
