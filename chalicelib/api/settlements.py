@@ -94,7 +94,7 @@ def export_content(period: str, name: str):
     if sha256(data) != meta["sha256"]:
         raise NotFound("the stored export does not match its recorded checksum", code="export_corrupt")
     content_type = "application/json" if meta["file"].endswith(".json") else "text/csv; charset=utf-8"
-    return Response(body=data, status_code=200, headers={
+    return Response(body=data.decode("utf-8"), status_code=200, headers={
         "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{period}-{meta["file"]}"',
         "X-Content-SHA256": meta["sha256"], "Cache-Control": "no-store"})
 
