@@ -1,0 +1,198 @@
+"""Exactly-once settlement under at-least-once triggers: double runs, concurrent runs, a crash after
+every single write, and the SQS fan-out path, all ending in the same batch and the same bytes."""
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.services import settlement as svc
+from chalicelib.store.dynamo import Table
+from chalicelib.store.files import FolderFiles
+from chalicelib.store.repository import Repository
+from chalicelib.store.schema import create_table
+from chalicelib.store.settlement import SettlementStore
+from tests.support.settlement import AFTER_AUG_LOCK, Clock, Settling
+
+UTC = timezone.utc
+PERIOD = "2026-08"
+EXPORT_FILES = ("summary.csv", "detail.csv", "export.json")
+
+
+class Crash(Exception):
+    """The process died right after a write reached the database."""
+
+
+class CrashAfter:
+    """A DynamoDB client that dies after its n-th successful write."""
+    WRITES = {"put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"}
+
+    def __init__(self, client, n: int | None):
+        self._client, self.n, self.writes = client, n, 0
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if name not in self.WRITES:
+            return attr
+
+        def call(*args, **kwargs):
+            result = attr(*args, **kwargs)
+            self.writes += 1
+            if self.writes == self.n:
+                raise Crash(f"after write {self.n}")
+            return result
+        return call
+
+
+def deps_on(client, folder, **kw) -> svc.Deps:
+    table = Table(client, os.environ["UPLINE_TABLE"])
+    s = bootstrap.settings()
+    return svc.Deps(repo=Repository(table), store=SettlementStore(table), files=FolderFiles(folder), cal=s.calendar,
+                    max_depth=s.max_depth, **kw)
+
+
+def snapshot(client) -> list[dict]:
+    items, kwargs = [], {"TableName": os.environ["UPLINE_TABLE"], "ConsistentRead": True}
+    while True:
+        resp = client.scan(**kwargs)
+        items += resp["Items"]
+        if "LastEvaluatedKey" not in resp:
+            return items
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def restore(client, items: list[dict]) -> None:
+    name = os.environ["UPLINE_TABLE"]
+    client.delete_table(TableName=name)
+    create_table(client, name)
+    for start in range(0, len(items), 25):
+        client.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]})
+
+
+def money_items(client) -> list[dict]:
+    """What settlement decided: entries, lines, carried balances, shards and the batch's figures."""
+    keep = []
+    for raw in snapshot(client):
+        sk = raw["SK"]["S"]
+        if sk.startswith(("ENTRY#", "LINE#", "CARRY#", "SHARD#")) or sk == "BATCH":
+            item = {k: v for k, v in raw.items() if k not in ("finished_at",)}
+            keep.append(item)
+    return sorted(keep, key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
+
+
+def exports(folder) -> dict[str, bytes]:
+    return {name: (folder / "exports" / PERIOD / name).read_bytes() for name in EXPORT_FILES}
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = Clock(datetime(2026, 8, 10, tzinfo=UTC))
+    monkeypatch.setattr(bootstrap, "now", c)
+    return c
+
+
+def busy_august(p: Settling) -> None:
+    """A few partners and orders, a refund, a target, and a balance too small to pay."""
+    p.worked_program()
+    p.enrol("EEE", "AAA")
+    p.sell("o1", 6_200_000)
+    p.sell("o2", 1_000_000, code="CCC", customer="c2")
+    p.sell("o3", 30_000, code="EEE", customer="c3")
+    p.give_back("o1", "r1", 200_000)
+    p.set_target("DDD", PERIOD, 4_000_000)
+    p.clock.t = AFTER_AUG_LOCK
+
+
+@pytest.fixture
+def august(api, clock, moto_client):
+    busy_august(Settling(api, clock))
+    return snapshot(moto_client)
+
+
+def test_running_settlement_twice_changes_nothing_the_second_time(august, moto_client, tmp_path):
+    d = deps_on(moto_client, tmp_path)
+    first = svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")
+    after_first, files_first = money_items(moto_client), exports(tmp_path)
+    second = svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "someone-else")
+    assert second == first and first["status"] == "draft"
+    assert money_items(moto_client) == after_first and exports(tmp_path) == files_first
+    assert svc.run_daily(d, AFTER_AUG_LOCK) == []  # nothing left to settle
+    assert svc.verify_exports(d, PERIOD) == {"summary": True, "detail": True, "json": True}
+
+
+def test_a_crash_after_any_write_then_a_rerun_ends_in_the_same_batch(august, moto_client, tmp_path):
+    clean = CrashAfter(moto_client, None)
+    svc.close_period(deps_on(clean, tmp_path / "ref"), PERIOD, AFTER_AUG_LOCK, "system")
+    reference, reference_files = money_items(moto_client), exports(tmp_path / "ref")
+    assert clean.writes > 20
+    for n in range(1, clean.writes + 1):
+        restore(moto_client, august)
+        folder = tmp_path / f"crash{n}"
+        with pytest.raises(Crash):
+            svc.close_period(deps_on(CrashAfter(moto_client, n), folder), PERIOD, AFTER_AUG_LOCK, "system")
+        svc.close_period(deps_on(moto_client, folder), PERIOD, AFTER_AUG_LOCK, "system")
+        assert money_items(moto_client) == reference, f"crash after write {n}"
+        assert exports(folder) == reference_files, f"crash after write {n}"
+
+
+def test_the_sqs_fan_out_path_produces_byte_identical_exports(august, api, moto_client, tmp_path, monkeypatch):
+    svc.close_period(deps_on(moto_client, tmp_path / "inline"), PERIOD, AFTER_AUG_LOCK, "system:schedule")
+    inline, inline_files = money_items(moto_client), exports(tmp_path / "inline")
+
+    restore(moto_client, august)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="upline-settlement")["QueueUrl"]
+    monkeypatch.setenv("UPLINE_SETTLEMENT_QUEUE_URL", url)
+    monkeypatch.setenv("UPLINE_EXPORT_DIR", str(tmp_path / "fanout"))
+    bootstrap.settings.cache_clear()
+    bootstrap.use_files(None)
+    api.lambda_.invoke("settle_daily", api.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    assert json.loads(api.http.get("/health").body)["ok"]
+    delivered = 0
+    while True:
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not msgs:
+            break
+        for m in msgs:  # each delivered twice, as SQS may
+            for _ in range(2):
+                api.lambda_.invoke("settlement_worker", api.events.generate_sqs_event(
+                    message_bodies=[m["Body"]], queue_name="upline-settlement"))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            delivered += 1
+    assert delivered == 8
+    assert money_items(moto_client) == inline
+    assert exports(tmp_path / "fanout") == inline_files
+
+
+@pytest.mark.integration
+def test_concurrent_runs_on_dynamodb_local_settle_once(api_local, clock, local_client, tmp_path):
+    busy_august(Settling(api_local, clock))
+    runs = [deps_on(local_client, tmp_path / f"run{i}") for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda d: _settle_or_busy(d), runs))
+    assert any(r == "draft" for r in results), results
+    d = deps_on(local_client, tmp_path / "final")
+    batch = svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")
+    assert batch["status"] == "draft" and batch["reconciliation"]["ok"]
+    lines = svc.show(d, PERIOD)["lines"]
+    assert len({(ln["partner_id"], ln["currency"]) for ln in lines}) == len(lines)
+    bonuses = sorted(i["SK"]["S"] for i in money_items(local_client) if i["SK"]["S"].startswith("ENTRY#bonus#"))
+    assert bonuses == ["ENTRY#bonus#2026-08#overachievement#P-DDD", "ENTRY#bonus#2026-08#threshold#P-CCC",
+                       "ENTRY#bonus#2026-08#threshold#P-DDD"]
+    written = [p for p in tmp_path.iterdir() if (p / "exports" / PERIOD / "summary.csv").exists()]
+    assert len({(p / "exports" / PERIOD / "summary.csv").read_bytes() for p in written}) == 1
+
+
+def _settle_or_busy(d: svc.Deps) -> str:
+    from chalicelib.domain.errors import ConcurrentUpdate, Conflict
+
+    try:
+        return svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")["status"]
+    except (ConcurrentUpdate, Conflict) as e:
+        return f"busy: {e}"
