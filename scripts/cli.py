@@ -1,8 +1,17 @@
-"""Operator commands for a local or deployed Upline.
+"""Operator and finance commands for a local or deployed Upline.
 
   python -m scripts.cli mint-token --role partner --partner-id P-DAN
   python -m scripts.cli create-table
   python -m scripts.cli seed-demo
+  python -m scripts.cli settle [--period 2026-10] [--dry-run] [--as alice]
+  python -m scripts.cli show 2026-10
+  python -m scripts.cli export 2026-10 summary [--out summary.csv]
+  python -m scripts.cli approve 2026-10 --as bob
+  python -m scripts.cli mark-paid 2026-10 --as bob
+  python -m scripts.cli mark-failed 2026-10 P-DAN USD --reason "account closed" --as bob
+
+Against `make run` it finds DynamoDB Local by itself; `--aws` uses the environment as it is
+(UPLINE_TABLE, AWS credentials, UPLINE_EXPORT_BUCKET) for a deployed stack.
 """
 from __future__ import annotations
 
@@ -11,11 +20,20 @@ import sys
 
 from chalicelib import bootstrap
 from chalicelib.auth import ROLES, mint_token
+from chalicelib.domain.errors import DomainError
 from chalicelib.store.schema import create_table
 from scripts import localenv
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except DomainError as e:
+        print(f"refused ({e.code}): {e.message}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="upline")
     sub = parser.add_subparsers(dest="command", required=True)
     tok = sub.add_parser("mint-token", help="a signed bearer token for a role (local HS256 secret)")
@@ -24,9 +42,31 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--subject")
     sub.add_parser("create-table", help="create the table if it is missing")
     sub.add_parser("seed-demo", help="load the demo program (safe to run again)")
+    parser.add_argument("--aws", action="store_true", help="use the environment as is, not DynamoDB Local")
+    settle = sub.add_parser("settle", help="settle a period (default: the latest past its lock)")
+    settle.add_argument("--period")
+    settle.add_argument("--dry-run", action="store_true", help="show the batch without writing anything")
+    settle.add_argument("--as", dest="who", default="cli:operator")
+    for name, text in (("show", "a batch, its lines and events"), ("approve", "approve a draft batch"),
+                       ("mark-paid", "the bank paid an approved batch")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("period")
+        p.add_argument("--as", dest="who", default="cli:finance")
+    exp = sub.add_parser("export", help="write an export (summary, detail, json, payouts) to a file or stdout")
+    exp.add_argument("period")
+    exp.add_argument("name", choices=["summary", "detail", "json", "payouts"])
+    exp.add_argument("--out")
+    failed = sub.add_parser("mark-failed", help="a payout bounced: give its amount back to the partner")
+    failed.add_argument("period")
+    failed.add_argument("partner_id")
+    failed.add_argument("currency")
+    failed.add_argument("--reason", required=True)
+    failed.add_argument("--as", dest="who", default="cli:finance")
     args = parser.parse_args(argv)
 
     localenv.load(create=args.command != "mint-token")
+    if not args.aws and args.command not in ("mint-token",):
+        localenv.use_local_database()
     s = bootstrap.settings()
     if args.command == "mint-token":
         if not s.jwt_secret:
@@ -41,6 +81,50 @@ def main(argv: list[str] | None = None) -> int:
 
         for line in seed(bootstrap.repository(), s):
             print(line)
+    else:
+        return finance(args)
+    return 0
+
+
+def finance(args: argparse.Namespace) -> int:
+    """The settlement commands: they call the same services as the API and the schedule."""
+    import json
+
+    from tqdm import tqdm
+
+    from chalicelib.auth import Principal
+    from chalicelib.services import settlement as svc
+
+    now = bootstrap.now()
+    if args.command == "settle":
+        bar = tqdm(desc="settling", unit="step", file=sys.stderr)
+        d = bootstrap.settlement(progress=lambda what, n: bar.update(n), fan_out=False)
+        period = args.period or d.cal.last_closeable(now)
+        result = svc.dry_run(d, period, now) if args.dry_run else svc.close_period(d, period, now, args.who)
+        bar.close()
+        print(json.dumps(result, indent=2, default=str))
+        return 0
+    d = bootstrap.settlement(fan_out=False)
+    who = Principal(subject=getattr(args, "who", "cli:finance"), role="finance")
+    if args.command == "show":
+        print(json.dumps(svc.show(d, args.period), indent=2, default=str))
+    elif args.command == "approve":
+        print(json.dumps(svc.approve(d, args.period, who, now), indent=2, default=str))
+    elif args.command == "mark-paid":
+        print(json.dumps(svc.mark_paid(d, args.period, who, now), indent=2, default=str))
+    elif args.command == "mark-failed":
+        print(json.dumps(svc.mark_failed(d, args.period, args.partner_id, args.currency, args.reason, who, now),
+                         indent=2))
+    elif args.command == "export":
+        batch = svc.show(d, args.period)["batch"]
+        meta = batch["payout_file"] if args.name == "payouts" else batch["exports"][args.name]
+        data = d.files.get(svc.export_key(args.period, meta["file"]))
+        if args.out:
+            with open(args.out, "wb") as f:
+                f.write(data)
+            print(f"{args.out}: {len(data)} bytes, sha256 {meta['sha256']}", file=sys.stderr)
+        else:
+            sys.stdout.buffer.write(data)
     return 0
 
 

@@ -29,3 +29,13 @@ def load(create: bool = True) -> dict[str, str]:
     for k, v in values.items():
         os.environ.setdefault(k, v)
     return values
+
+
+def use_local_database() -> None:
+    """Point at the DynamoDB Local that `make run` serves, unless told otherwise."""
+    os.environ.setdefault("DYNAMODB_ENDPOINT", f"http://127.0.0.1:{os.environ.get('DYNAMODB_PORT', '8001')}")
+    os.environ.setdefault("UPLINE_TABLE", "upline-local")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("UPLINE_EXPORT_DIR", str(DATA / "exports"))

@@ -127,6 +127,8 @@ class SettlementStore:
     def batch(self, period: str) -> dict[str, Any] | None:
         item = self.table.get(keys.batch(period))
         if item:
+            for k in (schema.PK, schema.SK, schema.GSI1PK, schema.GSI1SK):
+                item.pop(k, None)
             for k in ("control", "exports", "reconciliation", "payout_file"):
                 if isinstance(item.get(k), str):
                     item[k] = json.loads(item[k])
