@@ -53,8 +53,12 @@ def files() -> FileStore:
     global _files
     if _files is None:
         s = settings()
-        _files = S3Files(boto3.client("s3", region_name=s.region), s.export_bucket) if s.export_bucket \
-            else FolderFiles(s.export_dir)
+        if s.export_bucket:
+            # SigV4: presigned links to SSE-KMS objects need it, and they carry an explicit expiry.
+            s3 = boto3.client("s3", region_name=s.region, config=Config(signature_version="s3v4"))
+            _files = S3Files(s3, s.export_bucket)
+        else:
+            _files = FolderFiles(s.export_dir)
     return _files
 
 

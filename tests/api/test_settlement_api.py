@@ -222,3 +222,50 @@ def test_bad_settlement_requests_are_4xx_and_write_nothing(program, path, body, 
     r = program.c.post(path, headers=auth("finance", subject="finance-2"), body=dumps(body))
     assert (r.status_code, json.loads(r.body)["error"]["code"]) == (status, code)
     assert table_snapshot() == before
+
+
+def test_on_s3_exports_are_encrypted_and_linked_by_a_short_lived_presigned_url(api, clock, monkeypatch):
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="upline-exports-test")
+    monkeypatch.setenv("UPLINE_EXPORT_BUCKET", "upline-exports-test")
+    bootstrap.settings.cache_clear()
+    bootstrap.use_files(None)
+    p = Settling(api, clock)
+    p.worked_program()
+    p.sell("o1", 1_000_000)
+    p.clock.t = AFTER_AUG_LOCK
+    assert p.run().status_code == 200
+    head = s3.head_object(Bucket="upline-exports-test", Key="exports/2026-08/summary.csv")
+    assert head["ServerSideEncryption"] == "AES256"
+    link = json.loads(p.c.get("/settlements/2026-08/exports/summary", headers=auth("finance")).body)
+    assert "X-Amz-Expires=300" in link["url"] and "exports/2026-08/summary.csv" in link["url"]
+    body = s3.get_object(Bucket="upline-exports-test", Key="exports/2026-08/summary.csv")["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == link["sha256"] == hashlib.sha256(p.export("2026-08", "summary")).hexdigest()
+
+
+def test_a_batch_that_does_not_reconcile_fails_loudly_and_cannot_be_approved(program, moto_client):
+    from chalicelib.domain.ledger import COMMISSION, Entry
+    from chalicelib.services import settlement as svc
+    from chalicelib.store.repository import entry_item
+    from chalicelib.store import dynamo, keys
+
+    program.sell("o1", 1_000_000)
+    program.clock.t = AFTER_AUG_LOCK
+    shards = []
+    d = bootstrap.settlement()
+    d.fanout = lambda period, shard: shards.append(shard)
+    svc.close_period(d, "2026-08", AFTER_AUG_LOCK, "finance-1")
+    for shard in shards:
+        svc.settle_shard(d, "2026-08", shard)
+    # A defect writes an entry behind settlement's back, after the lines were drawn up.
+    stray = Entry("stray#L1", COMMISSION, "P-DDD", "stray", 1, 999, "USD", 1, 1000, AFTER_AUG_LOCK, AFTER_AUG_LOCK,
+                  period="2026-08", settles_in="2026-08")
+    moto_client.put_item(TableName=d.repo.table.name,
+                         Item=dynamo.encode(dynamo.with_key(keys.entry("P-DDD", stray.entry_id), entry_item(stray))))
+    batch = svc.finalize(d, "2026-08", AFTER_AUG_LOCK)
+    assert batch["status"] == "reconciliation_failed"
+    assert any("ledger entries sum to" in p for p in batch["reconciliation"]["problems"])
+    r = program.approve("2026-08", "finance-2")
+    assert (r.status_code, json.loads(r.body)["error"]["code"]) == (409, "reconciliation_failed")
