@@ -7,6 +7,7 @@ from .. import bootstrap
 from ..domain.ledger import entry_states, totals_by_state
 from ..security import keyed_hash
 from ..services import partners as svc
+from ..services import settlement as settlement_svc
 from .http import caller, fingerprint, json_response, parse, query_int, route
 from .schemas import EnrolPartner
 
@@ -80,15 +81,16 @@ def commissions(partner_id: str):
     svc.get(bootstrap.repository(), partner_id)
     entries = list(bootstrap.repository().ledger(partner_id))
     now = bootstrap.now()
-    states = entry_states(entries, now)
+    paid = settlement_svc.paid_entry_ids(bootstrap.settlement(), partner_id, entries)
+    states = entry_states(entries, now, paid)
     return json_response({
         "partner_id": partner_id,
-        "totals": totals_by_state(entries, now),
+        "totals": totals_by_state(entries, now, paid),
         "entries": [{
             "entry_id": e.entry_id, "kind": e.kind, "order_id": e.order_id, "level": e.level,
             "amount_minor": e.amount_minor, "currency": e.currency, "rate_bps": e.rate_bps,
             "plan_version": e.plan_version, "occurred_at": e.occurred_at.isoformat(),
             "payable_at": e.payable_at.isoformat(), "reverses": e.reverses, "refund_id": e.refund_id,
-            "state": states[e.entry_id],
+            "state": states[e.entry_id], "period": e.period, "settles_in": e.settles_in, "trace": e.trace,
         } for e in entries],
     })

@@ -357,6 +357,21 @@ def _line_view(line: Line, details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def paid_entry_ids(d: Deps, partner_id: str, entries: Iterable[Entry]) -> frozenset[str]:
+    """Which of a partner's entries were paid out: settled in a batch marked paid, on a line whose
+    payout went out and did not fail. (An entry on a line that carried forward is still payable.)"""
+    entries = list(entries)
+    wanted = {(e.settles_in, e.currency) for e in entries if e.settles_in}
+    if not wanted:
+        return frozenset()
+    batches = d.repo.table.batch_get(keys.batch(p) for p, _ in wanted)
+    paid_periods = {p for p, _ in wanted if (batches.get(keys.batch(p)) or {}).get("status") == PAID}
+    lines = d.repo.table.batch_get(keys.batch_line(p, partner_id, c) for p, c in wanted if p in paid_periods)
+    paid_lines = {(i["period"], i["currency"]) for i in lines.values()
+                  if i["payout_minor"] > 0 and i.get("payout_status") != "failed"}
+    return frozenset(e.entry_id for e in entries if (e.settles_in, e.currency) in paid_lines)
+
+
 # ---- finance: review, approve, pay ------------------------------------------------------------------
 
 def _batch(d: Deps, period: str) -> dict[str, Any]:
