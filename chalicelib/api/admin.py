@@ -75,3 +75,17 @@ def set_target(partner_id: str, period: str):
     partner_svc.get(bootstrap.repository(), partner_id)
     bootstrap.settlement().store.set_target(partner_id, period, req.target_minor, who.subject, bootstrap.now())
     return json_response({"partner_id": partner_id, "period": period, "target_minor": req.target_minor})
+
+
+@route(bp, "/admin/partners")
+def search_partners():
+    """Partners whose id, code or name contains `q` (case-insensitive), oldest first, at most 200."""
+    caller(bp).require("admin")
+    q = ((bp.current_request.query_params or {}).get("q") or "").strip().lower()[:64]
+    found = []
+    for p in bootstrap.repository().all_partners():
+        if not q or q in p.partner_id.lower() or q in p.code.lower() or q in p.name.lower():
+            found.append(partner_view(p))
+            if len(found) == 200:
+                break
+    return json_response({"partners": found})

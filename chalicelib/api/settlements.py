@@ -7,6 +7,7 @@ from chalice import Blueprint, Response
 from .. import bootstrap
 from ..domain.errors import NotFound
 from ..domain.periods import parse as check_period
+from ..services import dashboard
 from ..services import progress as progress_svc
 from ..services import settlement as svc
 from ..store.files import sha256
@@ -103,7 +104,42 @@ def export_content(period: str, name: str):
 def progress(partner_id: str):
     """Mid-period: volume, next tier and what it needs, target, and the bonus if the period closed now."""
     caller(bp).require_partner(partner_id)
-    d, now = bootstrap.settlement(), bootstrap.now()
-    period = (bp.current_request.query_params or {}).get("period") or d.cal.period_of(now)
+    d = bootstrap.settlement()
+    return json_response(progress_svc.progress(d, partner_id, _period_param(d)))
+
+
+@route(bp, "/settlements/{period}/lines/{partner_id}/entries")
+def line_entries(period: str, partner_id: str):
+    """Drill-down: the ledger entries one partner's payout in a batch is made of, with bonus traces."""
+    caller(bp).require(*FINANCE)
     check_period(period)
-    return json_response(progress_svc.progress(d, partner_id, period))
+    d = bootstrap.settlement()
+    return json_response({"period": period, "partner_id": partner_id, "entries": [
+        {"entry_id": e.entry_id, "kind": e.kind, "order_id": e.order_id, "level": e.level, "currency": e.currency,
+         "amount_minor": e.amount_minor, "period": e.period, "plan_version": e.plan_version, "rate_bps": e.rate_bps,
+         "reverses": e.reverses, "trace": e.trace} for e in d.store.entries_of_line(period, partner_id)]})
+
+
+def _period_param(d) -> str:
+    period = (bp.current_request.query_params or {}).get("period") or d.cal.period_of(bootstrap.now())
+    check_period(period)
+    return period
+
+
+@route(bp, "/partners/{partner_id}/funnel")
+def funnel(partner_id: str):
+    caller(bp).require_partner(partner_id)
+    d = bootstrap.settlement()
+    return json_response(dashboard.funnel(d, partner_id, _period_param(d)))
+
+
+@route(bp, "/partners/{partner_id}/earnings")
+def earnings(partner_id: str):
+    caller(bp).require_partner(partner_id)
+    return json_response(dashboard.earnings_by_month(bootstrap.settlement(), partner_id, bootstrap.now()))
+
+
+@route(bp, "/partners/{partner_id}/payouts")
+def partner_payouts(partner_id: str):
+    caller(bp).require_partner(partner_id)
+    return json_response(dashboard.payouts(bootstrap.settlement(), partner_id))

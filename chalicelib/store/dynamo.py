@@ -165,14 +165,23 @@ class Table:
 
     def query(self, pk: str, sk_prefix: str | None = None, *, index: str | None = None,
               forward: bool = True, limit: int | None = None, projection: str | None = None,
-              start_key: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Items under one partition key, page by page, never all in memory at once."""
+              start_key: dict[str, Any] | None = None,
+              sk_between: tuple[str, str] | None = None) -> Iterator[dict[str, Any]]:
+        """Items under one partition key (sort keys starting with `sk_prefix`, or between the two
+        bounds of `sk_between`, inclusive), page by page, never all in memory at once."""
         pk_name, sk_name = schema.INDEX_KEYS.get(index, (schema.PK, schema.SK)) if index else (schema.PK, schema.SK)
+        condition, values = "#pk = :pk", {":pk": {"S": pk}}
+        if sk_prefix:
+            condition += " AND begins_with(#sk, :sk)"
+            values[":sk"] = {"S": sk_prefix}
+        elif sk_between:
+            condition += " AND #sk BETWEEN :lo AND :hi"
+            values.update({":lo": {"S": sk_between[0]}, ":hi": {"S": sk_between[1]}})
         kwargs: dict[str, Any] = {
             "TableName": self.name,
-            "KeyConditionExpression": "#pk = :pk" + (" AND begins_with(#sk, :sk)" if sk_prefix else ""),
-            "ExpressionAttributeNames": {"#pk": pk_name, **({"#sk": sk_name} if sk_prefix else {})},
-            "ExpressionAttributeValues": {":pk": {"S": pk}, **({":sk": {"S": sk_prefix}} if sk_prefix else {})},
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#pk": pk_name, **({"#sk": sk_name} if sk_prefix or sk_between else {})},
+            "ExpressionAttributeValues": values,
             "ScanIndexForward": forward,
         }
         if index:

@@ -64,6 +64,10 @@ def partner_ledger_index(partner_id: str) -> str:
     return f"LEDGER#{partner_id}"
 
 
+def partner_payouts_index(partner_id: str) -> str:
+    return f"PAYOUTS#{partner_id}"
+
+
 PARTNERS_INDEX = "PARTNERS"
 
 

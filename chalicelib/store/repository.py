@@ -209,6 +209,12 @@ class Repository:
             schema.GSI1PK: keys.partner_clicks_index(ref.partner_id), schema.GSI1SK: f"{iso(now)}#{click_id}",
         })
 
+    def click_count(self, partner_id: str, start: datetime, end: datetime) -> int:
+        """Clicks on a partner's links in [start, end), counted page by page."""
+        return sum(1 for _ in self.table.query(keys.partner_clicks_index(partner_id), index=schema.GSI1,
+                                               sk_between=(iso(start), iso(end - timedelta(microseconds=1)) + "~"),
+                                               projection="PK"))
+
     def clicks_of(self, partner_id: str, limit: int = 100) -> list[dict[str, Any]]:
         return [
             {"click_id": i["click_id"], "code": i["code"], "clicked_at": i["clicked_at"]}
@@ -224,6 +230,12 @@ class Repository:
     def get_partners(self, partner_ids: Iterable[str]) -> dict[str, Partner]:
         found = self.table.batch_get(keys.partner(p) for p in partner_ids)
         return {item["partner_id"]: _partner_from(item) for item in found.values()}
+
+    def ledger_between(self, partner_id: str, start: datetime, end: datetime) -> Iterator[Entry]:
+        """A partner's entries that occurred in [start, end), oldest first."""
+        for item in self.table.query(keys.partner_ledger_index(partner_id), index=schema.GSI1,
+                                     sk_between=(iso(start), iso(end - timedelta(microseconds=1)) + "~")):
+            yield entry_from(item)
 
     def all_partners(self) -> Iterator[Partner]:
         """Every partner, oldest first, page by page."""

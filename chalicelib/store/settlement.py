@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator
 from ..domain.errors import AlreadyExists
 from ..domain.ledger import Entry
 from ..domain.periods import CLOSING, OPEN
-from ..domain.settlement import BUILDING, Control, Line
+from ..domain.settlement import BUILDING, Control, Line, shard_of
 from . import keys, schema
 from .dynamo import Op, Table
 from .repository import entry_from, entry_item, iso
@@ -169,6 +169,8 @@ class SettlementStore:
                     "period": line.period, "partner_id": line.partner_id, "currency": line.currency,
                     "shard": shard, "partner_name": partner_name, "payout_method": payout_method,
                     **{f: getattr(line, f) for f in LINE_FIELDS},
+                    schema.GSI1PK: keys.partner_payouts_index(line.partner_id),
+                    schema.GSI1SK: f"{line.period}#{line.currency}",
                 }),
                 Op.put(keys.carry(line.partner_id, line.currency),
                        {"partner_id": line.partner_id, "currency": line.currency, "period": line.period,
@@ -179,6 +181,17 @@ class SettlementStore:
             return True
         except AlreadyExists:
             return False
+
+    def lines_of_partner(self, partner_id: str, limit: int = 36) -> Iterator[tuple[Line, dict[str, Any]]]:
+        """A partner's settlement lines, newest period first."""
+        for item in self.table.query(keys.partner_payouts_index(partner_id), index=schema.GSI1, forward=False,
+                                     limit=limit):
+            yield line_from(item), item
+
+    def entries_of_line(self, period: str, partner_id: str) -> Iterator[Entry]:
+        """The entries one partner's lines in a period settled."""
+        yield from (entry_from(i) for i in self.table.query(
+            keys.settle_index(period, shard_of(partner_id, keys.SHARDS)), f"{partner_id}#", index=schema.GSI2))
 
     def lines(self, period: str) -> Iterator[tuple[Line, dict[str, Any]]]:
         """Every line of a batch with its stored details, ordered by partner and currency."""
