@@ -272,3 +272,26 @@ def test_a_batch_that_does_not_reconcile_fails_loudly_and_cannot_be_approved(pro
     assert any("ledger entries sum to" in p for p in batch["reconciliation"]["problems"])
     r = program.approve("2026-08", "finance-2")
     assert (r.status_code, json.loads(r.body)["error"]["code"]) == (409, "reconciliation_failed")
+
+
+def test_a_partner_reads_its_funnel_earnings_and_payouts_and_finance_drills_into_a_line(program):
+    link = program.link("DDD")
+    click = program.follow(link)
+    program.order("o1", 1_000_000, at=program.clock.t, click_id=click)
+    program.enrol("FFF", "DDD")
+    funnel = json.loads(program.c.get("/partners/P-DDD/funnel?period=2026-08", headers=auth("partner", "P-DDD")).body)
+    assert (funnel["orders"], funnel["earned_minor"]) == (1, {"USD": 100_000})
+    assert funnel["signups"] == 1  # FFF joined under DDD in August (the clock says so)
+    program.clock.t = AFTER_AUG_LOCK
+    program.run()
+    payouts = json.loads(program.c.get("/partners/P-DDD/payouts", headers=auth("partner", "P-DDD")).body)
+    assert payouts["payouts"][0]["period"] == "2026-08" and payouts["payouts"][0]["payout_minor"] == 120_000
+    months = json.loads(program.c.get("/partners/P-DDD/earnings", headers=auth("partner", "P-DDD")).body)["months"]
+    assert months[0]["period"] == "2026-08" and sum(months[0]["currencies"]["USD"].values()) == 120_000
+    drill = json.loads(program.c.get("/settlements/2026-08/lines/P-DDD/entries", headers=auth("finance")).body)
+    kinds = sorted(e["kind"] for e in drill["entries"])
+    assert kinds == ["bonus", "commission"]
+    assert next(e for e in drill["entries"] if e["kind"] == "bonus")["trace"]["tier_threshold_minor"] == 1_000_000
+    assert program.c.get("/partners/P-DDD/payouts", headers=auth("partner", "P-CCC")).status_code == 403
+    found = json.loads(program.c.get("/admin/partners?q=ddd", headers=auth("admin")).body)["partners"]
+    assert [p["partner_id"] for p in found] == ["P-DDD"]
