@@ -2,7 +2,7 @@
 from chalice import Chalice
 
 from chalicelib import jobs
-from chalicelib.api import admin, links, partners, settlements, webhooks
+from chalicelib.api import admin, links, partners, portal, settlements, webhooks
 from chalicelib.api.middleware import install
 
 app = Chalice(app_name="upline")
@@ -12,6 +12,7 @@ app.register_blueprint(links.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(settlements.bp)
+app.register_blueprint(portal.bp)
 app.register_blueprint(jobs.bp)
 
 

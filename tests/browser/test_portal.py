@@ -1,0 +1,182 @@
+"""The portal in a real browser: Debian's Chromium, headless, driven by Playwright, against the app
+served on 127.0.0.1 with DynamoDB Local behind it."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from chalicelib import bootstrap
+from chalicelib.store.files import FolderFiles
+from scripts.dynamodb_local import ROOT, free_port
+from tests.support.helpers import token
+from tests.support.settlement import AFTER_AUG_LOCK, Clock, Settling
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.fail("the browser tests need Debian's chromium (.ci/run installs it: apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = Clock(datetime(2026, 8, 10, 12, tzinfo=timezone.utc))
+    monkeypatch.setattr(bootstrap, "now", c)
+    return c
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The Chalice app on a free loopback port, as `chalice local` (and so `make run`) serves it. It
+    reaches storage through the composition root, which each test points at its own table."""
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from app import app
+
+    port = free_port()
+    local = create_local_server(app, Config.create(chalice_app=app, chalice_stage="local"), "127.0.0.1", port)
+    thread = threading.Thread(target=local.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    local.shutdown()
+
+
+@pytest.fixture
+def site(server, api_local, clock, tmp_path):
+    bootstrap.use_files(FolderFiles(tmp_path / "exports"))
+    program = Settling(api_local, clock)
+    program.worked_program()
+    return server, program
+
+
+def sign_in(page, base: str, bearer: str, hash_: str = "") -> None:
+    page.goto(f"{base}/app{hash_}")
+    page.fill("#token", bearer)
+    page.click("#signin")
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(150)
+        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def test_a_partner_creates_a_link_a_visitor_follows_it_and_the_dashboard_shows_the_pending_commission(site, browser):
+    base, program = site
+    ctx = browser.new_context(viewport=DESKTOP, locale="en-US")
+    page = ctx.new_page()
+    sign_in(page, base, token("partner", "P-DDD", "ddd"))
+    page.wait_for_selector("#create-link")
+    page.fill("#destination", "https://shop.example.com/bags")
+    page.click("#create-link")
+    link = page.wait_for_selector(".link-url").get_attribute("href")
+
+    visitor = browser.new_context()
+    shop = visitor.new_page()
+    asked: list[str] = []
+    shop.on("request", lambda request: asked.append(request.url))
+    try:  # the shop itself is not reachable from this machine; the redirect to it is what counts
+        shop.goto(f"{base}{link}")
+    except Exception:  # noqa: BLE001 - net::ERR_NAME_NOT_RESOLVED for the shop's host
+        pass
+    landed = [u for u in asked if u.startswith("https://shop.example.com/bags")]
+    assert landed and "upline_click=" in landed[0], asked
+    assert any(c["name"] == "upline_click" for c in visitor.cookies(base))
+    click_id = landed[0].split("upline_click=")[1]
+    visitor.close()
+
+    r = program.order("web-1", 120_00, customer="zoe", at=program.clock.t, click_id=click_id)
+    assert r.status_code == 201, r.body
+    page.reload()
+    page.wait_for_selector("[data-step=clicks] b")
+    page.select_option("#period", "2026-08")
+    expect(page.locator("[data-step=orders] b")).to_have_text("1")
+    expect(page.locator("[data-step=clicks] b")).to_have_text("1")
+    expect(page.locator("[data-state=pending]")).to_have_text("$12.00")
+    expect(page.locator("[data-step=commissions] b")).to_have_text("$12.00")
+    shoot(page, "partner-dashboard")
+    ctx.close()
+
+
+def test_finance_approves_a_batch_made_by_someone_else_and_downloads_its_export(site, browser, tmp_path):
+    base, program = site
+    program.sell("o1", 6_200_000)
+    program.clock.t = AFTER_AUG_LOCK
+    assert program.run(period="2026-08", who="finance-1").status_code == 200
+
+    maker = browser.new_context(viewport=DESKTOP).new_page()
+    sign_in(maker, base, token("finance", subject="finance-1"), "#/finance/2026-08")
+    maker.wait_for_selector("#approve")
+    maker.click("#approve")
+    expect(maker.locator(".action-error")).to_contain_text("maker-checker")
+
+    page = browser.new_context(viewport=DESKTOP, accept_downloads=True).new_page()
+    sign_in(page, base, token("finance", subject="finance-2"), "#/finance/2026-08")
+    page.wait_for_selector("#approve:not([disabled])")
+    page.click("#approve")
+    page.wait_for_selector("text=approved")
+    page.click("text=P-DDD")
+    page.wait_for_selector("pre.trace")
+    shoot(page, "finance-console")
+    with page.expect_download() as info:
+        page.click("[data-export=summary]")
+    saved = tmp_path / "summary.csv"
+    info.value.save_as(saved)
+    batch = json.loads(program.batch("2026-08")["batch"] and json.dumps(program.batch("2026-08")["batch"]))
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == batch["exports"]["summary"]["sha256"]
+    assert batch["status"] == "approved" and batch["approved_by"] == "finance-2"
+
+
+def test_a_partner_cannot_open_the_finance_console(site, browser):
+    base, _ = site
+    page = browser.new_context(viewport=DESKTOP, locale="zh-CN").new_page()
+    page.goto(f"{base}/app")
+    assert page.text_content("#signin") == "登录"  # Chinese for a Chinese browser
+    page.fill("#token", token("partner", "P-DDD", "ddd"))
+    page.click("#signin")
+    page.wait_for_selector("#create-link")
+    page.goto(f"{base}/app#/finance")
+    page.wait_for_selector("#forbidden")
+    status = page.evaluate("""async () => (await fetch('/settlements', {headers: {Authorization:
+        'Bearer ' + sessionStorage.getItem('upline.token')}})).status""")
+    assert status == 403
+    page.click("#lang")
+    page.goto(f"{base}/app#/partner")
+    page.wait_for_selector("text=My links")
+    shoot(page, "partner-english-after-switch")
+
+
+def test_admin_pages_render_search_plans_and_targets(site, browser):
+    base, _ = site
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    sign_in(page, base, token("admin", subject="root"))
+    page.wait_for_selector("#q")
+    page.fill("#q", "ccc")
+    page.press("#q", "Enter")
+    page.wait_for_selector("text=P-CCC Ccc")
+    shoot(page, "admin")
