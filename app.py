@@ -1,6 +1,7 @@
 """Upline's Chalice app: create it, add middleware, register the blueprints. Nothing else."""
 from chalice import Chalice
 
+from chalicelib import jobs
 from chalicelib.api import admin, links, partners, webhooks
 from chalicelib.api.middleware import install
 
@@ -10,6 +11,7 @@ app.register_blueprint(partners.bp)
 app.register_blueprint(links.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(jobs.bp)
 
 
 @app.route("/health")
