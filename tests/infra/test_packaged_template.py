@@ -244,3 +244,13 @@ def test_a_missing_settlement_and_a_failed_reconciliation_raise_alarms(packaged)
 def test_only_dev_and_prod_are_packaged_for_aws(stage):
     with pytest.raises(ValueError):
         app_stage.functions(stage)
+
+
+def test_the_api_5xx_alarm_watches_the_api_and_stage_this_stack_creates(packaged):
+    api, = [a for a in _alarms(packaged) if a["Namespace"] == "AWS/ApiGateway"]
+    created = packaged.transformed()["Resources"]
+    rest_api, = [r["Properties"] for r in created.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    stage, = [r["Properties"] for r in created.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert {d["Name"]: d["Value"] for d in api["Dimensions"]} == \
+        {"ApiName": rest_api["Name"], "Stage": stage["StageName"]}
+    assert api["MetricName"] == "5XXError"
