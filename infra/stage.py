@@ -59,6 +59,11 @@ def functions(stage: str) -> list[Function]:
     out = []
     for name, queue in names:
         cfg = _config(stage, name)
+        policy = cfg.iam_policy_file
+        if not policy or not (ROOT / ".chalice" / policy).is_file():
+            raise ValueError(f"function {name!r} has no written IAM policy: add .chalice/policy-{name}.json and "
+                             f'"lambda_functions": {{"{name}": {{"iam_policy_file": "policy-{name}.json"}}}} '
+                             "to .chalice/config.json (autogen_policy is off)")
         logical = "APIHandler" if name == API_FUNCTION else to_cfn_resource_name(name)
         out.append(Function(name=name, logical_id=logical, role_logical_id=to_cfn_resource_name(f"{name}_role"),
                             timeout=int(cfg.lambda_timeout or DEFAULT_LAMBDA_TIMEOUT), environment=dict(cfg.environment_variables),

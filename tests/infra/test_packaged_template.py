@@ -254,3 +254,11 @@ def test_the_api_5xx_alarm_watches_the_api_and_stage_this_stack_creates(packaged
     assert {d["Name"]: d["Value"] for d in api["Dimensions"]} == \
         {"ApiName": rest_api["Name"], "Stage": stage["StageName"]}
     assert api["MetricName"] == "5XXError"
+
+
+def test_a_function_without_a_written_policy_stops_packaging_with_what_to_add(monkeypatch):
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    del config["lambda_functions"]["settlement_worker"]["iam_policy_file"]
+    monkeypatch.setattr(app_stage, "config_from_disk", lambda: config)
+    with pytest.raises(ValueError, match=r"policy-settlement_worker\.json"):
+        app_stage.functions("dev")
