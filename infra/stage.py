@@ -26,6 +26,7 @@ class Function:
     name: str                 # Chalice's name: api_handler, settle_daily, settlement_worker, ...
     logical_id: str           # the function's resource in the packaged template
     role_logical_id: str      # its own IAM role (autogen_policy is off, one role per function)
+    log_group_logical_id: str # the log group Chalice makes when log_retention_in_days is set
     timeout: int
     environment: dict[str, str]
     sqs_queue: str | None     # the queue name given to @on_sqs_message, if it is a queue consumer
@@ -66,6 +67,7 @@ def functions(stage: str) -> list[Function]:
                              "to .chalice/config.json (autogen_policy is off)")
         logical = "APIHandler" if name == API_FUNCTION else to_cfn_resource_name(name)
         out.append(Function(name=name, logical_id=logical, role_logical_id=to_cfn_resource_name(f"{name}_role"),
+                            log_group_logical_id=to_cfn_resource_name(f"{name}-log-group"),
                             timeout=int(cfg.lambda_timeout or DEFAULT_LAMBDA_TIMEOUT), environment=dict(cfg.environment_variables),
                             sqs_queue=queue))
     return out

@@ -168,7 +168,7 @@ def function_patches(stage: str) -> dict[str, Any]:
         patches[fn.logical_id] = {"Properties": props}
         # Chalice names the API function's log group after "ApiHandler" while the function is
         # "APIHandler" (a dangling Sub that cfn-lint reports); point every log group at its function.
-        patches[f"{fn.role_logical_id.removesuffix('Role')}LogGroup"] = {
+        patches[fn.log_group_logical_id] = {
             "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{fn.logical_id}}}"}}}
     worker = settlement_worker(stage)
     patches[worker.logical_id]["Properties"]["Events"] = {f"{worker.logical_id}SqsEventSource": {"Properties": {
