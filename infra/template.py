@@ -24,6 +24,9 @@ NO_VALUE = {"Ref": "AWS::NoValue"}
 VISIBILITY_TIMEOUT_FACTOR = 6     # AWS: queue visibility >= 6x the consuming function's timeout
 MAX_RECEIVE_COUNT = 5             # deliveries before a message moves to the DLQ
 SETTLEMENT_QUEUE = "upline-settlement"   # the name @on_sqs_message is declared with in jobs.py
+# Queues and logs go with the stack (a deleted stack has no work in flight worth keeping); the
+# table and the export bucket hold money records and are retained.
+TRANSIENT = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
 
 
 def sub_if_needed(value: str) -> Any:
@@ -138,11 +141,13 @@ def queues(stage: str) -> dict[str, Any]:
     return {
         "SettlementDeadLetterQueue": {
             "Type": "AWS::SQS::Queue",
+            **TRANSIENT,
             "Properties": {"QueueName": f"{name}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
                            "SqsManagedSseEnabled": True},
         },
         "SettlementQueue": {
             "Type": "AWS::SQS::Queue",
+            **TRANSIENT,
             "Properties": {
                 "QueueName": name,
                 "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * worker.timeout,
@@ -169,7 +174,7 @@ def function_patches(stage: str) -> dict[str, Any]:
         # Chalice names the API function's log group after "ApiHandler" while the function is
         # "APIHandler" (a dangling Sub that cfn-lint reports); point every log group at its function.
         patches[fn.log_group_logical_id] = {
-            "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{fn.logical_id}}}"}}}
+            **TRANSIENT, "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{fn.logical_id}}}"}}}
     worker = settlement_worker(stage)
     patches[worker.logical_id]["Properties"]["Events"] = {f"{worker.logical_id}SqsEventSource": {"Properties": {
         # Chalice writes the ARN as {"Fn::Sub": ...}; the merge is per key, so replace that key's value.
