@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-quick setup clean token
+.PHONY: run test test-quick setup clean token package
 
 $(STAMP): pyproject.toml requirements.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,9 +28,15 @@ test: $(STAMP)
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# make package STAGE=prod — the CloudFormation template for one stage, offline (see "Deploy to AWS").
+STAGE ?= dev
+package: $(STAMP)
+	$(BIN)/python -m infra.package --stage $(STAGE) --out build/$(STAGE)
+	$(BIN)/cfn-lint build/$(STAGE)/package/sam.json
+
 # make token ROLE=partner PARTNER=P-ALICE
 token: $(STAMP)
 	$(BIN)/python -m scripts.cli mint-token --role $(ROLE) $(if $(PARTNER),--partner-id $(PARTNER),) $(if $(SUB),--subject $(SUB),)
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis build

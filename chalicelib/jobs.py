@@ -24,11 +24,18 @@ def settle_daily(event):
 
 @bp.on_sqs_message(queue=QUEUE, batch_size=1, name="settlement_worker")
 def settlement_worker(event):
-    """One shard of one period per message. A failure raises, so SQS redelivers the message (and
-    parks it in the dead-letter queue after its retries); a redelivery settles nothing twice."""
+    """One shard of one period per message. A message that fails is reported back (partial batch
+    failure reporting is switched on in infra/), so SQS redelivers it and, after its retries, parks
+    it in the dead-letter queue; a redelivery settles nothing twice."""
     deps = bootstrap.settlement(fan_out=False)
+    failed = []
     for record in event:
-        job = json.loads(record.body)
-        batch = settlement.work_shard(deps, job["period"], int(job["shard"]), bootstrap.now())
-        logger.info("settlement shard done", extra={"period": job["period"], "shard": job["shard"],
-                                                    "batch_status": (batch or {}).get("status")})
+        try:
+            job = json.loads(record.body)
+            batch = settlement.work_shard(deps, job["period"], int(job["shard"]), bootstrap.now())
+            logger.info("settlement shard done", extra={"period": job["period"], "shard": job["shard"],
+                                                        "batch_status": (batch or {}).get("status")})
+        except Exception:
+            logger.exception("settlement shard failed", extra={"message_id": record.to_dict().get("messageId")})
+            failed.append({"itemIdentifier": record.to_dict().get("messageId")})
+    return {"batchItemFailures": failed}

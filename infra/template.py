@@ -1,9 +1,14 @@
-"""CloudFormation for Upline's resources, built from the same table schema the code and tests use.
+"""The merge template for `chalice package --merge-template`: every resource Chalice does not make
+(table, export bucket, settlement queue and its DLQ, alarms) plus the patches Chalice cannot
+express (partial-batch reporting on the SQS event source, resource names in the environment).
 
-    python -m infra.template > build/resources.json
-    chalice package --merge-template build/resources.json out/
+The table's keys and index come from chalicelib/store/schema.py, the one schema the code, the
+tests and the local runner use. Resource names come from the stage's environment variables in
+.chalice/config.json, so a function's UPLINE_TABLE is by construction the table this stack makes.
+IAM is not here: each function's written policy is .chalice/policy-<function>.json.
 
-(The deploy issue grows this into the full stack: bucket, queues, alarms, IAM.)"""
+    python -m infra.package --stage dev      # writes build/dev/ (merge template + packaged app)
+"""
 from __future__ import annotations
 
 import json
@@ -12,32 +17,203 @@ from typing import Any
 
 from chalicelib.store import schema
 
+from . import alarms
+from .stage import environment, functions
 
-def table_resource() -> dict[str, Any]:
+NO_VALUE = {"Ref": "AWS::NoValue"}
+VISIBILITY_TIMEOUT_FACTOR = 6     # AWS: queue visibility >= 6x the consuming function's timeout
+MAX_RECEIVE_COUNT = 5             # deliveries before a message moves to the DLQ
+SETTLEMENT_QUEUE = "upline-settlement"   # the name @on_sqs_message is declared with in jobs.py
+# Queues and logs go with the stack (a deleted stack has no work in flight worth keeping); the
+# table and the export bucket hold money records and are retained.
+TRANSIENT = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
+
+
+def sub_if_needed(value: str) -> Any:
+    """Config values such as `upline-dev-exports-${AWS::AccountId}` become Fn::Sub in the template."""
+    return {"Fn::Sub": value} if "${" in value else value
+
+
+def _if_customer_key(with_key: Any, without: Any) -> dict:
+    return {"Fn::If": ["UseCustomerKey", with_key, without]}
+
+
+def parameters(stage: str) -> dict[str, Any]:
+    return {
+        "Stage": {"Type": "String", "Default": stage, "AllowedValues": [stage],
+                  "Description": "The Chalice stage this template was packaged for (fixed at package time)."},
+        "KmsKeyArn": {"Type": "String", "Default": "",
+                      "AllowedPattern": r"^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$",
+                      "Description": "Optional customer-managed KMS key for the table and the export bucket. "
+                                     "Empty: the AWS managed keys (aws/dynamodb, SSE-S3)."},
+        "AlarmEmail": {"Type": "String", "Default": "",
+                       "Description": "Optional address subscribed to the alarm topic (confirm the e-mail)."},
+        "SettlementDeadlineHours": {"Type": "Number", "Default": 26, "MinValue": 2, "MaxValue": 168,
+                                    "Description": "Alarm when no settlement has completed for this many hours "
+                                                   "(daily cadence plus grace)."},
+    }
+
+
+def conditions() -> dict[str, Any]:
+    return {
+        "UseCustomerKey": {"Fn::Not": [{"Fn::Equals": [{"Ref": "KmsKeyArn"}, ""]}]},
+        "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+    }
+
+
+def table_resource(stage: str = "dev") -> dict[str, Any]:
     return {
         "Type": "AWS::DynamoDB::Table",
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Properties": {
+            "TableName": environment(stage)["UPLINE_TABLE"],
             "KeySchema": schema.KEY_SCHEMA,
             "AttributeDefinitions": schema.ATTRIBUTE_DEFINITIONS,
             "GlobalSecondaryIndexes": schema.GLOBAL_SECONDARY_INDEXES,
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            "SSESpecification": {"SSEEnabled": True},
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS",
+                                 "KMSMasterKeyId": _if_customer_key({"Ref": "KmsKeyArn"}, NO_VALUE)},
             "TimeToLiveSpecification": {"AttributeName": schema.TTL_ATTRIBUTE, "Enabled": True},
+            "DeletionProtectionEnabled": stage == "prod",
         },
     }
 
 
-def template() -> dict[str, Any]:
+def export_bucket(stage: str) -> dict[str, Any]:
+    sse = _if_customer_key(
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Ref": "KmsKeyArn"}},
+         "BucketKeyEnabled": True},
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}})
+    return {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",       # settlement exports are financial records
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketName": sub_if_needed(environment(stage)["UPLINE_EXPORT_BUCKET"]),
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [sse]},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "LifecycleConfiguration": {"Rules": [{
+                "Id": "exports-age-out-of-hot-storage",
+                "Status": "Enabled",
+                "Transitions": [{"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
+                                {"StorageClass": "GLACIER_IR", "TransitionInDays": 180}],
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 365},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+            }]},
+        },
+    }
+
+
+def export_bucket_policy() -> dict[str, Any]:
+    """Refuse anything that is not TLS; the bucket is reachable only through the roles' policies."""
+    return {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": "ExportBucket"},
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "TLSOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": [{"Fn::GetAtt": ["ExportBucket", "Arn"]}, {"Fn::Sub": "${ExportBucket.Arn}/*"}],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }]},
+        },
+    }
+
+
+def settlement_queue_name(stage: str) -> str:
+    return environment(stage)["UPLINE_SETTLEMENT_QUEUE_URL"].rstrip("/").rsplit("/", 1)[1]
+
+
+def settlement_worker(stage: str):
+    consumers = [f for f in functions(stage) if f.sqs_queue == SETTLEMENT_QUEUE]
+    if len(consumers) != 1:
+        raise ValueError(f"expected exactly one @on_sqs_message(queue={SETTLEMENT_QUEUE!r}), found {consumers}")
+    return consumers[0]
+
+
+def queues(stage: str) -> dict[str, Any]:
+    name = settlement_queue_name(stage)
+    worker = settlement_worker(stage)
+    return {
+        "SettlementDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            **TRANSIENT,
+            "Properties": {"QueueName": f"{name}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
+                           "SqsManagedSseEnabled": True},
+        },
+        "SettlementQueue": {
+            "Type": "AWS::SQS::Queue",
+            **TRANSIENT,
+            "Properties": {
+                "QueueName": name,
+                "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * worker.timeout,
+                "MessageRetentionPeriod": 4 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["SettlementDeadLetterQueue", "Arn"]},
+                                  "maxReceiveCount": MAX_RECEIVE_COUNT},
+            },
+        },
+    }
+
+
+def function_patches(stage: str) -> dict[str, Any]:
+    """Deep-merged over what Chalice generates: fixed names, CloudFormation substitutions in the
+    environment, and the settlement worker's event source pointed at this stack's queue with
+    partial batch failure reporting (Chalice's SQS event has no such option)."""
+    patches: dict[str, Any] = {}
+    for fn in functions(stage):
+        env = {k: sub_if_needed(v) for k, v in fn.environment.items() if "${" in v}
+        props: dict[str, Any] = {"FunctionName": f"upline-{stage}-{fn.name}"}
+        if env:
+            props["Environment"] = {"Variables": env}
+        patches[fn.logical_id] = {"Properties": props}
+        # Chalice names the API function's log group after "ApiHandler" while the function is
+        # "APIHandler" (a dangling Sub that cfn-lint reports); point every log group at its function.
+        patches[fn.log_group_logical_id] = {
+            **TRANSIENT, "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{fn.logical_id}}}"}}}
+    worker = settlement_worker(stage)
+    patches[worker.logical_id]["Properties"]["Events"] = {f"{worker.logical_id}SqsEventSource": {"Properties": {
+        # Chalice writes the ARN as {"Fn::Sub": ...}; the merge is per key, so replace that key's value.
+        "Queue": {"Fn::Sub": "${SettlementQueue.Arn}"},
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    }}}
+    patches["RestAPI"] = {"Properties": {"Name": f"upline-{stage}"}}
+    return patches
+
+
+def outputs() -> dict[str, Any]:
+    return {
+        "TableName": {"Value": {"Ref": "UplineTable"}},
+        "ExportBucketName": {"Value": {"Ref": "ExportBucket"}},
+        "SettlementQueueUrl": {"Value": {"Ref": "SettlementQueue"}},
+        "SettlementDeadLetterQueueUrl": {"Value": {"Ref": "SettlementDeadLetterQueue"}},
+        "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+    }
+
+
+def template(stage: str = "dev") -> dict[str, Any]:
+    resources: dict[str, Any] = {
+        "UplineTable": table_resource(stage),
+        "ExportBucket": export_bucket(stage),
+        "ExportBucketPolicy": export_bucket_policy(),
+        **queues(stage),
+        **alarms.resources(stage, functions(stage)),
+        **function_patches(stage),
+    }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Resources": {"UplineTable": table_resource()},
-        "Outputs": {"TableName": {"Value": {"Ref": "UplineTable"}}},
+        "Description": f"Upline ({stage}): Chalice app, its table, export bucket, settlement queue and alarms",
+        "Parameters": parameters(stage),
+        "Conditions": conditions(),
+        "Resources": resources,
+        "Outputs": outputs(),
     }
 
 
 if __name__ == "__main__":
-    json.dump(template(), sys.stdout, indent=2)
+    json.dump(template(sys.argv[1] if len(sys.argv) > 1 else "dev"), sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -80,7 +80,9 @@ def _client():
 
     from app import app
 
-    return Client(app)
+    # The "test" stage adds no environment: the default ("dev") carries deploy-time values such as
+    # {{resolve:ssm:...}} references that only CloudFormation can fill in.
+    return Client(app, stage_name="test")
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def test_random_histories_replay_to_nothing_and_never_over_reverse(history):
         create_table(client, os.environ["UPLINE_TABLE"])
         wire(client)
         try:
-            with Client(__import__("app").app) as api:
+            with Client(__import__("app").app, stage_name="test") as api:
                 p = Program(api)
                 p.publish_plan({"levels_bps": levels, "cap_bps": cap, "effective_from": "2020-01-01T00:00:00Z"})
                 codes = [f"N{i:02d}" for i in range(depth + 1)]
