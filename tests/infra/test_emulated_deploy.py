@@ -13,6 +13,8 @@ import os
 import boto3
 import pytest
 
+from chalicelib.store import schema
+
 UNSUPPORTED_BY_MOTO = ("AWS::ApiGateway::", "AWS::CloudWatch::Alarm", "AWS::S3::BucketPolicy")
 
 
@@ -42,7 +44,7 @@ def test_the_stack_creates_and_each_function_is_pointed_at_what_it_made(deployed
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     sqs, lam = boto3.client("sqs"), boto3.client("lambda")
     table = boto3.client("dynamodb").describe_table(TableName=outputs["TableName"])["Table"]
-    assert [g["IndexName"] for g in table["GlobalSecondaryIndexes"]] == ["GSI1"]
+    assert [g["IndexName"] for g in table["GlobalSecondaryIndexes"]] == [g["IndexName"] for g in schema.GLOBAL_SECONDARY_INDEXES]
     boto3.client("s3").head_bucket(Bucket=outputs["ExportBucketName"])
     for name in ("api_handler", "settle_daily", "settlement_worker"):
         env = lam.get_function_configuration(FunctionName=f"upline-dev-{name}")["Environment"]["Variables"]
