@@ -143,3 +143,15 @@ def earnings(partner_id: str):
 def partner_payouts(partner_id: str):
     caller(bp).require_partner(partner_id)
     return json_response(dashboard.payouts(bootstrap.settlement(), partner_id))
+
+
+@route(bp, "/partners/{partner_id}/payouts/{period}/statement")
+def statement(partner_id: str, period: str):
+    """A partner's own export for one settlement: every entry its payout in that batch was made of."""
+    caller(bp).require_partner(partner_id)
+    check_period(period)
+    d = bootstrap.settlement()
+    body = dashboard.statement_csv(d, partner_id, period)
+    return Response(body=body, status_code=200, headers={
+        "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="{period}-{partner_id}-statement.csv"'})

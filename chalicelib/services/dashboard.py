@@ -4,7 +4,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import io
+
+from ..domain.errors import NotFound
 from ..domain.ledger import COMMISSION, entry_states
+from ..exports import DETAIL_COLUMNS, CsvOut, HashingWriter, detail_row
 from . import partners as partner_svc
 from .settlement import Deps, paid_entry_ids
 
@@ -58,3 +62,15 @@ def payouts(d: Deps, partner_id: str) -> dict[str, Any]:
             ("carried" if line.payout_minor == 0 else batch.get("status")),
         })
     return {"partner_id": partner_id, "payouts": out}
+
+
+def statement_csv(d: Deps, partner_id: str, period: str) -> str:
+    """The partner's slice of a batch's detail export (same columns, same escaping)."""
+    partner_svc.get(d.repo, partner_id)
+    if not any(line.period == period for line, _ in d.store.lines_of_partner(partner_id)):
+        raise NotFound(f"no payout line for {partner_id} in {period}", code="unknown_payout")
+    buf = io.BytesIO()
+    out = CsvOut(HashingWriter(buf), DETAIL_COLUMNS)
+    for e in d.store.entries_of_line(period, partner_id):
+        out.row(detail_row(period, e))
+    return buf.getvalue().decode("utf-8")

@@ -202,6 +202,9 @@ function partnerPage(main) {
     [t("period"), (p) => p.period], [t("payout"), (p) => money(p.payout_minor, p.currency), true],
     [t("carried_out"), (p) => money(p.carried_out_minor, p.currency), true],
     [t("status"), (p) => pill(p.payout_status)],
+    [t("statement"), (p) => h("button", { class: "secondary", "data-statement": p.period,
+      onclick: () => fetchDownload(`/partners/${id}/payouts/${p.period}/statement`, `${p.period}-statement.csv`) },
+      t("download"))],
   ], d.payouts) : h("p", { class: "state empty" }, t("no_payouts")), { wide: true });
   main.replaceChildren(h("h1", {}, t("nav_partner")),
     h("div", { class: "grid" }, links, funnel, progress, earnings, downline, payouts));
@@ -233,16 +236,18 @@ function chart(months) {
     })));
 }
 
-async function download(period, name) {
+async function fetchDownload(path, filename) {
   try {
-    const res = await api(`/settlements/${period}/exports/${name}/content`, { raw: true });
-    const blob = await res.blob();
-    const a = h("a", { href: URL.createObjectURL(blob), download: `${period}-${name}.${name === "json" ? "json" : "csv"}` });
+    const res = await api(path, { raw: true });
+    const a = h("a", { href: URL.createObjectURL(await res.blob()), download: filename });
     document.body.append(a);
     a.click();
     a.remove();
   } catch (e) { toast(e.message); }
 }
+
+const download = (period, name) => fetchDownload(`/settlements/${period}/exports/${name}/content`,
+  `${period}-${name}.${name === "json" ? "json" : "csv"}`);
 
 function financePage(main) {
   const detail = h("div", { id: "batch-detail" });

@@ -293,5 +293,10 @@ def test_a_partner_reads_its_funnel_earnings_and_payouts_and_finance_drills_into
     assert kinds == ["bonus", "commission"]
     assert next(e for e in drill["entries"] if e["kind"] == "bonus")["trace"]["tier_threshold_minor"] == 1_000_000
     assert program.c.get("/partners/P-DDD/payouts", headers=auth("partner", "P-CCC")).status_code == 403
+    statement = program.c.get("/partners/P-DDD/payouts/2026-08/statement", headers=auth("partner", "P-DDD"))
+    rows = list(csv.DictReader(io.StringIO(statement.body.decode())))
+    assert sorted(r["entry_id"] for r in rows) == ["bonus#2026-08#threshold#P-DDD", "o1#L1"]
+    assert program.c.get("/partners/P-DDD/payouts/2026-07/statement",
+                         headers=auth("partner", "P-DDD")).status_code == 404
     found = json.loads(program.c.get("/admin/partners?q=ddd", headers=auth("admin")).body)["partners"]
     assert [p["partner_id"] for p in found] == ["P-DDD"]
