@@ -81,7 +81,7 @@ def settlement(progress=None, fan_out: bool | None = None) -> Deps:
     repo = repository()
     fan_out = bool(s.settlement_queue_url) if fan_out is None else fan_out
     return Deps(repo=repo, store=SettlementStore(repo.table), files=files(), cal=s.calendar, max_depth=s.max_depth,
-                payout_provider=s.payout_provider,
+                payout_provider=s.payout_provider, shard_threads=s.settlement_threads,
                 fanout=_send_to_queue(s.settlement_queue_url) if fan_out and s.settlement_queue_url else None,
                 progress=progress)
 

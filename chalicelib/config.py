@@ -40,6 +40,7 @@ class Settings(BaseModel):
     export_url_seconds: int = Field(300, ge=30, le=3600)
     settlement_queue_url: str | None = None  # set: shards fan out over SQS; unset: settled in-process
     payout_provider: str = "bank_transfer"
+    settlement_threads: int = Field(4, ge=1, le=16)
 
     @field_validator("program_tz")
     @classmethod
@@ -92,5 +93,6 @@ class Settings(BaseModel):
             "export_dir": env.get("UPLINE_EXPORT_DIR"),
             "settlement_queue_url": env.get("UPLINE_SETTLEMENT_QUEUE_URL"),
             "payout_provider": env.get("UPLINE_PAYOUT_PROVIDER"),
+            "settlement_threads": env.get("UPLINE_SETTLEMENT_THREADS"),
         }
         return cls(**{k: v for k, v in raw.items() if v is not None})

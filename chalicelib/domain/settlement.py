@@ -22,6 +22,15 @@ def shard_of(partner_id: str, shards: int) -> int:
     return int(hashlib.sha256(partner_id.encode()).hexdigest()[:8], 16) % shards
 
 
+@dataclass(frozen=True)
+class Posting:
+    """What a payout line needs of a ledger entry."""
+    partner_id: str
+    currency: str
+    kind: str
+    amount_minor: int
+
+
 @dataclass
 class Totals:
     """What one partner's entries in one currency add up to, by kind."""
@@ -31,7 +40,7 @@ class Totals:
     adjustments_minor: int = 0  # returned failed payouts
     entry_count: int = 0
 
-    def add(self, e: Entry) -> None:
+    def add(self, e: Entry | Posting) -> None:
         if e.kind == COMMISSION:
             self.commissions_minor += e.amount_minor
         elif e.kind == BONUS:
@@ -85,7 +94,7 @@ def settle_line(period: str, partner_id: str, currency: str, totals: Totals, car
                 payout, available - payout)
 
 
-def totals_by_partner(entries: Iterable[Entry]) -> Iterator[tuple[str, dict[str, Totals]]]:
+def totals_by_partner(entries: Iterable[Entry | Posting]) -> Iterator[tuple[str, dict[str, Totals]]]:
     """Group a stream of entries ordered by partner into (partner, currency -> totals), holding one
     partner at a time, so settling a period never holds all its entries in memory."""
     current: str | None = None

@@ -166,9 +166,11 @@ class Table:
     def query(self, pk: str, sk_prefix: str | None = None, *, index: str | None = None,
               forward: bool = True, limit: int | None = None, projection: str | None = None,
               start_key: dict[str, Any] | None = None,
-              sk_between: tuple[str, str] | None = None) -> Iterator[dict[str, Any]]:
+              sk_between: tuple[str, str] | None = None,
+              page_size: int | None = None) -> Iterator[dict[str, Any]]:
         """Items under one partition key (sort keys starting with `sk_prefix`, or between the two
-        bounds of `sk_between`, inclusive), page by page, never all in memory at once."""
+        bounds of `sk_between`, inclusive), page by page, never all in memory at once. `page_size`
+        bounds a page below DynamoDB's 1 MB, so a long stream holds a fixed number of items."""
         pk_name, sk_name = schema.INDEX_KEYS.get(index, (schema.PK, schema.SK)) if index else (schema.PK, schema.SK)
         condition, values = "#pk = :pk", {":pk": {"S": pk}}
         if sk_prefix:
@@ -192,8 +194,8 @@ class Table:
             kwargs["ExclusiveStartKey"] = start_key
         remaining = limit
         while True:
-            if remaining is not None:
-                kwargs["Limit"] = remaining
+            if remaining is not None or page_size is not None:
+                kwargs["Limit"] = min(x for x in (remaining, page_size) if x is not None)
             resp = self.client.query(**kwargs)
             for raw in resp.get("Items", []):
                 yield decode(raw)

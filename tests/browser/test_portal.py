@@ -160,6 +160,7 @@ def test_a_partner_cannot_open_the_finance_console(site, browser):
     page.fill("#token", token("partner", "P-DDD", "ddd"))
     page.click("#signin")
     page.wait_for_selector("#create-link")
+    shoot(page, "partner-dashboard-zh")
     page.goto(f"{base}/app#/finance")
     page.wait_for_selector("#forbidden")
     status = page.evaluate("""async () => (await fetch('/settlements', {headers: {Authorization:

@@ -52,6 +52,7 @@ class CrashAfter:
 def deps_on(client, folder, **kw) -> svc.Deps:
     table = Table(client, os.environ["UPLINE_TABLE"])
     s = bootstrap.settings()
+    kw.setdefault("shard_threads", s.settlement_threads)
     return svc.Deps(repo=Repository(table), store=SettlementStore(table), files=FolderFiles(folder), cal=s.calendar,
                     max_depth=s.max_depth, **kw)
 
@@ -173,7 +174,7 @@ def test_the_sqs_fan_out_path_produces_byte_identical_exports(august, api, moto_
 @pytest.mark.integration
 def test_concurrent_runs_on_dynamodb_local_settle_once(api_local, clock, local_client, tmp_path):
     busy_august(Settling(api_local, clock))
-    runs = [deps_on(local_client, tmp_path / f"run{i}") for i in range(6)]
+    runs = [deps_on(local_client, tmp_path / f"run{i}", shard_threads=4) for i in range(6)]
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda d: _settle_or_busy(d), runs))
     assert any(r == "draft" for r in results), results

@@ -19,6 +19,9 @@ TEST_ENV = {
     "UPLINE_TABLE": "upline-test", "UPLINE_WEBHOOK_SECRETS": WEBHOOK_SECRET, "UPLINE_JWT_SECRET": JWT_SECRET,
     "UPLINE_HASH_PEPPER": "test-pepper", "UPLINE_ALLOWED_DOMAINS": "shop.example.com",
     "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # moto is not thread-safe: settle shards one at a time in tests (DynamoDB Local tests that
+    # build their own Deps keep the default and so exercise the threads).
+    "UPLINE_SETTLEMENT_THREADS": "1",
 }
 
 
