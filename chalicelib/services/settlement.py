@@ -31,7 +31,7 @@ from ..payouts import Payout, provider
 from ..store import keys
 from ..store.files import FileStore, sha256
 from ..store.repository import Repository
-from ..store.settlement import SettlementStore
+from ..store.settlement import NewLine, SettlementStore
 from . import partners as partner_svc
 
 CHUNK = 100  # partners per batch read while settling a shard
@@ -108,9 +108,9 @@ def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]
     d.store.create_batch(period, by, now, plan.version)
     status = d.store.start_closing(period, now, by)
     if status == CLOSING:
-        for entry in compute_bonuses(d, period, plan):
-            d.store.write_bonus(entry)
-            d.tick("bonus")
+        bonus_entries = compute_bonuses(d, period, plan)
+        d.store.write_bonuses(bonus_entries)
+        d.tick("bonus", len(bonus_entries))
         d.store.set_period_status(period, CLOSING, BONUSED, now)
     apply_ranks(d, period, plan)
     if d.fanout is not None:
@@ -187,22 +187,27 @@ def _lines(d: Deps, period: str, shard: int, entries: Iterable[Entry | Posting],
         existing = d.store.lines_at(period, pairs) if write else {}
         carries = d.store.carries(pairs)
         partners = d.repo.get_partners({pid for pid, _ in chunk})
+        lines: list[Line] = []
+        fresh: list[NewLine] = []
         for pid, acc in chunk:
             for cur in sorted(acc):
                 if (pid, cur) in existing:
-                    yield existing[(pid, cur)]
+                    lines.append(existing[(pid, cur)])
                     continue
                 carry = carries.get((pid, cur))
                 if carry is not None and carry["period"] >= period:
                     raise Conflict(f"{pid} {cur} was settled through {carry['period']} already", code="out_of_order")
                 line = settle_line(period, pid, cur, acc[cur], carry["amount_minor"] if carry else 0, min_payout)
-                if write:
-                    p = partners.get(pid)
-                    written = d.store.write_line(line, shard, p.name if p else "", "bank_transfer",
-                                                 carry["period"] if carry else None)
-                    if not written:  # a concurrent run wrote it first: report what is stored
-                        line = d.store.lines_at(period, [(pid, cur)])[(pid, cur)]
-                yield line
+                lines.append(line)
+                p = partners.get(pid)
+                fresh.append(NewLine(line, shard, p.name if p else "", "bank_transfer",
+                                     carry["period"] if carry else None))
+        if write and fresh:
+            lost = [new.line for new, ok in zip(fresh, d.store.write_lines(fresh)) if not ok]
+            if lost:  # a concurrent run wrote these first: report what is stored
+                stored = d.store.lines_at(period, [(ln.partner_id, ln.currency) for ln in lost])
+                lines = [stored.get((ln.partner_id, ln.currency), ln) for ln in lines]
+        yield from lines
 
 
 def settle_shard(d: Deps, period: str, shard: int, plan: Plan | None = None) -> None:

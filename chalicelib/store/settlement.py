@@ -6,10 +6,11 @@ rerun after a crash, or a second run racing the first, finds "already there" ins
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
-from ..domain.errors import AlreadyExists
+from ..domain.errors import AlreadyExists, ConcurrentUpdate
 from ..domain.ledger import Entry
 from ..domain.periods import CLOSING, OPEN
 from ..domain.settlement import BUILDING, Control, Line, Posting, shard_of
@@ -25,6 +26,46 @@ LINE_FIELDS = ("commissions_minor", "bonuses_minor", "clawbacks_minor", "adjustm
 
 def line_from(item: dict[str, Any]) -> Line:
     return Line(item["period"], item["partner_id"], item["currency"], *(item[f] for f in LINE_FIELDS))
+
+
+BONUSES_PER_TRANSACTION = 40  # 40 puts and at most 40 counter updates: within the 100-item limit
+LINES_PER_TRANSACTION = 25  # a line and its carried balance each: 50 items
+
+
+@dataclass(frozen=True)
+class NewLine:
+    line: Line
+    shard: int
+    partner_name: str
+    payout_method: str
+    carry_before: str | None  # the period the partner's balance was last carried from, if any
+
+
+def _add_counters(key: Any, adds: dict[str, int]) -> dict[str, Any]:
+    names, values, parts = {}, {}, []
+    for i, (name, amount) in enumerate(sorted(adds.items())):
+        names[f"#c{i}"], values[f":c{i}"] = name, amount
+        parts.append(f"#c{i} :c{i}")
+    return Op.update(key, "ADD " + ", ".join(parts), names=names, values=values)
+
+
+def _line_ops(new: NewLine) -> list[dict[str, Any]]:
+    line = new.line
+    carry_cond = "attribute_not_exists(PK)" if new.carry_before is None else "#per = :before"
+    return [
+        Op.put_new(keys.batch_line(line.period, line.partner_id, line.currency), {
+            "period": line.period, "partner_id": line.partner_id, "currency": line.currency,
+            "shard": new.shard, "partner_name": new.partner_name, "payout_method": new.payout_method,
+            **{f: getattr(line, f) for f in LINE_FIELDS},
+            schema.GSI1PK: keys.partner_payouts_index(line.partner_id),
+            schema.GSI1SK: f"{line.period}#{line.currency}",
+        }),
+        Op.put(keys.carry(line.partner_id, line.currency),
+               {"partner_id": line.partner_id, "currency": line.currency, "period": line.period,
+                "amount_minor": line.carried_out_minor},
+               condition=carry_cond, names={"#per": "period"} if new.carry_before is not None else None,
+               values={":before": new.carry_before} if new.carry_before is not None else None),
+    ]
 
 
 class SettlementStore:
@@ -96,6 +137,26 @@ class SettlementStore:
             "evaluated_in": evaluated_in})
 
     # ---- the ledger, as settlement reads and writes it ---------------------------------------
+    def write_bonuses(self, entries: list[Entry]) -> None:
+        """Bonus entries and the partners' counters, many per transaction. If a transaction fails
+        (some were already written by an earlier or a concurrent run), its entries are written one
+        by one, each skipped when already there: the outcome is the same either way."""
+        for start in range(0, len(entries), BONUSES_PER_TRANSACTION):
+            chunk = entries[start:start + BONUSES_PER_TRANSACTION]
+            counters: dict[tuple[str, str], int] = {}
+            for e in chunk:
+                counters[(e.partner_id, e.currency)] = counters.get((e.partner_id, e.currency), 0) + e.amount_minor
+            by_partner: dict[str, dict[str, int]] = {}
+            for (partner_id, currency), amount in counters.items():
+                by_partner.setdefault(partner_id, {})[f"bonus_{currency}"] = amount
+            ops = [Op.put_new(keys.entry(e.partner_id, e.entry_id), entry_item(e)) for e in chunk]
+            ops += [_add_counters(keys.partner(pid), adds) for pid, adds in sorted(by_partner.items())]
+            try:
+                self.table.transact(ops)
+            except (AlreadyExists, ConcurrentUpdate):
+                for e in chunk:
+                    self.write_bonus(e)
+
     def write_bonus(self, entry: Entry) -> bool:
         """A bonus entry and the partner's counter; False when it was already written."""
         try:
@@ -164,28 +225,24 @@ class SettlementStore:
         found = self.table.batch_get(keys.batch_line(period, p, c) for p, c in pairs)
         return {(i["partner_id"], i["currency"]): line_from(i) for i in found.values()}
 
-    def write_line(self, line: Line, shard: int, partner_name: str, payout_method: str,
-                   carry_before: str | None) -> bool:
-        """The line and the partner's carried balance move together; False if already written."""
-        carry_cond = "attribute_not_exists(PK)" if carry_before is None else "#per = :before"
-        values: dict[str, Any] = {}
-        if carry_before is not None:
-            values[":before"] = carry_before
+    def write_lines(self, lines: list[NewLine]) -> list[bool]:
+        """Lines with their carried balances, many per transaction; for each line, False when it
+        was already written (by an earlier or a concurrent run). A transaction that fails is
+        retried line by line, so each line still lands exactly once."""
+        written: list[bool] = []
+        for start in range(0, len(lines), LINES_PER_TRANSACTION):
+            chunk = lines[start:start + LINES_PER_TRANSACTION]
+            try:
+                self.table.transact([op for new in chunk for op in _line_ops(new)])
+                written += [True] * len(chunk)
+            except (AlreadyExists, ConcurrentUpdate):
+                written += [self.write_line(new) for new in chunk]
+        return written
+
+    def write_line(self, new: NewLine) -> bool:
+        """One line and the partner's carried balance, together; False if already written."""
         try:
-            self.table.transact([
-                Op.put_new(keys.batch_line(line.period, line.partner_id, line.currency), {
-                    "period": line.period, "partner_id": line.partner_id, "currency": line.currency,
-                    "shard": shard, "partner_name": partner_name, "payout_method": payout_method,
-                    **{f: getattr(line, f) for f in LINE_FIELDS},
-                    schema.GSI1PK: keys.partner_payouts_index(line.partner_id),
-                    schema.GSI1SK: f"{line.period}#{line.currency}",
-                }),
-                Op.put(keys.carry(line.partner_id, line.currency),
-                       {"partner_id": line.partner_id, "currency": line.currency, "period": line.period,
-                        "amount_minor": line.carried_out_minor},
-                       condition=carry_cond, names={"#per": "period"} if carry_before is not None else None,
-                       values=values or None),
-            ])
+            self.table.transact(_line_ops(new))
             return True
         except AlreadyExists:
             return False
