@@ -46,6 +46,7 @@ class OrderIn(Body):
     ordered_at: AwareDatetime
     click_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
     referral_code: Code | None = None
+    coupon_code: Code | None = None  # a member coupon the shop applied to this order
 
 
 class RefundIn(Body):

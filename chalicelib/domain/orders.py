@@ -18,6 +18,7 @@ class OrderCommand:
     fingerprint: str  # hash of the request body: same id with another body is a conflict
     click_id: str | None = None
     referral_code: str | None = None
+    coupon_code: str | None = None  # a member coupon the shop applied (members)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from ..domain.partners import Partner
 from ..domain.plans import plan_in_force
 from ..domain.tree import Node
 from ..store.repository import Repository
+from . import members as member_hooks
 
 ATTEMPTS = 5
 ATTRIBUTED, UNATTRIBUTED, SELF_REFERRAL = "attributed", "unattributed", "self_referral"
@@ -38,7 +39,8 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
     transaction. If the snapshot was stale the transaction fails and the upline is read live."""
     live_upline = False
     for _ in range(ATTEMPTS):
-        ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash)
+        ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash,
+                                 extra_keys=member_hooks.order_keys(cmd))
         if ctx.order is not None:
             return _replay(ctx.order.fingerprint, cmd.fingerprint, ctx.order.result, "order")
         plan = plan_in_force(ctx.plans, cmd.ordered_at)
@@ -48,7 +50,8 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
         if partner is not None and live_upline:
             partner = _with_live_upline(repo, partner)
         try:
-            return _decide_and_commit(repo, cmd, plan, found, partner, now)
+            effects = member_hooks.order_effects(ctx.extra, cmd, now)
+            return _decide_and_commit(repo, cmd, plan, found, partner, now, effects)
         except AlreadyExists:
             continue  # a concurrent duplicate won: the next read replays its result
         except ConcurrentUpdate:
@@ -64,7 +67,8 @@ def _with_live_upline(repo: Repository, partner: Partner) -> Partner:
 
 
 def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.Attribution | None,
-                       partner: Partner | None, now: datetime) -> Outcome:
+                       partner: Partner | None, now: datetime,
+                       effects: member_hooks.OrderEffects | None = None) -> Outcome:
     result: dict[str, Any] = {
         "order_id": cmd.order_id, "amount_minor": cmd.amount_minor, "currency": cmd.currency,
         "plan_version": plan.version, "attribution": None, "commissions": [],
@@ -92,12 +96,17 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
             for e in entries:
                 updates[e.partner_id][f"credited_{cmd.currency}"] = e.amount_minor
             updates[partner.partner_id].update({"attributed_orders": 1, f"sales_{cmd.currency}": cmd.amount_minor})
+    if effects is not None and effects.result is not None:
+        result["member"] = effects.result
+    if effects is not None and effects.coupon is not None:
+        result["coupon"] = effects.coupon
     repo.commit_order(
         order_item=repo.order_item(cmd.order_id, cmd.fingerprint, cmd.amount_minor, cmd.currency, cmd.ordered_at,
                                    cmd.customer_hash, plan, entries, result, now),
         entries=entries, customer_hash=cmd.customer_hash,
         new_binding=found.new_binding if found and partner and result["status"] == ATTRIBUTED else None,
         binding_at=cmd.ordered_at, partner_updates=updates, checked=checked, attributed=partner,
+        extra_ops=effects.ops if effects is not None else (),
     )
     return Outcome(result, created=True)
 
@@ -136,7 +145,8 @@ def refund_order(repo: Repository, cmd: RefundCommand, now: datetime) -> Outcome
                            "level": r.level, "amount_minor": r.amount_minor} for r in reversals],
         }
         try:
-            repo.commit_refund(order, cmd.refund_id, cmd.fingerprint, cmd.amount_minor, reversals, result, now)
+            repo.commit_refund(order, cmd.refund_id, cmd.fingerprint, cmd.amount_minor, reversals, result, now,
+                               extra_ops=member_hooks.refund_ops(order, cmd))
             return Outcome(result, created=True)
         except (AlreadyExists, ConcurrentUpdate):
             continue  # a duplicate or another refund of this order won the race: re-read

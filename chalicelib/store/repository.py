@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
@@ -16,6 +16,7 @@ from ..domain.plans import Plan
 from ..domain.tree import Node
 from . import keys, schema
 from .dynamo import Op, Table
+from .keys import Key
 
 COUNTER_PREFIXES = ("credited_", "reversed_", "sales_")
 
@@ -114,6 +115,7 @@ class OrderContext:
     code: CodeRef | None
     binding: BindingRef | None
     plans: list[Plan]
+    extra: dict[Key, dict[str, Any]] = field(default_factory=dict)  # items other areas asked for (members)
 
 
 class Repository:
@@ -254,8 +256,9 @@ class Repository:
 
     # ---- orders --------------------------------------------------------------------------
     def order_context(self, order_id: str, click_id: str | None, code: str | None,
-                      customer_hash: str) -> OrderContext:
-        wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans()]
+                      customer_hash: str, extra_keys: Iterable[Key] = ()) -> OrderContext:
+        extra_keys = list(extra_keys)
+        wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans(), *extra_keys]
         if click_id:
             wanted.append(keys.click(click_id))
         cached_code = self._codes.get(code.upper()) if code else None
@@ -276,12 +279,13 @@ class Repository:
                                parse_iso(binding["bound_until"]) if binding.get("bound_until") else None)
             if binding else None,
             plans=[_plan_from(p) for p in (found.get(keys.plans()) or {}).get("versions", [])],
+            extra={k: found[k] for k in extra_keys if k in found},
         )
 
     def commit_order(self, *, order_item: dict[str, Any], entries: list[Entry], customer_hash: str,
                      new_binding: BindingRef | None, binding_at: datetime | None,
                      partner_updates: dict[str, dict[str, int]], checked: list[Node],
-                     attributed: Partner | None) -> None:
+                     attributed: Partner | None, extra_ops: Iterable[dict[str, Any]] = ()) -> None:
         """The order, its entries, the customer's binding and the partners' counters: one transaction.
 
         `partner_updates` maps partner id -> counter -> amount to add; every partner in `checked`
@@ -317,6 +321,7 @@ class Repository:
                                      values=values, condition=condition))
             else:
                 ops.append(Op.check(keys.partner(node.partner_id), condition, names=names, values=values))
+        ops += list(extra_ops)  # other areas' writes for this order (members), in the same transaction
         self.table.transact(ops)
 
     @staticmethod
@@ -343,7 +348,8 @@ class Repository:
         )
 
     def commit_refund(self, order: RecordedOrder, refund_id: str, fingerprint: str, amount_minor: int,
-                      entries: list[Entry], result: dict[str, Any], now: datetime) -> None:
+                      entries: list[Entry], result: dict[str, Any], now: datetime,
+                      extra_ops: Iterable[dict[str, Any]] = ()) -> None:
         """The refund record, its reversing entries, the order's refunded total and the partners'
         counters in one transaction. The refunded total moves only from the value it was read at,
         so two refunds racing cannot together reverse more than the order earned."""
@@ -363,6 +369,7 @@ class Repository:
         for (partner_id, currency), amount in sorted(by_partner.items()):
             ops.append(Op.update(keys.partner(partner_id), "ADD #c :a", names={"#c": f"reversed_{currency}"},
                                  values={":a": amount}))
+        ops += list(extra_ops)  # other areas' writes for this refund (members), in the same transaction
         self.table.transact(ops)
 
     # ---- the ledger ------------------------------------------------------------------------
