@@ -33,9 +33,11 @@ class Members(Program):
         super().__init__(client)
         self.clock = clock
         self.ids: dict[str, str] = {}
+        self.sent: list[tuple[str, bytes]] = []  # every signed call, to replay
         self.codes: dict[str, str] = {}
 
     def signed(self, path: str, body: bytes) -> Any:
+        self.sent.append((path, body))
         return self.c.post(path, headers=signed_headers(body, at=int(self.clock.at.timestamp())), body=body)
 
     def publish_rewards(self, **overrides) -> dict:
