@@ -156,32 +156,28 @@ def cancelled(r: AdvocateReward) -> bool:
     return r.refunded_at is not None and r.refunded_at < r.matures_at
 
 
-def advocate_states(rewards: Iterable[AdvocateReward], now: datetime,
-                    decided: dict[str, str] | None = None) -> dict[str, tuple[str, Refusal | None]]:
+def advocate_states(rewards: Iterable[AdvocateReward], now: datetime, earned: Iterable[str] = (),
+                    refused: dict[str, Refusal] | None = None) -> dict[str, tuple[str, Refusal | None]]:
     """Each reward's state at `now`. Caps count rewards in order of qualifying, per UTC calendar
     month and year; a reward cancelled by a refund does not use a slot. A decision already written
-    down (`decided`: earned or refused) is final."""
-    decided = decided or {}
+    down is final: `earned` (an earn entry exists) and `refused` (a refusal record exists)."""
+    earned, refused = set(earned), refused or {}
     out: dict[str, tuple[str, Refusal | None]] = {}
     per_month: dict[str, int] = defaultdict(int)
     per_year: dict[str, int] = defaultdict(int)
     for r in sorted(rewards, key=lambda r: (r.qualified_at, r.reward_id)):
         month, year = r.qualified_at.strftime("%Y-%m"), r.qualified_at.strftime("%Y")
-        if decided.get(r.reward_id) == REFUSED:
-            out[r.reward_id] = (REFUSED, _cap_refusal(r, per_month[month], per_year[year]))
-            continue
-        if decided.get(r.reward_id) != EARNED:
+        if r.reward_id not in earned:
             if cancelled(r):
                 out[r.reward_id] = (CANCELLED, ORDER_REFUNDED)
                 continue
-            refusal = _cap_refusal(r, per_month[month], per_year[year])
+            refusal = refused.get(r.reward_id) or _cap_refusal(r, per_month[month], per_year[year])
             if refusal is not None:
                 out[r.reward_id] = (REFUSED, refusal)
                 continue
         per_month[month] += 1
         per_year[year] += 1
-        earned = decided.get(r.reward_id) == EARNED or now >= r.matures_at
-        out[r.reward_id] = (EARNED if earned else PENDING, None)
+        out[r.reward_id] = (EARNED if r.reward_id in earned or now >= r.matures_at else PENDING, None)
     return out
 
 
@@ -282,14 +278,13 @@ def redeem_entry(member_id: str, redemption_id: str, unit: str, amount: int, now
 
 
 def due_entries(member_id: str, rewards: Sequence[AdvocateReward], entries: Sequence[RewardEntry],
-                multiplier_bps: int, now: datetime, refused: Iterable[str] = ()) -> tuple[list[RewardEntry], dict[str, tuple[str, Refusal | None]]]:
+                multiplier_bps: int, now: datetime, refused: dict[str, Refusal] | None = None) -> tuple[list[RewardEntry], dict[str, tuple[str, Refusal | None]]]:
     """The entries that time and refunds call for and that are not written yet: an earn entry for
     each advocate reward whose holding has passed, a clawback for an earned reward whose order was
     refunded after it was earned, an expiry for the rest of each lot past its date. Returns them
     with every reward's state. Writing them changes no balance a member has already seen."""
     have = {e.entry_id: e for e in entries}
-    decided = {**{r: REFUSED for r in refused}, **{e.source: EARNED for e in entries if e.kind == EARN}}
-    states = advocate_states(rewards, now, decided)
+    states = advocate_states(rewards, now, {e.source for e in entries if e.kind == EARN}, refused)
     new: list[RewardEntry] = []
     for r in sorted(rewards, key=lambda r: (r.matures_at, r.reward_id)):
         state, _ = states[r.reward_id]
@@ -298,7 +293,9 @@ def due_entries(member_id: str, rewards: Sequence[AdvocateReward], entries: Sequ
             amount = r.base_amount * multiplier_bps // BPS
             new.append(earn_entry(member_id, r.reward_id, r.unit, amount, r.matures_at, r.expiry_days))
         claw_id = f"claw#{r.reward_id}"
-        if state == EARNED and r.refunded_at is not None and r.refunded_at >= r.matures_at and claw_id not in have:
+        # Earned, then refunded: whatever the refund's own date says, an earn entry is never undone
+        # except by a clawback.
+        if state == EARNED and r.refunded_at is not None and claw_id not in have:
             earned = have.get(earn_id) or next(e for e in new if e.entry_id == earn_id)
             # What expired unused was never of use to the member: only the rest is taken back.
             expired = -have[f"expire#{earn_id}"].amount if f"expire#{earn_id}" in have else 0

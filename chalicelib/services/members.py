@@ -253,14 +253,18 @@ def settle(st: MemberState, program: rw.RewardProgram, now: datetime) -> Settled
     operations (without the profile update, which the caller adds once)."""
     m = st.member
     multiplier = program.tiers.rule(m.tier.tier).advocate_multiplier_bps
-    new, states = rw.due_entries(m.member_id, st.rewards, st.entries, multiplier, now,
-                                 refused=[r for r in st.refusals if not r.startswith("invite#")])
+    written = {rid: rw.Refusal(i["code"], i["message"]) for rid, i in st.refusals.items()
+               if not rid.startswith("invite#") and i["code"] != rw.ORDER_REFUNDED.code}
+    new, states = rw.due_entries(m.member_id, st.rewards, st.entries, multiplier, now, refused=written)
     ops: list[dict[str, Any]] = [MemberStore.put_entry(e) for e in new]
     by_id = {r.reward_id: r for r in st.rewards}
     for reward_id, (state, refusal) in sorted(states.items()):
         r = by_id[reward_id]
-        if state == rw.REFUSED and reward_id not in st.refusals and now >= r.matures_at:
-            ops.append(MemberStore.put_refusal(m.member_id, reward_id, refusal, r.friend_id, r.matures_at))
+        # A cap refusal is final once the reward's holding has passed; a cancellation by refund at once.
+        final = (state == rw.REFUSED and now >= r.matures_at) or state == rw.CANCELLED
+        if final and reward_id not in st.refusals:
+            ops.append(MemberStore.put_refusal(m.member_id, reward_id, refusal, r.friend_id,
+                                               min(now, r.matures_at) if state == rw.REFUSED else now))
     invites_on: dict[str, int] = {}
     for e in new:
         if e.kind == rw.EARN:

@@ -120,7 +120,7 @@ def test_a_friends_order_below_the_minimum_does_not_qualify_but_a_later_one_does
     assert json.loads(m.buy("bob", "later", 9000).body)["member"]["advocate_reward"] is None
 
 
-def test_a_refund_within_holding_cancels_the_pending_advocate_reward(m):
+def test_a_refund_within_holding_cancels_the_pending_advocate_reward(m, api):
     m.register("ann")
     m.register("bob", invite_from="ann")
     m.buy("bob", "bob-1", 5000)
@@ -129,7 +129,11 @@ def test_a_refund_within_holding_cancels_the_pending_advocate_reward(m):
     m.clock.advance(days=30)
     view = m.rewards("ann")
     assert view["rewards"][0]["state"] == "cancelled" and view["rewards"][0]["reason"]["code"] == "order_refunded"
+    assert "refunded" in view["rewards"][0]["reason"]["message"]
     assert view["balances"]["points"] == 0
+    api.lambda_.invoke("members_daily", api.events.generate_cw_event("Scheduled Event", "aws.events", {}, []))
+    assert [x["code"] for x in _admin_refusals(m)] == ["order_refunded"]
+    assert m.rewards("ann")["rewards"][0]["state"] == "cancelled"
 
 
 def test_a_small_refund_that_keeps_the_order_above_the_minimum_cancels_nothing(m):
