@@ -2,6 +2,7 @@
 tier and coupons and redeem (JWT role `member` naming its `member_id`); admins run the program."""
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from chalice import Blueprint, Response
@@ -31,11 +32,15 @@ def store() -> MemberStore:
     return MemberStore(bootstrap.repository().table)
 
 
+MEMBER_ID_RE = re.compile(r"^M-[0-9a-f]{20}$")
+
+
 def _own(who: Principal, member_id: str) -> None:
     """A member may act only on itself; an admin on anyone."""
-    if who.role == "admin" or (who.role == "member" and who.member_id == member_id):
-        return
-    raise Forbidden("you can only see your own records")
+    if not (who.role == "admin" or (who.role == "member" and who.member_id == member_id)):
+        raise Forbidden("you can only see your own records")
+    if not MEMBER_ID_RE.match(member_id):
+        raise NotFound(f"no member {member_id[:40]}", code="unknown_member")
 
 
 @route(bp, "/webhooks/members", ("POST",))

@@ -324,12 +324,15 @@ def rewards_view(store: MemberStore, member_id: str, now: datetime) -> dict[str,
 
 
 def tier_view(store: MemberStore, member_id: str, now: datetime) -> dict[str, Any]:
+    """The tier as of now: invites whose reward was earned count at once, written down or not."""
     st = _state(store, member_id)
     program = rw.program_in_force(store.programs(), now)
-    act = tr.activity_in_window(st.member.days, now, program.tiers)
-    rule = program.tiers.rule(st.member.tier.tier)
+    s = settle(st, program, now)
+    days = tr.merge_days([*st.member.days.items(), *((d, tr.Activity(0, 0, n)) for d, n in s.invites_on.items())])
+    act = tr.activity_in_window(days, now, program.tiers)
+    rule = program.tiers.rule(s.tier.tier)
     return {"member_id": member_id, "tier": rule.tier, "discount_bps": rule.discount_bps,
-            "advocate_multiplier_bps": rule.advocate_multiplier_bps, "grace_since": st.member.tier.grace_since,
+            "advocate_multiplier_bps": rule.advocate_multiplier_bps, "grace_since": s.tier.grace_since,
             "window_days": program.tiers.window_days,
             "activity": {"spend_minor": act.spend_minor, "orders": act.orders, "invites": act.invites,
                          "counted_orders": act.counted_orders(program.tiers), "currency": program.currency},

@@ -168,6 +168,11 @@ def test_a_member_sees_only_its_own_rewards(m):
     assert m.c.get(f"/members/{m.ids['ann']}/rewards", headers=auth("admin")).status_code == 200
 
 
+def test_a_malformed_member_id_is_a_404_never_a_500(m):
+    r = m.c.get("/members/" + "M-" + "z" * 300 + "/rewards", headers=auth("admin"))
+    assert r.status_code == 404 and error_code(r) == "unknown_member"
+
+
 def test_registration_must_be_signed_by_the_shop(m):
     r = m.c.post("/webhooks/members", headers={"Content-Type": "application/json"},
                  body=b'{"customer_id": "x", "email": "x@example.com"}')

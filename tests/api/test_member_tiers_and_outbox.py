@@ -24,6 +24,10 @@ def _daily(api):
     return api.lambda_.invoke("members_daily", api.events.generate_cw_event("Scheduled Event", "aws.events", {}, []))
 
 
+def _stored(member_id: str) -> dict:
+    return next(i for i in table_snapshot() if i["PK"] == f"MEMBER#{member_id}" and i["SK"] == "PROFILE")
+
+
 def _outbox(member_id: str) -> list[dict]:
     return [i for i in table_snapshot() if i["PK"] == f"MEMBER#{member_id}" and i["SK"].startswith("OUTBOX#")]
 
@@ -90,10 +94,11 @@ def test_successful_invites_count_toward_the_advocates_tier(m, api):
         m.buy(f, f"{f}-1", 5000)
     m.clock.advance(days=14)
     assert m.rewards("ann")["balances"]["points"] == 1000
-    assert m.tier("ann")["tier"] == "normal"
-    _daily(api)  # writes the earned rewards down; each invite counts as one order: 1 + 2 = Bronze
-    t = m.tier("ann")
+    t = m.tier("ann")  # each earned invite counts as one order at once: 1 + 2 = Bronze
     assert (t["activity"]["orders"], t["activity"]["invites"], t["tier"]) == (1, 2, "bronze")
+    assert _stored(m.ids["ann"])["tier"] == "normal"
+    _daily(api)  # ... and the daily job writes it down
+    assert _stored(m.ids["ann"])["tier"] == "bronze" and m.tier("ann") == t
 
 
 def test_expiry_reminders_and_earned_notices_are_written_once(m, api):
@@ -111,3 +116,21 @@ def test_expiry_reminders_and_earned_notices_are_written_once(m, api):
     m.clock.advance(days=10)
     view = m.rewards("ann")
     assert view["available"]["points"] == 0 and [e["kind"] for e in view["ledger"]] == ["earn", "expire"]
+    assert json.loads(m.redeem("ann", "late", 1).body)["error"]["code"] == "insufficient_balance"
+
+
+def test_the_advocates_tier_multiplies_the_reward_it_earns(m, api):
+    rules = [{"tier": "normal", "min_spend_minor": 0, "min_orders": 0, "discount_bps": 500},
+             {"tier": "bronze", "min_spend_minor": 50_000, "min_orders": 3, "discount_bps": 800},
+             {"tier": "silver", "min_spend_minor": 100_000, "min_orders": 6, "discount_bps": 1000,
+              "advocate_multiplier_bps": 15_000},
+             {"tier": "gold", "min_spend_minor": 200_000, "min_orders": 12, "discount_bps": 1200,
+              "advocate_multiplier_bps": 20_000}]
+    m.publish_rewards(tiers={"rules": rules}, effective_from="2021-01-01T00:00:00Z")
+    m.register("ann")
+    m.buy("ann", "a1", 100_000)  # Silver at once
+    m.register("bob", invite_from="ann")
+    m.buy("bob", "b1", 5000)
+    m.clock.advance(days=14)
+    assert m.tier("ann")["advocate_multiplier_bps"] == 15_000
+    assert m.rewards("ann")["balances"]["points"] == 750  # 500 x 1.5
