@@ -36,6 +36,7 @@ def order_posted():
         amount_minor=check_amount(req.amount_minor), currency=check_currency(req.currency, frozenset(s.currencies)),
         ordered_at=req.ordered_at, fingerprint=fingerprint(req), click_id=req.click_id,
         referral_code=req.referral_code, coupon_code=req.coupon_code,
+        payment_hash=keyed_hash(s.hash_pepper, req.payment_fingerprint) if req.payment_fingerprint else None,
     )
     outcome = svc.attribute_order(bootstrap.repository(), cmd,
                                   AttributionRules(s.attribution_window, s.lifetime_binding), bootstrap.now())

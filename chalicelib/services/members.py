@@ -104,6 +104,9 @@ def register(store: MemberStore, cmd: RegisterCommand, now: datetime) -> tuple[d
                 ops += extra
         member = replace(member, ledger_seq=seq)
         ops[0] = store.put_member(member, cmd.fingerprint, signup, balances)
+        if member.advocate_id and advocate.identity.payment_hash:
+            # for the check at the friend's first order: paying with the inviter's card
+            ops[0]["Put"]["Item"]["advocate_payment_hash"] = {"S": advocate.identity.payment_hash}
         try:
             store.commit(ops)
         except AlreadyExists:
@@ -188,7 +191,12 @@ def order_effects(found: dict[keys.Key, dict[str, Any]], cmd: OrderCommand, now:
     if upgraded:
         out.ops.append(MemberStore.put_notification(notify(
             f"tier#{cmd.order_id}", mid, TIER_CHANGED, {"from": member.tier.tier, "to": tier.tier}, now, member.quiet)))
-    if qualifies:
+    if qualifies and cmd.payment_hash and cmd.payment_hash == profile.get("advocate_payment_hash"):
+        refusal = rw.SELF_INVITE_PAYMENT
+        out.ops.append(MemberStore.put_refusal(member.advocate_id, rw.advocate_reward_id(mid), refusal, mid, now))
+        result["advocate_reward"] = {"advocate_id": member.advocate_id, "state": rw.REFUSED,
+                                     "reason": {"code": refusal.code, "message": refusal.message}}
+    elif qualifies:
         reward = rw.AdvocateReward(
             rw.advocate_reward_id(mid), member.advocate_id, mid, cmd.order_id, program.advocate_reward.kind,
             program.advocate_reward.amount, cmd.ordered_at, cmd.ordered_at + timedelta(days=program.holding_days),
@@ -228,6 +236,8 @@ def refund_ops(order: RecordedOrder, cmd: RefundCommand) -> list[dict[str, Any]]
     if not m:
         return []
     adv = m.get("advocate_reward")
+    if adv and "reward_id" not in adv:
+        adv = None  # refused at the order: nothing pending to cancel
     net_after = order.amount_minor - order.refunded_minor - cmd.amount_minor
     cancels = bool(adv) and net_after < adv["min_order_minor"]
     note = {"member_id": m["member_id"], "day": m["spend_day"], "spend_counted": m["spend_counted"],

@@ -43,6 +43,20 @@ def test_a_self_invite_by_the_same_email_phone_or_card_is_refused_with_its_reaso
     assert m.rewards("ann")["rewards"] == [] and m.rewards("ann")["balances"]["points"] == 0
 
 
+def test_a_friend_paying_with_the_inviters_card_at_the_first_order_earns_the_inviter_nothing(m):
+    m.register("ann", payment_fingerprint="card-fp-ann")
+    m.register("sock", invite_from="ann")  # no card at sign-up: the invite passes
+    r = json.loads(m.buy("sock", "s-1", 5000, payment_fingerprint="card-fp-ann").body)
+    assert r["member"]["advocate_reward"]["state"] == "refused"
+    assert r["member"]["advocate_reward"]["reason"]["code"] == "self_invite_payment"
+    assert m.refund_of("s-1", "r-1", 5000).status_code == 201
+    later = json.loads(m.buy("sock", "s-2", 5000, payment_fingerprint="card-fp-sock").body)
+    assert later["member"]["advocate_reward"] is None  # the first qualifying order decided it
+    m.clock.advance(days=30)
+    assert m.rewards("ann")["rewards"] == [] and m.rewards("ann")["balances"]["points"] == 0
+    assert [x["code"] for x in _admin_refusals(m)] == ["self_invite_payment"]
+
+
 def test_hashes_are_stored_never_the_raw_email_phone_or_card(m):
     m.register("ann", phone="+1 555 0100", payment_fingerprint="card-fp-ann")
     text = json.dumps(table_snapshot())
