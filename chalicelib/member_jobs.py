@@ -6,7 +6,7 @@ from chalice import Blueprint, Cron
 
 from . import bootstrap
 from .observability import logger
-from .services import members as svc
+from .services import member_settle as svc
 from .store.members import MemberStore
 
 bp = Blueprint(__name__)

@@ -1,5 +1,5 @@
-"""Member use cases: register (with an invite), the order and refund hooks, reward states and
-balances, redemption, tiers, and the daily job that writes down what time has decided."""
+"""Member use cases: reward programs, registration with an invite, reward states and balances,
+tiers, and redemption. The order hooks are in member_orders.py, the daily job in member_settle.py."""
 from __future__ import annotations
 
 import json
@@ -10,16 +10,14 @@ from typing import Any
 
 from ..domain import rewards as rw
 from ..domain import tiers as tr
-from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, InvalidInput, NotFound, Unprocessable
+from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, InvalidInput, Unprocessable
 from ..domain.members import INVITE_ALPHABET, Member, member_id_for
-from ..domain.notifications import REWARD_EARNED, REWARD_EXPIRING, TIER_CHANGED, QuietHours, notify
-from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
+from ..domain.notifications import REWARD_EARNED, QuietHours, notify
 from ..store import keys
-from ..store.dynamo import Op
-from ..store.members import Coupon, MemberState, MemberStore, day_attr, member_from, programs_from
+from ..store.members import Coupon, MemberStore, member_from, programs_from
 from ..store.repository import iso
+from .member_settle import ATTEMPTS, load, settle
 
-ATTEMPTS = 5
 CLAIM_KINDS = ("email", "phone", "payment")
 
 
@@ -88,8 +86,7 @@ def register(store: MemberStore, cmd: RegisterCommand, now: datetime) -> tuple[d
         refusal = rw.invite_refusal(identity, advocate.identity, bool(taken)) if advocate else None
         member = Member(identity, _code(), cmd.quiet, tr.TierState(), now,
                         advocate_id=advocate.member_id if advocate and refusal is None else None)
-        ops = [Op.put_new(keys.member(mid), {})]  # placeholder: the profile goes first (see below)
-        ops += [store.put_invite_code(member.invite_code, mid, now)]
+        ops = [store.put_invite_code(member.invite_code, mid, now)]
         ops += [store.put_claim(k, h, mid) for k, h in claims if k not in taken]
         signup: dict[str, Any] = {"invited_by": None, "friend_reward": None}
         balances = {u: 0 for u in rw.UNITS}
@@ -103,10 +100,11 @@ def register(store: MemberStore, cmd: RegisterCommand, now: datetime) -> tuple[d
                 signup["friend_reward"], extra, balances, seq = _friend_reward(store, member, program, now)
                 ops += extra
         member = replace(member, ledger_seq=seq)
-        ops[0] = store.put_member(member, cmd.fingerprint, signup, balances)
-        if member.advocate_id and advocate.identity.payment_hash:
-            # for the check at the friend's first order: paying with the inviter's card
-            ops[0]["Put"]["Item"]["advocate_payment_hash"] = {"S": advocate.identity.payment_hash}
+        # The profile goes first: its existence means "already registered" (a replay).
+        # The inviter's card hash is kept for the check at the friend's first order.
+        ops.insert(0, store.put_member(member, cmd.fingerprint, signup, balances,
+                                       advocate_payment_hash=advocate.identity.payment_hash
+                                       if member.advocate_id and advocate else None))
         try:
             store.commit(ops)
         except AlreadyExists:
@@ -145,167 +143,12 @@ def member_view(profile: dict[str, Any]) -> dict[str, Any]:
             "created_at": profile["created_at"], "signup": json.loads(profile.get("signup") or "{}")}
 
 
-# ---- the order and refund hooks (no extra round trip: keys ride the order's first read) ---------
-
-@dataclass
-class OrderEffects:
-    ops: list[dict[str, Any]] = field(default_factory=list)
-    result: dict[str, Any] | None = None
-    coupon: dict[str, Any] | None = None
-
-
-def order_keys(cmd: OrderCommand) -> list[keys.Key]:
-    wanted = [keys.member(member_id_for(cmd.customer_hash)), keys.reward_programs()]
-    if cmd.coupon_code:
-        wanted.append(keys.coupon(cmd.coupon_code))
-    return wanted
-
-
-def order_effects(found: dict[keys.Key, dict[str, Any]], cmd: OrderCommand, now: datetime) -> OrderEffects:
-    """What an order means for its buyer if the buyer is a member: activity toward its tier (an
-    upgrade applies at once), the pending advocate reward if it is the first qualifying order of an
-    invited friend, and the use of a coupon. Pure decisions over what the first read brought."""
-    out = OrderEffects()
-    mid = member_id_for(cmd.customer_hash)
-    profile = found.get(keys.member(mid))
-    program = rw.program_in_force(programs_from(found.get(keys.reward_programs())), cmd.ordered_at)
-    if cmd.coupon_code:
-        out.coupon = _coupon_use(found.get(keys.coupon(cmd.coupon_code)), cmd, mid, now)
-        if out.coupon["status"] == "applied":
-            out.ops.append(MemberStore.use_coupon(cmd.coupon_code, cmd.order_id, now))
-    if profile is None:
-        return out
-    member = member_from(profile)
-    day = tr.day_key(cmd.ordered_at)
-    spend = cmd.amount_minor if cmd.currency == program.currency else 0
-    days = tr.merge_days([*member.days.items(), (day, tr.Activity(spend, 1, 0))])
-    act = tr.activity_in_window(days, max(now, cmd.ordered_at), program.tiers)
-    tier = tr.after_activity(member.tier, act, program.tiers)
-    upgraded = tier.tier != member.tier.tier
-    qualifies = (member.advocate_id is not None and member.first_order_id is None
-                 and cmd.currency == program.currency and cmd.amount_minor >= program.min_order_minor)
-    out.ops.append(MemberStore.record_order(mid, day, spend, 1, cmd.order_id if qualifies else None,
-                                            tier if tier != member.tier else None, now))
-    result: dict[str, Any] = {"member_id": mid, "tier": tier.tier, "tier_changed": upgraded, "spend_day": day,
-                              "spend_counted": spend > 0, "advocate_reward": None}
-    if upgraded:
-        out.ops.append(MemberStore.put_notification(notify(
-            f"tier#{cmd.order_id}", mid, TIER_CHANGED, {"from": member.tier.tier, "to": tier.tier}, now, member.quiet)))
-    if qualifies and cmd.payment_hash and cmd.payment_hash == profile.get("advocate_payment_hash"):
-        refusal = rw.SELF_INVITE_PAYMENT
-        out.ops.append(MemberStore.put_refusal(member.advocate_id, rw.advocate_reward_id(mid), refusal, mid, now))
-        result["advocate_reward"] = {"advocate_id": member.advocate_id, "state": rw.REFUSED,
-                                     "reason": {"code": refusal.code, "message": refusal.message}}
-    elif qualifies:
-        reward = rw.AdvocateReward(
-            rw.advocate_reward_id(mid), member.advocate_id, mid, cmd.order_id, program.advocate_reward.kind,
-            program.advocate_reward.amount, cmd.ordered_at, cmd.ordered_at + timedelta(days=program.holding_days),
-            program.version, program.cap_per_month, program.cap_per_year, program.expiry_days)
-        out.ops.append(MemberStore.put_reward(reward))
-        result["advocate_reward"] = {"advocate_id": reward.advocate_id, "reward_id": reward.reward_id,
-                                     "state": rw.PENDING, "matures_at": iso(reward.matures_at),
-                                     "min_order_minor": program.min_order_minor}
-    out.result = result
-    return out
-
-
-def _coupon_use(item: dict[str, Any] | None, cmd: OrderCommand, mid: str, now: datetime) -> dict[str, Any]:
-    def no(code: str, message: str) -> dict[str, Any]:
-        return {"code": cmd.coupon_code, "status": "not_applied", "reason": code, "message": message}
-    if item is None:
-        return no("unknown_coupon", "no such coupon")
-    if item.get("used_by_order"):
-        return no("coupon_used", f"the coupon was already used by order {item['used_by_order']}")
-    if item["member_id"] != mid:
-        return no("coupon_not_yours", "the coupon belongs to another member")
-    if iso(cmd.ordered_at) >= item["expires_at"]:
-        return no("coupon_expired", "the coupon had expired")
-    if item["currency"] != cmd.currency or cmd.amount_minor < item["min_order_minor"]:
-        return no("coupon_not_applicable", "the order does not meet the coupon's currency or minimum")
-    if item.get("for_order") and item["for_order"] != cmd.order_id:
-        return no("coupon_for_another_order", "the coupon was issued for another order")
-    return {"code": item["code"], "status": "applied", "value_minor": item["value_minor"],
-            "currency": item["currency"]}
-
-
-def refund_ops(order: RecordedOrder, cmd: RefundCommand) -> list[dict[str, Any]]:
-    """A refund lowers the buyer's spend; if it takes a friend's first qualifying order below the
-    program minimum, it marks the advocate reward refunded: cancelled if that is within the holding
-    period, clawed back if the reward was already earned."""
-    m = (order.result or {}).get("member")
-    if not m:
-        return []
-    adv = m.get("advocate_reward")
-    if adv and "reward_id" not in adv:
-        adv = None  # refused at the order: nothing pending to cancel
-    net_after = order.amount_minor - order.refunded_minor - cmd.amount_minor
-    cancels = bool(adv) and net_after < adv["min_order_minor"]
-    note = {"member_id": m["member_id"], "day": m["spend_day"], "spend_counted": m["spend_counted"],
-            "advocate_id": adv["advocate_id"] if adv else None, "reward_id": adv["reward_id"] if adv else None}
-    return MemberStore.record_refund(note, cmd.refund_id, cmd.refunded_at, cmd.amount_minor, cancels)
-
-
-# ---- reading a member, writing down what time decided -------------------------------------------
-
-@dataclass
-class Settled:
-    new: list[rw.RewardEntry]
-    entries: list[rw.RewardEntry]
-    states: dict[str, tuple[str, rw.Refusal | None]]
-    ops: list[dict[str, Any]]
-    balances: dict[str, int]
-    tier: tr.TierState
-    invites_on: dict[str, int]
-
-
-def settle(st: MemberState, program: rw.RewardProgram, now: datetime) -> Settled:
-    """The entries, refusals and notifications that time and refunds call for, not yet written, as
-    operations (without the profile update, which the caller adds once)."""
-    m = st.member
-    multiplier = program.tiers.rule(m.tier.tier).advocate_multiplier_bps
-    written = {rid: rw.Refusal(i["code"], i["message"]) for rid, i in st.refusals.items()
-               if not rid.startswith("invite#") and i["code"] != rw.ORDER_REFUNDED.code}
-    new, states = rw.due_entries(m.member_id, st.rewards, st.entries, multiplier, now, refused=written)
-    ops: list[dict[str, Any]] = [MemberStore.put_entry(e) for e in new]
-    by_id = {r.reward_id: r for r in st.rewards}
-    for reward_id, (state, refusal) in sorted(states.items()):
-        r = by_id[reward_id]
-        # A cap refusal is final once the reward's holding has passed; a cancellation by refund at once.
-        final = (state == rw.REFUSED and now >= r.matures_at) or state == rw.CANCELLED
-        if final and reward_id not in st.refusals:
-            ops.append(MemberStore.put_refusal(m.member_id, reward_id, refusal, r.friend_id,
-                                               min(now, r.matures_at) if state == rw.REFUSED else now))
-    invites_on: dict[str, int] = {}
-    for e in new:
-        if e.kind == rw.EARN:
-            note_id = f"earned#{e.entry_id}"
-            if note_id not in st.outbox:
-                ops.append(MemberStore.put_notification(notify(
-                    note_id, m.member_id, REWARD_EARNED, {"unit": e.unit, "amount": e.amount, "why": "invite"},
-                    now, m.quiet)))
-            day = tr.day_key(e.occurred_at)
-            invites_on[day] = invites_on.get(day, 0) + 1
-    entries = rw.with_entries(st.entries, new)
-    days = tr.merge_days([*m.days.items(), *((d, tr.Activity(0, 0, n)) for d, n in invites_on.items())])
-    tier = tr.after_activity(m.tier, tr.activity_in_window(days, now, program.tiers), program.tiers)
-    if tier.tier != m.tier.tier:
-        ops.append(MemberStore.put_notification(notify(
-            f"tier#{m.ledger_seq}", m.member_id, TIER_CHANGED, {"from": m.tier.tier, "to": tier.tier}, now, m.quiet)))
-    balances = {u: rw.balance(entries, u) for u in rw.UNITS}
-    return Settled(new, entries, states, ops, balances, tier, invites_on)
-
-
-def _state(store: MemberStore, member_id: str) -> MemberState:
-    st = store.state(member_id)
-    if st is None:
-        raise NotFound(f"no member {member_id}", code="unknown_member")
-    return st
-
+# ---- reading a member ------------------------------------------------------------------------
 
 def rewards_view(store: MemberStore, member_id: str, now: datetime) -> dict[str, Any]:
     """Balances, rewards with their state (and why, in plain words, when refused), the ledger as it
     stands now, and the member's coupons. What time has decided shows at once, written or not."""
-    st = _state(store, member_id)
+    st = load(store, member_id)
     program = rw.program_in_force(store.programs(), now)
     s = settle(st, program, now)
     by_id = {r.reward_id: r for r in st.rewards}
@@ -335,7 +178,7 @@ def rewards_view(store: MemberStore, member_id: str, now: datetime) -> dict[str,
 
 def tier_view(store: MemberStore, member_id: str, now: datetime) -> dict[str, Any]:
     """The tier as of now: invites whose reward was earned count at once, written down or not."""
-    st = _state(store, member_id)
+    st = load(store, member_id)
     program = rw.program_in_force(store.programs(), now)
     s = settle(st, program, now)
     days = tr.merge_days([*st.member.days.items(), *((d, tr.Activity(0, 0, n)) for d, n in s.invites_on.items())])
@@ -367,7 +210,7 @@ def redeem(store: MemberStore, member_id: str, cmd: RedeemCommand, now: datetime
     if cmd.unit not in rw.UNITS:
         raise InvalidInput("unit is points or credit", code="invalid_unit")
     for _ in range(ATTEMPTS):
-        st = _state(store, member_id)
+        st = load(store, member_id)
         done = st.redemptions.get(cmd.redemption_id)
         if done is not None:
             _replay(done["fingerprint"], cmd.fingerprint, "redemption")
@@ -395,56 +238,3 @@ def redeem(store: MemberStore, member_id: str, cmd: RedeemCommand, now: datetime
         except (AlreadyExists, ConcurrentUpdate):
             continue  # a retry or another writer got there first: read again
     raise Conflict("the redemption could not be recorded because of concurrent changes; retry", code="busy")
-
-
-# ---- the daily job ------------------------------------------------------------------------------
-
-def daily(store: MemberStore, now: datetime) -> dict[str, int]:
-    """Write down what time decided for every member: earned and expired rewards, cap refusals,
-    expiry reminders, the monthly tier review (downgrades only here, after grace), old activity
-    buckets pruned. Safe to run again: every write is conditional and every id deterministic."""
-    programs = store.programs()
-    counts = {"members": 0, "changed": 0, "busy": 0}
-    for member_id in store.member_ids():
-        counts["members"] += 1
-        for _ in range(ATTEMPTS):
-            try:
-                counts["changed"] += settle_member(store, member_id, rw.program_in_force(programs, now), now)
-                break
-            except (AlreadyExists, ConcurrentUpdate):
-                continue
-        else:
-            counts["busy"] += 1
-    return counts
-
-
-def settle_member(store: MemberStore, member_id: str, program: rw.RewardProgram, now: datetime) -> int:
-    st = _state(store, member_id)
-    m = st.member
-    s = settle(st, program, now)
-    ops = list(s.ops)
-    for unit in rw.UNITS:
-        for lot, left, expires_at in rw.expiring_soon(s.entries, unit, now, program.expiry_notice_days):
-            note_id = f"expiring#{lot}"
-            if note_id not in st.outbox:
-                ops.append(MemberStore.put_notification(notify(
-                    note_id, member_id, REWARD_EXPIRING, {"unit": unit, "amount": left, "expires_at": iso(expires_at)},
-                    now, m.quiet)))
-    tier, also = s.tier, {}
-    month = tr.review_month(now)
-    if st.profile.get("reviewed_month") != month and m.created_at.strftime("%Y-%m") < month:
-        reviewed = tr.monthly_review(tier, tr.activity_in_window(m.days, now, program.tiers), month, program.tiers)
-        if reviewed.tier != tier.tier:
-            ops.append(MemberStore.put_notification(notify(
-                f"tier#{month}", member_id, TIER_CHANGED, {"from": tier.tier, "to": reviewed.tier, "review": month},
-                now, m.quiet)))
-        tier, also = reviewed, {"reviewed_month": month}
-    keep_from = tr.day_key(now - timedelta(days=program.tiers.window_days + 31))
-    stale = [day_attr(d, w) for d in m.days if d < keep_from for w in "soi"
-             if day_attr(d, w) in st.profile]
-    if not ops and not also and not stale and tier == m.tier:
-        return 0
-    ops.append(MemberStore.move_ledger(member_id, m.ledger_seq, s.balances, tier if tier != m.tier else None, now,
-                                       s.invites_on, also, stale))
-    store.commit(ops)
-    return 1

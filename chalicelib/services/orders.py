@@ -16,7 +16,7 @@ from ..domain.partners import Partner
 from ..domain.plans import plan_in_force
 from ..domain.tree import Node
 from ..store.repository import Repository
-from . import members as member_hooks
+from . import member_orders as member_hooks
 
 ATTEMPTS = 5
 ATTRIBUTED, UNATTRIBUTED, SELF_REFERRAL = "attributed", "unattributed", "self_referral"

@@ -220,8 +220,10 @@ class MemberStore:
         ]
 
     @staticmethod
-    def put_member(m: Member, fingerprint: str, signup: dict[str, Any], balances: dict[str, int]) -> dict[str, Any]:
-        return Op.put_new(keys.member(m.member_id), member_item(m, fingerprint, signup, balances))
+    def put_member(m: Member, fingerprint: str, signup: dict[str, Any], balances: dict[str, int],
+                   advocate_payment_hash: str | None = None) -> dict[str, Any]:
+        return Op.put_new(keys.member(m.member_id), {**member_item(m, fingerprint, signup, balances),
+                                                     "advocate_payment_hash": advocate_payment_hash})
 
     @staticmethod
     def put_invite_code(code: str, member_id: str, now: datetime) -> dict[str, Any]:
