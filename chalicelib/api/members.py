@@ -53,7 +53,9 @@ def register():
         return keyed_hash(pepper, value) if value else None
 
     cmd = svc.RegisterCommand(
-        customer_hash=keyed_hash(pepper, req.customer_id), fingerprint=fingerprint(req), email_hash=h(req.email),
+        # the body holds the raw email: its fingerprint is keyed too, so it cannot be brute-forced back
+        customer_hash=keyed_hash(pepper, req.customer_id), fingerprint=keyed_hash(pepper, fingerprint(req)),
+        email_hash=h(req.email),
         phone_hash=h(req.phone), payment_hash=h(req.payment_fingerprint),
         invite_code=check_invite_code(req.invite_code) if req.invite_code else None,
         quiet=QuietHours(check_tz(req.time_zone), parse_hhmm(req.quiet_start), parse_hhmm(req.quiet_end)))

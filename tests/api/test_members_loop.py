@@ -57,6 +57,31 @@ def test_the_whole_member_loop_from_invite_to_redeemed_coupon(m):
     assert again["coupon"]["status"] == "not_applied" and again["coupon"]["reason"] == "coupon_used"
 
 
+def test_a_member_reads_its_own_profile_and_the_admin_lists_program_versions(m):
+    from tests.support.helpers import auth
+    ann = m.register("ann", time_zone="America/New_York", quiet_start="22:30", quiet_end="07:15")
+    r = m.c.get(f"/members/{ann['member_id']}", headers=m.me("ann"))
+    assert r.status_code == 200
+    me = json.loads(r.body)
+    assert me["invite_code"] == ann["invite_code"] and me["time_zone"] == "America/New_York"
+    assert me["quiet_hours"] == {"start": "22:30", "end": "07:15"}
+    programs = json.loads(m.c.get("/admin/reward-programs", headers=auth("finance")).body)["programs"]
+    assert [p["version"] for p in programs] == [1] and programs[0]["cap_per_month"] == 2
+    assert m.c.post("/admin/reward-programs", headers=auth("finance"), body=b"{}").status_code == 403
+
+
+def test_an_invalid_program_is_refused_with_its_reason_and_writes_nothing(m):
+    from tests.support.helpers import auth, dumps
+    before = table_snapshot()
+    r = m.c.post("/admin/reward-programs", headers=auth("admin"),
+                 body=dumps({"cap_per_month": 9, "cap_per_year": 3}))
+    assert r.status_code == 400 and error_code(r) == "invalid_program"
+    r = m.c.post("/admin/reward-programs", headers=auth("admin"),
+                 body=dumps({"advocate_reward": {"kind": "coupon", "amount": 5}}))
+    assert r.status_code == 400 and error_code(r) == "invalid_program"
+    assert table_snapshot() == before
+
+
 def test_a_retried_redemption_returns_the_same_coupon_and_writes_nothing(m):
     m.register("ann")
     m.register("bob", invite_from="ann")
