@@ -1,8 +1,8 @@
 """Upline's Chalice app: create it, add middleware, register the blueprints. Nothing else."""
 from chalice import Chalice
 
-from chalicelib import jobs
-from chalicelib.api import admin, links, partners, portal, settlements, webhooks
+from chalicelib import jobs, member_jobs
+from chalicelib.api import admin, links, members, partners, portal, settlements, webhooks
 from chalicelib.api.middleware import install
 
 app = Chalice(app_name="upline")
@@ -12,8 +12,10 @@ app.register_blueprint(links.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(settlements.bp)
+app.register_blueprint(members.bp)
 app.register_blueprint(portal.bp)
 app.register_blueprint(jobs.bp)
+app.register_blueprint(member_jobs.bp)
 
 
 @app.route("/health")

@@ -40,6 +40,7 @@ def _main(argv: list[str] | None = None) -> int:
     tok.add_argument("--role", required=True, choices=ROLES)
     tok.add_argument("--partner-id")
     tok.add_argument("--subject")
+    tok.add_argument("--member-id")
     sub.add_parser("create-table", help="create the table if it is missing")
     sub.add_parser("seed-demo", help="load the demo program (safe to run again)")
     parser.add_argument("--aws", action="store_true", help="use the environment as is, not DynamoDB Local")
@@ -72,7 +73,8 @@ def _main(argv: list[str] | None = None) -> int:
         if not s.jwt_secret:
             print("no UPLINE_JWT_SECRET: run `make run` once, or export it", file=sys.stderr)
             return 2
-        print(mint_token(s.jwt_secret, args.role, args.subject or f"{args.role}-cli", partner_id=args.partner_id))
+        print(mint_token(s.jwt_secret, args.role, args.subject or f"{args.role}-cli", partner_id=args.partner_id,
+                         member_id=args.member_id))
     elif args.command == "create-table":
         created = create_table(bootstrap.dynamodb_client(s), s.table_name)
         print(f"table {s.table_name}: {'created' if created else 'already there'}")

@@ -46,6 +46,8 @@ class OrderIn(Body):
     ordered_at: AwareDatetime
     click_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
     referral_code: Code | None = None
+    coupon_code: Code | None = None  # a member coupon the shop applied to this order
+    payment_fingerprint: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
 
 
 class RefundIn(Body):

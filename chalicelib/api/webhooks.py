@@ -35,7 +35,8 @@ def order_posted():
         order_id=req.order_id, customer_hash=keyed_hash(s.hash_pepper, req.customer_id),
         amount_minor=check_amount(req.amount_minor), currency=check_currency(req.currency, frozenset(s.currencies)),
         ordered_at=req.ordered_at, fingerprint=fingerprint(req), click_id=req.click_id,
-        referral_code=req.referral_code,
+        referral_code=req.referral_code, coupon_code=req.coupon_code,
+        payment_hash=keyed_hash(s.hash_pepper, req.payment_fingerprint) if req.payment_fingerprint else None,
     )
     outcome = svc.attribute_order(bootstrap.repository(), cmd,
                                   AttributionRules(s.attribution_window, s.lifetime_binding), bootstrap.now(),

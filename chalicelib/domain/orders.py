@@ -18,6 +18,8 @@ class OrderCommand:
     fingerprint: str  # hash of the request body: same id with another body is a conflict
     click_id: str | None = None
     referral_code: str | None = None
+    coupon_code: str | None = None  # a member coupon the shop applied (members)
+    payment_hash: str | None = None  # keyed hash of the card's fingerprint (members: self-invite check)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ..domain.periods import OPEN, Calendar, next_period
 from ..domain.plans import plan_in_force
 from ..domain.tree import Node
 from ..store.repository import Repository
+from . import member_orders as member_hooks
 
 ATTEMPTS = 5
 ATTRIBUTED, UNATTRIBUTED, SELF_REFERRAL = "attributed", "unattributed", "self_referral"
@@ -54,7 +55,8 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
     live_upline = False
     closed: set[str] = set()
     for _ in range(ATTEMPTS):
-        ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash)
+        ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash,
+                                 extra_keys=member_hooks.order_keys(cmd))
         if ctx.order is not None:
             return _replay(ctx.order.fingerprint, cmd.fingerprint, ctx.order.result, "order")
         plan = plan_in_force(ctx.plans, cmd.ordered_at)
@@ -65,7 +67,8 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
             partner = _with_live_upline(repo, partner)
         period = _landing(cal, cmd.ordered_at, now, closed)
         try:
-            return _decide_and_commit(repo, cmd, plan, found, partner, now, cal, period)
+            effects = member_hooks.order_effects(ctx.extra, cmd, now)
+            return _decide_and_commit(repo, cmd, plan, found, partner, now, cal, period, effects)
         except AlreadyExists:
             continue  # a concurrent duplicate won: the next read replays its result
         except ConcurrentUpdate:
@@ -82,7 +85,8 @@ def _with_live_upline(repo: Repository, partner: Partner) -> Partner:
 
 
 def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.Attribution | None,
-                       partner: Partner | None, now: datetime, cal: Calendar, period: str) -> Outcome:
+                       partner: Partner | None, now: datetime, cal: Calendar, period: str,
+                       effects: member_hooks.OrderEffects | None = None) -> Outcome:
     result: dict[str, Any] = {
         "order_id": cmd.order_id, "amount_minor": cmd.amount_minor, "currency": cmd.currency,
         "plan_version": plan.version, "period": period, "attribution": None, "commissions": [],
@@ -111,6 +115,10 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
                 updates[e.partner_id][f"credited_{cmd.currency}"] = e.amount_minor
             updates[partner.partner_id].update({"attributed_orders": 1, f"sales_{cmd.currency}": cmd.amount_minor})
     counted = partner.partner_id if partner is not None and result["status"] == ATTRIBUTED else None
+    if effects is not None and effects.result is not None:
+        result["member"] = effects.result
+    if effects is not None and effects.coupon is not None:
+        result["coupon"] = effects.coupon
     repo.commit_order(
         order_item=repo.order_item(cmd.order_id, cmd.fingerprint, cmd.amount_minor, cmd.currency, cmd.ordered_at,
                                    cmd.customer_hash, plan, entries, result, now, period, counted),
@@ -118,6 +126,7 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
         new_binding=found.new_binding if found and partner and result["status"] == ATTRIBUTED else None,
         binding_at=cmd.ordered_at, partner_updates=updates, checked=checked, attributed=partner,
         volume=(counted, cmd.amount_minor) if counted else None,
+        extra_ops=effects.ops if effects is not None else (),
     )
     return Outcome(result, created=True)
 
@@ -161,7 +170,7 @@ def refund_order(repo: Repository, cmd: RefundCommand, now: datetime, cal: Calen
         }
         try:
             repo.commit_refund(order, cmd.refund_id, cmd.fingerprint, cmd.amount_minor, reversals, result, now,
-                               period)
+                               period, extra_ops=member_hooks.refund_ops(order, cmd))
             return Outcome(result, created=True)
         except AlreadyExists:
             continue  # a duplicate won the race: re-read and replay it

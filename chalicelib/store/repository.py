@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
@@ -19,6 +19,7 @@ from ..domain.settlement import shard_of
 from ..domain.tree import Node
 from . import keys, schema
 from .dynamo import Op, Table
+from .keys import Key
 
 COUNTER_PREFIXES = ("credited_", "reversed_", "sales_")
 
@@ -153,6 +154,7 @@ class OrderContext:
     code: CodeRef | None
     binding: BindingRef | None
     plans: list[Plan]
+    extra: dict[Key, dict[str, Any]] = field(default_factory=dict)  # items other areas asked for (members)
 
 
 class Repository:
@@ -310,8 +312,9 @@ class Repository:
 
     # ---- orders --------------------------------------------------------------------------
     def order_context(self, order_id: str, click_id: str | None, code: str | None,
-                      customer_hash: str) -> OrderContext:
-        wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans()]
+                      customer_hash: str, extra_keys: Iterable[Key] = ()) -> OrderContext:
+        extra_keys = list(extra_keys)
+        wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans(), *extra_keys]
         if click_id:
             wanted.append(keys.click(click_id))
         cached_code = self._codes.get(code.upper()) if code else None
@@ -332,14 +335,17 @@ class Repository:
                                parse_iso(binding["bound_until"]) if binding.get("bound_until") else None)
             if binding else None,
             plans=[_plan_from(p) for p in (found.get(keys.plans()) or {}).get("versions", [])],
+            extra={k: found[k] for k in extra_keys if k in found},
         )
 
     def commit_order(self, *, order_item: dict[str, Any], entries: list[Entry], customer_hash: str,
                      new_binding: BindingRef | None, binding_at: datetime | None,
                      partner_updates: dict[str, dict[str, int]], checked: list[Node],
-                     attributed: Partner | None, volume: tuple[str, int] | None = None) -> None:
-        """The order, its entries, the customer's binding, the partners' counters and the attributed
-        partner's period volume: one transaction, which also checks the order's period is still open.
+                     attributed: Partner | None, volume: tuple[str, int] | None = None,
+                     extra_ops: Iterable[dict[str, Any]] = ()) -> None:
+        """The order, its entries, the customer's binding, the partners' counters, the attributed
+        partner's period volume and other areas' writes for the order (members): one transaction,
+        which also checks the order's period is still open.
 
         `partner_updates` maps partner id -> counter -> amount to add; every partner in `checked`
         must still have the status and rank the commission was computed with. `volume` is
@@ -378,6 +384,7 @@ class Repository:
                                      values=values, condition=condition))
             else:
                 ops.append(Op.check(keys.partner(node.partner_id), condition, names=names, values=values))
+        ops += list(extra_ops)  # other areas' writes for this order (members), in the same transaction
         self.table.transact(ops)
 
     @staticmethod
@@ -426,11 +433,12 @@ class Repository:
         )
 
     def commit_refund(self, order: RecordedOrder, refund_id: str, fingerprint: str, amount_minor: int,
-                      entries: list[Entry], result: dict[str, Any], now: datetime, period: str) -> None:
+                      entries: list[Entry], result: dict[str, Any], now: datetime, period: str,
+                      extra_ops: Iterable[dict[str, Any]] = ()) -> None:
         """The refund record, its reversing entries, the order's refunded total, the partners'
-        counters and the attributed partner's refunded volume in `period`, in one transaction. The
-        refunded total moves only from the value it was read at, so two refunds racing cannot
-        together reverse more than the order earned."""
+        counters, the attributed partner's refunded volume in `period` and other areas' writes
+        (members), in one transaction. The refunded total moves only from the value it was read
+        at, so two refunds racing cannot together reverse more than the order earned."""
         ops = [
             Op.put_new(keys.refund(order.order_id, refund_id), {
                 "order_id": order.order_id, "refund_id": refund_id, "fingerprint": fingerprint,
@@ -450,6 +458,7 @@ class Repository:
         for (partner_id, currency), amount in sorted(by_partner.items()):
             ops.append(Op.update(keys.partner(partner_id), "ADD #c :a", names={"#c": f"reversed_{currency}"},
                                  values={":a": amount}))
+        ops += list(extra_ops)  # other areas' writes for this refund (members), in the same transaction
         self.table.transact(ops)
 
     # ---- the ledger ------------------------------------------------------------------------

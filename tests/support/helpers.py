@@ -25,13 +25,16 @@ TEST_ENV = {
 }
 
 
-def token(role: str, partner_id: str | None = None, subject: str | None = None) -> str:
+def token(role: str, partner_id: str | None = None, subject: str | None = None,
+          member_id: str | None = None) -> str:
     return mint_token(os.environ.get("UPLINE_JWT_SECRET", JWT_SECRET), role, subject or f"{role}-user",
-                      partner_id=partner_id)
+                      partner_id=partner_id, member_id=member_id)
 
 
-def auth(role: str, partner_id: str | None = None, subject: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(role, partner_id, subject)}", "Content-Type": "application/json"}
+def auth(role: str, partner_id: str | None = None, subject: str | None = None,
+         member_id: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, partner_id, subject, member_id)}",
+            "Content-Type": "application/json"}
 
 
 def signed_headers(body: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> dict[str, str]:

@@ -1,0 +1,161 @@
+"""Members: the shop registers them (signed, like its order webhook); members read their rewards,
+tier and coupons and redeem (JWT role `member` naming its `member_id`); admins run the program."""
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from chalice import Blueprint, Response
+
+from .. import bootstrap
+from ..auth import Principal
+from ..domain.errors import Forbidden, NotFound
+from ..domain.members import check_invite_code
+from ..domain.notifications import QuietHours, check_tz, parse_hhmm
+from ..domain.rewards import Reward
+from ..domain.tiers import TierProgram, TierRule
+from ..security import keyed_hash
+from ..services import members as svc
+from ..store import keys
+from ..store.members import MemberStore
+from ..store.repository import iso
+from .http import caller, fingerprint, json_response, parse, query_int, route
+from .member_schemas import RedeemIn, RegisterMember, RewardProgramIn
+from .webhooks import _verified_body
+
+bp = Blueprint(__name__)
+
+INVITE_PARAM = "upline_invite"
+
+
+def store() -> MemberStore:
+    return MemberStore(bootstrap.repository().table)
+
+
+MEMBER_ID_RE = re.compile(r"^M-[0-9a-f]{20}$")
+
+
+def _own(who: Principal, member_id: str) -> None:
+    """A member may act only on itself; an admin on anyone."""
+    if not (who.role == "admin" or (who.role == "member" and who.member_id == member_id)):
+        raise Forbidden("you can only see your own records")
+    if not MEMBER_ID_RE.match(member_id):
+        raise NotFound(f"no member {member_id[:40]}", code="unknown_member")
+
+
+@route(bp, "/webhooks/members", ("POST",))
+def register():
+    body = _verified_body()
+    req = parse(bp, RegisterMember, body)
+    pepper = bootstrap.settings().hash_pepper
+
+    def h(value: str | None) -> str | None:
+        return keyed_hash(pepper, value) if value else None
+
+    cmd = svc.RegisterCommand(
+        # the body holds the raw email: its fingerprint is keyed too, so it cannot be brute-forced back
+        customer_hash=keyed_hash(pepper, req.customer_id), fingerprint=keyed_hash(pepper, fingerprint(req)),
+        email_hash=h(req.email),
+        phone_hash=h(req.phone), payment_hash=h(req.payment_fingerprint),
+        invite_code=check_invite_code(req.invite_code) if req.invite_code else None,
+        quiet=QuietHours(check_tz(req.time_zone), parse_hhmm(req.quiet_start), parse_hhmm(req.quiet_end)))
+    view, created = svc.register(store(), cmd, bootstrap.now())
+    return json_response(view, 201 if created else 200, {"Idempotent-Replay": "false" if created else "true"})
+
+
+@route(bp, "/i/{code}")
+def invite(code: str):
+    """The shareable invite link: a 302 to the shop's sign-up with the code. No click is recorded and
+    the partner redirect (/r/{code}) is not involved."""
+    if not 4 <= len(code) <= 16 or not code.isalnum():
+        raise NotFound("no such invite")
+    if store().resolve_invite(code) is None:
+        raise NotFound("no such invite")
+    parts = urlsplit(bootstrap.settings().default_destination)
+    query = urlencode([*((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != INVITE_PARAM),
+                       (INVITE_PARAM, code.upper())])
+    location = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+@route(bp, "/members/{member_id}")
+def read(member_id: str):
+    _own(caller(bp), member_id)
+    profile = store().get_many([keys.member(member_id)]).get(keys.member(member_id))
+    if profile is None:
+        raise NotFound(f"no member {member_id}", code="unknown_member")
+    return json_response(svc.member_view(profile))
+
+
+@route(bp, "/members/{member_id}/rewards")
+def rewards(member_id: str):
+    _own(caller(bp), member_id)
+    return json_response(svc.rewards_view(store(), member_id, bootstrap.now()))
+
+
+@route(bp, "/members/{member_id}/tier")
+def tier(member_id: str):
+    _own(caller(bp), member_id)
+    return json_response(svc.tier_view(store(), member_id, bootstrap.now()))
+
+
+@route(bp, "/members/{member_id}/redemptions", ("POST",))
+def redeem(member_id: str):
+    _own(caller(bp), member_id)
+    req = parse(bp, RedeemIn)
+    result, created = svc.redeem(store(), member_id, svc.RedeemCommand(
+        req.redemption_id, req.unit, req.amount, fingerprint(req), req.for_order), bootstrap.now())
+    return json_response(result, 201 if created else 200, {"Idempotent-Replay": "false" if created else "true"})
+
+
+# ---- admin --------------------------------------------------------------------------------------
+
+def program_view(p) -> dict:
+    return {"version": p.version, "effective_from": iso(p.effective_from), "currency": p.currency,
+            "friend_reward": vars(p.friend_reward), "advocate_reward": vars(p.advocate_reward),
+            "min_order_minor": p.min_order_minor, "holding_days": p.holding_days, "expiry_days": p.expiry_days,
+            "coupon_days": p.coupon_days, "cap_per_month": p.cap_per_month, "cap_per_year": p.cap_per_year,
+            "point_value_minor": p.point_value_minor, "expiry_notice_days": p.expiry_notice_days,
+            "tiers": {"rules": [vars(r) for r in p.tiers.rules], "window_days": p.tiers.window_days,
+                      "invite_weight": p.tiers.invite_weight, "grace_months": p.tiers.grace_months,
+                      "require_both": p.tiers.require_both}}
+
+
+@route(bp, "/admin/reward-programs", ("POST",))
+def publish_program():
+    who = caller(bp).require("admin")
+    req = parse(bp, RewardProgramIn)
+    now = bootstrap.now()
+    t = req.tiers
+    tiers = TierProgram(
+        rules=tuple(TierRule(**r.model_dump()) for r in t.rules) if t.rules else TierProgram().rules,
+        window_days=t.window_days, invite_weight=t.invite_weight, grace_months=t.grace_months,
+        require_both=t.require_both)
+    fields = {**req.model_dump(exclude={"tiers", "effective_from", "friend_reward", "advocate_reward"}),
+              "friend_reward": Reward(**req.friend_reward.model_dump()),
+              "advocate_reward": Reward(**req.advocate_reward.model_dump()),
+              "tiers": tiers, "effective_from": req.effective_from or now}
+    program = svc.publish_program(store(), fields, who.subject, now)
+    return json_response(program_view(program), 201)
+
+
+@route(bp, "/admin/reward-programs")
+def list_programs():
+    caller(bp).require("admin", "finance")
+    return json_response({"programs": [program_view(p) for p in store().programs()]})
+
+
+@route(bp, "/admin/members/refusals")
+def refusals():
+    caller(bp).require("admin")
+    limit = query_int(bp, "limit", 1, 500) or 100
+    return json_response({"refusals": store().refusals(limit)})
+
+
+@route(bp, "/admin/members/outbox")
+def outbox():
+    caller(bp).require("admin")
+    due = store().outbox_due(bootstrap.now(), query_int(bp, "limit", 1, 500) or 100)
+    return json_response({"due": [{"event_id": i["event_id"], "member_id": i["member_id"],
+                                   "not_before": i["not_before"], "Source": i["source"],
+                                   "DetailType": i["detail_type"], "Detail": i["detail"]} for i in due]})
