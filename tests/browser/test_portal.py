@@ -181,3 +181,30 @@ def test_admin_pages_render_search_plans_and_targets(site, browser):
     page.press("#q", "Enter")
     page.wait_for_selector("text=P-CCC Ccc")
     shoot(page, "admin")
+
+
+def test_a_member_sees_its_invite_tier_and_rewards_and_redeems_points_for_a_coupon(server, api_local, browser,
+                                                                                  monkeypatch):
+    from tests.support.members import Clock as MemberClock, Members
+
+    m = Members(api_local, MemberClock(monkeypatch))
+    m.publish_plan()
+    m.publish_rewards()
+    ann = m.register("ann")
+    bob = m.register("bob", invite_from="ann")
+    assert m.buy("bob", "bob-1", 5000, coupon_code=bob["signup"]["friend_reward"]["coupon_code"]).status_code == 201
+    m.clock.advance(days=14)  # the friend's order passed its holding period: Ann earned her points
+
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    sign_in(page, server, token("member", subject="sub-ann", member_id=ann["member_id"]))
+    expect(page.locator("#invite-code")).to_have_text(ann["invite_code"])
+    expect(page.locator("[data-unit=points]")).to_have_text("500")
+    expect(page.locator("#tier")).to_contain_text("Normal")
+    page.fill("#redeem-amount", "300")
+    page.click("#redeem")
+    expect(page.locator("[data-unit=points]")).to_have_text("200")
+    coupon = m.rewards("ann")["coupons"][0]["code"]
+    expect(page.locator("#main")).to_contain_text(coupon)
+    shoot(page, "member")
+    page.goto(f"{server}/app#/partner")
+    page.wait_for_selector("#forbidden")
