@@ -42,7 +42,7 @@ def test_random_member_histories_keep_balance_equal_to_ledger_and_replays_change
         create_table(client, os.environ["UPLINE_TABLE"])
         wire(client)
         try:
-            with Client(__import__("app").app) as api:
+            with Client(__import__("app").app, stage_name="test") as api:
                 m = Members(api, Clock(mp))
                 m.publish_plan()
                 m.publish_rewards(cap_per_month=3, cap_per_year=6)
