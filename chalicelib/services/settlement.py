@@ -64,16 +64,18 @@ def plan_for(repo: Repository, cal: Calendar, period: str) -> Plan:
     return plan_in_force(repo.plans(), cal.end(period) - timedelta(microseconds=1))
 
 
+def _first_period(d: Deps) -> str | None:
+    """The program's first period: that of its earliest plan version."""
+    plans = d.repo.plans()
+    return d.cal.period_of(min(p.effective_from for p in plans)) if plans else None
+
+
 def periods_to_close(d: Deps, now: datetime) -> list[str]:
     """Every period past its lock that is not settled yet, oldest first."""
     done = d.store.settled_through()
-    if done:
-        first = next_period(done)
-    else:
-        plans = d.repo.plans()
-        if not plans:
-            return []
-        first = d.cal.period_of(min(p.effective_from for p in plans))
+    first = next_period(done) if done else _first_period(d)
+    if first is None:
+        return []
     last = d.cal.last_closeable(now)
     out, p = [], first
     while p <= last:
@@ -102,8 +104,11 @@ def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]
     if not d.cal.closeable(period, now):
         raise Unprocessable(f"{period} is open until {d.cal.lock_at(period).isoformat()}", code="period_not_locked")
     done = d.store.settled_through()
-    if done is not None and done < previous_period(period):
-        raise Conflict(f"settle {next_period(done)} first: periods are settled in order", code="earlier_period_open")
+    first = _first_period(d)
+    if (done is not None and done < previous_period(period)) or (done is None and first is not None and period > first):
+        todo = next_period(done) if done is not None else first
+        raise Conflict(f"settle {todo} first: periods are settled in order, so no entry is left behind",
+                       code="earlier_period_open")
     plan = plan_for(d.repo, d.cal, period)
     d.store.create_batch(period, by, now, plan.version)
     status = d.store.start_closing(period, now, by)

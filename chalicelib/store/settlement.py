@@ -41,6 +41,17 @@ class NewLine:
     carry_before: str | None  # the period the partner's balance was last carried from, if any
 
 
+def _net_volume(item: dict[str, Any]) -> dict[str, int]:
+    """currency -> sales less refunds, from a partner's period volume item."""
+    net: dict[str, int] = {}
+    for k, v in item.items():
+        if k.startswith("sales_"):
+            net[k[6:]] = net.get(k[6:], 0) + v
+        elif k.startswith("refunds_"):
+            net[k[8:]] = net.get(k[8:], 0) - v
+    return net
+
+
 def _add_counters(key: Any, adds: dict[str, int]) -> dict[str, Any]:
     names, values, parts = {}, {}, []
     for i, (name, amount) in enumerate(sorted(adds.items())):
@@ -103,25 +114,11 @@ class SettlementStore:
         """(partner, currency -> sales less refunds) for every partner with volume in the period."""
         for shard in range(keys.SHARDS):
             for item in self.table.query(keys.volume_index(period, shard), index=schema.GSI2):
-                net: dict[str, int] = {}
-                for k, v in item.items():
-                    if k.startswith("sales_"):
-                        net[k[6:]] = net.get(k[6:], 0) + v
-                    elif k.startswith("refunds_"):
-                        net[k[8:]] = net.get(k[8:], 0) - v
-                yield item["partner_id"], net
+                yield item["partner_id"], _net_volume(item)
 
     def volume_of(self, partner_ids: Iterable[str], period: str) -> dict[str, dict[str, int]]:
         found = self.table.batch_get(keys.partner_period(p, period) for p in partner_ids)
-        out: dict[str, dict[str, int]] = {}
-        for item in found.values():
-            net = out.setdefault(item["partner_id"], {})
-            for k, v in item.items():
-                if k.startswith("sales_"):
-                    net[k[6:]] = net.get(k[6:], 0) + v
-                elif k.startswith("refunds_"):
-                    net[k[8:]] = net.get(k[8:], 0) - v
-        return out
+        return {item["partner_id"]: _net_volume(item) for item in found.values()}
 
     def targets(self, partner_ids: Iterable[str], period: str) -> dict[str, int]:
         found = self.table.batch_get(keys.target(p, period) for p in partner_ids)

@@ -300,3 +300,13 @@ def test_a_partner_reads_its_funnel_earnings_and_payouts_and_finance_drills_into
                          headers=auth("partner", "P-DDD")).status_code == 404
     found = json.loads(program.c.get("/admin/partners?q=ddd", headers=auth("admin")).body)["partners"]
     assert [p["partner_id"] for p in found] == ["P-DDD"]
+
+
+def test_periods_are_settled_in_order_so_no_entry_is_left_behind(program):
+    program.sell("o1", 1_000_000)
+    program.clock.t = AFTER_SEP_LOCK
+    skip = program.run(period="2026-09")
+    assert (skip.status_code, json.loads(skip.body)["error"]["code"]) == (409, "earlier_period_open")
+    assert "settle 2026-08 first" in json.loads(skip.body)["error"]["message"]
+    assert program.run(period="2026-08").status_code == 200
+    assert program.run(period="2026-09").status_code == 200
