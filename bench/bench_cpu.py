@@ -1,0 +1,67 @@
+"""Item 4: CPU per order - the pure domain work of one order at depth 10, no I/O."""
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from chalicelib.domain.attribution import AttributionRules, ClickRef, attribute
+from chalicelib.domain.commissions import compute_commissions
+from chalicelib.domain.ledger import commission_entries
+from chalicelib.domain.plans import Plan, plan_in_force
+from chalicelib.domain.tree import Node
+
+from .harness import PLAN_CAP_BPS, PLAN_EFFECTIVE_FROM, PLAN_LEVELS_BPS
+from .registry import Result, Target, benchmark
+
+TARGET_US = 50.0
+
+
+def domain_inputs(depth: int = 10, inactive_every: int = 4) -> dict[str, Any]:
+    """A partner with `depth` ancestors, every `inactive_every`-th one inactive (so compression
+    has work to do and the chain reaches past it), three plan versions, a click in the window."""
+    t0 = PLAN_EFFECTIVE_FROM
+    plans = [Plan(v, t0 + timedelta(days=30 * (v - 1)), tuple(PLAN_LEVELS_BPS), PLAN_CAP_BPS,
+                  {"gold": {1: 1200, 2: 600}}) for v in (1, 2, 3)]
+    upline = tuple(Node(f"P-U{i:02d}", "inactive" if i % inactive_every == 0 else "active",
+                        "gold" if i % 3 == 0 else "base") for i in range(1, depth + 4))
+    ordered_at = datetime(2024, 6, 1, 12, tzinfo=timezone.utc)
+    return {
+        "plans": plans, "partner": Node("P-LEAF"), "upline": upline, "ordered_at": ordered_at,
+        "click": ClickRef("c_bench", "P-LEAF", ordered_at - timedelta(hours=2)), "rules": AttributionRules(),
+        "amount_minor": 123_457,
+    }
+
+
+def one_order(inp: dict[str, Any]) -> list:
+    """Plan lookup, attribution, compression, per-level rates, rounding, the cap's allocation,
+    and the ledger entries: everything the order path decides between its reads and its write."""
+    plan = plan_in_force(inp["plans"], inp["ordered_at"])
+    found = attribute(inp["ordered_at"], inp["click"], None, None, inp["rules"])
+    lines = compute_commissions(inp["amount_minor"], inp["partner"], inp["upline"], plan)
+    return commission_entries("o-bench", "USD", inp["ordered_at"], plan.version, plan.holding_days, lines) \
+        if found else []
+
+
+def cpu_per_order(iterations: int = 2000, repeats: int = 7, depth: int = 10) -> dict[str, Any]:
+    """Microseconds per order: best and median of `repeats` timed loops of `iterations` orders."""
+    inp = domain_inputs(depth)
+    entries = one_order(inp)
+    per_order = []
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        for _ in range(iterations):
+            one_order(inp)
+        per_order.append((time.perf_counter_ns() - start) / iterations / 1000)
+    return {
+        "depth": depth, "levels_paid": len(entries), "credited_minor": sum(e.amount_minor for e in entries),
+        "us_per_order_best": round(min(per_order), 2), "us_per_order_median": round(statistics.median(per_order), 2),
+        "iterations": iterations, "repeats": repeats,
+    }
+
+
+@benchmark("cpu_per_order", order=10, needs_db=False)
+def run(ctx: Any) -> Result:
+    figures = cpu_per_order(iterations=1000 if ctx.quick else 5000, repeats=5 if ctx.quick else 9)
+    return Result(figures, (Target("cpu_us_per_order_depth10", figures["us_per_order_median"], TARGET_US),))
