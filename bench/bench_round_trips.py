@@ -2,6 +2,7 @@
 and per click. Counted on the app's own client while one real request runs through the app."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib import bootstrap
@@ -33,7 +34,9 @@ def measure_order(ctx: Context, app: Lambda, meter: Meter, depth: int, source: s
     if response["statusCode"] != 201:
         raise RuntimeError(f"the measured order failed: {response}")
     return {"reads": meter.reads, "writes": meter.writes, "ops": dict(meter.ops),
-            "read_units": meter.read_units, "write_units": meter.write_units}
+            "read_units": meter.read_units, "write_units": meter.write_units,
+            "order_id": json.loads(event["body"])["order_id"],
+            "transaction": meter.captured.get("TransactWriteItems", [None])[0]}
 
 
 def measure_click(app: Lambda, meter: Meter, code: str) -> dict[str, Any]:

@@ -226,16 +226,17 @@ class Side:
         return self.ops / self.seconds if self.seconds else 0.0
 
 
-def interleave(a: Side, b: Side, rounds: int, per_round: int, warmup: int) -> dict[str, Any]:
-    """Alternate short timed rounds of `a` and `b` (a-b, then b-a, ...) so drift in the machine's
-    load hits both alike. The ratio is a's total rate over b's; the per-round ratios show the noise."""
-    for side in (a, b):
+def interleave(sides: list[Side], rounds: int, per_round: int, warmup: int) -> dict[str, Any]:
+    """Alternate short timed rounds of every side, rotating who goes first each round, so drift in
+    the machine's load hits all alike. Ratios are the first side's total rate over each other's;
+    the per-round ratios show the noise."""
+    for side in sides:
         side.run(side.prepare(warmup))
-    ratios = []
+    ours, others = sides[0], sides[1:]
+    round_ratios: dict[str, list[float]] = {o.name: [] for o in others}
     for r in range(rounds):
-        pair = (a, b) if r % 2 == 0 else (b, a)
         rates = {}
-        for side in pair:
+        for side in sides[r % len(sides):] + sides[:r % len(sides)]:
             inputs = side.prepare(per_round)
             start = time.perf_counter()
             done = side.run(inputs)
@@ -244,13 +245,15 @@ def interleave(a: Side, b: Side, rounds: int, per_round: int, warmup: int) -> di
             side.seconds += elapsed
             rates[side.name] = done / elapsed
             side.round_rates.append(rates[side.name])
-        ratios.append(rates[a.name] / rates[b.name])
-    return {
-        f"{a.name}_per_s": round(a.rate(), 1), f"{b.name}_per_s": round(b.rate(), 1),
-        "ratio": round(a.rate() / b.rate(), 3),
-        "round_ratio_min": round(min(ratios), 3), "round_ratio_median": round(statistics.median(ratios), 3),
-        "round_ratio_max": round(max(ratios), 3),
-        "rounds": rounds, "ops_per_round": per_round,
-        f"{a.name}_ms_per_op": round(1000 * a.seconds / a.ops, 2),
-        f"{b.name}_ms_per_op": round(1000 * b.seconds / b.ops, 2),
-    }
+        for o in others:
+            round_ratios[o.name].append(rates[ours.name] / rates[o.name])
+    out: dict[str, Any] = {"rounds": rounds, "ops_per_round": per_round, "warmup_ops": warmup}
+    for side in sides:
+        out[f"{side.name}_per_s"] = round(side.rate(), 1)
+        out[f"{side.name}_ms_per_op"] = round(1000 * side.seconds / side.ops, 2)
+    for o in others:
+        rr = round_ratios[o.name]
+        out[f"ratio_vs_{o.name}"] = round(ours.rate() / o.rate(), 3)
+        out[f"ratio_vs_{o.name}_rounds"] = {"min": round(min(rr), 3), "median": round(statistics.median(rr), 3),
+                                             "max": round(max(rr), 3)}
+    return out
