@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-quick setup clean token
+.PHONY: run test test-quick setup clean token bench bench-quick
 
 $(STAMP): pyproject.toml requirements.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +27,14 @@ test: $(STAMP)
 
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Benchmarks against DynamoDB Local (docs/performance.md): figures and a final `BENCH {json}` line;
+# the report goes to bench/reports/. bench-quick takes under 3 minutes on 2 cores.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 # make token ROLE=partner PARTNER=P-ALICE
 token: $(STAMP)

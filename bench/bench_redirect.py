@@ -45,7 +45,7 @@ def run(ctx: Context) -> Result:
         Side("upline", lambda n: [app.click_event(link) for _ in range(n)], follow),
         Side("raw_put", lambda n: [put_variant() for _ in range(n)], raw_put),
     ]
-    rounds, per_round, warmup = (8, 40, 100) if ctx.quick else (30, 60, 300)
+    rounds, per_round, warmup = (12, 25, 100) if ctx.quick else (40, 50, 400)
     figures = interleave(sides, rounds, per_round, warmup)
     figures["click_item_bytes"] = len(str(put["Item"]))
     return Result(figures, (Target("redirect_ratio_vs_raw_put", figures["ratio_vs_raw_put"], TARGET_RATIO,

@@ -11,7 +11,9 @@ from .harness import Context, Lambda, Meter, click_id_of, new_link, seed_program
 from .registry import Result, Target, benchmark
 
 DEPTHS = (1, 5, 10)
-SOURCES = ("click", "referral_code", "binding")
+# referral_code: the code was already resolved by this process (a warm Lambda); referral_code_cold:
+# the first order that names it in this process, which must also read the code.
+SOURCES = ("click", "referral_code", "referral_code_cold", "binding")
 
 
 def measure_order(ctx: Context, app: Lambda, meter: Meter, depth: int, source: str, tag: str) -> dict[str, Any]:
@@ -24,6 +26,10 @@ def measure_order(ctx: Context, app: Lambda, meter: Meter, depth: int, source: s
     if source == "click":
         extra["click_id"] = click_id_of(app(app.click_event(new_link(repo, leaf))))
     elif source == "referral_code":
+        warm = app(app.order_event(f"{tag}-warm-{source}-{depth}", customer + "-w", 1000, referral_code=leaf))
+        assert warm["statusCode"] == 201, warm
+        extra["referral_code"] = leaf
+    elif source == "referral_code_cold":
         extra["referral_code"] = leaf
     else:  # a first order binds the customer; the measured one is attributed by that binding
         first = app(app.order_event(f"{tag}-first-{source}-{depth}", customer, 1000, referral_code=leaf))

