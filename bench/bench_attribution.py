@@ -114,7 +114,7 @@ def run(ctx: Context) -> Result:
         Side("raw_tx", lambda n: [both()["tx"] for _ in range(n)], raw_tx),
         Side("raw_read_tx", lambda n: [(v["read"], v["tx"]) for v in (both() for _ in range(n))], raw_read_tx),
     ]
-    rounds, per_round, warmup = (12, 10, 40) if ctx.quick else (40, 20, 150)
+    rounds, per_round, warmup = (24, 8, 40) if ctx.quick else (80, 15, 150)
     figures = interleave(sides, rounds, per_round, warmup)
     figures.update(depth=DEPTH, transact_items=len(tx["TransactItems"]),
                    transact_request_bytes=len(json.dumps(tx["TransactItems"])),

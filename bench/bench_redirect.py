@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from chalicelib.domain.links import new_click_id, partner_hint
+
 from .bench_attribution import template_request, variants
 from .harness import Context, Lambda, Meter, Side, click_id_of, interleave, new_link, seed_program
 from .registry import Result, Target, benchmark
@@ -26,7 +28,10 @@ def run(ctx: Context) -> Result:
     assert sample["statusCode"] == 302, sample
     put = template_request(meter, "PutItem")
     click_id = click_id_of(sample)
-    put_variant = variants(put, {click_id: "click"}, {"click": lambda: "c_" + secrets.token_urlsafe(15)})
+    # New click ids for the same partner: the same length, so the same item size.
+    partner_id = partner_hint(click_id) or ""
+    put_variant = variants(put, {click_id: "click"},
+                           {"click": lambda: new_click_id(secrets.token_urlsafe(15), partner_id)})
     raw = ctx.raw_client()
 
     def follow(events: list[dict[str, Any]]) -> int:
@@ -45,7 +50,7 @@ def run(ctx: Context) -> Result:
         Side("upline", lambda n: [app.click_event(link) for _ in range(n)], follow),
         Side("raw_put", lambda n: [put_variant() for _ in range(n)], raw_put),
     ]
-    rounds, per_round, warmup = (12, 25, 100) if ctx.quick else (40, 50, 400)
+    rounds, per_round, warmup = (30, 30, 150) if ctx.quick else (100, 50, 500)
     figures = interleave(sides, rounds, per_round, warmup)
     figures["click_item_bytes"] = len(str(put["Item"]))
     return Result(figures, (Target("redirect_ratio_vs_raw_put", figures["ratio_vs_raw_put"], TARGET_RATIO,

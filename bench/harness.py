@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-import boto3
-
 from chalicelib import bootstrap
 from chalicelib.security import sign
 from chalicelib.store.dynamo import Table
@@ -50,8 +48,10 @@ class Context:
         return bootstrap.dynamodb_client(bootstrap.settings())
 
     def raw_client(self):
-        """A bare boto3 client for the floor: default config, nothing of Upline's."""
-        return boto3.client("dynamodb", endpoint_url=self.endpoint, region_name="us-east-1")
+        """A second, separate boto3 client for the floor, with the same botocore config as the app's
+        (retry mode and timeouts change a call's cost a little: like is compared with like). It
+        runs none of Upline's code: the raw loops call it directly with prebuilt requests."""
+        return bootstrap.dynamodb_client(bootstrap.settings())
 
     def fresh_table(self, label: str) -> Repository:
         """A new empty table, wired into the app's composition root (as the tests' `wire` does)."""
