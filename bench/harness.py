@@ -213,40 +213,44 @@ class Meter:
 
 @dataclass
 class Side:
-    """One contender: `prepare(n)` builds n operations' inputs (not timed), `run(inputs)` performs
-    them (timed) and returns how many it did."""
+    """One contender: `prepare(n)` builds n operations' inputs (not timed), `one(input)` performs
+    one operation (timed) and raises if it did not succeed."""
     name: str
-    prepare: Callable[[int], Any]
-    run: Callable[[Any], int]
+    prepare: Callable[[int], list[Any]]
+    one: Callable[[Any], Any]
     ops: int = 0
     seconds: float = 0.0
-    round_rates: list[float] = field(default_factory=list)
 
     def rate(self) -> float:
         return self.ops / self.seconds if self.seconds else 0.0
 
 
 def interleave(sides: list[Side], rounds: int, per_round: int, warmup: int) -> dict[str, Any]:
-    """Alternate short timed rounds of every side, rotating who goes first each round, so drift in
-    the machine's load hits all alike. Ratios are the first side's total rate over each other's;
-    the per-round ratios show the noise."""
+    """Time the sides one operation each in turn (a, b, c, a, b, c, ...; who starts rotates every
+    round), so a burst of load from elsewhere on the machine hits every side alike. Inputs are
+    built before each round and not timed. Ratios are the first side's total rate over each
+    other's; the per-round ratios show the noise."""
+    clock = time.perf_counter
     for side in sides:
-        side.run(side.prepare(warmup))
+        for item in side.prepare(warmup):
+            side.one(item)
     ours, others = sides[0], sides[1:]
     round_ratios: dict[str, list[float]] = {o.name: [] for o in others}
     for r in range(rounds):
-        rates = {}
-        for side in sides[r % len(sides):] + sides[:r % len(sides)]:
-            inputs = side.prepare(per_round)
-            start = time.perf_counter()
-            done = side.run(inputs)
-            elapsed = time.perf_counter() - start
-            side.ops += done
-            side.seconds += elapsed
-            rates[side.name] = done / elapsed
-            side.round_rates.append(rates[side.name])
+        order = sides[r % len(sides):] + sides[:r % len(sides)]
+        inputs = {side.name: side.prepare(per_round) for side in order}
+        spent = {side.name: 0.0 for side in order}
+        for i in range(per_round):
+            for side in order:
+                item = inputs[side.name][i]
+                start = clock()
+                side.one(item)
+                spent[side.name] += clock() - start
+        for side in order:
+            side.ops += per_round
+            side.seconds += spent[side.name]
         for o in others:
-            round_ratios[o.name].append(rates[ours.name] / rates[o.name])
+            round_ratios[o.name].append(spent[o.name] / spent[ours.name])
     out: dict[str, Any] = {"rounds": rounds, "ops_per_round": per_round, "warmup_ops": warmup}
     for side in sides:
         out[f"{side.name}_per_s"] = round(side.rate(), 1)
