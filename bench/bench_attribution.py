@@ -105,9 +105,12 @@ def run(ctx: Context) -> Result:
         Side("raw_tx", lambda n: [both()["tx"] for _ in range(n)], lambda req: raw.transact_write_items(**req)),
         # The floor the issue names: one read (the same keys the app reads) and the transaction.
         Side("raw_read_tx", lambda n: [both() for _ in range(n)], raw_read_tx),
+        # A control: the raw transaction again. Its ratio to raw_tx is pure measurement noise.
+        Side("raw_tx_again", lambda n: [both()["tx"] for _ in range(n)], lambda req: raw.transact_write_items(**req)),
     ]
-    rounds, per_round, warmup = (24, 8, 40) if ctx.quick else (80, 15, 150)
+    rounds, per_round, warmup = (24, 6, 40) if ctx.quick else (96, 12, 150)
     figures = interleave(sides, rounds, per_round, warmup)
+    figures["control_raw_tx_vs_itself"] = round(sides[1].rate() / sides[3].rate(), 3)
     figures.update(depth=DEPTH, transact_items=len(tx["TransactItems"]),
                    transact_request_bytes=len(json.dumps(tx["TransactItems"])),
                    read_keys=len(next(iter(read["RequestItems"].values()))["Keys"]))

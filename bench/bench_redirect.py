@@ -45,7 +45,7 @@ def run(ctx: Context) -> Result:
         # A control: the same raw loop again. Its ratio to raw_put is pure measurement noise.
         Side("raw_put_again", lambda n: [put_variant() for _ in range(n)], lambda req: raw.put_item(**req)),
     ]
-    rounds, per_round, warmup = (30, 30, 150) if ctx.quick else (100, 50, 500)
+    rounds, per_round, warmup = (30, 30, 150) if ctx.quick else (102, 50, 500)
     figures = interleave(sides, rounds, per_round, warmup)
     figures["click_item_bytes"] = len(str(put["Item"]))
     figures["control_raw_put_vs_itself"] = round(sides[1].rate() / sides[2].rate(), 3)
