@@ -55,8 +55,27 @@ def encode(item: dict[str, Any]) -> dict[str, Any]:
     return {k: attribute_value(v) for k, v in item.items() if v is not None}
 
 
+def plain_value(value: dict[str, Any]) -> Any:
+    """One value from DynamoDB's wire format, with whole numbers as int (other numbers stay
+    Decimal). Strings, whole numbers, booleans, nulls, lists and maps are read directly;
+    anything else goes through boto3's TypeDeserializer, with the same result."""
+    if len(value) == 1:
+        (tag, raw), = value.items()
+        if tag == "S":
+            return raw
+        if tag == "N" and raw.isascii() and (raw.isdigit() or (raw[:1] == "-" and raw[1:].isdigit())):
+            return int(raw)
+        if tag == "M":
+            return {k: plain_value(v) for k, v in raw.items()}
+        if tag == "L":
+            return [plain_value(v) for v in raw]
+        if tag == "BOOL":
+            return raw
+    return _plain(_de.deserialize(value))
+
+
 def decode(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+    return {k: plain_value(v) for k, v in item.items()}
 
 
 def key_of(key: Key) -> dict[str, Any]:
