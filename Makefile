@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-quick setup clean token package
+.PHONY: run test test-quick setup clean token package bench bench-quick
 
 $(STAMP): pyproject.toml requirements.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,14 @@ STAGE ?= dev
 package: $(STAMP)
 	$(BIN)/python -m infra.package --stage $(STAGE) --out build/$(STAGE)
 	$(BIN)/cfn-lint build/$(STAGE)/package/sam.json
+
+# Benchmarks against DynamoDB Local (docs/performance.md): figures and a final `BENCH {json}` line;
+# the report goes to bench/reports/. bench-quick takes under 3 minutes on 2 cores.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 # make token ROLE=partner PARTNER=P-ALICE
 token: $(STAMP)

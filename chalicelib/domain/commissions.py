@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Sequence
 
-from .money import allocate_largest_remainder, apply_bps, floor_units, round_half_even
+from .money import allocate_largest_remainder, bps_share_floor, bps_share_half_even, round_half_even
 from .plans import Plan
 from .tree import Node, compression_chain
 
@@ -30,13 +30,13 @@ def compute_commissions(amount_minor: int, partner: Node, upline: Sequence[Node]
     """
     chain = compression_chain(partner, upline, plan.depth)
     rates = [plan.rate_for(level, node.rank) for level, node in enumerate(chain, start=1)]
-    exact = [apply_bps(amount_minor, r) for r in rates]
-    amounts = [round_half_even(x) for x in exact]
+    amounts = [bps_share_half_even(amount_minor, r) for r in rates]
     capped = False
     if plan.cap_bps is not None:
-        cap = floor_units(apply_bps(amount_minor, plan.cap_bps))
+        cap = bps_share_floor(amount_minor, plan.cap_bps)
         if sum(amounts) > cap:
-            amounts = allocate_largest_remainder(cap, exact)
+            # The exact shares are amount * rate / BPS: the same proportions as amount * rate.
+            amounts = allocate_largest_remainder(cap, [amount_minor * r for r in rates])
             capped = True
     return [
         CommissionLine(level, node.partner_id, node.rank, rate, amount, capped)

@@ -7,6 +7,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from .errors import InvalidInput
 
 CLICK_PARAM = "upline_click"
+# A click id is "c_", 20 random url-safe characters, then the id of the partner the link belongs
+# to. The partner part is only a hint that lets an order read the partner in its first batch read;
+# the stored click item, not the id, decides the attribution.
+CLICK_PREFIX, CLICK_TOKEN_CHARS = "c_", 20
 PARTNER, LINK = "partner", "link"
 
 
@@ -37,3 +41,17 @@ def with_click_id(destination: str, click_id: str) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != CLICK_PARAM]
     query.append((CLICK_PARAM, click_id))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def new_click_id(token: str, partner_id: str) -> str:
+    if len(token) != CLICK_TOKEN_CHARS:
+        raise ValueError(f"a click token has {CLICK_TOKEN_CHARS} characters")
+    return f"{CLICK_PREFIX}{token}{partner_id}"
+
+
+def partner_hint(click_id: str | None) -> str | None:
+    """The partner a click id names, if it names one (older click ids do not). Untrusted."""
+    head = len(CLICK_PREFIX) + CLICK_TOKEN_CHARS
+    if not click_id or not click_id.startswith(CLICK_PREFIX) or len(click_id) <= head:
+        return None
+    return click_id[head:]

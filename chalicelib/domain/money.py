@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from typing import Sequence
 
 from .errors import InvalidInput
 
@@ -45,14 +46,32 @@ def floor_units(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 
-def allocate_largest_remainder(total: int, weights: list[Decimal]) -> list[int]:
+# The order path works on exact shares kept as integers: amount_minor * bps is the share in
+# 1/10000 of a minor unit, so rounding and the cap need no Decimal (and no float) at all.
+def bps_share_half_even(amount_minor: int, bps: int) -> int:
+    """round_half_even(apply_bps(amount_minor, bps)) for a non-negative amount, in integers."""
+    quotient, remainder = divmod(amount_minor * bps, BPS)
+    if 2 * remainder > BPS or (2 * remainder == BPS and quotient % 2 == 1):
+        quotient += 1
+    return quotient
+
+
+def bps_share_floor(amount_minor: int, bps: int) -> int:
+    """floor_units(apply_bps(amount_minor, bps)), in integers."""
+    return amount_minor * bps // BPS
+
+
+def allocate_largest_remainder(total: int, weights: Sequence[Decimal | int]) -> list[int]:
     """Split `total` minor units in proportion to `weights` so the parts sum exactly to `total`.
 
     Each part is floored, then the units left over go one each to the largest remainders;
     ties go to the earlier position (the lower level), so the result is deterministic.
+    Integer weights are split in exact integer arithmetic.
     """
     if total < 0:
         raise ValueError("total must not be negative")
+    if weights and all(type(w) is int for w in weights):
+        return _allocate_exact(total, list(weights))  # type: ignore[arg-type]
     weight_sum = sum(weights, Decimal(0))
     if not weights or weight_sum == 0:
         return [0] * len(weights)
@@ -60,6 +79,19 @@ def allocate_largest_remainder(total: int, weights: list[Decimal]) -> list[int]:
     parts = [floor_units(x) for x in exact]
     left = total - sum(parts)
     order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in order[:left]:
+        parts[i] += 1
+    return parts
+
+
+def _allocate_exact(total: int, weights: list[int]) -> list[int]:
+    weight_sum = sum(weights)
+    if weight_sum == 0:
+        return [0] * len(weights)
+    split = [divmod(total * w, weight_sum) for w in weights]
+    parts = [q for q, _ in split]
+    left = total - sum(parts)
+    order = sorted(range(len(weights)), key=lambda i: (-split[i][1], i))
     for i in order[:left]:
         parts[i] += 1
     return parts

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from ..domain.errors import AlreadyExists, Conflict, NotFound
-from ..domain.links import LINK, CodeRef, check_destination, with_click_id
+from ..domain.links import LINK, CodeRef, check_destination, new_click_id, with_click_id
 from ..domain.partners import check_code
 from ..store.repository import Repository
 
@@ -33,6 +33,6 @@ def follow(repo: Repository, code: str, ip_hash: str, ua_hash: str, default_dest
     ref = repo.resolve_code(code) if 1 <= len(code) <= 32 else None
     if ref is None:
         raise NotFound("no such link")
-    click_id = "c_" + secrets.token_urlsafe(15)
+    click_id = new_click_id(secrets.token_urlsafe(15), ref.partner_id)
     repo.record_click(click_id, ref, ip_hash, ua_hash, now, click_ttl)
     return with_click_id(ref.destination or default_destination, click_id), click_id

@@ -11,6 +11,7 @@ from ..domain.attribution import CLOCK_SKEW
 from ..domain.commissions import compute_commissions, reversal_amounts
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, Unprocessable
 from ..domain.ledger import commission_entries, reversal_entry
+from ..domain.links import partner_hint
 from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
 from ..domain.partners import Partner
 from ..domain.periods import OPEN, Calendar, next_period
@@ -51,18 +52,27 @@ def _note_if_closed(repo: Repository, period: str, closed: set[str]) -> None:
 def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.AttributionRules, now: datetime,
                     cal: Calendar = Calendar()) -> Outcome:
     """Two batch reads (what the body names; then the partner with its upline snapshot) and one
-    transaction. If the snapshot was stale the transaction fails and the upline is read live."""
+    transaction. When the click id or an already resolved referral code names the partner, the
+    partner comes with the first read and the second is skipped. If the snapshot was stale the
+    transaction fails and the upline is read live."""
     live_upline = False
     closed: set[str] = set()
+    known_code = repo.cached_code(cmd.referral_code)
+    hint = partner_hint(cmd.click_id) or (known_code.partner_id if known_code else None)
     for _ in range(ATTEMPTS):
-        ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash,
+        ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash, hint,
                                  extra_keys=member_hooks.order_keys(cmd))
         if ctx.order is not None:
             return _replay(ctx.order.fingerprint, cmd.fingerprint, ctx.order.result, "order")
         plan = plan_in_force(ctx.plans, cmd.ordered_at)
         code_partner = ctx.code.partner_id if ctx.code else None
         found = attr.attribute(cmd.ordered_at, ctx.click, code_partner, ctx.binding, rules)
-        partner = repo.get_partner(found.partner_id) if found else None
+        if found is None:
+            partner = None
+        elif ctx.partner is not None and ctx.partner.partner_id == found.partner_id:
+            partner = ctx.partner  # named in advance and read with everything else
+        else:
+            partner = repo.get_partner(found.partner_id)
         if partner is not None and live_upline:
             partner = _with_live_upline(repo, partner)
         period = _landing(cal, cmd.ordered_at, now, closed)

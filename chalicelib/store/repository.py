@@ -155,6 +155,8 @@ class OrderContext:
     binding: BindingRef | None
     plans: list[Plan]
     extra: dict[Key, dict[str, Any]] = field(default_factory=dict)  # items other areas asked for (members)
+    # The partner named in advance (partner_hint), read in the same batch; None if not asked or absent.
+    partner: Partner | None = None
 
 
 class Repository:
@@ -188,6 +190,10 @@ class Repository:
             return None
         ref = self._codes[code] = _code_from(item)
         return ref
+
+    def cached_code(self, code: str | None) -> CodeRef | None:
+        """A code this process has already resolved, without reading anything."""
+        return self._codes.get(code.upper()) if code else None
 
     def create_link(self, ref: CodeRef, now: datetime) -> None:
         self.table.put_new(keys.code(ref.code), {
@@ -312,11 +318,14 @@ class Repository:
 
     # ---- orders --------------------------------------------------------------------------
     def order_context(self, order_id: str, click_id: str | None, code: str | None,
-                      customer_hash: str, extra_keys: Iterable[Key] = ()) -> OrderContext:
+                      customer_hash: str, partner_hint: str | None = None,
+                      extra_keys: Iterable[Key] = ()) -> OrderContext:
         extra_keys = list(extra_keys)
         wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans(), *extra_keys]
         if click_id:
             wanted.append(keys.click(click_id))
+        if partner_hint:
+            wanted.append(keys.partner(partner_hint))
         cached_code = self._codes.get(code.upper()) if code else None
         if code and cached_code is None:
             wanted.append(keys.code(code))
@@ -327,6 +336,7 @@ class Repository:
         if code_item:
             cached_code = self._codes[code.upper()] = _code_from(code_item)
         binding = found.get(keys.binding(customer_hash))
+        partner = found.get(keys.partner(partner_hint)) if partner_hint else None
         return OrderContext(
             order=_order_from(order) if order else None,
             click=ClickRef(click["click_id"], click["partner_id"], parse_iso(click["clicked_at"])) if click else None,
@@ -336,6 +346,7 @@ class Repository:
             if binding else None,
             plans=[_plan_from(p) for p in (found.get(keys.plans()) or {}).get("versions", [])],
             extra={k: found[k] for k in extra_keys if k in found},
+            partner=_partner_from(partner) if partner else None,
         )
 
     def commit_order(self, *, order_item: dict[str, Any], entries: list[Entry], customer_hash: str,

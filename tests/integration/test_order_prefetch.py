@@ -1,0 +1,63 @@
+"""An order whose click id (or already resolved referral code) names the partner reads once; the
+stored click, never the hint, decides who is credited."""
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.domain.links import CodeRef
+from tests.support.helpers import DynamoCalls
+from tests.support.program import Program, credited
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def program(api_any):
+    p = Program(api_any)
+    p.publish_plan({"levels_bps": [500] * 10, "cap_bps": 6000, "effective_from": "2020-01-01T00:00:00Z"})
+    return p
+
+
+def test_an_order_through_a_click_is_one_read_and_one_write(program):
+    codes = [f"PF{i:02d}" for i in range(11)]
+    program.chain(codes)
+    click_id = program.follow(program.link(codes[-1]))
+    calls = DynamoCalls(bootstrap.repository().table.client)
+    r = program.order("o1", 100_000, customer="new-buyer", click_id=click_id)
+    assert r.status_code == 201
+    assert len(credited(r)) == 10
+    assert calls.ops == {"BatchGetItem": 1, "TransactWriteItems": 1}, calls.ops
+
+
+def test_an_order_with_a_referral_code_this_process_knows_is_one_read_and_one_write(program):
+    program.chain(["RC00", "RC01"])
+    assert program.order("o1", 1000, customer="a", referral_code="RC01").status_code == 201
+    calls = DynamoCalls(bootstrap.repository().table.client)
+    r = program.order("o2", 1000, customer="b", referral_code="RC01")
+    assert r.status_code == 201
+    assert credited(r) == {"P-RC01": 50, "P-RC00": 50}
+    assert calls.ops == {"BatchGetItem": 1, "TransactWriteItems": 1}, calls.ops
+
+
+def test_a_click_id_naming_another_partner_still_credits_the_partner_of_the_stored_click(program):
+    program.enrol("REAL")
+    program.enrol("DECOY")
+    repo = bootstrap.repository()
+    forged = "c_" + "Z" * 20 + "P-DECOY"  # the id names DECOY, the stored click belongs to REAL
+    s = bootstrap.settings()
+    repo.record_click(forged, CodeRef("REAL", "partner", "P-REAL"), "ip", "ua", bootstrap.now(), s.click_ttl)
+    calls = DynamoCalls(repo.table.client)
+    r = program.order("o1", 10_000, customer="c", click_id=forged)
+    assert r.status_code == 201
+    assert credited(r) == {"P-REAL": 500}
+    assert calls.reads == 2 and calls.writes == 1, calls.ops
+
+
+def test_a_click_id_without_a_partner_part_is_still_honoured(program):
+    program.enrol("OLD")
+    repo = bootstrap.repository()
+    old_style = "c_" + "Y" * 20
+    repo.record_click(old_style, CodeRef("OLD", "partner", "P-OLD"), "ip", "ua", bootstrap.now(),
+                      bootstrap.settings().click_ttl)
+    r = program.order("o1", 10_000, customer="d", click_id=old_style)
+    assert r.status_code == 201
+    assert credited(r) == {"P-OLD": 500}
