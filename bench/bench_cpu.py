@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.domain.attribution import AttributionRules, ClickRef, attribute
 from chalicelib.domain.commissions import compute_commissions
 from chalicelib.domain.ledger import commission_entries
+from chalicelib.domain.periods import Calendar
 from chalicelib.domain.plans import Plan, plan_in_force
 from chalicelib.domain.tree import Node
 
@@ -30,18 +31,21 @@ def domain_inputs(depth: int = 10, inactive_every: int = 4) -> dict[str, Any]:
     return {
         "plans": plans, "partner": Node("P-LEAF"), "upline": upline, "ordered_at": ordered_at,
         "click": ClickRef("c_bench", "P-LEAF", ordered_at - timedelta(hours=2)), "rules": AttributionRules(),
-        "amount_minor": 123_457,
+        "amount_minor": 123_457, "calendar": Calendar("Asia/Shanghai", 5),
     }
 
 
 def one_order(inp: dict[str, Any]) -> list:
-    """Plan lookup, attribution, compression, per-level rates, rounding, the cap's allocation,
-    and the ledger entries: everything the order path decides between its reads and its write."""
+    """Plan lookup, attribution, compression, per-level rates, rounding, the cap's allocation, the
+    period the entries land and settle in, and the ledger entries: everything the order path
+    decides between its reads and its write."""
     plan = plan_in_force(inp["plans"], inp["ordered_at"])
     found = attribute(inp["ordered_at"], inp["click"], None, None, inp["rules"])
     lines = compute_commissions(inp["amount_minor"], inp["partner"], inp["upline"], plan)
-    return commission_entries("o-bench", "USD", inp["ordered_at"], plan.version, plan.holding_days, lines) \
-        if found else []
+    cal = inp["calendar"]
+    period = cal.landing_period(inp["ordered_at"], inp["ordered_at"])
+    return commission_entries("o-bench", "USD", inp["ordered_at"], plan.version, plan.holding_days, lines,
+                              cal, period) if found else []
 
 
 def cpu_per_order(iterations: int = 2000, repeats: int = 7, depth: int = 10) -> dict[str, Any]:

@@ -7,6 +7,7 @@ is paid, follow from times alone, so both are fixed when the entry is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -29,15 +30,14 @@ class Calendar:
         return f"{local.year:04d}-{local.month:02d}"
 
     def start(self, period: str) -> datetime:
-        year, month = parse(period)
-        return datetime(year, month, 1, tzinfo=self.zone).astimezone(timezone.utc)
+        return _start(self.tz, period)
 
     def end(self, period: str) -> datetime:
         """The first instant after the period (the next period's start)."""
         return self.start(next_period(period))
 
     def lock_at(self, period: str) -> datetime:
-        return self.end(period) + timedelta(days=self.lock_days)
+        return _lock_at(self.tz, self.lock_days, period)
 
     def landing_period(self, at: datetime, now: datetime) -> str:
         """Where an entry for an event at `at`, recorded `now`, belongs: the event's own period while
@@ -64,6 +64,18 @@ class Calendar:
         while not self.closeable(p, now):
             p = previous_period(p)
         return p
+
+
+@lru_cache(maxsize=512)
+def _start(tz: str, period: str) -> datetime:
+    """The first instant of a period in a zone, in UTC (cached: an order asks for it every time)."""
+    year, month = parse(period)
+    return datetime(year, month, 1, tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+
+
+@lru_cache(maxsize=512)
+def _lock_at(tz: str, lock_days: int, period: str) -> datetime:
+    return _start(tz, next_period(period)) + timedelta(days=lock_days)
 
 
 def parse(period: str) -> tuple[int, int]:
