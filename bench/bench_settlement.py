@@ -30,6 +30,7 @@ from chalicelib.store.files import FolderFiles
 from chalicelib.store.dynamo import Table
 from chalicelib.store.repository import Repository, entry_item
 
+from .bench_cost import usd_per_million
 from .harness import Context, Meter
 from .registry import Result, Target, benchmark
 
@@ -187,6 +188,8 @@ def run(ctx: Context) -> Result:
             "read_rate_ratio": round((settled / seconds) / (raw_items / raw_s), 3),
             "read_units_per_entry": round(run["read_units"] / settled, 3),
             "write_units_per_entry": round(run["write_units"] / settled, 3),
+            "usd_per_million_settled_entries": usd_per_million(run["read_units"] / settled,
+                                                               run["write_units"] / settled),
             "calls": run["calls"],
         }
         ctx.log(f"settlement: {n} -> {figures[str(n)]}")
