@@ -13,6 +13,8 @@ from .. import bootstrap
 from ..auth import Principal, authenticate
 from ..domain.errors import DomainError, InvalidInput, PayloadTooLarge
 from ..observability import logger
+from ..security import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from . import access
 
 M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
@@ -46,13 +48,30 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), **kwargs: Any):
+    """Register `fn` behind the authorization matrix (api/access.py) and the error mapping."""
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def admitted(*args: Any, **kw: Any) -> Any:
+            request = bp.current_request
+            access.admit(access.rule_for(request.method, path), _role_of(bp))
+            return fn(*args, **kw)
         # Any content type is accepted: the body is parsed (and refused) by us, never by Chalice.
         bp.route(path, methods=list(methods), content_types=[JSON, "text/plain", "application/octet-stream",
                                                              "application/x-www-form-urlencoded"], **kwargs)(
-            handles_errors(fn))
+            handles_errors(admitted))
         return fn
     return register
+
+
+def _role_of(bp: Blueprint) -> str | None:
+    """The caller's role for the matrix: a token's role, else `webhook` for a request carrying the
+    shop's signature headers (the handler verifies the signature itself), else None."""
+    headers = bp.current_request.headers or {}
+    if headers.get("authorization"):
+        return caller(bp).role
+    if headers.get(SIGNATURE_HEADER) or headers.get(TIMESTAMP_HEADER):
+        return access.WEBHOOK
+    return None
 
 
 def raw_body(bp: Blueprint) -> bytes:
@@ -79,7 +98,13 @@ def fingerprint(model: BaseModel) -> str:
 
 
 def caller(bp: Blueprint) -> Principal:
-    return authenticate(bp.current_request.headers.get("authorization"), bootstrap.settings())
+    """The verified caller, decoded once per request."""
+    request = bp.current_request
+    who = getattr(request, "_upline_principal", None)
+    if who is None:
+        who = authenticate(request.headers.get("authorization"), bootstrap.settings())
+        request._upline_principal = who
+    return who
 
 
 def query_int(bp: Blueprint, name: str, lo: int, hi: int) -> int | None:
