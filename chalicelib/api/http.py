@@ -30,7 +30,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(err: DomainError) -> Response:
-    return json_response(error_body(err.code, err.message), err.status)
+    retry = getattr(err, "retry_after", None)
+    return json_response(error_body(err.code, err.message), err.status,
+                         {"Retry-After": str(retry)} if retry else None)
 
 
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -202,12 +202,24 @@ class Repository:
         ]
 
     def record_click(self, click_id: str, ref: CodeRef, ip_hash: str, ua_hash: str, now: datetime,
-                     ttl: timedelta) -> None:
-        self.table.put(keys.click(click_id), {
-            "click_id": click_id, "code": ref.code, "partner_id": ref.partner_id, "clicked_at": iso(now),
-            "ip_hash": ip_hash, "ua_hash": ua_hash, schema.TTL_ATTRIBUTE: epoch(now + ttl),
-            schema.GSI1PK: keys.partner_clicks_index(ref.partner_id), schema.GSI1SK: f"{iso(now)}#{click_id}",
-        })
+                     ttl: timedelta, limit: int | None = None) -> bool:
+        """The click as ONE conditional UpdateItem that also counts it. `click_id` is derived from
+        (visitor, link, window), so a repeat within the window lands on the same item: it is
+        de-duplicated (the first click's time and id stay) and counted; once `limit` hits are
+        counted the condition fails and nothing is written (returns False)."""
+        names = {f"#{a}": a for a in ("click_id", "code", "partner_id", "clicked_at", "ip_hash", "ua_hash")}
+        names.update({"#ttl": schema.TTL_ATTRIBUTE, "#g1pk": schema.GSI1PK, "#g1sk": schema.GSI1SK})
+        sets = ", ".join(f"{n} = if_not_exists({n}, :{n[1:]})" for n in names)
+        values = {":click_id": click_id, ":code": ref.code, ":partner_id": ref.partner_id,
+                  ":clicked_at": iso(now), ":ip_hash": ip_hash, ":ua_hash": ua_hash,
+                  ":ttl": epoch(now + ttl), ":g1pk": keys.partner_clicks_index(ref.partner_id),
+                  ":g1sk": f"{iso(now)}#{click_id}", ":one": 1, ":last": iso(now)}
+        condition = None
+        if limit is not None:
+            values[":limit"] = limit
+            condition = "attribute_not_exists(hits) OR hits < :limit"
+        return self.table.update(keys.click(click_id), f"ADD hits :one SET {sets}, last_at = :last",
+                                 names=names, values=values, condition=condition)
 
     def clicks_of(self, partner_id: str, limit: int = 100) -> list[dict[str, Any]]:
         return [

@@ -1,0 +1,81 @@
+"""DynamoDB for issue 9: fixed-window abuse counters, the audit log, and fraud holds."""
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from typing import Any, Iterator
+
+from ..domain.errors import Conflict, NotFound
+from ..domain.ledger import Entry
+from . import keys, schema
+from .dynamo import Op, Table
+from .repository import entry_item, iso
+
+class SecurityStore:
+    def __init__(self, table: Table):
+        self.table = table
+
+    # ---- fixed-window limits -------------------------------------------------------------------
+    def hit(self, scope: str, subject_hash: str, limit: int, window_seconds: int, now: datetime) -> bool:
+        """Count one hit in the current window; False once `limit` hits were already counted. One
+        conditional UpdateItem (ADD), so it holds across Lambda instances; the item expires by TTL."""
+        window = int(now.timestamp()) // window_seconds
+        return self.table.update(
+            keys.rate(scope, subject_hash, window), "ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)",
+            names={"#ttl": schema.TTL_ATTRIBUTE},
+            values={":one": 1, ":limit": limit, ":ttl": (window + 2) * window_seconds},
+            condition="attribute_not_exists(hits) OR hits < :limit")
+
+    # ---- audit ---------------------------------------------------------------------------------
+    @staticmethod
+    def audit_op(actor: str, role: str, action: str, target: str, before: Any, after: Any, at: datetime,
+                 request_id: str | None = None) -> dict[str, Any]:
+        """An audit record as a transaction action (put if absent: append-only). With the request's
+        id as its id, a retried request finds its record there instead of writing a second one."""
+        audit_id = request_id or secrets.token_hex(8)
+        return Op.put_new(keys.audit(at.date().isoformat(), f"{iso(at)}#{audit_id}"), {
+            "audit_id": audit_id, "actor": actor, "role": role, "action": action, "target": target,
+            "at": iso(at), "before": json.dumps(before, sort_keys=True, default=str),
+            "after": json.dumps(after, sort_keys=True, default=str),
+        })
+
+    def audit(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            self.table.transact([self.audit_op(*args, **kwargs)])
+        except Conflict:  # the same request's record is already there
+            pass
+
+    def audit_day(self, day: str, limit: int = 500) -> list[dict[str, Any]]:
+        return [{**{k: i[k] for k in ("audit_id", "actor", "role", "action", "target", "at")},
+                 "before": json.loads(i["before"]), "after": json.loads(i["after"])}
+                for i in self.table.query(f"{keys.AUDIT_PREFIX}{day}", limit=limit)]
+
+    # ---- fraud holds ---------------------------------------------------------------------------
+    def holds(self, limit: int = 500) -> Iterator[dict[str, Any]]:
+        for item in self.table.query(keys.HOLDS_PK, limit=limit):
+            yield {k: item.get(k) for k in ("order_id", "partner_id", "reasons", "held_at", "status",
+                                             "released_at", "released_by")}
+
+    def release(self, order: dict[str, Any], entries: list[Entry], settles_in: str, actor: str, now: datetime,
+                audit: dict[str, Any]) -> None:
+        """The release entries (new, append-only), the order's settles_in set to where they settle
+        (so later refunds claw back normally), the hold marked released and the audit record: one
+        transaction, conditional on the order still being held with the refunded total read."""
+        ops = [
+            Op.update(keys.order(order["order_id"]), "SET settles_in = :s, released_at = :at, released_by = :by",
+                      values={":s": settles_in, ":at": iso(now), ":by": actor, ":held": keys.HOLD_MARKER,
+                              ":r": order.get("refunded_minor", 0)},
+                      condition="settles_in = :held AND refunded_minor = :r"),
+            Op.update(keys.hold(order["order_id"]), "SET #st = :rel, released_at = :at, released_by = :by",
+                      names={"#st": "status"}, values={":rel": "released", ":at": iso(now), ":by": actor}),
+            *[Op.put_new(keys.entry(e.partner_id, e.entry_id), entry_item(e)) for e in entries],
+            audit,
+        ]
+        self.table.transact(ops)
+
+    def held_order(self, order_id: str) -> dict[str, Any]:
+        item = self.table.get(keys.order(order_id))
+        if item is None:
+            raise NotFound(f"no order {order_id}", code="unknown_order")
+        return item
