@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field, field_validator
 
+from .domain.fraud import FraudRules
 from .domain.periods import Calendar
 
 
@@ -44,11 +45,16 @@ class Settings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)  # exact origins; never "*"
     click_limit_per_window: int = Field(20, ge=1, le=10_000)  # one visitor, one link, one window
     click_window_seconds: int = Field(3600, ge=60, le=86_400)
-    signup_limit_per_window: int = Field(10, ge=1, le=10_000)  # sign-ups from one IP per window
+    signup_limit_per_window: int = Field(60, ge=1, le=10_000)  # sign-ups from one IP per window
     signup_window_seconds: int = Field(3600, ge=60, le=86_400)
     fraud_min_click_to_order_seconds: int = Field(30, ge=0, le=86_400)
     fraud_refund_rate_bps: int = Field(5000, ge=0, le=10_000)  # partner refunds / sales above this: hold
     fraud_refund_min_sales_minor: int = Field(10_000, ge=0)  # ...once it has sold at least this much
+
+    @property
+    def fraud_rules(self) -> "FraudRules":
+        return FraudRules(timedelta(seconds=self.fraud_min_click_to_order_seconds), self.fraud_refund_rate_bps,
+                          self.fraud_refund_min_sales_minor)
 
     @field_validator("cors_origins")
     @classmethod

@@ -17,7 +17,20 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class EnrolPartner(Body):
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
+                                         pattern=r"^[^@\s]+@[^@\s]+$")]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().-]{6,24}$")]
+PaymentFingerprint = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_:.-]{8,128}$")]
+
+
+class Identity(Body):
+    """What the shop knows about a person, used only as keyed hashes (fraud: self-referral rings)."""
+    email: Email | None = None
+    phone: Phone | None = None
+    payment_fingerprint: PaymentFingerprint | None = None
+
+
+class EnrolPartner(Identity):
     name: Text
     code: Code | None = None
     sponsor_code: Code | None = None
@@ -38,7 +51,7 @@ class CreateLink(Body):
     code: Code | None = None
 
 
-class OrderIn(Body):
+class OrderIn(Identity):
     order_id: Id
     customer_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     amount_minor: StrictInt

@@ -18,6 +18,8 @@ class OrderCommand:
     fingerprint: str  # hash of the request body: same id with another body is a conflict
     click_id: str | None = None
     referral_code: str | None = None
+    # Keyed hashes of the buyer's customer id, email, phone, payment fingerprint (fraud checks).
+    identity_hashes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,7 @@ class OrderContext:
     code: CodeRef | None
     binding: BindingRef | None
     plans: list[Plan]
+    buyer_partners: frozenset[str] = frozenset()  # partners whose identity matches the buyer's
 
 
 class Repository:
@@ -246,7 +247,8 @@ class Repository:
         item = self.table.get(keys.partner(partner_id))
         return item.get("fingerprint") if item else None
 
-    def enrol_partner(self, p: Partner, fingerprint: str, sponsor: Partner | None) -> None:
+    def enrol_partner(self, p: Partner, fingerprint: str, sponsor: Partner | None,
+                      identities: tuple[str, ...] = (), extra_ops: Iterable[dict[str, Any]] = ()) -> None:
         ops = [
             Op.put_new(keys.partner(p.partner_id), {
                 "partner_id": p.partner_id, "code": p.code, "name": p.name, "sponsor_id": p.sponsor_id,
@@ -257,6 +259,8 @@ class Repository:
             Op.put_new(keys.code(p.code), {"code": p.code, "kind": "partner", "partner_id": p.partner_id,
                                            "created_at": iso(p.created_at)}),
             *self._edge_puts(p.partner_id, p.code, p.name, p.upline, start_level=1),
+            *(Op.put(keys.identity(h), {"partner_id": p.partner_id}) for h in dict.fromkeys(identities)),
+            *extra_ops,  # e.g. the sign-up rate counter (api/guard.py)
         ]
         if sponsor is not None:
             # The sponsor's upline must still be the one copied; a concurrent move retries this.
@@ -310,8 +314,10 @@ class Repository:
 
     # ---- orders --------------------------------------------------------------------------
     def order_context(self, order_id: str, click_id: str | None, code: str | None,
-                      customer_hash: str) -> OrderContext:
-        wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans()]
+                      customer_hash: str, identity_hashes: tuple[str, ...] = ()) -> OrderContext:
+        # The buyer's identity hashes ride along in the same batch read (fraud: is the buyer a partner?).
+        wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans(),
+                  *(keys.identity(h) for h in identity_hashes)]
         if click_id:
             wanted.append(keys.click(click_id))
         cached_code = self._codes.get(code.upper()) if code else None
@@ -332,12 +338,15 @@ class Repository:
                                parse_iso(binding["bound_until"]) if binding.get("bound_until") else None)
             if binding else None,
             plans=[_plan_from(p) for p in (found.get(keys.plans()) or {}).get("versions", [])],
+            buyer_partners=frozenset(found[keys.identity(h)]["partner_id"] for h in identity_hashes
+                                     if keys.identity(h) in found),
         )
 
     def commit_order(self, *, order_item: dict[str, Any], entries: list[Entry], customer_hash: str,
                      new_binding: BindingRef | None, binding_at: datetime | None,
                      partner_updates: dict[str, dict[str, int]], checked: list[Node],
-                     attributed: Partner | None, volume: tuple[str, int] | None = None) -> None:
+                     attributed: Partner | None, volume: tuple[str, int] | None = None,
+                     hold: dict[str, Any] | None = None) -> None:
         """The order, its entries, the customer's binding, the partners' counters and the attributed
         partner's period volume: one transaction, which also checks the order's period is still open.
 
@@ -360,6 +369,8 @@ class Repository:
                 values={":at": iso(binding_at)},
             ))
         ops += [Op.put_new(keys.entry(e.partner_id, e.entry_id), entry_item(e)) for e in entries]
+        if hold is not None:  # the order's commissions wait for review (services/holds.py)
+            ops.append(Op.put(keys.hold(order_id), hold))
         for node in checked:
             condition = "#st = :s AND #rk = :r"
             values: dict[str, Any] = {":s": node.status, ":r": node.rank}

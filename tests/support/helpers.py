@@ -19,6 +19,11 @@ TEST_ENV = {
     "UPLINE_TABLE": "upline-test", "UPLINE_WEBHOOK_SECRETS": WEBHOOK_SECRET, "UPLINE_JWT_SECRET": JWT_SECRET,
     "UPLINE_HASH_PEPPER": "test-pepper", "UPLINE_ALLOWED_DOMAINS": "shop.example.com",
     "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # Programs in tests enrol many partners from one address; tests of the limit set their own.
+    "UPLINE_SIGNUP_LIMIT": "10000",
+    # Most tests order the moment after a click and refund freely; the fraud tests
+    # (tests/api/test_abuse.py) switch these signals on with their own settings.
+    "UPLINE_FRAUD_MIN_CLICK_SECONDS": "0", "UPLINE_FRAUD_REFUND_RATE_BPS": "10000",
 }
 
 
