@@ -3,6 +3,7 @@ from chalice import Chalice
 
 from chalicelib import jobs
 from chalicelib.api import admin, links, partners, settlements, webhooks
+from chalicelib.api import openapi, review  # issue 9: audit log, fraud holds, the OpenAPI document
 from chalicelib.api.middleware import install
 
 app = Chalice(app_name="upline")
@@ -13,6 +14,8 @@ app.register_blueprint(webhooks.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(settlements.bp)
 app.register_blueprint(jobs.bp)
+app.register_blueprint(review.bp)
+app.register_blueprint(openapi.bp)
 
 
 @app.route("/health")

@@ -80,6 +80,7 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("GET", "/admin/audit"): rule("the audit log", admin=ALL),
     ("GET", "/admin/holds"): rule("orders held for fraud review", **FIN),
     ("POST", "/admin/holds/{order_id}/release"): rule("release a held order's commissions", admin=ALL),
+    ("POST", "/admin/holds/{order_id}/reject"): rule("never pay a held order's commissions", admin=ALL),
     # ---- finance --------------------------------------------------------------------------------
     ("GET", "/settlements"): rule("settlement batches", **FIN),
     ("POST", "/settlements/run"): rule("run or dry-run settlement", **FIN),

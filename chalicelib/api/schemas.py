@@ -121,3 +121,104 @@ class TargetIn(Body):
 
 
 PlanIn.model_rebuild()
+
+
+# ---- responses (issue 9): what the OpenAPI document promises; schemathesis checks them ------------
+class Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The one error shape of every 4xx (and of the bare 500)."""
+    model_config = ConfigDict(extra="forbid")
+    error: ErrorDetail
+
+
+class HealthOut(Out):
+    ok: bool
+
+
+class MeOut(Out):
+    subject: str
+    role: Literal["admin", "finance", "partner", "member"]
+    partner_id: str | None
+    member_id: str | None
+
+
+class PartnerOut(Out):
+    partner_id: str
+    code: str
+    name: str
+    sponsor_id: str | None
+    status: str
+    rank: str
+    depth_stored: int
+    counters: dict[str, int]
+    created_at: str | None
+
+
+class CommissionLineOut(Out):
+    entry_id: str
+    partner_id: str
+    level: int
+    rate_bps: int
+    amount_minor: int
+
+
+class OrderResultOut(Out):
+    order_id: str
+    amount_minor: int
+    currency: str
+    status: Literal["attributed", "unattributed", "self_referral", "held"]
+    reason: str | None
+    commissions: list[CommissionLineOut]
+    hold: list[str] | None = None
+
+
+class RefundResultOut(Out):
+    order_id: str
+    refund_id: str
+    amount_minor: int
+    currency: str
+    refunded_total_minor: int
+    reversals: list[dict]
+
+
+class LinkOut(Out):
+    code: str
+    destination: str
+    partner_id: str
+    url: str
+
+
+class AuditRecordOut(Out):
+    audit_id: str
+    actor: str
+    role: str
+    action: str
+    target: str
+    at: str
+    before: object
+    after: object
+
+
+class AuditOut(Out):
+    day: str
+    records: list[AuditRecordOut]
+
+
+class HoldOut(Out):
+    order_id: str
+    partner_id: str
+    reasons: list[str]
+    status: Literal["held", "released", "rejected"]
+
+
+class HoldsOut(Out):
+    holds: list[HoldOut]

@@ -129,7 +129,7 @@ def volume_index(period_id: str, shard: int) -> str:
 
 
 # ---- security (issue 9): abuse counters, identities, fraud holds, audit ---------------------
-HOLD_MARKER = "HOLD"  # settles_in of a held entry: no settlement period ever queries it
+HOLD_MARKER = "HOLD"  # settles_in of a held entry (domain.ledger.HOLD): no settlement period queries it
 HOLDS_PK, AUDIT_PREFIX = "HOLDS", "AUDIT#"
 
 

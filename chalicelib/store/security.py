@@ -10,7 +10,8 @@ from ..domain.errors import Conflict, NotFound
 from ..domain.ledger import Entry
 from . import keys, schema
 from .dynamo import Op, Table
-from .repository import entry_item, iso
+from ..domain.orders import RecordedOrder
+from .repository import _order_from, entry_item, iso
 
 class SecurityStore:
     def __init__(self, table: Table):
@@ -67,7 +68,8 @@ class SecurityStore:
     def holds(self, limit: int = 500) -> Iterator[dict[str, Any]]:
         for item in self.table.query(keys.HOLDS_PK, limit=limit):
             yield {k: item.get(k) for k in ("order_id", "partner_id", "reasons", "held_at", "status",
-                                             "released_at", "released_by")}
+                                             "amount_minor", "currency", "released_at", "released_by",
+                                             "rejected_at", "rejected_by")}
 
     def release(self, order: dict[str, Any], entries: list[Entry], settles_in: str, actor: str, now: datetime,
                 audit: dict[str, Any]) -> None:
@@ -86,8 +88,19 @@ class SecurityStore:
         ]
         self.table.transact(ops)
 
-    def held_order(self, order_id: str) -> dict[str, Any]:
+    def held_order(self, order_id: str) -> tuple[dict[str, Any], RecordedOrder]:
         item = self.table.get(keys.order(order_id))
         if item is None:
             raise NotFound(f"no order {order_id}", code="unknown_order")
-        return item
+        return item, _order_from(item)
+
+    def reject(self, order_id: str, actor: str, now: datetime, audit: dict[str, Any]) -> bool:
+        try:
+            self.table.transact([
+                Op.update(keys.hold(order_id), "SET #st = :rej, rejected_at = :at, rejected_by = :by",
+                          names={"#st": "status"}, values={":rej": "rejected", ":at": iso(now), ":by": actor,
+                                                           ":held": "held"}, condition="#st = :held"),
+                audit])
+            return True
+        except Conflict:
+            return False
