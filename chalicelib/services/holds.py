@@ -36,8 +36,8 @@ def release(store: SecurityStore, order_id: str, cal: Calendar, actor: str, now:
     """Two attempts at most: a refund racing the release moves `refunded_minor`, so re-read."""
     for _ in range(3):
         item, order = store.held_order(order_id)
-        if item.get("settles_in") != HOLD:
-            raise Conflict(f"order {order_id} is not held", code="not_held")
+        if item.get("settles_in") != HOLD or item.get("rejected_at"):
+            raise Conflict(f"order {order_id} is not held (released or rejected)", code="not_held")
         entries = release_entries(order, cal, actor, now)
         try:
             store.release(item, entries, entries[0].settles_in if entries else cal.period_of(now), actor, now, audit)
@@ -52,7 +52,7 @@ def release(store: SecurityStore, order_id: str, cal: Calendar, actor: str, now:
 def reject(store: SecurityStore, order_id: str, actor: str, now: datetime, audit: dict[str, Any]) -> dict[str, Any]:
     """The held entries stay held for good: no settlement ever pays them. Nothing else is written."""
     item, _ = store.held_order(order_id)
-    if item.get("settles_in") != HOLD:
+    if item.get("settles_in") != HOLD or item.get("rejected_at"):
         raise Conflict(f"order {order_id} is not held", code="not_held")
     if not store.reject(order_id, actor, now, audit):
         raise Conflict(f"order {order_id} was already reviewed", code="not_held")

@@ -80,7 +80,7 @@ class SecurityStore:
             Op.update(keys.order(order["order_id"]), "SET settles_in = :s, released_at = :at, released_by = :by",
                       values={":s": settles_in, ":at": iso(now), ":by": actor, ":held": keys.HOLD_MARKER,
                               ":r": order.get("refunded_minor", 0)},
-                      condition="settles_in = :held AND refunded_minor = :r"),
+                      condition="settles_in = :held AND refunded_minor = :r AND attribute_not_exists(rejected_at)"),
             Op.update(keys.hold(order["order_id"]), "SET #st = :rel, released_at = :at, released_by = :by",
                       names={"#st": "status"}, values={":rel": "released", ":at": iso(now), ":by": actor}),
             *[Op.put_new(keys.entry(e.partner_id, e.entry_id), entry_item(e)) for e in entries],
@@ -97,6 +97,9 @@ class SecurityStore:
     def reject(self, order_id: str, actor: str, now: datetime, audit: dict[str, Any]) -> bool:
         try:
             self.table.transact([
+                Op.update(keys.order(order_id), "SET rejected_at = :at, rejected_by = :by",
+                          values={":at": iso(now), ":by": actor, ":held": keys.HOLD_MARKER},
+                          condition="settles_in = :held AND attribute_not_exists(rejected_at)"),
                 Op.update(keys.hold(order_id), "SET #st = :rej, rejected_at = :at, rejected_by = :by",
                           names={"#st": "status"}, values={":rej": "rejected", ":at": iso(now), ":by": actor,
                                                            ":held": "held"}, condition="#st = :held"),
