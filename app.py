@@ -1,5 +1,5 @@
 """Upline's Chalice app: create it, add middleware, register the blueprints. Nothing else."""
-from chalice import Chalice
+from chalice import Chalice, Response
 
 from chalicelib import jobs
 from chalicelib.api import admin, links, partners, settlements, webhooks
@@ -20,4 +20,4 @@ app.register_blueprint(openapi.bp)
 
 @app.route("/health")
 def health():
-    return {"ok": True}
+    return Response(body={"ok": True}, headers={"Content-Type": "application/json"})
