@@ -44,6 +44,9 @@ RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
 }
 # A retried POST that found its first result answers 200 with the same body.
 REPLAYS = {("POST", "/partners"), ("POST", "/webhooks/orders"), ("POST", "/webhooks/refunds")}
+ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+PATH_PARAMS = {"code": r"^[A-Za-z0-9_-]{1,32}$", "period": r"^[0-9]{4}-[0-9]{2}$", "name": r"^[a-z]{1,16}$",
+               "currency": r"^[A-Z]{3}$"}
 ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
 TEXT = {("GET", "/settlements/{period}/exports/{name}/content")}
 
@@ -72,7 +75,8 @@ def _operation(method: str, path: str, rule: access.Rule, components: dict[str, 
     op: dict[str, Any] = {
         "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{path}").strip("_"),
         "summary": rule.summary, "description": f"Who: {roles}.", "security": _security(rule),
-        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+        "parameters": [{"name": p, "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": PATH_PARAMS.get(p, ID)}}
                        for p in re.findall(r"{(\w+)}", path)],
         "responses": {},
     }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from datetime import datetime
 from typing import Any, Iterator
 
@@ -44,11 +45,11 @@ class SecurityStore:
     @staticmethod
     def audit_op(actor: str, role: str, action: str, target: str, before: Any, after: Any, at: datetime,
                  request_id: str | None = None) -> dict[str, Any]:
-        """An audit record as a transaction action (put if absent: append-only). With the request's
-        id as its id, a retried request finds its record there instead of writing a second one."""
-        audit_id = request_id or secrets.token_hex(8)
+        """An audit record as a transaction action, put only if absent: records are never changed.
+        Its sort key orders records by the action's time, then by when they were written."""
+        audit_id = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
         return Op.put_new(keys.audit(at.date().isoformat(), f"{iso(at)}#{audit_id}"), {
-            "audit_id": audit_id, "actor": actor, "role": role, "action": action, "target": target,
+            "audit_id": audit_id, "request_id": request_id, "actor": actor, "role": role, "action": action, "target": target,
             "at": iso(at), "before": json.dumps(before, sort_keys=True, default=str),
             "after": json.dumps(after, sort_keys=True, default=str),
         })
