@@ -3,7 +3,7 @@
 `http.route` looks each request's row up here and refuses a role the row does not allow before the
 handler runs (a route with no row is refused for everyone: fail closed). Record-level scope
 ("own": a partner only its own partner id, a member only its own member id) is enforced by the
-handler (`Principal.require_partner` / `require_member`); tests/api/test_access_matrix.py walks
+handler (`Principal.require_partner`, and the members area's own check); tests/api/test_access_matrix.py walks
 every cell against the app, including a partner using another partner's ids, and fails when a
 route registered on the app has no row here. A new area adds its rows in one place: `MATRIX`.
 """
