@@ -54,8 +54,9 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), **kwarg
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def admitted(*args: Any, **kw: Any) -> Any:
-            request = bp.current_request
-            access.admit(access.rule_for(request.method, path), _role_of(bp))
+            rule = access.rule_for(bp.current_request.method, path)
+            if rule is None or not rule.public:  # a public route ignores whatever token it is sent
+                access.admit(rule, _role_of(bp))
             return fn(*args, **kw)
         # Any content type is accepted: the body is parsed (and refused) by us, never by Chalice.
         bp.route(path, methods=list(methods), content_types=[JSON, "text/plain", "application/octet-stream",

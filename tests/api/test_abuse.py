@@ -142,6 +142,7 @@ def test_a_held_order_is_not_paid_until_released_then_it_settles_like_any_other(
     ring.clock.t = AFTER_AUG_LOCK
     assert ring.run("2026-08").status_code == 200
     assert ring.lines("2026-08")["P-DDD/USD"]["commissions_minor"] == 10_000  # only the honest order
+    assert ring.batch("2026-08")["batch"]["status"] == "draft"  # and it reconciles
 
     ring.clock.t = datetime(2026, 9, 10, tzinfo=UTC)
     r = ring.c.post("/admin/holds/o-ring/release", headers=auth("admin", subject="reviewer"), body=b"{}")
@@ -157,6 +158,7 @@ def test_a_held_order_is_not_paid_until_released_then_it_settles_like_any_other(
     ring.clock.t = AFTER_SEP_LOCK
     assert ring.run("2026-09").status_code == 200
     assert ring.lines("2026-09")["P-DDD/USD"]["commissions_minor"] == 20_000
+    assert ring.batch("2026-09")["batch"]["status"] == "draft"
 
 
 def test_a_refund_before_release_shrinks_what_is_released_and_a_refund_after_claws_back(ring):
