@@ -94,9 +94,16 @@ def parse(bp: Blueprint, model: type[M], body: bytes | None = None) -> M:
         raise InvalidInput(f"{where}: {first.get('msg', 'invalid')}") from None
 
 
+OPTIONAL_IDENTITY = ("email", "phone", "payment_fingerprint")
+
+
 def fingerprint(model: BaseModel) -> str:
     """A hash of what the request means, not of its bytes: reordered keys are the same request."""
-    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    body = model.model_dump(mode="json")
+    for optional in OPTIONAL_IDENTITY:  # absent: hashed as before these fields existed (stored retries still match)
+        if body.get(optional) is None:
+            body.pop(optional, None)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

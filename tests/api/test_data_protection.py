@@ -85,3 +85,19 @@ def test_secrets_come_only_from_the_environment():
     assert s.webhook_secrets == [] and s.jwt_secret is None and s.hash_pepper == ""
     s = Settings.from_env({"UPLINE_WEBHOOK_SECRETS": "a,b", "UPLINE_JWT_SECRET": "j", "UPLINE_HASH_PEPPER": "p"})
     assert s.webhook_secrets == ["a", "b"] and s.jwt_secret == "j" and s.hash_pepper == "p"
+
+
+def test_an_order_without_identity_fields_fingerprints_as_it_did_before_they_existed():
+    import hashlib
+    from datetime import datetime, timezone
+
+    from chalicelib.api.http import fingerprint
+    from chalicelib.api.schemas import OrderIn
+
+    body = {"order_id": "o1", "customer_id": "c", "amount_minor": 100, "currency": "USD",
+            "ordered_at": datetime(2026, 1, 1, tzinfo=timezone.utc).isoformat(), "click_id": None,
+            "referral_code": None}
+    legacy = {**body, "ordered_at": "2026-01-01T00:00:00Z"}
+    expected = hashlib.sha256(json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert fingerprint(OrderIn.model_validate(body)) == expected
+    assert fingerprint(OrderIn.model_validate({**body, "email": "a@b.c"})) != expected
