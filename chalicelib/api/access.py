@@ -96,7 +96,13 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
 })
 
 
+PREFLIGHT = Rule(MappingProxyType({r: ALL for r in ROLES}), None, "CORS preflight")
+
+
 def rule_for(method: str, path: str) -> Rule | None:
+    """A route's row; OPTIONS (the CORS preflight, answered with no data) is public on every route."""
+    if method.upper() == "OPTIONS":
+        return PREFLIGHT if any(p == path for _, p in MATRIX) else None
     return MATRIX.get((method.upper(), path))
 
 

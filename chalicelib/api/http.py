@@ -59,11 +59,25 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), **kwarg
                 access.admit(rule, _role_of(bp))
             return fn(*args, **kw)
         # Any content type is accepted: the body is parsed (and refused) by us, never by Chalice.
-        bp.route(path, methods=list(methods), content_types=[JSON, "text/plain", "application/octet-stream",
-                                                             "application/x-www-form-urlencoded"], **kwargs)(
-            handles_errors(admitted))
+        bp.route(path, methods=list(methods), content_types=CONTENT_TYPES, **kwargs)(handles_errors(admitted))
+        if path not in _PREFLIGHT:  # one OPTIONS per path, whichever blueprint registers it first
+            _PREFLIGHT.add(path)
+            bp.route(path, methods=["OPTIONS"], content_types=CONTENT_TYPES)(_preflight_view(path))
         return fn
     return register
+
+
+CONTENT_TYPES = [JSON, "text/plain", "application/octet-stream", "application/x-www-form-urlencoded"]
+_PREFLIGHT: set[str] = set()
+
+
+def _preflight_view(path: str) -> Callable[..., Any]:
+    """A CORS preflight: 204 with no body. The middleware adds the CORS headers, and only for an
+    allow-listed origin, so any other origin's browser refuses the real request."""
+    def preflight(*_: Any, **__: Any) -> Response:
+        return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
+    preflight.__name__ = "preflight_" + "".join(ch if ch.isalnum() else "_" for ch in path).strip("_")
+    return preflight
 
 
 def _role_of(bp: Blueprint) -> str | None:

@@ -57,6 +57,19 @@ def test_cors_answers_only_an_allow_listed_origin_and_never_with_a_wildcard(prog
         assert r.headers.get("Access-Control-Allow-Origin") != "*"
 
 
+def test_every_route_answers_a_preflight_with_cors_headers_only_for_an_allowed_origin(program):
+    from app import app
+
+    for path, methods in app.routes.items():
+        assert "OPTIONS" in methods or path == "/health", path  # a load balancer's probe needs no CORS
+    ok = program.c.request("OPTIONS", "/partners/P-HDR/commissions", headers={"Origin": ALLOWED})
+    assert ok.status_code == 204 and ok.headers["Access-Control-Allow-Origin"] == ALLOWED
+    assert "Authorization" in ok.headers["Access-Control-Allow-Headers"]
+    evil = program.c.request("OPTIONS", "/partners/P-HDR/commissions", headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 204 and "Access-Control-Allow-Origin" not in evil.headers
+    assert evil.body in (b"", "")
+
+
 def test_a_wildcard_cors_origin_is_refused_at_start_up():
     with pytest.raises(ValueError):
         Settings.from_env({"UPLINE_CORS_ORIGINS": "*"})
