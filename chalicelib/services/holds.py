@@ -39,8 +39,11 @@ def release(store: SecurityStore, order_id: str, cal: Calendar, actor: str, now:
         if item.get("settles_in") != HOLD or item.get("rejected_at"):
             raise Conflict(f"order {order_id} is not held (released or rejected)", code="not_held")
         entries = release_entries(order, cal, actor, now)
+        hold = store.hold(order_id)
+        period = cal.period_of(now)
         try:
-            store.release(item, entries, entries[0].settles_in if entries else cal.period_of(now), actor, now, audit)
+            store.release(item, hold, entries, period, entries[0].settles_in if entries else period, actor, now,
+                          audit)
         except (AlreadyExists, ConcurrentUpdate):
             continue
         return {"order_id": order_id, "status": "released", "released_by": actor,

@@ -130,7 +130,8 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
             hold = {"order_id": cmd.order_id, "partner_id": partner.partner_id, "reasons": reasons,
                     "held_at": now.isoformat(), "status": "held", "currency": cmd.currency,
                     "amount_minor": cmd.amount_minor}
-    counted = partner.partner_id if partner is not None and result["status"] in (ATTRIBUTED, HELD) else None
+    # A held order counts towards no one's volume (bonuses) until it is released (services/holds.py).
+    counted = partner.partner_id if partner is not None and result["status"] == ATTRIBUTED else None
     repo.commit_order(
         order_item=repo.order_item(cmd.order_id, cmd.fingerprint, cmd.amount_minor, cmd.currency, cmd.ordered_at,
                                    cmd.customer_hash, plan, entries, result, now, period, counted),

@@ -12,7 +12,7 @@ from ..domain.ledger import Entry
 from . import keys, schema
 from .dynamo import Op, Table
 from ..domain.orders import RecordedOrder
-from .repository import _order_from, entry_item, iso
+from .repository import Repository, _order_from, entry_item, iso
 
 class SecurityStore:
     def __init__(self, table: Table):
@@ -72,22 +72,34 @@ class SecurityStore:
                                              "amount_minor", "currency", "released_at", "released_by",
                                              "rejected_at", "rejected_by")}
 
-    def release(self, order: dict[str, Any], entries: list[Entry], settles_in: str, actor: str, now: datetime,
-                audit: dict[str, Any]) -> None:
+    def release(self, order: dict[str, Any], hold: dict[str, Any], entries: list[Entry], hold_period: str,
+                settles_in: str, actor: str, now: datetime, audit: dict[str, Any]) -> None:
         """The release entries (new, append-only), the order's settles_in set to where they settle
-        (so later refunds claw back normally), the hold marked released and the audit record: one
-        transaction, conditional on the order still being held with the refunded total read."""
+        (so later refunds claw back normally) and its partner's volume, the hold marked released and
+        the audit record: one transaction, conditional on the order still being held with the
+        refunded total read, and on the release period being open."""
+        partner_id, period = hold["partner_id"], hold_period
         ops = [
-            Op.update(keys.order(order["order_id"]), "SET settles_in = :s, released_at = :at, released_by = :by",
+            Op.update(keys.order(order["order_id"]),
+                      "SET settles_in = :s, released_at = :at, released_by = :by, attributed_to = :p",
                       values={":s": settles_in, ":at": iso(now), ":by": actor, ":held": keys.HOLD_MARKER,
-                              ":r": order.get("refunded_minor", 0)},
+                              ":r": order.get("refunded_minor", 0), ":p": partner_id},
                       condition="settles_in = :held AND refunded_minor = :r AND attribute_not_exists(rejected_at)"),
+            Repository._period_open_check(period),
             Op.update(keys.hold(order["order_id"]), "SET #st = :rel, released_at = :at, released_by = :by",
                       names={"#st": "status"}, values={":rel": "released", ":at": iso(now), ":by": actor}),
             *[Op.put_new(keys.entry(e.partner_id, e.entry_id), entry_item(e)) for e in entries],
             audit,
         ]
+        # Its sales now count towards the partner's volume, in the period of the release (what is
+        # left after refunds so far; later refunds take theirs off as for any order).
+        left = order["amount_minor"] - order.get("refunded_minor", 0)
+        if left > 0:
+            ops.append(Repository._volume_update(partner_id, period, f"sales_{order['currency']}", left))
         self.table.transact(ops)
+
+    def hold(self, order_id: str) -> dict[str, Any] | None:
+        return self.table.get(keys.hold(order_id))
 
     def held_order(self, order_id: str) -> tuple[dict[str, Any], RecordedOrder]:
         item = self.table.get(keys.order(order_id))

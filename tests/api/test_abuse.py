@@ -143,6 +143,7 @@ def test_a_held_order_is_not_paid_until_released_then_it_settles_like_any_other(
     assert ring.run("2026-08").status_code == 200
     assert ring.lines("2026-08")["P-DDD/USD"]["commissions_minor"] == 10_000  # only the honest order
     assert ring.batch("2026-08")["batch"]["status"] == "draft"  # and it reconciles
+    assert volume("DDD", "2026-08") == 100_000  # the held order counts towards no bonus
 
     ring.clock.t = datetime(2026, 9, 10, tzinfo=UTC)
     r = ring.c.post("/admin/holds/o-ring/release", headers=auth("admin", subject="reviewer"), body=b"{}")
@@ -150,6 +151,7 @@ def test_a_held_order_is_not_paid_until_released_then_it_settles_like_any_other(
     released = json.loads(r.body)["entries"]
     assert sorted(e["amount_minor"] for e in released) == [4_000, 10_000, 20_000]
     assert {e["settles_in"] for e in released} == {"2026-09"}
+    assert volume("DDD", "2026-09") == 200_000  # released: its sales count from now
     again = ring.c.post("/admin/holds/o-ring/release", headers=auth("admin"), body=b"{}")
     assert again.status_code == 409  # released once only
     assert {e["state"] for e in ring.commissions("DDD")["entries"] if e["order_id"] == "o-ring"} == \
@@ -159,6 +161,11 @@ def test_a_held_order_is_not_paid_until_released_then_it_settles_like_any_other(
     assert ring.run("2026-09").status_code == 200
     assert ring.lines("2026-09")["P-DDD/USD"]["commissions_minor"] == 20_000
     assert ring.batch("2026-09")["batch"]["status"] == "draft"
+
+
+def volume(code: str, period: str) -> int:
+    item = bootstrap.repository().table.get(keys.partner_period(f"P-{code}", period))
+    return (item or {}).get("sales_USD", 0) - (item or {}).get("refunds_USD", 0)
 
 
 def test_a_refund_before_release_shrinks_what_is_released_and_a_refund_after_claws_back(ring):
@@ -174,6 +181,8 @@ def test_a_refund_before_release_shrinks_what_is_released_and_a_refund_after_cla
     assert ring.refund("o-ring", "r2", 50_000, at=ring.clock.t).status_code == 201
     late = [i for i in ledger_items() if i.get("refund_id") == "r2"]
     assert keys.HOLD_MARKER not in {i["settles_in"] for i in late}  # now it claws back normally
+    # Volume: nothing while held (the early refund took nothing off), 150,000 at release, less 50,000.
+    assert volume("DDD", "2026-08") == 150_000 - 50_000
 
 
 def test_a_rejected_hold_is_never_paid_and_cannot_be_released(ring):
