@@ -1,8 +1,8 @@
 """Upline's Chalice app: create it, add middleware, register the blueprints. Nothing else."""
-from chalice import Chalice
+from chalice import Chalice, Response
 
 from chalicelib import jobs, member_jobs
-from chalicelib.api import admin, links, members, partners, portal, settlements, webhooks
+from chalicelib.api import admin, links, members, openapi, partners, portal, review, settlements, webhooks
 from chalicelib.api.middleware import install
 
 app = Chalice(app_name="upline")
@@ -16,8 +16,10 @@ app.register_blueprint(members.bp)
 app.register_blueprint(portal.bp)
 app.register_blueprint(jobs.bp)
 app.register_blueprint(member_jobs.bp)
+app.register_blueprint(review.bp)
+app.register_blueprint(openapi.bp)
 
 
 @app.route("/health")
 def health():
-    return {"ok": True}
+    return Response(body={"ok": True}, headers={"Content-Type": "application/json"})

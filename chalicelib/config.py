@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field, field_validator
 
+from .domain.fraud import FraudRules
 from .domain.periods import Calendar
 
 
@@ -41,6 +42,27 @@ class Settings(BaseModel):
     settlement_queue_url: str | None = None  # set: shards fan out over SQS; unset: settled in-process
     payout_provider: str = "bank_transfer"
     settlement_threads: int = Field(4, ge=1, le=16)
+    # ---- security (issue 9) ----
+    cors_origins: list[str] = Field(default_factory=list)  # exact origins; never "*"
+    click_limit_per_window: int = Field(20, ge=1, le=10_000)  # one visitor, one link, one window
+    click_window_seconds: int = Field(3600, ge=60, le=86_400)
+    signup_limit_per_window: int = Field(60, ge=1, le=10_000)  # sign-ups from one IP per window
+    signup_window_seconds: int = Field(3600, ge=60, le=86_400)
+    fraud_min_click_to_order_seconds: int = Field(30, ge=0, le=86_400)
+    fraud_refund_rate_bps: int = Field(5000, ge=0, le=10_000)  # partner refunds / sales above this: hold
+    fraud_refund_min_sales_minor: int = Field(10_000, ge=0)  # ...once it has sold at least this much
+
+    @property
+    def fraud_rules(self) -> "FraudRules":
+        return FraudRules(timedelta(seconds=self.fraud_min_click_to_order_seconds), self.fraud_refund_rate_bps,
+                          self.fraud_refund_min_sales_minor)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, v: list[str]) -> list[str]:
+        if any("*" in o for o in v):
+            raise ValueError("CORS origins must be exact, not wildcards")
+        return v
 
     @field_validator("program_tz")
     @classmethod
@@ -94,5 +116,13 @@ class Settings(BaseModel):
             "settlement_queue_url": env.get("UPLINE_SETTLEMENT_QUEUE_URL"),
             "payout_provider": env.get("UPLINE_PAYOUT_PROVIDER"),
             "settlement_threads": env.get("UPLINE_SETTLEMENT_THREADS"),
+            "cors_origins": _csv(env.get("UPLINE_CORS_ORIGINS")) or None,
+            "click_limit_per_window": env.get("UPLINE_CLICK_LIMIT"),
+            "click_window_seconds": env.get("UPLINE_CLICK_WINDOW_SECONDS"),
+            "signup_limit_per_window": env.get("UPLINE_SIGNUP_LIMIT"),
+            "signup_window_seconds": env.get("UPLINE_SIGNUP_WINDOW_SECONDS"),
+            "fraud_min_click_to_order_seconds": env.get("UPLINE_FRAUD_MIN_CLICK_SECONDS"),
+            "fraud_refund_rate_bps": env.get("UPLINE_FRAUD_REFUND_RATE_BPS"),
+            "fraud_refund_min_sales_minor": env.get("UPLINE_FRAUD_REFUND_MIN_SALES_MINOR"),
         }
         return cls(**{k: v for k, v in raw.items() if v is not None})

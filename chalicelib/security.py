@@ -15,6 +15,20 @@ def keyed_hash(pepper: str, value: str) -> str:
     return hmac.new(pepper.encode(), value.strip().lower().encode(), hashlib.sha256).hexdigest()[:40]
 
 
+def identity_hashes(pepper: str, email: str | None = None, phone: str | None = None,
+                    payment_fingerprint: str | None = None) -> tuple[str, ...]:
+    """Keyed hashes of a person's identifiers, each tagged with its kind so they never collide."""
+    out = []
+    if email:
+        out.append(keyed_hash(pepper, "email:" + email))
+    if phone:
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        out.append(keyed_hash(pepper, "phone:" + digits))
+    if payment_fingerprint:
+        out.append(keyed_hash(pepper, "pay:" + payment_fingerprint))
+    return tuple(out)
+
+
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"v1={mac}"

@@ -9,6 +9,7 @@ from ..services import plans as plan_svc
 from ..domain.bonuses import BonusRules
 from ..store.repository import bonus_rules_dict, bonus_rules_from, iso
 from ..domain.periods import parse as check_period
+from .guard import audit
 from .http import caller, json_response, parse, route
 from .partners import partner_view
 from .schemas import BonusIn, MovePartner, PlanIn, SetStatus, TargetIn
@@ -34,11 +35,13 @@ def publish_plan():
     who = caller(bp).require("admin")
     req = parse(bp, PlanIn)
     now = bootstrap.now()
+    before = [plan_view(p) for p in bootstrap.repository().plans()][-1:]
     plan = plan_svc.publish(bootstrap.repository(), levels_bps=req.levels_bps, cap_bps=req.cap_bps,
                             rank_overrides=req.rank_overrides, holding_days=req.holding_days,
                             effective_from=req.effective_from or now, created_by=who.subject,
                             max_depth=bootstrap.settings().max_depth, now=now,
                             min_payout_minor=req.min_payout_minor, bonus=_bonus_rules(req.bonus))
+    audit(bp, who, "plan.publish", f"plan:{plan.version}", before[0] if before else None, plan_view(plan))
     return json_response(plan_view(plan), 201)
 
 
@@ -50,19 +53,23 @@ def list_plans():
 
 @route(bp, "/admin/partners/{partner_id}/move", ("POST",))
 def move(partner_id: str):
-    caller(bp).require("admin")
+    who = caller(bp).require("admin")
     req = parse(bp, MovePartner)
+    before = partner_view(partner_svc.get(bootstrap.repository(), partner_id))
     moved = partner_svc.move(bootstrap.repository(), partner_id, req.new_sponsor_code,
                              bootstrap.settings().max_depth)
+    audit(bp, who, "partner.move", f"partner:{partner_id}", before, partner_view(moved))
     return json_response(partner_view(moved))
 
 
 @route(bp, "/admin/partners/{partner_id}/status", ("POST",))
 def set_status(partner_id: str):
-    caller(bp).require("admin")
+    who = caller(bp).require("admin")
     req = parse(bp, SetStatus)
+    before = partner_view(partner_svc.get(bootstrap.repository(), partner_id))
     changed = partner_svc.set_status(bootstrap.repository(), partner_id, req.status, req.rank,
                                      bootstrap.settings().max_depth)
+    audit(bp, who, "partner.status", f"partner:{partner_id}", before, partner_view(changed))
     return json_response(partner_view(changed))
 
 
@@ -74,6 +81,7 @@ def set_target(partner_id: str, period: str):
     check_period(period)
     partner_svc.get(bootstrap.repository(), partner_id)
     bootstrap.settlement().store.set_target(partner_id, period, req.target_minor, who.subject, bootstrap.now())
+    audit(bp, who, "target.set", f"partner:{partner_id}:{period}", None, {"target_minor": req.target_minor})
     return json_response({"partner_id": partner_id, "period": period, "target_minor": req.target_minor})
 
 

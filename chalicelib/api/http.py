@@ -13,6 +13,8 @@ from .. import bootstrap
 from ..auth import Principal, authenticate
 from ..domain.errors import DomainError, InvalidInput, PayloadTooLarge
 from ..observability import logger
+from ..security import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from . import access
 
 M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
@@ -28,7 +30,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(err: DomainError) -> Response:
-    return json_response(error_body(err.code, err.message), err.status)
+    retry = getattr(err, "retry_after", None)
+    return json_response(error_body(err.code, err.message), err.status,
+                         {"Retry-After": str(retry)} if retry else None)
 
 
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,13 +50,45 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), **kwargs: Any):
+    """Register `fn` behind the authorization matrix (api/access.py) and the error mapping."""
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def admitted(*args: Any, **kw: Any) -> Any:
+            rule = access.rule_for(bp.current_request.method, path)
+            if rule is None or not rule.public:  # a public route ignores whatever token it is sent
+                access.admit(rule, _role_of(bp))
+            return fn(*args, **kw)
         # Any content type is accepted: the body is parsed (and refused) by us, never by Chalice.
-        bp.route(path, methods=list(methods), content_types=[JSON, "text/plain", "application/octet-stream",
-                                                             "application/x-www-form-urlencoded"], **kwargs)(
-            handles_errors(fn))
+        bp.route(path, methods=list(methods), content_types=CONTENT_TYPES, **kwargs)(handles_errors(admitted))
+        if path not in _PREFLIGHT:  # one OPTIONS per path, whichever blueprint registers it first
+            _PREFLIGHT.add(path)
+            bp.route(path, methods=["OPTIONS"], content_types=CONTENT_TYPES)(_preflight_view(path))
         return fn
     return register
+
+
+CONTENT_TYPES = [JSON, "text/plain", "application/octet-stream", "application/x-www-form-urlencoded"]
+_PREFLIGHT: set[str] = set()
+
+
+def _preflight_view(path: str) -> Callable[..., Any]:
+    """A CORS preflight: 204 with no body. The middleware adds the CORS headers, and only for an
+    allow-listed origin, so any other origin's browser refuses the real request."""
+    def preflight(*_: Any, **__: Any) -> Response:
+        return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
+    preflight.__name__ = "preflight_" + "".join(ch if ch.isalnum() else "_" for ch in path).strip("_")
+    return preflight
+
+
+def _role_of(bp: Blueprint) -> str | None:
+    """The caller's role for the matrix: a token's role, else `webhook` for a request carrying the
+    shop's signature headers (the handler verifies the signature itself), else None."""
+    headers = bp.current_request.headers or {}
+    if headers.get("authorization"):
+        return caller(bp).role
+    if headers.get(SIGNATURE_HEADER) or headers.get(TIMESTAMP_HEADER):
+        return access.WEBHOOK
+    return None
 
 
 def raw_body(bp: Blueprint) -> bytes:
@@ -72,14 +108,28 @@ def parse(bp: Blueprint, model: type[M], body: bytes | None = None) -> M:
         raise InvalidInput(f"{where}: {first.get('msg', 'invalid')}") from None
 
 
+# Optional fields added to request bodies after launch: absent, they hash as before they existed.
+LATER_OPTIONAL_FIELDS = ("email", "phone", "payment_fingerprint", "coupon_code")
+
+
 def fingerprint(model: BaseModel) -> str:
     """A hash of what the request means, not of its bytes: reordered keys are the same request."""
-    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    body = model.model_dump(mode="json")
+    for optional in LATER_OPTIONAL_FIELDS:  # so stored retries still match
+        if body.get(optional) is None:
+            body.pop(optional, None)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def caller(bp: Blueprint) -> Principal:
-    return authenticate(bp.current_request.headers.get("authorization"), bootstrap.settings())
+    """The verified caller, decoded once per request."""
+    request = bp.current_request
+    who = getattr(request, "_upline_principal", None)
+    if who is None:
+        who = authenticate(request.headers.get("authorization"), bootstrap.settings())
+        request._upline_principal = who
+    return who
 
 
 def query_int(bp: Blueprint, name: str, lo: int, hi: int) -> int | None:

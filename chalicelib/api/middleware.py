@@ -7,6 +7,7 @@ import uuid
 
 from chalice import Chalice, Response
 
+from .. import bootstrap
 from ..observability import logger, metrics
 from .http import error_body
 
@@ -24,6 +25,7 @@ def install(app: Chalice) -> None:
             if metrics.metric_set:  # an empty flush only warns
                 metrics.flush_metrics()
         response.headers["X-Correlation-Id"] = correlation_id
+        _protect(response, headers.get("origin"))
         logger.info("request", extra={"method": event.method, "path": event.path,
                                       "status": response.status_code})
         freeze_once()
@@ -57,3 +59,26 @@ def _uniform_errors(response: Response) -> Response:
         return Response(body=error_body(code, str(body["Message"])), status_code=response.status_code,
                         headers={**response.headers, "Content-Type": "application/json"})
     return response
+
+
+# Sent on every response, JSON or not: the API serves no HTML of its own, but a browser that is
+# pointed at it must never frame it, sniff a type, leak the referrer or downgrade to plain HTTP.
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _protect(response: Response, origin: str | None) -> None:
+    """Security headers, and CORS for allow-listed origins only (never a wildcard)."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers["Vary"] = "Origin"
+    if origin and origin in bootstrap.settings().cors_origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-Correlation-Id"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT"
+        response.headers["Access-Control-Max-Age"] = "600"

@@ -5,9 +5,10 @@ from chalice import Blueprint
 
 from .. import bootstrap
 from ..domain.ledger import entry_states, totals_by_state
-from ..security import keyed_hash
+from ..security import identity_hashes, keyed_hash
 from ..services import partners as svc
 from ..services import settlement as settlement_svc
+from .guard import audit, limit_signups
 from .http import caller, fingerprint, json_response, parse, query_int, route
 from .schemas import EnrolPartner
 
@@ -24,13 +25,19 @@ def partner_view(p) -> dict:
 
 @route(bp, "/partners", ("POST",))
 def enrol():
-    caller(bp).require("admin")
+    who = caller(bp).require("admin")
     req = parse(bp, EnrolPartner)
     s = bootstrap.settings()
+    counted = limit_signups(bp, s)
     customer_hash = keyed_hash(s.hash_pepper, req.customer_id) if req.customer_id else None
     partner, created = svc.enrol(bootstrap.repository(), name=req.name, code=req.code,
                                  sponsor_code=req.sponsor_code, customer_hash=customer_hash,
-                                 fingerprint=fingerprint(req), max_depth=s.max_depth, now=bootstrap.now())
+                                 fingerprint=fingerprint(req), max_depth=s.max_depth, now=bootstrap.now(),
+                                 identity_hashes=identity_hashes(s.hash_pepper, req.email, req.phone,
+                                                                 req.payment_fingerprint),
+                                 extra_ops=(counted,))
+    if created:
+        audit(bp, who, "partner.enrol", partner.partner_id, None, partner_view(partner))
     return json_response(partner_view(partner), 201 if created else 200)
 
 

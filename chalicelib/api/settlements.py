@@ -11,6 +11,7 @@ from ..services import dashboard
 from ..services import progress as progress_svc
 from ..services import settlement as svc
 from ..store.files import sha256
+from .guard import audit
 from .http import caller, json_response, parse, route
 from .schemas import PayoutFailed, SettlementRun
 
@@ -34,7 +35,19 @@ def run():
     period = req.period or d.cal.last_closeable(now)
     if req.dry_run:
         return json_response(svc.dry_run(d, period, now))
-    return json_response(svc.close_period(d, period, now, who.subject))
+    result = svc.close_period(d, period, now, who.subject)
+    audit(bp, who, "settlement.run", f"period:{period}", None, _status(result))
+    return json_response(result)
+
+
+def _status(result) -> dict:
+    """What an audit record keeps of a batch: its state, not its lines."""
+    batch = result.get("batch", result) if isinstance(result, dict) else {}
+    return {k: batch.get(k) for k in ("period", "status", "approved_by", "paid_at") if k in batch}
+
+
+def _batch_status(period: str) -> dict:
+    return _status(bootstrap.settlement().store.batch(period) or {})
 
 
 @route(bp, "/settlements/{period}")
@@ -46,14 +59,22 @@ def show(period: str):
 
 @route(bp, "/settlements/{period}/approve", ("POST",))
 def approve(period: str):
+    who = caller(bp)
     check_period(period)
-    return json_response(svc.approve(bootstrap.settlement(), period, caller(bp), bootstrap.now()))
+    before = _batch_status(period)
+    result = svc.approve(bootstrap.settlement(), period, who, bootstrap.now())
+    audit(bp, who, "settlement.approve", f"period:{period}", before, _batch_status(period))
+    return json_response(result)
 
 
 @route(bp, "/settlements/{period}/paid", ("POST",))
 def paid(period: str):
+    who = caller(bp)
     check_period(period)
-    return json_response(svc.mark_paid(bootstrap.settlement(), period, caller(bp), bootstrap.now()))
+    before = _batch_status(period)
+    result = svc.mark_paid(bootstrap.settlement(), period, who, bootstrap.now())
+    audit(bp, who, "settlement.paid", f"period:{period}", before, _batch_status(period))
+    return json_response(result)
 
 
 @route(bp, "/settlements/{period}/payouts/{partner_id}/{currency}/failed", ("POST",))
@@ -61,8 +82,9 @@ def failed(period: str, partner_id: str, currency: str):
     who = caller(bp)
     check_period(period)
     req = parse(bp, PayoutFailed)
-    return json_response(svc.mark_failed(bootstrap.settlement(), period, partner_id, currency, req.reason, who,
-                                         bootstrap.now()))
+    result = svc.mark_failed(bootstrap.settlement(), period, partner_id, currency, req.reason, who, bootstrap.now())
+    audit(bp, who, "payout.failed", f"payout:{period}:{partner_id}:{currency}", None, {"reason": req.reason})
+    return json_response(result)
 
 
 def _export(period: str, name: str) -> tuple[dict, str]:
@@ -83,6 +105,7 @@ def export_link(period: str, name: str):
     """Where to download an export: a short-lived presigned S3 link in AWS, and always the API route."""
     meta, key = _export(period, name)
     s = bootstrap.settings()
+    audit(bp, caller(bp), "export.link", f"export:{period}:{name}", None, {"sha256": meta["sha256"]})
     return json_response({**meta, "url": bootstrap.files().url(key, s.export_url_seconds),
                           "expires_in": s.export_url_seconds,
                           "download": f"/settlements/{period}/exports/{name}/content"})
@@ -94,6 +117,7 @@ def export_content(period: str, name: str):
     data = bootstrap.files().get(key)
     if sha256(data) != meta["sha256"]:
         raise NotFound("the stored export does not match its recorded checksum", code="export_corrupt")
+    audit(bp, caller(bp), "export.download", f"export:{period}:{name}", None, {"sha256": meta["sha256"]})
     content_type = "application/json" if meta["file"].endswith(".json") else "text/csv; charset=utf-8"
     return Response(body=data.decode("utf-8"), status_code=200, headers={
         "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{period}-{meta["file"]}"',

@@ -9,7 +9,7 @@ from ..domain.attribution import AttributionRules
 from ..domain.money import check_amount, check_currency
 from ..domain.orders import OrderCommand, RefundCommand
 from ..observability import metrics
-from ..security import SIGNATURE_HEADER, TIMESTAMP_HEADER, keyed_hash, verify_webhook
+from ..security import SIGNATURE_HEADER, TIMESTAMP_HEADER, identity_hashes, keyed_hash, verify_webhook
 from ..services import orders as svc
 from .http import fingerprint, json_response, parse, raw_body, route
 from .schemas import OrderIn, RefundIn
@@ -37,12 +37,16 @@ def order_posted():
         ordered_at=req.ordered_at, fingerprint=fingerprint(req), click_id=req.click_id,
         referral_code=req.referral_code, coupon_code=req.coupon_code,
         payment_hash=keyed_hash(s.hash_pepper, req.payment_fingerprint) if req.payment_fingerprint else None,
+        identity_hashes=(keyed_hash(s.hash_pepper, req.customer_id),
+                         *identity_hashes(s.hash_pepper, req.email, req.phone, req.payment_fingerprint)),
     )
     outcome = svc.attribute_order(bootstrap.repository(), cmd,
                                   AttributionRules(s.attribution_window, s.lifetime_binding), bootstrap.now(),
-                                  s.calendar)
+                                  s.calendar, s.fraud_rules)
     if outcome.created:
-        if outcome.result["status"] == svc.ATTRIBUTED:
+        if outcome.result["status"] == svc.HELD:
+            metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)
+        if outcome.result["status"] in (svc.ATTRIBUTED, svc.HELD):
             metrics.add_metric(name="OrdersAttributed", unit=MetricUnit.Count, value=1)
             metrics.add_metric(name="CommissionsCredited", unit=MetricUnit.Count,
                                value=len(outcome.result["commissions"]))

@@ -47,6 +47,17 @@ class Unprocessable(DomainError):
     code = "unprocessable"
 
 
+class TooManyRequests(DomainError):
+    """A fixed-window abuse limit was reached; `retry_after` is seconds to the next window."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int = 60):
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
+
+
 class AlreadyExists(Conflict):
     """A conditional put found the item already there (raised by store/, never by botocore)."""
 

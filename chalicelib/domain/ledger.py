@@ -15,6 +15,8 @@ BONUS = "bonus"
 PAYOUT_RETURN = "payout_return"  # a failed payout's amount, given back to the partner's balance
 
 PENDING, PAYABLE, PAID, REVERSED = "pending", "payable", "paid", "reversed"
+HELD, RELEASED = "held", "released"  # a commission held for fraud review; released by an admin
+HOLD = "HOLD"  # the settles_in of a held entry: no settlement period ever includes it
 
 
 @dataclass(frozen=True)
@@ -90,12 +92,15 @@ def entry_states(entries: Iterable[Entry], now: datetime, paid_ids: frozenset[st
     for e in entries:
         if e.reverses:
             reversed_by[e.reverses] += -e.amount_minor
+    released = {e.trace["releases"] for e in entries if e.trace and e.trace.get("releases")}
     states = {}
     for e in entries:
         if e.kind == REVERSAL:
             states[e.entry_id] = REVERSED
         elif e.kind == COMMISSION and reversed_by[e.entry_id] >= e.amount_minor:
             states[e.entry_id] = REVERSED
+        elif e.settles_in == HOLD:
+            states[e.entry_id] = RELEASED if e.entry_id in released else HELD
         elif e.entry_id in paid_ids:
             states[e.entry_id] = PAID
         elif now < e.payable_at:
@@ -120,6 +125,8 @@ def totals_by_state(entries: Iterable[Entry], now: datetime,
     for e in entries:
         if e.kind != REVERSAL and states[e.entry_id] in (PENDING, PAYABLE, PAID):
             out[e.currency][states[e.entry_id]] += net[e.entry_id]
+        elif e.kind != REVERSAL and states[e.entry_id] == HELD:
+            out[e.currency][HELD] = out[e.currency].get(HELD, 0) + net[e.entry_id]
     for cur, amount in reversed_total.items():
         out[cur][REVERSED] += amount
     return {k: dict(v) for k, v in out.items()}

@@ -20,6 +20,8 @@ class OrderCommand:
     referral_code: str | None = None
     coupon_code: str | None = None  # a member coupon the shop applied (members)
     payment_hash: str | None = None  # keyed hash of the card's fingerprint (members: self-invite check)
+    # Keyed hashes of the buyer's customer id, email, phone, payment fingerprint (fraud checks).
+    identity_hashes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

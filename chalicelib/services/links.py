@@ -4,9 +4,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from ..domain.errors import AlreadyExists, Conflict, NotFound
-from ..domain.links import LINK, CodeRef, check_destination, new_click_id, with_click_id
+from ..domain.errors import AlreadyExists, Conflict, NotFound, TooManyRequests
+from ..domain.links import CLICK_TOKEN_CHARS, LINK, CodeRef, check_destination, new_click_id, with_click_id
 from ..domain.partners import check_code
+from ..security import keyed_hash
 from ..store.repository import Repository
 
 
@@ -25,14 +26,23 @@ def create_link(repo: Repository, partner_id: str, destination: str, code: str |
 
 
 def follow(repo: Repository, code: str, ip_hash: str, ua_hash: str, default_destination: str,
-           now: datetime, click_ttl: timedelta) -> tuple[str, str]:
+           now: datetime, click_ttl: timedelta, pepper: str = "", limit: int | None = None,
+           window_seconds: int = 3600) -> tuple[str, str]:
     """Record a click and say where to send the visitor: (location, click_id).
 
-    The hot path: the code is read once per warm process (codes never change) and the click
-    is one PutItem."""
+    The hot path: the code is read once per warm process (codes never change) and the click is one
+    conditional UpdateItem on an item named by (visitor, link, window), which de-duplicates the
+    visitor's repeat clicks and limits a flood from one IP on one link (TooManyRequests)."""
     ref = repo.resolve_code(code) if 1 <= len(code) <= 32 else None
     if ref is None:
         raise NotFound("no such link")
-    click_id = new_click_id(secrets.token_urlsafe(15), ref.partner_id)
-    repo.record_click(click_id, ref, ip_hash, ua_hash, now, click_ttl)
+    window = int(now.timestamp()) // window_seconds
+    # The same visitor on the same link in the same window is the same click (de-duplicated and
+    # counted by one write); the id ends with the partner's id, so the order it leads to can read
+    # that partner in its first batch read.
+    token = keyed_hash(pepper, f"{ip_hash}|{ref.code}|{window}")[:CLICK_TOKEN_CHARS]
+    click_id = new_click_id(token, ref.partner_id)
+    if not repo.record_click(click_id, ref, ip_hash, ua_hash, now, click_ttl, limit):
+        retry = (window + 1) * window_seconds - int(now.timestamp())
+        raise TooManyRequests("too many clicks on this link from your address; try later", retry_after=retry)
     return with_click_id(ref.destination or default_destination, click_id), click_id

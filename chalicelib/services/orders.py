@@ -16,12 +16,15 @@ from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
 from ..domain.partners import Partner
 from ..domain.periods import OPEN, Calendar, next_period
 from ..domain.plans import plan_in_force
+from ..domain import fraud
+from ..domain.fraud import FraudRules
 from ..domain.tree import Node
-from ..store.repository import Repository
+from ..store.keys import HOLD_MARKER
+from ..store.repository import OrderContext, Repository
 from . import member_orders as member_hooks
 
 ATTEMPTS = 5
-ATTRIBUTED, UNATTRIBUTED, SELF_REFERRAL = "attributed", "unattributed", "self_referral"
+ATTRIBUTED, UNATTRIBUTED, SELF_REFERRAL, HELD = "attributed", "unattributed", "self_referral", "held"
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def _note_if_closed(repo: Repository, period: str, closed: set[str]) -> None:
 
 
 def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.AttributionRules, now: datetime,
-                    cal: Calendar = Calendar()) -> Outcome:
+                    cal: Calendar = Calendar(), fraud_rules: FraudRules | None = None) -> Outcome:
     """Two batch reads (what the body names; then the partner with its upline snapshot) and one
     transaction. When the click id or an already resolved referral code names the partner, the
     partner comes with the first read and the second is skipped. If the snapshot was stale the
@@ -60,7 +63,8 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
     known_code = repo.cached_code(cmd.referral_code)
     hint = partner_hint(cmd.click_id) or (known_code.partner_id if known_code else None)
     for _ in range(ATTEMPTS):
-        ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash, hint,
+        ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash,
+                                 cmd.identity_hashes, partner_hint=hint,
                                  extra_keys=member_hooks.order_keys(cmd))
         if ctx.order is not None:
             return _replay(ctx.order.fingerprint, cmd.fingerprint, ctx.order.result, "order")
@@ -78,7 +82,8 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
         period = _landing(cal, cmd.ordered_at, now, closed)
         try:
             effects = member_hooks.order_effects(ctx.extra, cmd, now)
-            return _decide_and_commit(repo, cmd, plan, found, partner, now, cal, period, effects)
+            return _decide_and_commit(repo, cmd, plan, found, partner, now, cal, period, ctx, fraud_rules,
+                                      effects)
         except AlreadyExists:
             continue  # a concurrent duplicate won: the next read replays its result
         except ConcurrentUpdate:
@@ -96,6 +101,7 @@ def _with_live_upline(repo: Repository, partner: Partner) -> Partner:
 
 def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.Attribution | None,
                        partner: Partner | None, now: datetime, cal: Calendar, period: str,
+                       ctx: OrderContext | None = None, fraud_rules: FraudRules | None = None,
                        effects: member_hooks.OrderEffects | None = None) -> Outcome:
     result: dict[str, Any] = {
         "order_id": cmd.order_id, "amount_minor": cmd.amount_minor, "currency": cmd.currency,
@@ -124,6 +130,22 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
             for e in entries:
                 updates[e.partner_id][f"credited_{cmd.currency}"] = e.amount_minor
             updates[partner.partner_id].update({"attributed_orders": 1, f"sales_{cmd.currency}": cmd.amount_minor})
+    hold = None
+    if result["status"] == ATTRIBUTED and entries and fraud_rules is not None and ctx is not None:
+        reasons = fraud.assess(
+            fraud_rules, buyer_is_partner=ctx.buyer_partners,
+            chain=[partner.partner_id, *(n.partner_id for n in partner.upline)],
+            clicked_at=ctx.click.clicked_at if ctx.click and found.source == attr.CLICK else None,
+            ordered_at=cmd.ordered_at, counters=partner.counters, currency=cmd.currency)
+        if reasons:
+            # Held: the entries are written (append-only, visible) but settle in no period until an
+            # admin releases them (services/holds.py writes the entries that do settle).
+            entries = [replace(e, settles_in=HOLD_MARKER) for e in entries]
+            result.update(status=HELD, reason="held for review: " + ", ".join(reasons), hold=reasons)
+            hold = {"order_id": cmd.order_id, "partner_id": partner.partner_id, "reasons": reasons,
+                    "held_at": now.isoformat(), "status": "held", "currency": cmd.currency,
+                    "amount_minor": cmd.amount_minor}
+    # A held order counts towards no one's volume (bonuses) until it is released (services/holds.py).
     counted = partner.partner_id if partner is not None and result["status"] == ATTRIBUTED else None
     if effects is not None and effects.result is not None:
         result["member"] = effects.result
@@ -133,9 +155,9 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
         order_item=repo.order_item(cmd.order_id, cmd.fingerprint, cmd.amount_minor, cmd.currency, cmd.ordered_at,
                                    cmd.customer_hash, plan, entries, result, now, period, counted),
         entries=entries, customer_hash=cmd.customer_hash,
-        new_binding=found.new_binding if found and partner and result["status"] == ATTRIBUTED else None,
+        new_binding=found.new_binding if found and partner and result["status"] in (ATTRIBUTED, HELD) else None,
         binding_at=cmd.ordered_at, partner_updates=updates, checked=checked, attributed=partner,
-        volume=(counted, cmd.amount_minor) if counted else None,
+        volume=(counted, cmd.amount_minor) if counted else None, hold=hold,
         extra_ops=effects.ops if effects is not None else (),
     )
     return Outcome(result, created=True)

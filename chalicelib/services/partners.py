@@ -25,7 +25,8 @@ def _sponsor_by_code(repo: Repository, sponsor_code: str) -> Partner:
 
 
 def enrol(repo: Repository, *, name: str, code: str | None, sponsor_code: str | None,
-          customer_hash: str | None, fingerprint: str, max_depth: int, now: datetime) -> tuple[Partner, bool]:
+          customer_hash: str | None, fingerprint: str, max_depth: int, now: datetime,
+          identity_hashes: tuple[str, ...] = (), extra_ops: tuple[dict, ...] = ()) -> tuple[Partner, bool]:
     """Enrol a partner under an optional sponsor. Returns (partner, created); a retry with the same
     code and body returns the partner already enrolled."""
     code = check_code(code) if code else secrets.token_hex(4).upper()
@@ -43,7 +44,8 @@ def enrol(repo: Repository, *, name: str, code: str | None, sponsor_code: str | 
         partner = Partner(partner_id, code, name, sponsor.partner_id if sponsor else None, upline,
                           customer_hash=customer_hash, created_at=now)
         try:
-            repo.enrol_partner(partner, fingerprint, sponsor)
+            repo.enrol_partner(partner, fingerprint, sponsor,
+                               tuple(h for h in (customer_hash, *identity_hashes) if h), extra_ops)
             return partner, True
         except (AlreadyExists, ConcurrentUpdate):
             continue

@@ -193,3 +193,27 @@ def member_coupons_index(member_id: str) -> str:
 
 
 MEMBERS_INDEX, REFUSALS_INDEX, OUTBOX_INDEX = "MEMBERS", "REFUSALS", "OUTBOX"
+
+# ---- security (issue 9): abuse counters, identities, fraud holds, audit ---------------------
+HOLD_MARKER = "HOLD"  # settles_in of a held entry (domain.ledger.HOLD): no settlement period queries it
+HOLDS_PK, AUDIT_PREFIX = "HOLDS", "AUDIT#"
+
+
+def rate(scope: str, subject_hash: str, window: int) -> Key:
+    """A fixed-window counter (TTL'd): `scope` is what is limited, `subject_hash` who (hashed)."""
+    return (f"RATE#{scope}#{subject_hash}#{window}", "RATE")
+
+
+def identity(identity_hash: str) -> Key:
+    """A partner's hashed email, phone, payment fingerprint or customer id -> the partner."""
+    return (f"IDENTITY#{identity_hash}", "IDENTITY")
+
+
+def hold(order_id: str) -> Key:
+    """An order whose commissions wait for review (listed under one partition for admins)."""
+    return (HOLDS_PK, f"ORDER#{order_id}")
+
+
+def audit(day: str, at_and_id: str) -> Key:
+    """Append-only audit records, one partition per UTC day (`AUDIT#` is what backups look for)."""
+    return (f"{AUDIT_PREFIX}{day}", at_and_id)

@@ -157,6 +157,7 @@ class OrderContext:
     extra: dict[Key, dict[str, Any]] = field(default_factory=dict)  # items other areas asked for (members)
     # The partner named in advance (partner_hint), read in the same batch; None if not asked or absent.
     partner: Partner | None = None
+    buyer_partners: frozenset[str] = frozenset()  # partners whose identity matches the buyer's
 
 
 class Repository:
@@ -210,12 +211,24 @@ class Repository:
         ]
 
     def record_click(self, click_id: str, ref: CodeRef, ip_hash: str, ua_hash: str, now: datetime,
-                     ttl: timedelta) -> None:
-        self.table.put(keys.click(click_id), {
-            "click_id": click_id, "code": ref.code, "partner_id": ref.partner_id, "clicked_at": iso(now),
-            "ip_hash": ip_hash, "ua_hash": ua_hash, schema.TTL_ATTRIBUTE: epoch(now + ttl),
-            schema.GSI1PK: keys.partner_clicks_index(ref.partner_id), schema.GSI1SK: f"{iso(now)}#{click_id}",
-        })
+                     ttl: timedelta, limit: int | None = None) -> bool:
+        """The click as ONE conditional UpdateItem that also counts it. `click_id` is derived from
+        (visitor, link, window), so a repeat within the window lands on the same item: it is
+        de-duplicated (the first click's time and id stay) and counted; once `limit` hits are
+        counted the condition fails and nothing is written (returns False)."""
+        names = {f"#{a}": a for a in ("click_id", "code", "partner_id", "clicked_at", "ip_hash", "ua_hash")}
+        names.update({"#ttl": schema.TTL_ATTRIBUTE, "#g1pk": schema.GSI1PK, "#g1sk": schema.GSI1SK})
+        sets = ", ".join(f"{n} = if_not_exists({n}, :{n[1:]})" for n in names)
+        values = {":click_id": click_id, ":code": ref.code, ":partner_id": ref.partner_id,
+                  ":clicked_at": iso(now), ":ip_hash": ip_hash, ":ua_hash": ua_hash,
+                  ":ttl": epoch(now + ttl), ":g1pk": keys.partner_clicks_index(ref.partner_id),
+                  ":g1sk": f"{iso(now)}#{click_id}", ":one": 1, ":last": iso(now)}
+        condition = None
+        if limit is not None:
+            values[":limit"] = limit
+            condition = "attribute_not_exists(hits) OR hits < :limit"
+        return self.table.update(keys.click(click_id), f"ADD hits :one SET {sets}, last_at = :last",
+                                 names=names, values=values, condition=condition)
 
     def click_count(self, partner_id: str, start: datetime, end: datetime) -> int:
         """Clicks on a partner's links in [start, end), counted page by page."""
@@ -254,7 +267,8 @@ class Repository:
         item = self.table.get(keys.partner(partner_id))
         return item.get("fingerprint") if item else None
 
-    def enrol_partner(self, p: Partner, fingerprint: str, sponsor: Partner | None) -> None:
+    def enrol_partner(self, p: Partner, fingerprint: str, sponsor: Partner | None,
+                      identities: tuple[str, ...] = (), extra_ops: Iterable[dict[str, Any]] = ()) -> None:
         ops = [
             Op.put_new(keys.partner(p.partner_id), {
                 "partner_id": p.partner_id, "code": p.code, "name": p.name, "sponsor_id": p.sponsor_id,
@@ -265,6 +279,8 @@ class Repository:
             Op.put_new(keys.code(p.code), {"code": p.code, "kind": "partner", "partner_id": p.partner_id,
                                            "created_at": iso(p.created_at)}),
             *self._edge_puts(p.partner_id, p.code, p.name, p.upline, start_level=1),
+            *(Op.put(keys.identity(h), {"partner_id": p.partner_id}) for h in dict.fromkeys(identities)),
+            *extra_ops,  # e.g. the sign-up rate counter (api/guard.py)
         ]
         if sponsor is not None:
             # The sponsor's upline must still be the one copied; a concurrent move retries this.
@@ -318,10 +334,14 @@ class Repository:
 
     # ---- orders --------------------------------------------------------------------------
     def order_context(self, order_id: str, click_id: str | None, code: str | None,
-                      customer_hash: str, partner_hint: str | None = None,
-                      extra_keys: Iterable[Key] = ()) -> OrderContext:
+                      customer_hash: str, identity_hashes: tuple[str, ...] = (),
+                      partner_hint: str | None = None, extra_keys: Iterable[Key] = ()) -> OrderContext:
+        """Everything an order needs that can be named before its partner is known, in one batch
+        read: the order (idempotency), click, code, binding, plans, the buyer's identity hashes
+        (fraud: is the buyer a partner?), the partner a click id names, and other areas' items."""
         extra_keys = list(extra_keys)
-        wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans(), *extra_keys]
+        wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans(),
+                  *(keys.identity(h) for h in identity_hashes), *extra_keys]
         if click_id:
             wanted.append(keys.click(click_id))
         if partner_hint:
@@ -347,16 +367,18 @@ class Repository:
             plans=[_plan_from(p) for p in (found.get(keys.plans()) or {}).get("versions", [])],
             extra={k: found[k] for k in extra_keys if k in found},
             partner=_partner_from(partner) if partner else None,
+            buyer_partners=frozenset(found[keys.identity(h)]["partner_id"] for h in identity_hashes
+                                     if keys.identity(h) in found),
         )
 
     def commit_order(self, *, order_item: dict[str, Any], entries: list[Entry], customer_hash: str,
                      new_binding: BindingRef | None, binding_at: datetime | None,
                      partner_updates: dict[str, dict[str, int]], checked: list[Node],
                      attributed: Partner | None, volume: tuple[str, int] | None = None,
-                     extra_ops: Iterable[dict[str, Any]] = ()) -> None:
+                     hold: dict[str, Any] | None = None, extra_ops: Iterable[dict[str, Any]] = ()) -> None:
         """The order, its entries, the customer's binding, the partners' counters, the attributed
-        partner's period volume and other areas' writes for the order (members): one transaction,
-        which also checks the order's period is still open.
+        partner's period volume, a fraud hold if any and other areas' writes for the order
+        (members): one transaction, which also checks the order's period is still open.
 
         `partner_updates` maps partner id -> counter -> amount to add; every partner in `checked`
         must still have the status and rank the commission was computed with. `volume` is
@@ -377,6 +399,8 @@ class Repository:
                 values={":at": iso(binding_at)},
             ))
         ops += [Op.put_new(keys.entry(e.partner_id, e.entry_id), entry_item(e)) for e in entries]
+        if hold is not None:  # the order's commissions wait for review (services/holds.py)
+            ops.append(Op.put(keys.hold(order_id), hold))
         for node in checked:
             condition = "#st = :s AND #rk = :r"
             values: dict[str, Any] = {":s": node.status, ":r": node.rank}

@@ -51,4 +51,6 @@ def test_following_a_link_is_one_write_and_no_read_once_the_code_is_known(progra
     program.follow(code)  # first follow in this process reads the immutable code once
     calls = DynamoCalls(bootstrap.repository().table.client)
     program.follow(code)
-    assert calls.ops == {"PutItem": 1}, calls.ops
+    # The one write is a conditional UpdateItem that records, de-duplicates and counts the click
+    # (docs/architecture.md, "Abuse limits"): still exactly one call, and no read.
+    assert calls.ops == {"UpdateItem": 1}, calls.ops

@@ -22,6 +22,11 @@ TEST_ENV = {
     # moto is not thread-safe: settle shards one at a time in tests (DynamoDB Local tests that
     # build their own Deps keep the default and so exercise the threads).
     "UPLINE_SETTLEMENT_THREADS": "1",
+    # Programs in tests enrol many partners from one address; tests of the limit set their own.
+    "UPLINE_SIGNUP_LIMIT": "10000",
+    # Most tests order the moment after a click and refund freely; the fraud tests
+    # (tests/api/test_abuse.py) switch these signals on with their own settings.
+    "UPLINE_FRAUD_MIN_CLICK_SECONDS": "0", "UPLINE_FRAUD_REFUND_RATE_BPS": "10000",
 }
 
 

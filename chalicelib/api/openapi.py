@@ -1,0 +1,133 @@
+"""The OpenAPI 3.1 description of this API, built from the authorization matrix (every route, who
+may call it) and the pydantic request and response models. Served at GET /openapi.json."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import BaseModel
+
+from . import access, schemas as m
+from .http import json_response, route
+
+bp = Blueprint(__name__)
+
+# What each route accepts and answers, where a model says more than "a JSON object".
+REQUESTS: dict[tuple[str, str], type[BaseModel]] = {
+    ("POST", "/partners"): m.EnrolPartner,
+    ("POST", "/links"): m.CreateLink,
+    ("POST", "/webhooks/orders"): m.OrderIn,
+    ("POST", "/webhooks/refunds"): m.RefundIn,
+    ("POST", "/admin/plans"): m.PlanIn,
+    ("POST", "/admin/partners/{partner_id}/move"): m.MovePartner,
+    ("POST", "/admin/partners/{partner_id}/status"): m.SetStatus,
+    ("PUT", "/admin/partners/{partner_id}/targets/{period}"): m.TargetIn,
+    ("POST", "/settlements/run"): m.SettlementRun,
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed"): m.PayoutFailed,
+}
+RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
+    ("GET", "/health"): (200, m.HealthOut),
+    ("GET", "/me"): (200, m.MeOut),
+    ("POST", "/partners"): (201, m.PartnerOut),
+    ("GET", "/partners/{partner_id}"): (200, m.PartnerOut),
+    ("POST", "/admin/partners/{partner_id}/move"): (200, m.PartnerOut),
+    ("POST", "/admin/partners/{partner_id}/status"): (200, m.PartnerOut),
+    ("POST", "/links"): (201, m.LinkOut),
+    ("POST", "/webhooks/orders"): (201, m.OrderResultOut),
+    ("POST", "/webhooks/refunds"): (201, m.RefundResultOut),
+    ("POST", "/admin/plans"): (201, None),
+    ("GET", "/admin/audit"): (200, m.AuditOut),
+    ("GET", "/admin/holds"): (200, m.HoldsOut),
+    ("GET", "/r/{code}"): (302, None),
+}
+# A retried POST that found its first result answers 200 with the same body.
+REPLAYS = {("POST", "/partners"), ("POST", "/webhooks/orders"), ("POST", "/webhooks/refunds")}
+ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+PATH_PARAMS = {"code": r"^[A-Za-z0-9_-]{1,32}$", "period": r"^[0-9]{4}-[0-9]{2}$", "name": r"^[a-z]{1,16}$",
+               "currency": r"^[A-Z]{3}$"}
+ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
+TEXT = {("GET", "/settlements/{period}/exports/{name}/content")}
+
+
+def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _security(rule: access.Rule) -> list[dict[str, list]]:
+    if rule.public:
+        return []
+    out = []
+    if any(r in rule.allowed for r in access.TOKEN_ROLES):
+        out.append({"bearer": []})
+    if rule.signed:
+        out.append({"signature": [], "timestamp": []})
+    return out
+
+
+def _operation(method: str, path: str, rule: access.Rule, components: dict[str, Any]) -> dict[str, Any]:
+    key = (method, path)
+    roles = ", ".join(f"{r} ({scope})" for r, scope in rule.allowed.items())
+    op: dict[str, Any] = {
+        "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{path}").strip("_"),
+        "summary": rule.summary, "description": f"Who: {roles}.", "security": _security(rule),
+        "parameters": [{"name": p, "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": PATH_PARAMS.get(p, ID)}}
+                       for p in re.findall(r"{(\w+)}", path)],
+        "responses": {},
+    }
+    if key in REQUESTS:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(REQUESTS[key],
+                                                                                            components)}}}
+    status, model = RESPONSES.get(key, (200, None))
+    if status == 302:
+        op["responses"]["302"] = {"description": "redirect to the destination, with the click id",
+                                  "headers": {"Location": {"schema": {"type": "string"}}}}
+    elif key in TEXT:
+        op["responses"]["200"] = {"description": "the file", "content": {"text/csv": {"schema": {"type": "string"}},
+                                                                      "application/json": {}}}
+    else:
+        body = _ref(model, components) if model else {"type": "object"}
+        op["responses"][str(status)] = {"description": "success", "content": {"application/json": {"schema": body}}}
+        if key in REPLAYS:
+            op["responses"]["200"] = op["responses"][str(status)]
+    error = {"$ref": "#/components/responses/Error"}
+    for code in ERRORS:
+        op["responses"][str(code)] = error
+    return op
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for (method, path), rule in sorted(access.MATRIX.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        paths.setdefault(path, {})[method.lower()] = _operation(method, path, rule, components)
+    error_ref = _ref(m.ErrorOut, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Upline", "version": "1",
+                 "description": "Referral links, a multi-level partner tree and commissions. Every 4xx has the "
+                                "body {\"error\": {\"code\", \"message\"}} and writes nothing."},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "responses": {"Error": {"description": "refused; nothing was written",
+                                    "content": {"application/json": {"schema": error_ref}}}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "signature": {"type": "apiKey", "in": "header", "name": "X-Upline-Signature",
+                              "description": "v1=<hex HMAC-SHA256 of \"timestamp.body\">"},
+                "timestamp": {"type": "apiKey", "in": "header", "name": "X-Upline-Timestamp"},
+            },
+        },
+    }
+
+
+@route(bp, "/openapi.json")
+def openapi():
+    return json_response(document(), headers={"Cache-Control": "public, max-age=300"})
