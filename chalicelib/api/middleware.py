@@ -61,8 +61,8 @@ def _uniform_errors(response: Response) -> Response:
     return response
 
 
-# Sent on every response, JSON or not: the API serves no HTML of its own, but a browser that is
-# pointed at it must never frame it, sniff a type, leak the referrer or downgrade to plain HTTP.
+# Sent on every response, JSON or not: a browser must never frame it, sniff a type, leak the
+# referrer or downgrade to plain HTTP. A response that sets its own CSP (the portal's pages) keeps it.
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
     "X-Content-Type-Options": "nosniff",

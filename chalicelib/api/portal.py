@@ -18,11 +18,8 @@ ASSETS = frozenset({"app.js", "app.css", "i18n.js"})
 # The portal's scripts come from this origin only; the API is the same origin.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-PAGE_HEADERS = {
-    "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer", "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
-    "Cache-Control": "no-cache",
-}
+# The middleware adds the other security headers to every response; a page needs its own CSP.
+PAGE_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
 
 
 @lru_cache(maxsize=8)
