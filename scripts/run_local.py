@@ -78,6 +78,7 @@ def main() -> int:
             f"  curl -i http://127.0.0.1:{API_PORT}/r/DAN-SHOES\n"
             f"  curl -H 'Authorization: Bearer {dan}' \\\n"
             f"       http://127.0.0.1:{API_PORT}/partners/P-DAN/commissions\n\n"
+            f"Web portal:   http://127.0.0.1:{API_PORT}/app  (paste a token to sign in)\n"
             f"Admin token:  {admin}\n"
             f"Secrets (webhook, JWT, hash pepper) are in .data/local.env; the README walks the whole loop.")
         chalice = shutil.which("chalice", path=os.path.dirname(sys.executable)) or "chalice"
