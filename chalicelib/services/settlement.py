@@ -36,6 +36,7 @@ from . import partners as partner_svc
 
 CHUNK = 100  # partners per batch read while settling a shard
 SYSTEM = "system:schedule"
+UNFINISHED = (BUILDING, RECONCILIATION_FAILED)  # a batch settlement still has to finish
 EXPORTS = {"summary": ("summary.csv", "text/csv"), "detail": ("detail.csv", "text/csv"),
            "json": ("export.json", "application/json")}
 
@@ -91,7 +92,7 @@ def run_daily(d: Deps, now: datetime, by: str = SYSTEM) -> list[dict[str, Any]]:
     for period in periods_to_close(d, now):
         batch = close_period(d, period, now, by)
         results.append({"period": period, "status": batch["status"]})
-        if batch["status"] == BUILDING:
+        if batch["status"] in UNFINISHED:
             break
     return results
 
@@ -99,7 +100,7 @@ def run_daily(d: Deps, now: datetime, by: str = SYSTEM) -> list[dict[str, Any]]:
 def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]:
     """Settle one period (or finish settling it). Safe to run again at any point."""
     batch = d.store.batch(period)
-    if batch is not None and batch["status"] != BUILDING:
+    if batch is not None and batch["status"] not in UNFINISHED:
         return batch
     if not d.cal.closeable(period, now):
         raise Unprocessable(f"{period} is open until {d.cal.lock_at(period).isoformat()}", code="period_not_locked")
@@ -285,9 +286,11 @@ def build_exports(d: Deps, period: str, plan_version: int) -> tuple[dict[str, An
 
 
 def finalize(d: Deps, period: str, now: datetime) -> dict[str, Any] | None:
-    """Once every shard is done: exports, reconciliation, and the batch becomes a draft for finance."""
+    """Once every shard is done: exports, reconciliation, and the batch becomes a draft for finance.
+    A batch that does not reconcile stays open (its period is not closed, nothing after it is
+    settled) and is finalized again on the next run, until a correction makes it reconcile."""
     batch = d.store.batch(period)
-    if batch is None or batch["status"] != BUILDING:
+    if batch is None or batch["status"] not in UNFINISHED:
         return batch
     if d.store.shards_done(period) < keys.SHARDS:
         return batch
@@ -300,13 +303,14 @@ def finalize(d: Deps, period: str, now: datetime) -> dict[str, Any] | None:
         exports[name] = {"file": file_name, "sha256": digest, "bytes": size, "rows": rows}
     rec = reconcile(control, ledger["minor"], ledger["count"])
     status = DRAFT if rec.ok else RECONCILIATION_FAILED
-    if d.store.finish_batch(period, status, control_json(control), exports,
-                            {"ok": rec.ok, "problems": rec.problems, "ledger": ledger}, now):
-        if rec.ok:
-            metrics.add_metric(name="SettlementCompleted", unit="Count", value=1)
-        else:
-            metrics.add_metric(name="ReconciliationFailed", unit="Count", value=1)
-            logger.error("settlement reconciliation failed", extra={"period": period, "problems": rec.problems})
+    finished = d.store.finish_batch(period, status, control_json(control), exports,
+                                    {"ok": rec.ok, "problems": rec.problems, "ledger": ledger}, now)
+    if not rec.ok:
+        metrics.add_metric(name="ReconciliationFailed", unit="Count", value=1)
+        logger.error("settlement reconciliation failed", extra={"period": period, "problems": rec.problems})
+        return d.store.batch(period)
+    if finished:
+        metrics.add_metric(name="SettlementCompleted", unit="Count", value=1)
     d.store.set_period_status(period, BONUSED, CLOSED, now)
     d.store.set_settled_through(period)
     return d.store.batch(period)

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 from ..domain.errors import AlreadyExists, ConcurrentUpdate
 from ..domain.ledger import Entry
 from ..domain.periods import CLOSING, OPEN
-from ..domain.settlement import BUILDING, Control, Line, Posting, shard_of
+from ..domain.settlement import BUILDING, RECONCILIATION_FAILED, Control, Line, Posting, shard_of
 from . import keys, schema
 from .dynamo import Op, Table
 from .repository import entry_from, entry_item, iso
@@ -280,8 +280,9 @@ class SettlementStore:
             keys.batch(period), "SET #st = :s, control = :c, exports = :e, reconciliation = :r, finished_at = :at",
             names={"#st": "status"},
             values={":s": status, ":c": json.dumps(control, sort_keys=True), ":e": json.dumps(exports, sort_keys=True),
-                    ":r": json.dumps(reconciliation, sort_keys=True), ":at": iso(now), ":building": BUILDING},
-            condition="#st = :building")
+                    ":r": json.dumps(reconciliation, sort_keys=True), ":at": iso(now), ":building": BUILDING,
+                    ":failed": RECONCILIATION_FAILED},
+            condition="#st IN (:building, :failed)")
 
     def transition(self, period: str, from_status: str, to_status: str, by: str, now: datetime,
                    extra: dict[str, Any] | None = None) -> bool:

@@ -272,6 +272,10 @@ def test_a_batch_that_does_not_reconcile_fails_loudly_and_cannot_be_approved(pro
     assert any("ledger entries sum to" in p for p in batch["reconciliation"]["problems"])
     r = program.approve("2026-08", "finance-2")
     assert (r.status_code, json.loads(r.body)["error"]["code"]) == (409, "reconciliation_failed")
+    # Nothing is closed or settled past it: the next run finalizes it again, and fails again, loudly.
+    assert d.store.period("2026-08")["status"] != "closed" and d.store.settled_through() is None
+    assert svc.close_period(d, "2026-08", AFTER_AUG_LOCK, "system")["status"] == "reconciliation_failed"
+    assert svc.run_daily(d, AFTER_SEP_LOCK) == [{"period": "2026-08", "status": "reconciliation_failed"}]
 
 
 def test_a_partner_reads_its_funnel_earnings_and_payouts_and_finance_drills_into_a_line(program):
