@@ -138,10 +138,16 @@ class Lambda:
             "Content-Type": "application/json", "X-Upline-Timestamp": ts,
             "X-Upline-Signature": sign(secret, ts, raw), "User-Agent": "shop/1.0"}, raw)
 
-    def click_event(self, code: str) -> dict:
-        return self.event("GET", f"/r/{code}", {
+    def click_event(self, code: str, visitor: bool = False) -> dict:
+        """A click; with `visitor`, from an address of its own (a documentation range: the address
+        is only data in the event, nothing is sent to it)."""
+        event = self.event("GET", f"/r/{code}", {
             "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0",
             "Accept": "text/html"})
+        if visitor:
+            n = secrets.randbelow(2**16)
+            event["requestContext"].setdefault("identity", {})["sourceIp"] = f"198.18.{n >> 8}.{n & 255}"
+        return event
 
 
 def click_id_of(response: dict) -> str:

@@ -12,7 +12,8 @@ from ..services import progress as progress_svc
 from ..services import settlement as svc
 from ..store.files import sha256
 from .guard import audit
-from .http import caller, json_response, parse, route
+from ..observability import logger
+from .http import caller, error_body, json_response, parse, route
 from .schemas import PayoutFailed, SettlementRun
 
 bp = Blueprint(__name__)
@@ -116,7 +117,10 @@ def export_content(period: str, name: str):
     meta, key = _export(period, name)
     data = bootstrap.files().get(key)
     if sha256(data) != meta["sha256"]:
-        raise NotFound("the stored export does not match its recorded checksum", code="export_corrupt")
+        # Our storage failed us, not the caller: a 5xx, and never the corrupt bytes.
+        logger.error("export checksum mismatch", extra={"period": period, "export": name})
+        return json_response(error_body("export_corrupt", "the stored export does not match its recorded "
+                                        "checksum; finance has been alerted"), 500)
     audit(bp, caller(bp), "export.download", f"export:{period}:{name}", None, {"sha256": meta["sha256"]})
     content_type = "application/json" if meta["file"].endswith(".json") else "text/csv; charset=utf-8"
     return Response(body=data.decode("utf-8"), status_code=200, headers={

@@ -6,6 +6,7 @@ is paid, follow from times alone, so both are fixed when the entry is written.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
@@ -78,15 +79,14 @@ def _lock_at(tz: str, lock_days: int, period: str) -> datetime:
     return _start(tz, next_period(period)) + timedelta(days=lock_days)
 
 
+PERIOD_RE = re.compile(r"^(2[0-9]{3})-(0[1-9]|1[0-2])$", re.ASCII)
+
+
 def parse(period: str) -> tuple[int, int]:
-    try:
-        year_s, month_s = period.split("-")
-        year, month = int(year_s), int(month_s)
-    except ValueError:
-        raise InvalidInput(f"a period is written YYYY-MM, not {period!r}", code="invalid_period") from None
-    if not (2000 <= year <= 2999 and 1 <= month <= 12 and len(period) == 7):
-        raise InvalidInput(f"a period is written YYYY-MM, not {period!r}", code="invalid_period")
-    return year, month
+    match = PERIOD_RE.match(period) if isinstance(period, str) else None
+    if match is None:
+        raise InvalidInput(f"a period is written YYYY-MM, not {str(period)[:20]!r}", code="invalid_period")
+    return int(match.group(1)), int(match.group(2))
 
 
 def next_period(period: str) -> str:

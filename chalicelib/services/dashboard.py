@@ -67,7 +67,7 @@ def payouts(d: Deps, partner_id: str) -> dict[str, Any]:
 def statement_csv(d: Deps, partner_id: str, period: str) -> str:
     """The partner's slice of a batch's detail export (same columns, same escaping)."""
     partner_svc.get(d.repo, partner_id)
-    if not any(line.period == period for line, _ in d.store.lines_of_partner(partner_id)):
+    if not d.store.lines_of_partner(partner_id, period=period):
         raise NotFound(f"no payout line for {partner_id} in {period}", code="unknown_payout")
     buf = io.BytesIO()
     out = CsvOut(HashingWriter(buf), DETAIL_COLUMNS)

@@ -58,6 +58,7 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
     transaction. When the click id or an already resolved referral code names the partner, the
     partner comes with the first read and the second is skipped. If the snapshot was stale the
     transaction fails and the upline is read live."""
+    _check_not_future(cmd.ordered_at, now, "ordered_at")
     live_upline = False
     closed: set[str] = set()
     known_code = repo.cached_code(cmd.referral_code)
@@ -180,6 +181,7 @@ def refund_order(repo: Repository, cmd: RefundCommand, now: datetime, cal: Calen
     """Reverse, at every level, the share of each commission the refund takes back. One batch read,
     one transaction. The reversals land in the order's period while it is open, else in the current
     one: a clawback, paid back out of the partner's next settlement."""
+    _check_not_future(cmd.refunded_at, now, "refunded_at")
     closed: set[str] = set()
     for _ in range(ATTEMPTS):
         order, refund = repo.refund_context(cmd.order_id, cmd.refund_id)
@@ -191,7 +193,7 @@ def refund_order(repo: Repository, cmd: RefundCommand, now: datetime, cal: Calen
         amounts = reversal_amounts([e.amount_minor for e in order.entries], order.amount_minor,
                                    order.refunded_minor, cmd.amount_minor)
         # The order's own period while it is open (refunds reduce its volume), else the current one.
-        period = _landing(cal, order.ordered_at, max(now, cmd.refunded_at), closed)
+        period = _landing(cal, order.ordered_at, now, closed)
         reversals = [reversal_entry(e, cmd.refund_id, a, cmd.refunded_at, cal, period)
                      for e, a in zip(order.entries, amounts) if a > 0]
         result = {
@@ -210,6 +212,13 @@ def refund_order(repo: Repository, cmd: RefundCommand, now: datetime, cal: Calen
             _note_if_closed(repo, period, closed)  # another refund of this order, or the period closed
             continue
     raise Conflict("the refund could not be recorded because of concurrent refunds; retry", code="busy")
+
+
+def _check_not_future(at: datetime, now: datetime, what: str) -> None:
+    """The shop reports what happened, not what will: a time past our clock (beyond its skew) would
+    put entries in a future period, out of every settlement's reach until then."""
+    if at > now + CLOCK_SKEW:
+        raise Unprocessable(f"{what} is in the future", code="time_in_future")
 
 
 def _check_refund(order: RecordedOrder, cmd: RefundCommand) -> None:

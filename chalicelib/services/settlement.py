@@ -190,7 +190,7 @@ def _lines(d: Deps, period: str, shard: int, entries: Iterable[Entry | Posting],
         if not chunk:
             return
         pairs = [(pid, cur) for pid, acc in chunk for cur in sorted(acc)]
-        existing = d.store.lines_at(period, pairs) if write else {}
+        existing = d.store.lines_at(period, pairs)  # a crashed or concurrent run may have written some
         carries = d.store.carries(pairs)
         partners = d.repo.get_partners({pid for pid, _ in chunk})
         lines: list[Line] = []
@@ -481,6 +481,9 @@ def mark_failed(d: Deps, period: str, partner_id: str, currency: str, reason: st
                 break  # a retried or concurrent call got there first
             except ConcurrentUpdate:
                 continue  # the landing period started closing: land in the next one
+        else:
+            raise Conflict("the payout could not be marked failed because of concurrent changes; retry",
+                           code="busy")
         d.store.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#failed#{partner_id}#{currency}",
                           {"event": "payout_failed", "by": who.subject, "at": now.isoformat(),
                            "payout_id": line.payout_id, "reason": reason})

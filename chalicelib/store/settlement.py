@@ -244,11 +244,12 @@ class SettlementStore:
         except AlreadyExists:
             return False
 
-    def lines_of_partner(self, partner_id: str, limit: int = 36) -> Iterator[tuple[Line, dict[str, Any]]]:
-        """A partner's settlement lines, newest period first."""
-        for item in self.table.query(keys.partner_payouts_index(partner_id), index=schema.GSI1, forward=False,
-                                     limit=limit):
-            yield line_from(item), item
+    def lines_of_partner(self, partner_id: str, limit: int = 36,
+                         period: str | None = None) -> list[tuple[Line, dict[str, Any]]]:
+        """A partner's settlement lines, newest period first (only `period`'s, when given)."""
+        return [(line_from(item), item) for item in self.table.query(
+            keys.partner_payouts_index(partner_id), f"{period}#" if period else None, index=schema.GSI1,
+            forward=False, limit=limit)]
 
     def entries_of_line(self, period: str, partner_id: str) -> Iterator[Entry]:
         """The entries one partner's lines in a period settled."""

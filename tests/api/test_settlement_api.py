@@ -5,7 +5,7 @@ import csv
 import hashlib
 import io
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -314,3 +314,23 @@ def test_periods_are_settled_in_order_so_no_entry_is_left_behind(program):
     assert "settle 2026-08 first" in json.loads(skip.body)["error"]["message"]
     assert program.run(period="2026-08").status_code == 200
     assert program.run(period="2026-09").status_code == 200
+
+
+def test_orders_and_refunds_dated_in_the_future_are_refused_and_write_nothing(program):
+    before = table_snapshot()
+    future = program.clock.t + timedelta(hours=1)
+    r = program.order("o-future", 10_000, at=future, referral_code="DDD")
+    assert (r.status_code, json.loads(r.body)["error"]["code"]) == (422, "time_in_future")
+    assert table_snapshot() == before
+    program.sell("o1", 10_000)
+    before = table_snapshot()
+    r = program.refund("o1", "r1", 5_000, at=future)
+    assert (r.status_code, json.loads(r.body)["error"]["code"]) == (422, "time_in_future")
+    assert table_snapshot() == before
+
+
+@pytest.mark.parametrize("period", ["2024- 1", "2024-+1", "٢٠٢٤-٠١", "2024-13", "2024-1", "1999-12"])
+def test_only_well_formed_periods_are_accepted(program, period):
+    r = program.c.put(f"/admin/partners/P-DDD/targets/{period}", headers=auth("admin"),
+                      body=dumps({"target_minor": 1}))
+    assert r.status_code == 400 and json.loads(r.body)["error"]["code"] == "invalid_period"
