@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -117,7 +118,10 @@ def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]
         bonus_entries = compute_bonuses(d, period, plan)
         d.store.write_bonuses(bonus_entries)
         d.tick("bonus", len(bonus_entries))
-        d.store.set_period_status(period, CLOSING, BONUSED, now)
+        counts = {shard: 0 for shard in range(keys.SHARDS)}
+        for e in bonus_entries:
+            counts[shard_of(e.partner_id, keys.SHARDS)] += 1
+        d.store.set_period_status(period, CLOSING, BONUSED, now, bonus_counts=counts)
     apply_ranks(d, period, plan)
     if d.fanout is not None:
         for shard in range(keys.SHARDS):
@@ -216,10 +220,24 @@ def _lines(d: Deps, period: str, shard: int, entries: Iterable[Entry | Posting],
         yield from lines
 
 
+def _await_bonuses(d: Deps, period: str, shard: int) -> None:
+    """The bonus entries were written moments ago and the settlement index is read eventually:
+    settle a shard only once the index shows every bonus recorded for it (else a line would miss
+    one). Waits a little, then refuses; the worker's message, or the next run, tries again."""
+    expected = int(((d.store.period(period) or {}).get("bonus_counts") or {}).get(str(shard), 0))
+    for attempt in range(6):
+        if expected == 0 or d.store.bonus_entries_visible(period, shard) >= expected:
+            return
+        time.sleep(0.1 * 2 ** attempt)
+    raise Conflict(f"the settlement index does not show all of {period}'s bonuses for shard {shard} yet; "
+                   "retry", code="index_lagging")
+
+
 def settle_shard(d: Deps, period: str, shard: int, plan: Plan | None = None) -> None:
     """Write the lines of one shard of partners, then mark the shard done. Idempotent."""
     if d.store.shard_done(period, shard):
         return
+    _await_bonuses(d, period, shard)
     plan = plan or plan_for(d.repo, d.cal, period)
     control = control_totals(_lines(d, period, shard, d.store.postings_to_settle(period, shard),
                                     plan.min_payout_minor, write=True))

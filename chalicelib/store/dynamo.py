@@ -204,11 +204,30 @@ class Table:
                 raise AlreadyExists("already written") from None
             raise ConcurrentUpdate(f"transaction cancelled: {reasons}") from None
 
+    def count(self, pk: str, *, index: str, filter_expression: str, names: dict[str, str],
+              values: dict[str, Any]) -> int:
+        """How many items under one index partition match a filter: DynamoDB reads them all but
+        sends back only the count."""
+        pk_name = schema.INDEX_KEYS[index][0]
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "IndexName": index, "Select": "COUNT",
+            "KeyConditionExpression": "#pk = :pk", "FilterExpression": filter_expression,
+            "ExpressionAttributeNames": {"#pk": pk_name, **names},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, **{k: _ser.serialize(v) for k, v in values.items()}},
+        }
+        total = 0
+        while True:
+            resp = self.client.query(**kwargs)
+            total += resp.get("Count", 0)
+            if "LastEvaluatedKey" not in resp:
+                return total
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     def query(self, pk: str, sk_prefix: str | None = None, *, index: str | None = None,
               forward: bool = True, limit: int | None = None, projection: str | None = None,
               start_key: dict[str, Any] | None = None,
               sk_between: tuple[str, str] | None = None,
-              page_size: int | None = None) -> Iterator[dict[str, Any]]:
+              page_size: int | None = None, consistent: bool = False) -> Iterator[dict[str, Any]]:
         """Items under one partition key (sort keys starting with `sk_prefix`, or between the two
         bounds of `sk_between`, inclusive), page by page, never all in memory at once. `page_size`
         bounds a page below DynamoDB's 1 MB, so a long stream holds a fixed number of items."""
@@ -229,6 +248,8 @@ class Table:
         }
         if index:
             kwargs["IndexName"] = index
+        elif consistent:  # only the table itself can be read consistently, never an index
+            kwargs["ConsistentRead"] = True
         if projection:
             kwargs["ProjectionExpression"] = projection
         if start_key:

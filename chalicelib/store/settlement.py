@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator
 
 from ..domain.errors import AlreadyExists, ConcurrentUpdate
-from ..domain.ledger import Entry
+from ..domain.ledger import BONUS, Entry
 from ..domain.periods import CLOSING, OPEN
 from ..domain.settlement import BUILDING, RECONCILIATION_FAILED, Control, Line, Posting, shard_of
 from . import keys, schema
@@ -103,11 +103,23 @@ class SettlementStore:
                           condition="attribute_not_exists(#st) OR #st = :open")
         return self.period(period)["status"]
 
-    def set_period_status(self, period: str, from_status: str, to_status: str, now: datetime) -> bool:
-        return self.table.update(keys.period(period), "SET #st = :to, #at = :now",
-                                 names={"#st": "status", "#at": f"{to_status}_at"},
-                                 values={":to": to_status, ":from": from_status, ":now": iso(now)},
+    def set_period_status(self, period: str, from_status: str, to_status: str, now: datetime,
+                          bonus_counts: dict[int, int] | None = None) -> bool:
+        """Move a period on; `bonus_counts` (bonus entries per shard) is recorded with the move to
+        `bonused`, so each shard can check the index shows them all before it settles."""
+        expression = "SET #st = :to, #at = :now"
+        values: dict[str, Any] = {":to": to_status, ":from": from_status, ":now": iso(now)}
+        if bonus_counts is not None:
+            expression += ", bonus_counts = :bc"
+            values[":bc"] = {str(k): v for k, v in bonus_counts.items()}
+        return self.table.update(keys.period(period), expression,
+                                 names={"#st": "status", "#at": f"{to_status}_at"}, values=values,
                                  condition="#st = :from")
+
+    def bonus_entries_visible(self, period: str, shard: int) -> int:
+        """Bonus entries the settlement index shows for one shard (an index is read eventually)."""
+        return self.table.count(keys.settle_index(period, shard), index=schema.GSI2,
+                                filter_expression="#k = :bonus", names={"#k": "kind"}, values={":bonus": BONUS})
 
     # ---- volumes and targets ---------------------------------------------------------------
     def volumes(self, period: str) -> Iterator[tuple[str, dict[str, int]]]:
@@ -258,7 +270,7 @@ class SettlementStore:
 
     def lines(self, period: str) -> Iterator[tuple[Line, dict[str, Any]]]:
         """Every line of a batch with its stored details, ordered by partner and currency."""
-        for item in self.table.query(keys.batch(period)[0], keys.LINE_PREFIX, page_size=PAGE):
+        for item in self.table.query(keys.batch(period)[0], keys.LINE_PREFIX, page_size=PAGE, consistent=True):
             yield line_from(item), item
 
     def shard_done(self, period: str, shard: int) -> bool:
@@ -273,7 +285,8 @@ class SettlementStore:
             pass
 
     def shards_done(self, period: str) -> int:
-        return sum(1 for _ in self.table.query(keys.batch(period)[0], keys.SHARD_PREFIX, projection="PK"))
+        return sum(1 for _ in self.table.query(keys.batch(period)[0], keys.SHARD_PREFIX, projection="PK",
+                                               consistent=True))
 
     def finish_batch(self, period: str, status: str, control: dict[str, Any], exports: dict[str, Any],
                      reconciliation: dict[str, Any], now: datetime) -> bool:
@@ -304,5 +317,5 @@ class SettlementStore:
             pass
 
     def events(self, period: str) -> list[dict[str, Any]]:
-        return list(self.table.query(keys.batch(period)[0], keys.EVENT_PREFIX))
+        return list(self.table.query(keys.batch(period)[0], keys.EVENT_PREFIX, consistent=True))
 

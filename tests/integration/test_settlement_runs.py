@@ -221,3 +221,22 @@ def test_lines_and_bonuses_written_in_batches_fall_back_one_by_one_when_some_are
     assert len(written) == 45
     counters = {i["PK"]["S"]: int(i["bonus_USD"]["N"]) for i in snapshot(moto_client) if i["SK"]["S"] == "PROFILE"}
     assert sum(counters.values()) == 45 * 10
+
+
+def test_a_shard_waits_until_the_index_shows_every_bonus_then_refuses(august, moto_client, tmp_path, monkeypatch):
+    from chalicelib.domain.errors import Conflict
+
+    d = deps_on(moto_client, tmp_path, fanout=lambda period, shard: None)
+    svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")  # bonuses written, shards handed out
+    counts = d.store.period(PERIOD)["bonus_counts"]
+    shard = next(int(s) for s, n in counts.items() if n)
+    seen = []
+    monkeypatch.setattr(svc.time, "sleep", seen.append)
+    monkeypatch.setattr(d.store, "bonus_entries_visible", lambda period, shard: 0)  # an index lagging behind
+    with pytest.raises(Conflict) as lagging:
+        svc.settle_shard(d, PERIOD, shard)
+    assert lagging.value.code == "index_lagging" and len(seen) == 6
+    assert not d.store.shard_done(PERIOD, shard) and not list(d.store.lines(PERIOD))
+    monkeypatch.undo()
+    svc.settle_shard(d, PERIOD, shard)  # once the index catches up, the shard settles
+    assert d.store.shard_done(PERIOD, shard)
