@@ -150,3 +150,15 @@ def set_status(repo: Repository, partner_id: str, status: str, rank: str | None,
     for edge in repo.downline(partner_id):
         repo.refresh_upline_node(edge["partner_id"], edge["level"], node)
     return replace(partner, status=status, rank=rank)
+
+
+def set_rank(repo: Repository, partner_id: str, previous: str, rank: str) -> bool:
+    """A rank earned at a period's close. Only the rank changes (from `previous`), then the live
+    status and new rank are copied into the downline's snapshots. False if the rank moved meanwhile."""
+    if not repo.set_rank(partner_id, rank, previous):
+        return False
+    live = get(repo, partner_id)
+    node = Node(partner_id, live.status, live.rank)
+    for edge in repo.downline(partner_id):
+        repo.refresh_upline_node(edge["partner_id"], edge["level"], node)
+    return True

@@ -176,7 +176,7 @@ def apply_ranks(d: Deps, period: str, plan: Plan) -> None:
         new = rules.evaluate_rank(volume, plan.bonus, "base")
         if new != partner.rank:
             d.store.record_rank(partner.partner_id, next_period(period), new, partner.rank, period)
-            partner_svc.set_status(d.repo, partner.partner_id, partner.status, new, d.max_depth)
+            partner_svc.set_rank(d.repo, partner.partner_id, partner.rank, new)
 
 
 # ---- shards -------------------------------------------------------------------------------------

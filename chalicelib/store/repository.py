@@ -323,6 +323,12 @@ class Repository:
         self.table.update(keys.partner(partner_id), "SET #st = :s, #rk = :r",
                           names={"#st": "status", "#rk": "rank"}, values={":s": status, ":r": rank})
 
+    def set_rank(self, partner_id: str, rank: str, previous: str) -> bool:
+        """Change only the rank, and only from `previous` (or if it is already `rank`): a status an
+        admin set meanwhile is never overwritten. False when someone else changed the rank."""
+        return self.table.update(keys.partner(partner_id), "SET #rk = :r", names={"#rk": "rank"},
+                                 values={":r": rank, ":p": previous}, condition="#rk IN (:p, :r)")
+
     def refresh_upline_node(self, descendant_id: str, level: int, node: Node) -> bool:
         """Copy an ancestor's status and rank into one descendant's upline snapshot."""
         return self.table.update(

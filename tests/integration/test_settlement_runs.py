@@ -240,3 +240,13 @@ def test_a_shard_waits_until_the_index_shows_every_bonus_then_refuses(august, mo
     monkeypatch.undo()
     svc.settle_shard(d, PERIOD, shard)  # once the index catches up, the shard settles
     assert d.store.shard_done(PERIOD, shard)
+
+
+def test_a_rank_set_at_close_changes_only_the_rank_and_only_from_what_it_was(august, moto_client):
+    repo = Repository(Table(moto_client, os.environ["UPLINE_TABLE"]))
+    repo.set_status("P-DDD", "terminated", "base")  # an admin acts while settlement runs
+    assert repo.set_rank("P-DDD", "gold", previous="base") is True
+    assert (repo.get_partner("P-DDD").status, repo.get_partner("P-DDD").rank) == ("terminated", "gold")
+    assert repo.set_rank("P-DDD", "gold", previous="base") is True  # a rerun finds it done
+    assert repo.set_rank("P-DDD", "silver", previous="base") is False  # someone else moved it
+    assert repo.get_partner("P-DDD").rank == "gold"
