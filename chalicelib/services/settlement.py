@@ -113,6 +113,7 @@ def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]
                        code="earlier_period_open")
     plan = plan_for(d.repo, d.cal, period)
     d.store.create_batch(period, by, now, plan.version)
+    d.store.touch_batch(period, by)
     status = d.store.start_closing(period, now, by)
     if status == CLOSING:
         bonus_entries = compute_bonuses(d, period, plan)
@@ -210,7 +211,7 @@ def _lines(d: Deps, period: str, shard: int, entries: Iterable[Entry | Posting],
                 line = settle_line(period, pid, cur, acc[cur], carry["amount_minor"] if carry else 0, min_payout)
                 lines.append(line)
                 p = partners.get(pid)
-                fresh.append(NewLine(line, shard, p.name if p else "", "bank_transfer",
+                fresh.append(NewLine(line, shard, p.name if p else "", d.payout_provider,
                                      carry["period"] if carry else None))
         if write and fresh:
             lost = [new.line for new, ok in zip(fresh, d.store.write_lines(fresh)) if not ok]
@@ -435,7 +436,7 @@ def approve(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, An
         raise Conflict("this batch did not reconcile; it cannot be approved", code="reconciliation_failed")
     if batch["status"] != DRAFT:
         raise Conflict(f"the batch is {batch['status']}, not draft", code="invalid_state")
-    if who.subject in (batch["created_by"], batch["changed_by"]):
+    if who.subject in (batch["created_by"], batch["changed_by"], *batch.get("touched_by", [])):
         raise Forbidden("maker-checker: the batch must be approved by someone other than who created or "
                         "last changed it", code="maker_checker")
     p = provider(d.payout_provider)

@@ -28,7 +28,7 @@ def line_from(item: dict[str, Any]) -> Line:
     return Line(item["period"], item["partner_id"], item["currency"], *(item[f] for f in LINE_FIELDS))
 
 
-BONUSES_PER_TRANSACTION = 40  # 40 puts and at most 40 counter updates: within the 100-item limit
+BONUSES_PER_TRANSACTION = 100  # conditional puts: the transaction limit
 LINES_PER_TRANSACTION = 25  # a line and its carried balance each: 50 items
 
 
@@ -50,14 +50,6 @@ def _net_volume(item: dict[str, Any]) -> dict[str, int]:
         elif k.startswith("refunds_"):
             net[k[8:]] = net.get(k[8:], 0) - v
     return net
-
-
-def _add_counters(key: Any, adds: dict[str, int]) -> dict[str, Any]:
-    names, values, parts = {}, {}, []
-    for i, (name, amount) in enumerate(sorted(adds.items())):
-        names[f"#c{i}"], values[f":c{i}"] = name, amount
-        parts.append(f"#c{i} :c{i}")
-    return Op.update(key, "ADD " + ", ".join(parts), names=names, values=values)
 
 
 def _line_ops(new: NewLine) -> list[dict[str, Any]]:
@@ -147,19 +139,12 @@ class SettlementStore:
 
     # ---- the ledger, as settlement reads and writes it ---------------------------------------
     def write_bonuses(self, entries: list[Entry]) -> None:
-        """Bonus entries and the partners' counters, many per transaction. If a transaction fails
+        """Bonus entries, many per transaction. If a transaction fails
         (some were already written by an earlier or a concurrent run), its entries are written one
         by one, each skipped when already there: the outcome is the same either way."""
         for start in range(0, len(entries), BONUSES_PER_TRANSACTION):
             chunk = entries[start:start + BONUSES_PER_TRANSACTION]
-            counters: dict[tuple[str, str], int] = {}
-            for e in chunk:
-                counters[(e.partner_id, e.currency)] = counters.get((e.partner_id, e.currency), 0) + e.amount_minor
-            by_partner: dict[str, dict[str, int]] = {}
-            for (partner_id, currency), amount in counters.items():
-                by_partner.setdefault(partner_id, {})[f"bonus_{currency}"] = amount
             ops = [Op.put_new(keys.entry(e.partner_id, e.entry_id), entry_item(e)) for e in chunk]
-            ops += [_add_counters(keys.partner(pid), adds) for pid, adds in sorted(by_partner.items())]
             try:
                 self.table.transact(ops)
             except (AlreadyExists, ConcurrentUpdate):
@@ -167,13 +152,9 @@ class SettlementStore:
                     self.write_bonus(e)
 
     def write_bonus(self, entry: Entry) -> bool:
-        """A bonus entry and the partner's counter; False when it was already written."""
+        """One bonus entry; False when it was already written."""
         try:
-            self.table.transact([
-                Op.put_new(keys.entry(entry.partner_id, entry.entry_id), entry_item(entry)),
-                Op.update(keys.partner(entry.partner_id), "ADD #c :a", names={"#c": f"bonus_{entry.currency}"},
-                          values={":a": entry.amount_minor}),
-            ])
+            self.table.put_new(keys.entry(entry.partner_id, entry.entry_id), entry_item(entry))
             return True
         except AlreadyExists:
             return False
@@ -207,6 +188,7 @@ class SettlementStore:
         if item:
             for k in (schema.PK, schema.SK, schema.GSI1PK, schema.GSI1SK):
                 item.pop(k, None)
+            item["touched_by"] = sorted(item.get("touched_by") or [])
             for k in ("control", "exports", "reconciliation", "payout_file"):
                 if isinstance(item.get(k), str):
                     item[k] = json.loads(item[k])
@@ -221,6 +203,10 @@ class SettlementStore:
             })
         except AlreadyExists:
             pass  # a concurrent or earlier run made it: the same batch
+
+    def touch_batch(self, period: str, by: str) -> None:
+        """Remember everyone who did settlement work on a batch: none of them may approve it."""
+        self.table.update(keys.batch(period), "ADD touched_by :who", values={":who": {by}})
 
     def batches(self, limit: int = 60) -> list[dict[str, Any]]:
         return [self.batch(i["period"]) or i for i in self.table.query("BATCHES", index=schema.GSI1, forward=False,

@@ -284,7 +284,7 @@ function financePage(main) {
       return h("div", {},
         h("p", {}, pill(b.status), ` ${t("created_by")}: ${b.created_by}`,
           b.approved_by ? ` · ${t("approved_by")}: ${b.approved_by}` : ""),
-        h("p", {}, `${t("reconciliation")}: `, pill(b.reconciliation && b.reconciliation.ok ? "ok" : "failed"),
+        h("p", {}, `${t("reconciliation")}: `, pill(!b.reconciliation ? b.status : b.reconciliation.ok ? "ok" : "failed"),
           " ", b.reconciliation && b.reconciliation.ok ? t("reconciled") : (b.reconciliation ? b.reconciliation.problems.join("; ") : "")),
         h("div", { class: "row" },
           h("button", { id: "approve", disabled: b.status !== "draft", onclick: () => act(`/settlements/${period}/approve`) }, t("approve")),

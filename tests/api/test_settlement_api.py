@@ -334,3 +334,17 @@ def test_only_well_formed_periods_are_accepted(program, period):
     r = program.c.put(f"/admin/partners/P-DDD/targets/{period}", headers=auth("admin"),
                       body=dumps({"target_minor": 1}))
     assert r.status_code == 400 and json.loads(r.body)["error"]["code"] == "invalid_period"
+
+
+def test_whoever_did_settlement_work_on_a_batch_may_not_approve_it(program):
+    from chalicelib.services import settlement as svc
+
+    program.sell("o1", 1_000_000)
+    program.clock.t = AFTER_AUG_LOCK
+    d = bootstrap.settlement()
+    d.fanout = lambda period, shard: None  # the schedule hands the shards out and stops
+    assert svc.close_period(d, "2026-08", AFTER_AUG_LOCK, "system:schedule")["status"] == "building"
+    assert json.loads(program.run(period="2026-08", who="finance-3").body)["status"] == "draft"  # finished by hand
+    refused = program.approve("2026-08", "finance-3")
+    assert (refused.status_code, json.loads(refused.body)["error"]["code"]) == (403, "maker_checker")
+    assert program.approve("2026-08", "finance-2").status_code == 200
