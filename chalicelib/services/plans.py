@@ -23,6 +23,13 @@ def publish(repo: Repository, *, levels_bps: list[int], cap_bps: int | None,
         try:
             repo.publish_plan(plan, created_by, now)
             return plan
-        except (AlreadyExists, ConcurrentUpdate):
+        except AlreadyExists:
+            # Either someone published this version first, or this very write landed and only its
+            # reply was lost (the store's retry then meets it). In the second case it is done:
+            # publishing again would add the same plan twice under the next version.
+            if plan in repo.plans():
+                return plan
+            continue
+        except ConcurrentUpdate:
             continue
     raise Conflict("another plan was being published; try again", code="busy")
