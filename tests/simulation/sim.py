@@ -43,7 +43,7 @@ from tests.simulation.invariants import FINISHED, check
 from tests.support.helpers import auth, dumps, signed_headers
 
 UTC = timezone.utc
-START = datetime(2026, 1, 12, tzinfo=UTC)
+START = datetime(2026, 1, 27, tzinfo=UTC)  # a few days before January locks (5 February)
 FIRST_PLAN = datetime(2026, 1, 1, tzinfo=UTC)
 DELIVERIES = 6  # the last one runs without faults
 FINANCE = Principal(subject="finance-2", role="finance")
@@ -96,7 +96,7 @@ class Mismatch(AssertionError):
 
 class Simulation:
     def __init__(self, seed: int, client: Any, table_name: str, http: Any = None, steps: int = 40,
-                 fault_rate: float = 0.05, http_share: float = 0.35):
+                 fault_rate: float = 0.05, http_share: float = 0.35, start: datetime = START):
         self.seed, self.steps, self.http, self.http_share = seed, steps, http, http_share
         self.rng = random.Random(seed)
         self.raw = client
@@ -108,7 +108,7 @@ class Simulation:
         self.repo = Repository(self.table)
         self.files = MemoryFiles()
         self.ref = refm.Reference()
-        self.now = START
+        self.now = start
         self.step = 0
         self.log: list[str] = []
         self.seen: dict = {}
