@@ -24,6 +24,9 @@ REGRESSIONS = {
     # A lost reply on the plan-publish transaction: the store's retry met its own write, and the
     # service published the same plan again under the next version.
     103: dict(steps=60, fault_rate=0.15, start=datetime(2026, 1, 12, tzinfo=timezone.utc)),
+    # The same publish failing outright (its reply lost, then throttled until the retries ran out):
+    # the admin sends it again, and a plan that was already the latest was published a second time.
+    1024: dict(steps=20, fault_rate=0.12),
 }
 
 
