@@ -188,6 +188,12 @@ def _lines(d: Deps, period: str, shard: int, entries: Iterable[Entry], min_payou
                     yield existing[(pid, cur)]
                     continue
                 carry = carries.get((pid, cur))
+                if carry is not None and carry["period"] == period:
+                    # A concurrent run wrote this line (and moved the carry) between our two reads.
+                    written = d.store.lines_at(period, [(pid, cur)]).get((pid, cur))
+                    if written is not None:
+                        yield written
+                        continue
                 if carry is not None and carry["period"] >= period:
                     raise Conflict(f"{pid} {cur} was settled through {carry['period']} already", code="out_of_order")
                 line = settle_line(period, pid, cur, acc[cur], carry["amount_minor"] if carry else 0, min_payout)
