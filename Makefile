@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-quick setup clean token
+.PHONY: run test test-quick test-slow setup clean token
 
 $(STAMP): pyproject.toml requirements.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP)
 
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The long seeded simulation (2,000 histories with injected faults); `make test` skips it.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow -s $(PYTEST_ARGS)
 
 # make token ROLE=partner PARTNER=P-ALICE
 token: $(STAMP)

@@ -42,3 +42,16 @@ def http(moto_session):
 
     with Client(app) as client:
         yield client
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long runs are opt-in: `pytest -m slow` (make test-slow) or UPLINE_SLOW=1. The whole
+    suite (`make test`) stays within its time budget without them."""
+    if "slow" in (config.getoption("markexpr") or "") and "not slow" not in config.getoption("markexpr"):
+        return
+    if os.environ.get("UPLINE_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="long simulation: run with `make test-slow` or -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
