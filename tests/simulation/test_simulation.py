@@ -48,6 +48,8 @@ def _run(client, http, seeds, steps: int, fault_rate: float, **kw) -> dict:
                     print(f"\n{e}", flush=True)
                     continue
             totals["seeds"] += 1
+            if totals["seeds"] % 50 == 0:
+                print(f"\n{totals['seeds']} seeds passed (last {seed}, {time.monotonic() - started:.0f}s)", flush=True)
             totals["steps"] += s["steps"]
             for k in ("orders", "refunds", "batches", "retries", "redeliveries", "db_calls"):
                 totals[k] += s[k]
