@@ -19,6 +19,7 @@ from tests.simulation.sim import Simulation
 
 QUICK_SEEDS, QUICK_STEPS, QUICK_RATE = 120, 10, 0.08
 QUICK_START = datetime(2026, 2, 2, tzinfo=timezone.utc)  # three days before January locks
+LOCAL_SEEDS, LOCAL_STEPS = 20, 25
 LONG_SEEDS, LONG_STEPS, LONG_RATE = 2000, 20, 0.12
 
 # Seeds that once found a real bug, kept with the exact settings that found it.
@@ -106,12 +107,17 @@ def test_histories_on_dynamodb_local_match_the_model(local_client):
 
     bootstrap.reset()
     name = os.environ["UPLINE_TABLE"]
+    done, faults = 0, 0
     with Client(app) as http:
-        for seed in range(1, 6):
+        for seed in range(1, LOCAL_SEEDS + 1):
             for pk_sk in _all_keys(local_client, name):
                 local_client.delete_item(TableName=name, Key=pk_sk)
-            Simulation(seed, local_client, name, http=http, steps=25, fault_rate=QUICK_RATE).run()
+            s = Simulation(seed, local_client, name, http=http, steps=LOCAL_STEPS, fault_rate=QUICK_RATE).run()
+            done += 1
+            faults += sum(s.faults.injected.values())
     bootstrap.reset()
+    print(f"\nsimulation on DynamoDB Local: {done} seeds x {LOCAL_STEPS} steps, {faults} faults injected")
+    assert done == LOCAL_SEEDS and faults > 0
 
 
 def _all_keys(client, name: str) -> list[dict]:
