@@ -55,6 +55,8 @@ def _run(client, http, seeds, steps: int, fault_rate: float, **kw) -> dict:
             for k in ("orders", "refunds", "batches", "retries", "redeliveries", "db_calls"):
                 totals[k] += s[k]
             totals["faults"] += sum(s["faults"].values())
+            for kind, n in s["faults"].items():
+                totals[kind] = totals.get(kind, 0) + n
     totals["seconds"] = round(time.monotonic() - started, 1)
     print(f"\nsimulation: {totals}")
     assert not failures, f"{len(failures)} seeds failed:\n" + "\n".join(failures)
