@@ -95,6 +95,7 @@ def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]
     """Settle one period (or finish settling it). Safe to run again at any point."""
     batch = d.store.batch(period)
     if batch is not None and batch["status"] != BUILDING:
+        finish_closing(d, period, now)  # a run may have died between the batch and these last steps
         return batch
     if not d.cal.closeable(period, now):
         raise Unprocessable(f"{period} is open until {d.cal.lock_at(period).isoformat()}", code="period_not_locked")
@@ -279,6 +280,8 @@ def finalize(d: Deps, period: str, now: datetime) -> dict[str, Any] | None:
     """Once every shard is done: exports, reconciliation, and the batch becomes a draft for finance."""
     batch = d.store.batch(period)
     if batch is None or batch["status"] != BUILDING:
+        if batch is not None:
+            finish_closing(d, period, now)
         return batch
     if d.store.shards_done(period) < keys.SHARDS:
         return batch
@@ -298,9 +301,20 @@ def finalize(d: Deps, period: str, now: datetime) -> dict[str, Any] | None:
         else:
             metrics.add_metric(name="ReconciliationFailed", unit="Count", value=1)
             logger.error("settlement reconciliation failed", extra={"period": period, "problems": rec.problems})
-    d.store.set_period_status(period, BONUSED, CLOSED, now)
-    d.store.set_settled_through(period)
+    finish_closing(d, period, now)
     return d.store.batch(period)
+
+
+def finish_closing(d: Deps, period: str, now: datetime) -> None:
+    """The last steps of a settlement, once its batch is finished: the period is closed and the
+    program is settled through it. Idempotent; repeated by every later run (and before approval)
+    until both hold, so a crash between the batch and these writes cannot leave the period
+    half-closed or block the next period's settlement."""
+    if (d.store.period(period) or {}).get("status") != CLOSED:
+        d.store.set_period_status(period, BONUSED, CLOSED, now)
+    done = d.store.settled_through()
+    if done is None or done < period:
+        d.store.set_settled_through(period)
 
 
 def verify_exports(d: Deps, period: str) -> dict[str, bool]:
@@ -392,6 +406,7 @@ def approve(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, An
     if who.subject in (batch["created_by"], batch["changed_by"]):
         raise Forbidden("maker-checker: the batch must be approved by someone other than who created or "
                         "last changed it", code="maker_checker")
+    finish_closing(d, period, now)  # never pay out of a period that is not closed
     p = provider(d.payout_provider)
     payouts = [Payout(line.payout_id, period, line.partner_id, details.get("partner_name", ""), line.currency,
                       line.payout_minor) for line, details in d.store.lines(period) if line.payout_minor > 0]

@@ -51,3 +51,36 @@ def test_a_run_that_finds_its_lines_written_by_another_run_mid_shard_reports_the
     assert money_items(moto_client) == reference
     assert svc.verify_exports(other, PERIOD) == {"summary": True, "detail": True, "json": True}
     assert exports(tmp_path / "other")
+
+
+class CrashAfterBatchFinished:
+    """Dies right after the write that turns the batch from building into a draft."""
+
+    def __init__(self, client):
+        self._client, self.crashed = client, False
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if name != "update_item":
+            return attr
+
+        def call(**kwargs):
+            result = attr(**kwargs)
+            if not self.crashed and "finished_at" in kwargs.get("UpdateExpression", ""):
+                self.crashed = True
+                raise RuntimeError("the process died")
+            return result
+        return call
+
+
+def test_a_rerun_after_a_crash_between_the_batch_and_closing_the_period_closes_it(api, clock, moto_client, tmp_path):
+    busy_august(Settling(api, clock))
+    crashing = CrashAfterBatchFinished(moto_client)
+    with pytest.raises(RuntimeError):
+        svc.close_period(deps_on(crashing, tmp_path / "a"), PERIOD, AFTER_AUG_LOCK, "system")
+    d = deps_on(moto_client, tmp_path / "a")
+    assert d.store.batch(PERIOD)["status"] == "draft" and d.store.period(PERIOD)["status"] == "bonused"
+    # Before the fix the rerun returned the finished batch and left the period half-closed for good.
+    assert svc.run_daily(d, AFTER_AUG_LOCK) == [{"period": PERIOD, "status": "draft"}]
+    assert d.store.period(PERIOD)["status"] == "closed" and d.store.settled_through() == PERIOD
+    assert svc.run_daily(d, AFTER_AUG_LOCK) == []
