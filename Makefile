@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-quick setup clean token package bench bench-quick
+.PHONY: run test test-quick test-slow setup clean token package bench bench-quick
 
 $(STAMP): pyproject.toml requirements.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+# The long seeded simulation (2,000 histories with injected faults); `make test` skips it.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow -s $(PYTEST_ARGS)
 
 # make token ROLE=partner PARTNER=P-ALICE
 token: $(STAMP)

@@ -9,6 +9,8 @@
   python -m scripts.cli approve 2026-10 --as bob
   python -m scripts.cli mark-paid 2026-10 --as bob
   python -m scripts.cli mark-failed 2026-10 P-DAN USD --reason "account closed" --as bob
+  python -m scripts.cli backup --to s3://my-backups/upline            (or --to ./backups)
+  python -m scripts.cli restore --from s3://my-backups/upline/upline-20261125T031200Z --table upline-restored
 
 Against `make run` it finds DynamoDB Local by itself; `--aws` uses the environment as it is
 (UPLINE_TABLE, AWS credentials, UPLINE_EXPORT_BUCKET) for a deployed stack.
@@ -63,6 +65,13 @@ def _main(argv: list[str] | None = None) -> int:
     failed.add_argument("currency")
     failed.add_argument("--reason", required=True)
     failed.add_argument("--as", dest="who", default="cli:finance")
+    # ---- backup and restore (issue 8) ----
+    bk = sub.add_parser("backup", help="export the whole table as checksummed JSON lines to S3 or a folder")
+    bk.add_argument("--to", required=True, help="s3://bucket/prefix or a local folder")
+    bk.add_argument("--name", help="the backup's name under --to (default: upline-<UTC time>)")
+    rs = sub.add_parser("restore", help="verify a backup and load it into an empty table")
+    rs.add_argument("--from", dest="source", required=True, help="s3://bucket/prefix/name or folder/name")
+    rs.add_argument("--table", help="the empty table to restore into (created if missing; default: UPLINE_TABLE)")
     args = parser.parse_args(argv)
 
     localenv.load(create=args.command != "mint-token")
@@ -83,8 +92,53 @@ def _main(argv: list[str] | None = None) -> int:
 
         for line in seed(bootstrap.repository(), s):
             print(line)
+    elif args.command in ("backup", "restore"):
+        return backup_restore(args)
     else:
         return finance(args)
+    return 0
+
+
+def _files_at(location: str):
+    """(S3 FileStore, prefix) for s3://bucket/prefix."""
+    import boto3
+
+    from chalicelib.store.files import S3Files
+
+    bucket, _, prefix = location[5:].partition("/")
+    return S3Files(boto3.client("s3", region_name=bootstrap.settings().region), bucket), prefix.strip("/")
+
+
+def backup_restore(args: argparse.Namespace) -> int:
+    """The backup drill: the same service functions the restore test runs."""
+    import json
+    from pathlib import Path
+
+    from chalicelib.services import backup as svc
+    from chalicelib.store.dynamo import Table
+    from chalicelib.store.files import FolderFiles
+
+    s = bootstrap.settings()
+    now = bootstrap.now()
+    client = bootstrap.dynamodb_client(s)
+    location = args.to if args.command == "backup" else args.source
+    if location.startswith("s3://"):
+        files, prefix = _files_at(location)
+    else:  # a folder: its parent is the store's root, so keys stay inside it
+        path = Path(location).resolve()
+        files, prefix = FolderFiles(path.parent), path.name
+    if args.command == "backup":
+        name = args.name or f"upline-{now.strftime('%Y%m%dT%H%M%SZ')}"
+        prefix = f"{prefix}/{name}" if prefix else name
+        manifest = svc.backup(Table(client, s.table_name), files, prefix, now)
+        print(json.dumps({"backup": location.rstrip("/") + "/" + name, "items": manifest["items"],
+                          "files": len(manifest["files"]), "kinds": manifest["kinds"]}, indent=2))
+        return 0
+    table_name = args.table or s.table_name
+    create_table(client, table_name)
+    report = svc.restore(Table(client, table_name), files, prefix)
+    print(json.dumps({"table": report["table"], "items": report["items"], "files": report["files"],
+                      "reconciled": True}, indent=2))
     return 0
 
 

@@ -1,6 +1,7 @@
 """Publish and list commission plan versions."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Mapping
 
@@ -14,15 +15,19 @@ def publish(repo: Repository, *, levels_bps: list[int], cap_bps: int | None,
             rank_overrides: Mapping[str, Mapping[int, int]], holding_days: int, effective_from: datetime,
             created_by: str, max_depth: int, now: datetime, min_payout_minor: int = DEFAULT_MIN_PAYOUT_MINOR,
             bonus: BonusRules | None = None) -> Plan:
-    """Add the next plan version. Versions are never edited; a new one supersedes from its date."""
+    """Add the next plan version. Versions are never edited; a new one supersedes from its date.
+    Publishing the plan that is already the latest version changes nothing and returns it: that is a
+    retry (of a request whose answer was lost, or of a write whose reply was), not a new plan."""
     for _ in range(5):
-        version = len(repo.plans()) + 1
-        plan = validate_plan(Plan(version, effective_from, tuple(levels_bps), cap_bps,
+        plans = repo.plans()
+        plan = validate_plan(Plan(len(plans) + 1, effective_from, tuple(levels_bps), cap_bps,
                                   {r: dict(o) for r, o in rank_overrides.items()}, holding_days,
                                   min_payout_minor, bonus), max_depth)
+        if plans and replace(plans[-1], version=plan.version) == plan:
+            return plans[-1]
         try:
             repo.publish_plan(plan, created_by, now)
             return plan
         except (AlreadyExists, ConcurrentUpdate):
-            continue
+            continue  # someone else's version, or our own whose reply was lost: read again
     raise Conflict("another plan was being published; try again", code="busy")

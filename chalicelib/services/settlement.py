@@ -54,7 +54,7 @@ class Deps:
     payout_provider: str = "bank_transfer"
     fanout: Callable[[str, int], None] | None = None  # hand (period, shard) to a worker; None: settle here
     progress: Progress | None = None
-    shard_threads: int = 4  # shards settled at once by the in-process path
+    shard_threads: int = 1  # shards settled at once in-process (bootstrap passes the setting, default 4)
 
     def tick(self, what: str, n: int = 1) -> None:
         if self.progress:
@@ -102,6 +102,7 @@ def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]
     """Settle one period (or finish settling it). Safe to run again at any point."""
     batch = d.store.batch(period)
     if batch is not None and batch["status"] not in UNFINISHED:
+        finish_closing(d, period, now)  # a run may have died between the batch and these last steps
         return batch
     if not d.cal.closeable(period, now):
         raise Unprocessable(f"{period} is open until {d.cal.lock_at(period).isoformat()}", code="period_not_locked")
@@ -206,6 +207,12 @@ def _lines(d: Deps, period: str, shard: int, entries: Iterable[Entry | Posting],
                     lines.append(existing[(pid, cur)])
                     continue
                 carry = carries.get((pid, cur))
+                if carry is not None and carry["period"] == period:
+                    # A concurrent run wrote this line (and moved the carry) between our two reads.
+                    written = d.store.lines_at(period, [(pid, cur)]).get((pid, cur))
+                    if written is not None:
+                        yield written
+                        continue
                 if carry is not None and carry["period"] >= period:
                     raise Conflict(f"{pid} {cur} was settled through {carry['period']} already", code="out_of_order")
                 line = settle_line(period, pid, cur, acc[cur], carry["amount_minor"] if carry else 0, min_payout)
@@ -310,6 +317,8 @@ def finalize(d: Deps, period: str, now: datetime) -> dict[str, Any] | None:
     settled) and is finalized again on the next run, until a correction makes it reconcile."""
     batch = d.store.batch(period)
     if batch is None or batch["status"] not in UNFINISHED:
+        if batch is not None:
+            finish_closing(d, period, now)
         return batch
     if d.store.shards_done(period) < keys.SHARDS:
         return batch
@@ -330,9 +339,20 @@ def finalize(d: Deps, period: str, now: datetime) -> dict[str, Any] | None:
         return d.store.batch(period)
     if finished:
         metrics.add_metric(name="SettlementCompleted", unit="Count", value=1)
-    d.store.set_period_status(period, BONUSED, CLOSED, now)
-    d.store.set_settled_through(period)
+    finish_closing(d, period, now)
     return d.store.batch(period)
+
+
+def finish_closing(d: Deps, period: str, now: datetime) -> None:
+    """The last steps of a settlement, once its batch is finished: the period is closed and the
+    program is settled through it. Idempotent; repeated by every later run (and before approval)
+    until both hold, so a crash between the batch and these writes cannot leave the period
+    half-closed or block the next period's settlement."""
+    if (d.store.period(period) or {}).get("status") != CLOSED:
+        d.store.set_period_status(period, BONUSED, CLOSED, now)
+    done = d.store.settled_through()
+    if done is None or done < period:
+        d.store.set_settled_through(period)
 
 
 def verify_exports(d: Deps, period: str) -> dict[str, bool]:
@@ -439,6 +459,7 @@ def approve(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, An
     if who.subject in (batch["created_by"], batch["changed_by"], *batch.get("touched_by", [])):
         raise Forbidden("maker-checker: the batch must be approved by someone other than who created or "
                         "last changed it", code="maker_checker")
+    finish_closing(d, period, now)  # never pay out of a period that is not closed
     p = provider(d.payout_provider)
     payouts = [Payout(line.payout_id, period, line.partner_id, details.get("partner_name", ""), line.currency,
                       line.payout_minor) for line, details in d.store.lines(period) if line.payout_minor > 0]
@@ -448,11 +469,19 @@ def approve(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, An
         d.files.put(export_key(period, p.file_name), f, p.content_type)
     payout_file = {"file": p.file_name, "provider": p.name, "sha256": sha256(data), "bytes": len(data),
                    "rows": len(payouts)}
-    if not d.store.transition(period, DRAFT, APPROVED, who.subject, now, {"payout_file": payout_file}):
+    if not d.store.transition(period, DRAFT, APPROVED, who.subject, now, {"payout_file": payout_file}) \
+            and not _done_by(d, period, APPROVED, who):
         raise Conflict("the batch changed while approving; reload it", code="invalid_state")
     d.store.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#approved",
                       {"event": "approved", "by": who.subject, "at": now.isoformat()})
     return _batch(d, period)
+
+
+def _done_by(d: Deps, period: str, status: str, who: Principal) -> bool:
+    """After a failed conditional transition: did this very call make it (its reply was lost and the
+    retry found the batch already moved), rather than someone else?"""
+    batch = _batch(d, period)
+    return batch["status"] == status and batch.get(f"{status}_by") == who.subject
 
 
 def mark_paid(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, Any]:
@@ -464,7 +493,7 @@ def mark_paid(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, 
     if batch["status"] != APPROVED:
         raise Conflict(f"only an approved batch can be marked paid; this one is {batch['status']}",
                        code="invalid_state")
-    if not d.store.transition(period, APPROVED, PAID, who.subject, now):
+    if not d.store.transition(period, APPROVED, PAID, who.subject, now) and not _done_by(d, period, PAID, who):
         raise Conflict("the batch changed; reload it", code="invalid_state")
     d.store.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#paid",
                       {"event": "paid", "by": who.subject, "at": now.isoformat()})

@@ -2,11 +2,15 @@
 queries, and the translation of DynamoDB errors into domain errors."""
 from __future__ import annotations
 
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
 from . import schema
@@ -129,15 +133,68 @@ def _add_condition(target: dict[str, Any], condition: str | None, names: dict[st
         target["ExpressionAttributeValues"] = {k: attribute_value(v) for k, v in values.items()}
 
 
+# ---- retries ----------------------------------------------------------------------------------
+# botocore already retries inside one client call; these retries sit above it, for what is left when
+# botocore gives up or cannot see the problem (a reply lost after the write, a conflicting transaction).
+# Every write Upline makes is safe to send twice: put_new and the first op of every transaction say
+# "already done" (AlreadyExists), unconditional puts and SETs write the same values again, and ADD
+# counters only ever move inside a transaction with such a put. Transactions also carry one
+# ClientRequestToken across the retries, so DynamoDB itself recognises a replay of a write whose reply
+# was lost and answers it as a success.
+THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+             "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"}
+RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "None"}
+TRANSIENT = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError)
+
+
+@dataclass
+class Retry:
+    """Capped exponential backoff with full jitter. `sleep` and `rng` are injectable so a simulation
+    can run thousands of retries deterministically and without waiting."""
+    attempts: int = 4
+    base_seconds: float = 0.02
+    cap_seconds: float = 1.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        return self.rng.uniform(0, min(self.cap_seconds, self.base_seconds * (2 ** attempt)))
+
+    def run(self, call: Callable[[], Any]) -> Any:
+        for attempt in range(self.attempts):
+            try:
+                return call()
+            except TRANSIENT:
+                if attempt == self.attempts - 1:
+                    raise
+            except ClientError as e:
+                if attempt == self.attempts - 1 or not retryable(e):
+                    raise
+            self.sleep(self.delay(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def retryable(e: ClientError) -> bool:
+    code = _code(e)
+    if code in THROTTLED:
+        return True
+    if code == "TransactionCanceledException":
+        reasons = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
+        return bool(reasons) and set(reasons) <= RETRYABLE_REASONS and set(reasons) != {"None"}
+    return False
+
+
 class Table:
     """The one table, through a low-level client given from outside (so tests can swap it)."""
 
-    def __init__(self, client: Any, name: str):
+    def __init__(self, client: Any, name: str, retry: Retry | None = None):
         self.client = client
         self.name = name
+        self.retry = retry or Retry()
 
     def get(self, key: Key, consistent: bool = True) -> dict[str, Any] | None:
-        resp = self.client.get_item(TableName=self.name, Key=key_of(key), ConsistentRead=consistent)
+        resp = self.retry.run(lambda: self.client.get_item(TableName=self.name, Key=key_of(key),
+                                                           ConsistentRead=consistent))
         item = resp.get("Item")
         return decode(item) if item else None
 
@@ -150,7 +207,7 @@ class Table:
             request = {self.name: {"Keys": [key_of(k) for k in wanted[start:start + BATCH_GET_LIMIT]],
                                    "ConsistentRead": consistent}}
             while request:
-                resp = self.client.batch_get_item(RequestItems=request)
+                resp = self.retry.run(lambda: self.client.batch_get_item(RequestItems=request))
                 for raw in resp.get("Responses", {}).get(self.name, []):
                     item = decode(raw)
                     found[(item[schema.PK], item[schema.SK])] = item
@@ -159,22 +216,24 @@ class Table:
 
     def put_new(self, key: Key, attrs: dict[str, Any]) -> None:
         try:
-            self.client.put_item(TableName=self.name, Item=encode(with_key(key, attrs)),
-                                 ConditionExpression="attribute_not_exists(PK)")
+            item = encode(with_key(key, attrs))
+            self.retry.run(lambda: self.client.put_item(TableName=self.name, Item=item,
+                                                        ConditionExpression="attribute_not_exists(PK)"))
         except ClientError as e:
             if _code(e) == "ConditionalCheckFailedException":
                 raise AlreadyExists(f"{key[0]} already exists") from None
             raise
 
     def put(self, key: Key, attrs: dict[str, Any]) -> None:
-        self.client.put_item(TableName=self.name, Item=encode(with_key(key, attrs)))
+        item = encode(with_key(key, attrs))
+        self.retry.run(lambda: self.client.put_item(TableName=self.name, Item=item))
 
     def update(self, key: Key, expression: str, names: dict[str, str] | None = None,
                values: dict[str, Any] | None = None, condition: str | None = None) -> bool:
         """Returns False when the condition did not hold."""
         kwargs = Op.update(key, expression, names, values, condition)["Update"]
         try:
-            self.client.update_item(TableName=self.name, **kwargs)
+            self.retry.run(lambda: self.client.update_item(TableName=self.name, **kwargs))
             return True
         except ClientError as e:
             if _code(e) == "ConditionalCheckFailedException":
@@ -182,7 +241,7 @@ class Table:
             raise
 
     def delete(self, key: Key) -> None:
-        self.client.delete_item(TableName=self.name, Key=key_of(key))
+        self.retry.run(lambda: self.client.delete_item(TableName=self.name, Key=key_of(key)))
 
     def transact(self, ops: list[dict[str, Any]]) -> None:
         """Commit all of `ops` or none. A failed condition on the first op (by convention the
@@ -194,8 +253,9 @@ class Table:
             raise Conflict("too many changes for one transaction", code="transaction_too_large")
         for op in ops:
             next(iter(op.values()))["TableName"] = self.name
+        token = uuid.uuid4().hex  # one token for every retry of this one transaction
         try:
-            self.client.transact_write_items(TransactItems=ops)
+            self.retry.run(lambda: self.client.transact_write_items(TransactItems=ops, ClientRequestToken=token))
         except ClientError as e:
             if _code(e) != "TransactionCanceledException":
                 raise
@@ -217,7 +277,7 @@ class Table:
         }
         total = 0
         while True:
-            resp = self.client.query(**kwargs)
+            resp = self.retry.run(lambda: self.client.query(**kwargs))
             total += resp.get("Count", 0)
             if "LastEvaluatedKey" not in resp:
                 return total
@@ -258,7 +318,7 @@ class Table:
         while True:
             if remaining is not None or page_size is not None:
                 kwargs["Limit"] = min(x for x in (remaining, page_size) if x is not None)
-            resp = self.client.query(**kwargs)
+            resp = self.retry.run(lambda: self.client.query(**kwargs))
             for raw in resp.get("Items", []):
                 yield decode(raw)
             if remaining is not None:

@@ -1,0 +1,59 @@
+"""Fixtures for the simulation: one moto session for many seeds, a fresh table per seed."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import boto3
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.store.schema import create_table
+
+
+@pytest.fixture
+def moto_session():
+    from moto import mock_aws
+
+    with mock_aws():
+        bootstrap.reset()
+        yield boto3.client("dynamodb", region_name="us-east-1")
+        bootstrap.reset()
+
+
+@contextmanager
+def fresh_table(client, name: str) -> Iterator[str]:
+    create_table(client, name)
+    previous = os.environ["UPLINE_TABLE"]
+    os.environ["UPLINE_TABLE"] = name
+    try:
+        yield name
+    finally:
+        os.environ["UPLINE_TABLE"] = previous
+        client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def http(moto_session):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as client:
+        yield client
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long runs are opt-in: `pytest -m slow` (make test-slow) or UPLINE_SLOW=1. The whole
+    suite (`make test`) stays within its time budget without them."""
+    if "slow" in (config.getoption("markexpr") or "") and "not slow" not in config.getoption("markexpr"):
+        return
+    if os.environ.get("UPLINE_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="long simulation: run with `make test-slow` or -m slow")
+    here = Path(__file__).parent
+    for item in items:  # only the simulation's own long runs: other slow tests run in `make test`
+        if "slow" in item.keywords and here in Path(item.path).parents:
+            item.add_marker(skip)
