@@ -41,7 +41,7 @@ def http(moto_session):
 
     from app import app
 
-    with Client(app) as client:
+    with Client(app, stage_name="test") as client:
         yield client
 
 

@@ -116,7 +116,7 @@ def test_histories_on_dynamodb_local_match_the_model(local_client):
     bootstrap.reset()
     name = os.environ["UPLINE_TABLE"]
     done, faults = 0, 0
-    with Client(app) as http:
+    with Client(app, stage_name="test") as http:
         for seed in range(1, LOCAL_SEEDS + 1):
             for pk_sk in _all_keys(local_client, name):
                 local_client.delete_item(TableName=name, Key=pk_sk)
