@@ -1,6 +1,7 @@
 """The one table's definition: the single source for infra/, the tests and the local runner."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 PK, SK = "PK", "SK"
@@ -50,10 +51,12 @@ def create_table_kwargs(table_name: str) -> dict[str, Any]:
 def create_table(client: Any, table_name: str) -> bool:
     """Create the table (and its TTL) if it is not there. Returns True when it was created."""
     try:
-        client.describe_table(TableName=table_name)
-        return False
+        table = client.describe_table(TableName=table_name)["Table"]
     except client.exceptions.ResourceNotFoundException:
-        pass
+        table = None
+    if table is not None:
+        _add_missing_indexes(client, table_name, table)
+        return False
     client.create_table(**create_table_kwargs(table_name))
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     try:
@@ -64,3 +67,20 @@ def create_table(client: Any, table_name: str) -> bool:
     except client.exceptions.ClientError:  # pragma: no cover - some emulators lack TTL
         pass
     return True
+
+
+def _add_missing_indexes(client: Any, table_name: str, table: dict[str, Any]) -> None:
+    """A table made by an older version of this schema (say, `make run`'s persisted data) gains the
+    indexes added since, one at a time, as DynamoDB requires. In AWS the stack does this."""
+    have = {g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])}
+    for index in GLOBAL_SECONDARY_INDEXES:
+        if index["IndexName"] in have:
+            continue
+        client.update_table(TableName=table_name, AttributeDefinitions=ATTRIBUTE_DEFINITIONS,
+                            GlobalSecondaryIndexUpdates=[{"Create": index}])
+        for _ in range(120):
+            described = client.describe_table(TableName=table_name)["Table"]
+            status = {g["IndexName"]: g.get("IndexStatus") for g in described.get("GlobalSecondaryIndexes", [])}
+            if status.get(index["IndexName"]) == "ACTIVE":
+                break
+            time.sleep(0.5)

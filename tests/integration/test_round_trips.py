@@ -54,3 +54,18 @@ def test_following_a_link_is_one_write_and_no_read_once_the_code_is_known(progra
     # The one write is a conditional UpdateItem that records, de-duplicates and counts the click
     # (docs/architecture.md, "Abuse limits"): still exactly one call, and no read.
     assert calls.ops == {"UpdateItem": 1}, calls.ops
+
+
+def test_a_table_from_an_older_schema_gains_the_indexes_added_since(local_client):
+    import os
+
+    from chalicelib.store import schema
+
+    name = os.environ["UPLINE_TABLE"] + "-old"
+    local_client.create_table(TableName=name, KeySchema=schema.KEY_SCHEMA,
+                              AttributeDefinitions=schema.ATTRIBUTE_DEFINITIONS[:4],
+                              GlobalSecondaryIndexes=schema.GLOBAL_SECONDARY_INDEXES[:1], BillingMode="PAY_PER_REQUEST")
+    assert schema.create_table(local_client, name) is False
+    indexes = local_client.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    assert sorted(g["IndexName"] for g in indexes) == ["GSI1", "GSI2"]
+    local_client.delete_table(TableName=name)
