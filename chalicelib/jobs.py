@@ -6,7 +6,7 @@ import json
 from chalice import Blueprint, Cron
 
 from . import bootstrap
-from .observability import logger
+from .observability import flush_metrics, logger
 from .services import settlement
 
 bp = Blueprint(__name__)
@@ -17,9 +17,12 @@ QUEUE = "upline-settlement"
 @bp.schedule(Cron(0, 1, "*", "*", "?", "*"), name="settle_daily")
 def settle_daily(event):
     """Every day at 01:00 UTC: close each period past its lock and settle it (or fan its shards out)."""
-    results = settlement.run_daily(bootstrap.settlement(), bootstrap.now())
-    logger.info("settlement run", extra={"results": results})
-    return {"results": results}
+    try:
+        results = settlement.run_daily(bootstrap.settlement(), bootstrap.now())
+        logger.info("settlement run", extra={"results": results})
+        return {"results": results}
+    finally:
+        flush_metrics()
 
 
 @bp.on_sqs_message(queue=QUEUE, batch_size=1, name="settlement_worker")
@@ -27,7 +30,13 @@ def settlement_worker(event):
     """One shard of one period per message. A message that fails is reported back (partial batch
     failure reporting is switched on in infra/), so SQS redelivers it and, after its retries, parks
     it in the dead-letter queue; a redelivery settles nothing twice."""
-    deps = bootstrap.settlement(fan_out=False)
+    try:
+        return _work(bootstrap.settlement(fan_out=False), event)
+    finally:
+        flush_metrics()
+
+
+def _work(deps, event) -> dict:
     failed = []
     for record in event:
         try:

@@ -8,7 +8,7 @@ import uuid
 from chalice import Chalice, Response
 
 from .. import bootstrap
-from ..observability import logger, metrics
+from ..observability import flush_metrics, logger
 from .http import error_body
 
 
@@ -22,8 +22,7 @@ def install(app: Chalice) -> None:
         try:
             response = _uniform_errors(get_response(event))
         finally:
-            if metrics.metric_set:  # an empty flush only warns
-                metrics.flush_metrics()
+            flush_metrics()
         response.headers["X-Correlation-Id"] = correlation_id
         _protect(response, headers.get("origin"))
         logger.info("request", extra={"method": event.method, "path": event.path,

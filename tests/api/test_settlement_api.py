@@ -348,3 +348,19 @@ def test_whoever_did_settlement_work_on_a_batch_may_not_approve_it(program):
     refused = program.approve("2026-08", "finance-3")
     assert (refused.status_code, json.loads(refused.body)["error"]["code"]) == (403, "maker_checker")
     assert program.approve("2026-08", "finance-2").status_code == 200
+
+
+def test_the_scheduled_run_emits_its_metrics_for_the_settlement_alarms(api, clock, tmp_path, monkeypatch):
+    from chalicelib import observability
+
+    bootstrap.use_files(FolderFiles(tmp_path / "exports"))
+    p = Settling(api, clock)
+    p.worked_program()
+    p.sell("o1", 1_000_000)
+    p.clock.t = AFTER_AUG_LOCK
+    flushed = []
+    monkeypatch.setattr(observability.metrics, "flush_metrics", lambda *a, **k: flushed.append(
+        dict(observability.metrics.metric_set)))
+    api.lambda_.invoke("settle_daily", api.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    assert any("SettlementCompleted" in m for m in flushed)
