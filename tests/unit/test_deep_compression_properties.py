@@ -1,9 +1,9 @@
 """Compression over deep chains with long inactive runs: the levels paid are those of a walk up the
 whole chain, whatever the length of the stored upline snapshots.
 
-The tree lives in a dictionary here: the order service reads it through the two repository calls
-it uses to look above a snapshot, and each partner's snapshot is built as enrolment builds it
-(`child_upline`, cut at `max_depth`).
+The tree lives in a dictionary (tests/support/tree.py): the order service reads it through the two
+repository calls it uses to look above a snapshot, and each partner's snapshot is built as
+enrolment builds it (`child_upline`, cut at `max_depth`).
 """
 from datetime import datetime, timezone
 
@@ -11,28 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.commissions import compute_commissions
-from chalicelib.domain.partners import Partner
 from chalicelib.domain.plans import Plan
-from chalicelib.domain.tree import ACTIVE, Node, child_upline
+from chalicelib.domain.tree import ACTIVE, Node
 from chalicelib.services.partners import upline_for_levels
+from tests.support.tree import TreeReads, build_chain
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
-class TreeReads:
-    """The two reads the service makes above a snapshot, answered from a dictionary and counted."""
-
-    def __init__(self, partners: dict[str, Partner]):
-        self.partners = partners
-        self.reads = 0
-
-    def get_partner(self, partner_id):
-        self.reads += 1
-        return self.partners.get(partner_id)
-
-    def get_partners(self, ids):
-        self.reads += 1
-        return {i: self.partners[i] for i in ids if i in self.partners}
 
 
 @st.composite
@@ -43,17 +27,6 @@ def chains(draw):
     statuses = [status for status, n in runs for _ in range(n)]
     ranks = draw(st.lists(st.sampled_from(["base", "gold"]), min_size=len(statuses), max_size=len(statuses)))
     return [Node(f"P{i:03d}", s, r) for i, (s, r) in enumerate(zip(statuses, ranks))]
-
-
-def build(chain: list[Node], max_depth: int) -> dict[str, Partner]:
-    partners: dict[str, Partner] = {}
-    sponsor = None
-    for node in chain:
-        upline = child_upline(sponsor.node, sponsor.upline, max_depth) if sponsor else ()
-        partners[node.partner_id] = sponsor = Partner(node.partner_id, node.partner_id, "",
-                                                      sponsor.partner_id if sponsor else None, upline,
-                                                      status=node.status, rank=node.rank)
-    return partners
 
 
 def reference_levels(chain: list[Node], index: int, levels: int) -> list[str]:
@@ -69,7 +42,7 @@ def test_deep_chains_pay_the_next_active_ancestor_per_level_past_any_stored_upli
     plan = Plan(1, T0, tuple(data.draw(st.lists(st.integers(1, 1000), min_size=levels, max_size=levels))),
                 rank_overrides={"gold": {1: 1500}})
     index = data.draw(st.integers(0, len(chain) - 1))
-    repo = TreeReads(build(chain, max_depth))
+    repo = TreeReads(build_chain(chain, max_depth))
     partner = repo.partners[chain[index].partner_id]
 
     upline = upline_for_levels(repo, partner, plan.depth, max_depth)
