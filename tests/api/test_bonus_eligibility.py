@@ -75,3 +75,20 @@ def test_a_partner_active_at_the_close_earns_its_bonus_though_it_was_inactive_mi
     bonuses = {i["entry_id"]: i["amount_minor"] for i in ledger_items() if i["kind"] == "bonus"}
     assert bonuses == {"bonus#2026-08#threshold#P-DDD": 150_000}
     assert partner(program, "DDD")["rank"] == "gold"
+
+
+def test_team_volume_counts_the_downline_to_the_full_stored_depth_and_no_further(api, clock, tmp_path):
+    """Team volume counts tree levels, so `team_levels` (at most UPLINE_MAX_DEPTH, checked when a
+    plan is published) never reaches past the upline each partner stores: the partner ten levels
+    above a sale counts it, the one eleven levels above does not."""
+    bootstrap.use_files(FolderFiles(tmp_path / "exports"))
+    p = Settling(api, clock)
+    p.worked_program({**BONUS_PLAN, "bonus": {"currency": "USD", "basis": "team", "team_levels": 10,
+                                              "ladder": [{"threshold_minor": 1_000_000, "flat_minor": 20_000}]}})
+    codes = [f"TV{i:02d}" for i in range(12)]  # TV00 at the top, TV11 eleven levels below it
+    p.chain(codes)
+    p.sell("o1", 1_000_000, code="TV11")
+    p.clock.t = AFTER_AUG_LOCK
+    assert p.run().status_code == 200
+    earners = {i["partner_id"] for i in ledger_items() if i["kind"] == "bonus"}
+    assert earners == {f"P-{c}" for c in codes[1:]}  # TV11 itself and the ten above it; not TV00
