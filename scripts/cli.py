@@ -102,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(e), 2)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:  # `| head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
     except Exception as e:  # noqa: BLE001 — the operator gets one line; --traceback shows the rest
         if args.traceback:
             raise
@@ -120,7 +123,7 @@ def explain(e: Exception, args: argparse.Namespace) -> str:
     from pydantic import ValidationError
 
     endpoint = os.environ.get("DYNAMODB_ENDPOINT")
-    if isinstance(e, (EndpointConnectionError, ConnectionClosedError, ConnectionError)):
+    if isinstance(e, (EndpointConnectionError, ConnectionClosedError)):
         if not args.aws:
             return f"cannot reach DynamoDB Local at {endpoint}: is `make run` running?"
         return f"cannot reach AWS ({e}): check the network and the region"
@@ -220,7 +223,7 @@ def _mint(args: argparse.Namespace, s: Any) -> int:
     if not s.jwt_secret:
         raise Refused("no UPLINE_JWT_SECRET: run `make run` once (it generates .data/local.env), or export it")
     if args.role in ("admin", "finance") and not args.subject:
-        raise Refused(f"a {args.role} token names a person: add --subject NAME")
+        raise Refused(f"{args.role} tokens name a person: add --subject NAME")
     subject = actors.person(args.subject) if args.subject else (args.partner_id or args.member_id or args.role)
     print(mint_token(s.jwt_secret, args.role, subject, partner_id=args.partner_id, member_id=args.member_id))
     return 0

@@ -36,9 +36,10 @@ class DynamoDBLocal:
     """A DynamoDB Local process: in memory by default, or persisted under `db_path`."""
 
     def __init__(self, port: int | None = None, db_path: Path | None = None, log_path: Path | None = None,
-                 own_session: bool = False):
+                 own_session: bool = False, start_timeout: float = 30.0):
         self.port = port or free_port()
         self.own_session = own_session  # out of the terminal's process group: Ctrl-C reaches its owner only
+        self.start_timeout = start_timeout
         self.db_path = db_path
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
@@ -65,7 +66,11 @@ class DynamoDBLocal:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=lib,
                                      start_new_session=self.own_session)
-        wait_for_port(self.port)
+        try:
+            wait_for_port(self.port, self.start_timeout)
+        except BaseException:  # never leave a half-started JVM behind
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

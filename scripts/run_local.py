@@ -21,6 +21,7 @@ from scripts.dynamodb_local import ROOT, DynamoDBLocal, free_port, wait_for_port
 API_PORT = int(os.environ.get("PORT", "8000"))
 DB_PORT = int(os.environ.get("DYNAMODB_PORT", "8001"))
 STAGE = localenv.LOCAL_STAGE
+START_TIMEOUT = 180.0  # a JVM on a busy laptop can take a while
 
 
 def banner(text: str) -> None:
@@ -55,7 +56,8 @@ def start_database() -> tuple[str, object]:
             sys.exit(f"port {port} is in use: is another `make run` still going? (PORT=… DYNAMODB_PORT=… pick others)")
     if DynamoDBLocal.available():
         ddb = DynamoDBLocal(port=DB_PORT, db_path=localenv.DATA / "dynamodb",
-                            log_path=localenv.DATA / "dynamodb-local.log", own_session=True).start()
+                            log_path=localenv.DATA / "dynamodb-local.log", own_session=True,
+                            start_timeout=START_TIMEOUT).start()
         return ddb.endpoint, ddb
     banner("WARNING: Java or the DynamoDB Local jar is missing.\n"
            "Falling back to moto's in-process server: NOTHING YOU DO WILL PERSIST.")
@@ -126,6 +128,9 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nstopping: the API, then DynamoDB Local", flush=True)
         return 0
+    except RuntimeError as e:  # a child that would not start: say so in one line
+        print(f"make run: {e}", file=sys.stderr)
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -133,7 +138,7 @@ def main() -> int:
             child.stop()  # type: ignore[attr-defined]
 
 
-def _wait_for_api(proc: subprocess.Popen, timeout: float = 60.0) -> None:
+def _wait_for_api(proc: subprocess.Popen, timeout: float = START_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while not port_in_use(API_PORT):
         if proc.poll() is not None:
