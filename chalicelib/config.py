@@ -19,7 +19,6 @@ from typing import Annotated, Any, Callable, Mapping
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
-from pydantic_settings.sources.utils import parse_env_vars
 
 from .domain.fraud import FraudRules
 from .domain.periods import Calendar
@@ -190,7 +189,9 @@ class _GivenEnvironment(EnvSettingsSource):
         super().__init__(settings_cls)
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
-        return parse_env_vars(self._given, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+        # As the base class reads os.environ: names compared case-insensitively, empty values unset.
+        return {(k if self.case_sensitive else k.lower()): v for k, v in self._given.items()
+                if not (self.env_ignore_empty and v == "")}
 
 
 def variable(field: str) -> str:
