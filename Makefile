@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-quick test-slow setup clean token package bench bench-quick
+.PHONY: run test test-quick test-slow setup clean token package bench bench-quick docs
 
 $(STAMP): pyproject.toml requirements.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP)
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# docs/configuration.md, generated from the settings model and .chalice/config.json (a test checks it is current).
+docs: $(STAMP)
+	$(BIN)/python -m scripts.gen_config_docs
+
 # make package STAGE=prod — the CloudFormation template for one stage, offline (see "Deploy to AWS").
 STAGE ?= dev
 package: $(STAMP)
@@ -46,7 +50,7 @@ bench-quick: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -s $(PYTEST_ARGS)
 
-# make token ROLE=partner PARTNER=P-ALICE
+# make token ROLE=partner PARTNER=P-ALICE   (admin and finance tokens name a person: SUB=fin-1)
 token: $(STAMP)
 	$(BIN)/python -m scripts.cli mint-token --role $(ROLE) $(if $(PARTNER),--partner-id $(PARTNER),) $(if $(SUB),--subject $(SUB),)
 

@@ -10,10 +10,12 @@ import boto3
 from botocore.config import Config
 
 from .config import Settings
+from .services.audit import AuditTrail
 from .services.settlement import Deps
 from .store.dynamo import Table
 from .store.files import FileStore, FolderFiles, S3Files
 from .store.repository import Repository
+from .store.security import SecurityStore
 from .store.settlement import SettlementStore
 
 
@@ -35,7 +37,7 @@ def repository() -> Repository:
     global _repository
     if _repository is None:
         s = settings()
-        _repository = Repository(Table(dynamodb_client(s), s.table_name))
+        _repository = Repository(Table(dynamodb_client(s), s.table))
     return _repository
 
 
@@ -84,6 +86,11 @@ def settlement(progress=None, fan_out: bool | None = None) -> Deps:
                 payout_provider=s.payout_provider, shard_threads=s.settlement_threads,
                 fanout=_send_to_queue(s.settlement_queue_url) if fan_out and s.settlement_queue_url else None,
                 progress=progress)
+
+
+def audit_trail(request_id: str | None = None) -> AuditTrail:
+    """The one audit writer, for the API request, CLI invocation or job run named by `request_id`."""
+    return AuditTrail(SecurityStore(repository().table), lambda: now(), request_id)
 
 
 def now() -> datetime:

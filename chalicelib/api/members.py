@@ -154,8 +154,15 @@ def refusals():
 
 @route(bp, "/admin/members/outbox")
 def outbox():
+    """Notifications due now, and those a member's quiet hours hold, each with the time it is due."""
     caller(bp).require("admin")
-    due = store().outbox_due(bootstrap.now(), query_int(bp, "limit", 1, 500) or 100)
-    return json_response({"due": [{"event_id": i["event_id"], "member_id": i["member_id"],
-                                   "not_before": i["not_before"], "Source": i["source"],
-                                   "DetailType": i["detail_type"], "Detail": i["detail"]} for i in due]})
+    now, limit = bootstrap.now(), query_int(bp, "limit", 1, 500) or 100
+    waiting = [_note(i) for i in store().outbox_waiting(now, limit)]
+    return json_response({"due": [_note(i) for i in store().outbox_due(now, limit)], "waiting": waiting,
+                          "next_due_at": waiting[0]["due_at"] if waiting else None})
+
+
+def _note(i: dict) -> dict:
+    return {"event_id": i["event_id"], "member_id": i["member_id"], "due_at": i["not_before"],
+            "not_before": i["not_before"], "Source": i["source"], "DetailType": i["detail_type"],
+            "Detail": i["detail"]}

@@ -200,8 +200,14 @@ class MemberStore:
                 for i in self.table.query(keys.REFUSALS_INDEX, index=schema.GSI1, forward=False, limit=limit)]
 
     def outbox_due(self, until: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        return [i for i in self.table.query(keys.OUTBOX_INDEX, index=schema.GSI1, limit=limit)
-                if i[schema.GSI1SK] <= iso(until)]
+        """Notifications whose time has come by `until`, oldest first."""
+        return list(self.table.query(keys.OUTBOX_INDEX, index=schema.GSI1, limit=limit,
+                                     sk_between=("0", f"{iso(until)}#\uffff")))
+
+    def outbox_waiting(self, after: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        """Notifications held until later (a member's quiet hours), soonest first."""
+        return list(self.table.query(keys.OUTBOX_INDEX, index=schema.GSI1, limit=limit,
+                                     sk_between=(f"{iso(after)}#\uffff", "\uffff")))
 
     def resolve_invite(self, code: str) -> str | None:
         item = self.table.get(keys.invite_code(code), consistent=False)
