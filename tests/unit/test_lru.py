@@ -1,7 +1,9 @@
 """What a warm process keeps between requests is bounded: the LRU, and the referral-code cache on it."""
 from __future__ import annotations
 
+import ast
 from collections import OrderedDict
+from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
@@ -73,3 +75,21 @@ def test_a_warm_process_keeps_at_most_its_bound_of_codes_and_still_skips_the_rea
 
 def test_the_code_cache_is_bounded_by_default():
     assert Repository(CodeTable())._codes.maxsize == CODE_CACHE_SIZE <= 50_000
+
+
+def test_no_function_in_the_product_caches_without_a_bound():
+    """functools.cache and lru_cache(maxsize=None) keep every distinct argument forever."""
+    root = Path(__file__).resolve().parents[2] / "chalicelib"
+    unbounded = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            for deco in getattr(node, "decorator_list", []):
+                name = ast.unparse(deco.func if isinstance(deco, ast.Call) else deco)
+                if name.split(".")[-1] == "cache":
+                    unbounded.append(f"{path.name}:{node.lineno} @{name}")
+                if name.split(".")[-1] == "lru_cache" and isinstance(deco, ast.Call):
+                    size = next((k.value for k in deco.keywords if k.arg == "maxsize"),
+                                deco.args[0] if deco.args else None)
+                    if isinstance(size, ast.Constant) and size.value is None:
+                        unbounded.append(f"{path.name}:{node.lineno} @{ast.unparse(deco)}")
+    assert not unbounded, unbounded
