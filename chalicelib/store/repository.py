@@ -17,11 +17,16 @@ from ..domain.bonuses import BonusRules, RankRule, Tier
 from ..domain.plans import DEFAULT_MIN_PAYOUT_MINOR, Plan
 from ..domain.settlement import shard_of
 from ..domain.tree import Node
+from ..lru import LRU
 from . import keys, schema
 from .dynamo import Op, Table
 from .keys import Key
 
 COUNTER_PREFIXES = ("credited_", "reversed_", "sales_")
+# Referral codes a warm process keeps resolved (a code never changes once written). Bounded: a
+# program with a million links must not fill the function's memory; a kept code is ~0.5 KB, so
+# this is ~5 MB, far more than the links one instance sees clicked between two deploys.
+CODE_CACHE_SIZE = 10_000
 
 
 def iso(dt: datetime) -> str:
@@ -161,9 +166,10 @@ class OrderContext:
 
 
 class Repository:
-    def __init__(self, table: Table):
+    def __init__(self, table: Table, code_cache_size: int = CODE_CACHE_SIZE):
         self.table = table
-        self._codes: dict[str, CodeRef] = {}  # codes never change once written: safe to keep
+        # Lets a click skip its read and an order name the partner in its first batch read.
+        self._codes: LRU[str, CodeRef] = LRU(code_cache_size)
 
     # ---- plans ----------------------------------------------------------------------------
     def plans(self) -> list[Plan]:
@@ -184,13 +190,13 @@ class Repository:
     # ---- codes, links and clicks --------------------------------------------------------------
     def resolve_code(self, code: str) -> CodeRef | None:
         code = code.upper()
-        if code in self._codes:
-            return self._codes[code]
+        ref = self._codes.get(code)
+        if ref is not None:
+            return ref
         item = self.table.get(keys.code(code), consistent=False)
         if item is None:
-            return None
-        ref = self._codes[code] = _code_from(item)
-        return ref
+            return None  # unknown codes are not kept: a scan of made-up codes costs no memory
+        return self._codes.put(code, _code_from(item))
 
     def cached_code(self, code: str | None) -> CodeRef | None:
         """A code this process has already resolved, without reading anything."""
@@ -360,7 +366,7 @@ class Repository:
         click = found.get(keys.click(click_id)) if click_id else None
         code_item = found.get(keys.code(code)) if code and cached_code is None else None
         if code_item:
-            cached_code = self._codes[code.upper()] = _code_from(code_item)
+            cached_code = self._codes.put(code.upper(), _code_from(code_item))
         binding = found.get(keys.binding(customer_hash))
         partner = found.get(keys.partner(partner_hint)) if partner_hint else None
         return OrderContext(
