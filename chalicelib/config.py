@@ -1,5 +1,6 @@
-"""Settings, parsed once from the environment. Secrets arrive here from the environment
-(in AWS, filled from SSM Parameter Store at deploy time) and never from the repository."""
+"""Settings, parsed once from the environment. Secrets are never in the repository; which source
+they come from (SSM Parameter Store in AWS, the environment elsewhere) is decided in
+secret_source.py, and bootstrap.settings() hands them to from_env as variables like any other."""
 from __future__ import annotations
 
 import os
