@@ -25,6 +25,9 @@ MAX_AGE_SECONDS = 300
 # After a failed refresh, keep serving the last values this long before asking SSM again, so an SSM
 # outage costs one slow call per half minute instead of one per settings() call.
 RETRY_AFTER_SECONDS = 30
+# settings() runs many times per request; asking the provider's cache (tens of microseconds) once a
+# second is enough for values that change on the scale of MAX_AGE_SECONDS.
+LOOK_EVERY_SECONDS = 1
 
 # Parameter name under the path -> the variable config.Settings reads. All are required: they are
 # what the API needs in AWS (tokens are verified against the identity provider's JWKS there).
@@ -63,17 +66,18 @@ class SsmSecrets:
     cache expires after `max_age` seconds."""
 
     def __init__(self, path: str, provider, max_age: int = MAX_AGE_SECONDS,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] | None = None):
         self.path = path.rstrip("/")
         self._provider = provider
         self._max_age = max_age
-        self._clock = clock
+        self._clock = clock  # None: time.monotonic, looked up at each call
         self._names = {f"{self.path}/{name}": variable for name, variable in PARAMETERS.items()}
         self._last: dict[str, str] | None = None
-        self._hold_until = 0.0
+        self._next_look = 0.0
 
     def values(self) -> Mapping[str, str]:
-        if self._last is not None and self._clock() < self._hold_until:
+        now = (self._clock or time.monotonic)()
+        if self._last is not None and now < self._next_look:
             return self._last
         try:
             current = self._fetch()
@@ -83,8 +87,9 @@ class SsmSecrets:
             # A refresh failed after a good read: keep the values we have rather than fail every
             # request, and say so in the log.
             logger.warning("secrets refresh failed; keeping the last values", extra={"path": self.path, "error": str(e)})
-            self._hold_until = self._clock() + RETRY_AFTER_SECONDS
+            self._next_look = now + RETRY_AFTER_SECONDS
             return self._last
+        self._next_look = now + LOOK_EVERY_SECONDS
         if current != self._last:
             self._last = current
         return self._last
@@ -105,8 +110,8 @@ class SsmSecrets:
         return {self._names[name]: fetched[name] for name in self._names}
 
     def _problem(self, detail: str) -> str:
-        return (f"cannot read the secrets under {self.path} from SSM Parameter Store ({detail}); each of "
-                f"{', '.join(self._names)} must exist (README: Deploy to AWS, step 2)")
+        return (f"cannot read the secrets under {self.path} from SSM Parameter Store: {detail}. The functions "
+                f"need {', '.join(self._names)} (README: Deploy to AWS, step 2)")
 
 
 def source(env: Mapping[str, str]) -> Source:

@@ -114,12 +114,14 @@ def test_an_ssm_outage_after_a_good_read_keeps_the_last_secrets_and_retries_late
     secrets = secret_source.SsmSecrets(PATH, SSMProvider(boto3_client=ssm), max_age=0, clock=lambda: now[0])
     first = secrets.values()
     assert first["UPLINE_HASH_PEPPER"] == "pepper-1"
+    now[0] += secret_source.LOOK_EVERY_SECONDS
 
     def refuse(**kwargs):
         raise secret_source.ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
                                         "GetParameters")
     ssm.meta.events.register("before-call.ssm.GetParameters", refuse)
     assert secrets.values() is first                 # SSM refused: the last values, no exception
+    assert len(calls) == 2
     asked = len(calls)
     now[0] += RETRY_AFTER_SECONDS - 1
     assert secrets.values() is first and len(calls) == asked   # ...without asking again at once
