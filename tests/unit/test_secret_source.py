@@ -142,3 +142,9 @@ def test_without_a_secrets_path_the_secrets_come_from_the_environment():
     source = secret_source.source(env)
     assert isinstance(source, secret_source.EnvironmentSecrets)
     assert source.values() == {"UPLINE_WEBHOOK_SECRETS": "a,b", "UPLINE_JWT_SECRET": "j", "UPLINE_HASH_PEPPER": "p"}
+
+
+def test_parameters_an_older_deploy_put_as_plain_strings_are_still_read(ssm):
+    ssm.put_parameter(Name=f"{PATH}/hash-pepper", Value="plain-pepper", Type="String", Overwrite=True)
+    values = secret_source.SsmSecrets(PATH, SSMProvider(boto3_client=ssm)).values()
+    assert values["UPLINE_HASH_PEPPER"] == "plain-pepper"
