@@ -6,8 +6,9 @@ endpoint, whose names belong to the AWS tools. The program's settings for every 
 place, `.chalice/config.json`: Lambda gets them by deployment, `chalice local` (and so `make run`) and
 Chalice's test client apply them over the process environment, and the CLI, the demo seed and
 backup/restore apply them the same way through `stage_environment`. `docs/configuration.md` is
-generated from this model (`make docs`). Secrets arrive from the environment (in AWS, from SSM
-Parameter Store) and never from the repository."""
+generated from this model (`make docs`). Secrets are never in the repository: which source they come
+from (SSM Parameter Store in AWS, the environment elsewhere) is decided in secret_source.py, and
+bootstrap.settings() hands them to from_env as variables like any other."""
 from __future__ import annotations
 
 import json

@@ -87,7 +87,7 @@ def _client():
     from app import app
 
     # The "test" stage adds no environment: the default ("dev") carries deploy-time values such as
-    # {{resolve:ssm:...}} references that only CloudFormation can fill in.
+    # ${AWS::AccountId} that only CloudFormation can fill in, and an SSM path for the secrets.
     return Client(app, stage_name="test")
 
 
