@@ -1,0 +1,115 @@
+"""What a write costs in DynamoDB capacity units, and where: the table's partition key and the
+partition key of every global secondary index the write touches.
+
+Sources (checked 2026-12): the developer guide's "Read/write capacity mode" (one write unit per 1 KB
+of the item, rounded up per item; the larger of the item before and after; 2 units per KB inside a
+transaction, "one to prepare and one to commit"), "Global secondary indexes - write capacity" (an
+index write costs the index's capacity: one write when the item enters, leaves or changes in the
+index, two when its index key moves, none when the index's copy does not change), and conformance
+captures against real DynamoDB (paritysuite/dynamodb-conformance PR 67, nubo-db/dynoxide PR 188): a
+ConditionCheck costs 2 units per KB of the item it reads, and the transactional doubling applies to
+the table arm only - an index write inside a transaction costs what it costs outside one. DynamoDB
+Local reports index writes of a transaction doubled (bench_cost.py's 114 units per depth-10 order
+counts them so); this model follows the captures from real DynamoDB instead."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.store import schema
+
+KB = 1024
+
+Item = dict[str, Any]
+
+
+def value_size(v: dict[str, Any]) -> int:
+    """Bytes of one attribute value, as DynamoDB sizes it (developer guide, "Item sizes and formats")."""
+    (tag, raw), = v.items()
+    if tag == "S":
+        return len(raw.encode())
+    if tag == "N":
+        digits = Decimal(raw).normalize().as_tuple().digits
+        return (len(digits) + 1) // 2 + 1
+    if tag == "B":
+        return len(raw)
+    if tag in ("BOOL", "NULL"):
+        return 1
+    if tag == "L":
+        return 3 + sum(value_size(x) + 1 for x in raw)
+    if tag == "M":
+        return 3 + sum(len(k.encode()) + value_size(x) + 1 for k, x in raw.items())
+    if tag == "SS":
+        return sum(len(x.encode()) for x in raw)
+    if tag == "NS":
+        return sum(value_size({"N": x}) for x in raw)
+    if tag == "BS":
+        return sum(len(x) for x in raw)
+    raise ValueError(f"unknown attribute type {tag}")
+
+
+def item_size(item: Item | None) -> int:
+    if not item:
+        return 0
+    return sum(len(k.encode()) + value_size(v) for k, v in item.items())
+
+
+def units(size: int) -> int:
+    """Write units for one write of an item of `size` bytes: 1 KB each, rounded up, at least 1."""
+    return max(1, -(-size // KB))
+
+
+TABLE = "table"
+
+
+@dataclass(frozen=True)
+class Charge:
+    """Units charged to one partition key of the table (`index` = "table") or of one index."""
+    index: str
+    key: str
+    units: int
+
+
+def write_charges(before: Item | None, after: Item | None, *, transactional: bool,
+                  check_only: bool = False) -> list[Charge]:
+    """The charges of one item write (Put, Update, Delete) or, with `check_only`, one
+    ConditionCheck. `before`/`after` are the item's images (None when absent)."""
+    pk = (after or before or {}).get(schema.PK, {}).get("S", "")
+    factor = 2 if transactional else 1
+    size = item_size(before) if check_only else max(item_size(before), item_size(after))
+    out = [Charge(TABLE, pk, units(size) * factor)]
+    if check_only:
+        return out
+    for index, (ipk, _isk) in schema.INDEX_KEYS.items():
+        old_key = _index_key(before, ipk)
+        new_key = _index_key(after, ipk)
+        if old_key is None and new_key is None:
+            continue
+        if old_key is not None and new_key is not None and old_key == new_key:
+            if before != after:  # projection ALL: any change rewrites the index's copy
+                out.append(Charge(index, new_key, units(item_size(after))))
+            continue
+        if old_key is not None:
+            out.append(Charge(index, old_key, units(item_size(before))))
+        if new_key is not None:
+            out.append(Charge(index, new_key, units(item_size(after))))
+    return out
+
+
+def _index_key(item: Item | None, attr: str) -> str | None:
+    if not item:
+        return None
+    v = item.get(attr)
+    if v is None:
+        return None
+    isk_attr = next(sk for pk_, sk in schema.INDEX_KEYS.values() if pk_ == attr)
+    if isk_attr not in item:  # an item is in an index only when it has both of the index's keys
+        return None
+    return v.get("S")
+
+
+def read_units(size: int, consistent: bool) -> float:
+    """Read units for one item: 4 KB each, rounded up; half for an eventually consistent read."""
+    n = max(1, -(-size // (4 * KB)))
+    return n if consistent else n / 2
