@@ -24,22 +24,33 @@ KB = 1024
 Item = dict[str, Any]
 
 
+_sized: dict[int, tuple[Any, int]] = {}  # id -> (the list or map value, its size)
+
+
 def value_size(v: dict[str, Any]) -> int:
-    """Bytes of one attribute value, as DynamoDB sizes it (developer guide, "Item sizes and formats")."""
+    """Bytes of one attribute value, as DynamoDB sizes it (developer guide, "Item sizes and formats").
+    Lists and maps are remembered by identity: the in-memory table never changes a stored value,
+    and an update shares every value it does not touch (an upline list, a map of counters)."""
     (tag, raw), = v.items()
+    if tag == "L" or tag == "M":
+        hit = _sized.get(id(v))
+        if hit is not None and hit[0] is v:
+            return hit[1]
+        size = _container_size(tag, raw)
+        if len(_sized) > 500_000:
+            _sized.clear()
+        _sized[id(v)] = (v, size)
+        return size
     if tag == "S":
         return len(raw.encode())
     if tag == "N":
-        digits = Decimal(raw).normalize().as_tuple().digits
+        digits = raw.lstrip("+-").replace(".", "", 1).strip("0") if "e" not in raw.lower() else \
+            "".join(map(str, Decimal(raw).normalize().as_tuple().digits))
         return (len(digits) + 1) // 2 + 1
     if tag == "B":
         return len(raw)
     if tag in ("BOOL", "NULL"):
         return 1
-    if tag == "L":
-        return 3 + sum(value_size(x) + 1 for x in raw)
-    if tag == "M":
-        return 3 + sum(len(k.encode()) + value_size(x) + 1 for k, x in raw.items())
     if tag == "SS":
         return sum(len(x.encode()) for x in raw)
     if tag == "NS":
@@ -47,6 +58,12 @@ def value_size(v: dict[str, Any]) -> int:
     if tag == "BS":
         return sum(len(x) for x in raw)
     raise ValueError(f"unknown attribute type {tag}")
+
+
+def _container_size(tag: str, raw: Any) -> int:
+    if tag == "L":
+        return 3 + sum(value_size(x) + 1 for x in raw)
+    return 3 + sum(len(k.encode()) + value_size(x) + 1 for k, x in raw.items())
 
 
 def item_size(item: Item | None) -> int:
@@ -72,13 +89,18 @@ class Charge:
 
 
 def write_charges(before: Item | None, after: Item | None, *, transactional: bool,
-                  check_only: bool = False) -> list[Charge]:
+                  check_only: bool = False, before_size: int | None = None,
+                  after_size: int | None = None) -> list[Charge]:
     """The charges of one item write (Put, Update, Delete) or, with `check_only`, one
-    ConditionCheck. `before`/`after` are the item's images (None when absent)."""
+    ConditionCheck. `before`/`after` are the item's images (None when absent); their sizes may be
+    given when already known."""
     pk = (after or before or {}).get(schema.PK, {}).get("S", "")
     factor = 2 if transactional else 1
-    size = item_size(before) if check_only else max(item_size(before), item_size(after))
-    out = [Charge(TABLE, pk, units(size) * factor)]
+    b = item_size(before) if before_size is None else before_size
+    if check_only:
+        return [Charge(TABLE, pk, units(b) * factor)]
+    a = item_size(after) if after_size is None else after_size
+    out = [Charge(TABLE, pk, units(max(a, b)) * factor)]
     if check_only:
         return out
     for index, (ipk, _isk) in schema.INDEX_KEYS.items():
@@ -87,13 +109,13 @@ def write_charges(before: Item | None, after: Item | None, *, transactional: boo
         if old_key is None and new_key is None:
             continue
         if old_key is not None and new_key is not None and old_key == new_key:
-            if before != after:  # projection ALL: any change rewrites the index's copy
-                out.append(Charge(index, new_key, units(item_size(after))))
+            if before is not after and before != after:  # projection ALL: any change rewrites the copy
+                out.append(Charge(index, new_key, units(a)))
             continue
         if old_key is not None:
-            out.append(Charge(index, old_key, units(item_size(before))))
+            out.append(Charge(index, old_key, units(b)))
         if new_key is not None:
-            out.append(Charge(index, new_key, units(item_size(after))))
+            out.append(Charge(index, new_key, units(a)))
     return out
 
 

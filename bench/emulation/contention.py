@@ -38,7 +38,7 @@ from chalicelib.store import schema
 
 from .capacity import TABLE, Charge, item_size, read_units, write_charges
 from .clock import Duration, Simulation
-from .expressions import ValidationError, apply_update, copy_item
+from .expressions import ValidationError, apply_update
 from .memory import client_error
 
 Key = tuple[str, str]
@@ -136,31 +136,32 @@ class ContendedClient:
         hold = self._held.get((table, key))
         return hold is not None and hold[0] > self.sim.now and hold[1] != me
 
-    def _before(self, table: str, key: Key) -> dict[str, Any] | None:
+    def _before(self, table: str, key: Key) -> tuple[dict[str, Any] | None, int | None]:
+        """The item as stored now, and its size when the table keeps it (the in-memory one does)."""
+        wire = {schema.PK: {"S": key[0]}, schema.SK: {"S": key[1]}}
         peek = getattr(self.inner, "peek", None)
         if peek is not None:
-            return peek(table, {schema.PK: {"S": key[0]}, schema.SK: {"S": key[1]}})
-        return self.inner.get_item(TableName=table, Key={schema.PK: {"S": key[0]}, schema.SK: {"S": key[1]}},
-                                   ConsistentRead=True).get("Item")
+            return peek(table, wire), self.inner.peek_size(table, wire)
+        return self.inner.get_item(TableName=table, Key=wire, ConsistentRead=True).get("Item"), None
 
     def _charges(self, kind: str, body: dict[str, Any], transactional: bool) -> list[Charge]:
         table = body["TableName"]
         key = self._key(body["Item"] if kind == "Put" else body["Key"])
-        before = self._before(table, key)
+        before, before_size = self._before(table, key)
         if kind == "ConditionCheck":
-            return write_charges(before, None, transactional=True, check_only=True)
+            return write_charges(before, None, transactional=True, check_only=True, before_size=before_size)
         if kind == "Put":
             after = body["Item"]
         elif kind == "Delete":
             after = None
         else:
-            base = copy_item(before) if before is not None else {schema.PK: {"S": key[0]}, schema.SK: {"S": key[1]}}
+            base = dict(before) if before is not None else {schema.PK: {"S": key[0]}, schema.SK: {"S": key[1]}}
             try:
                 after = apply_update(body["UpdateExpression"], base, (schema.PK, schema.SK),
                                      body.get("ExpressionAttributeNames"), body.get("ExpressionAttributeValues"))
             except ValidationError:
                 after = before  # the table itself will refuse the request
-        return write_charges(before, after, transactional=transactional)
+        return write_charges(before, after, transactional=transactional, before_size=before_size)
 
     def _over_limit(self, charges: list[Charge]) -> list[Charge]:
         now, c, m = self.sim.now, self.counters, self.model

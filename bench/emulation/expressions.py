@@ -273,7 +273,7 @@ class _Scope:
 
     def value(self, ref: str) -> Any:
         try:
-            return self.values[ref]
+            return self.values[ref]  # read-only here; apply_update copies what it stores
         except KeyError:
             raise ValidationError(f"An expression attribute value used in expression is not defined; "
                                   f"attribute value: {ref}") from None
@@ -440,15 +440,15 @@ def _add_numbers(a: dict[str, Any], b: dict[str, Any], sign: int) -> dict[str, A
 def _set_value(item: Item | None, node: tuple, scope: _Scope) -> Any:
     kind = node[0]
     if kind == "value":
-        return scope.value(node[1])
+        return copy_value(scope.value(node[1]))
     if kind == "path":
         v = resolve_path(item, node, scope)
         if v is None:
             raise ValidationError("The provided expression refers to an attribute that does not exist in the item")
-        return v
+        return copy_value(v)
     if kind == "if_not_exists":
         v = resolve_path(item, node[1], scope)
-        return v if v is not None else _set_value(item, node[2], scope)
+        return copy_value(v) if v is not None else _set_value(item, node[2], scope)
     if kind == "list_append":
         a, b = _set_value(item, node[1], scope), _set_value(item, node[2], scope)
         if "L" not in a or "L" not in b:
@@ -467,19 +467,31 @@ def _names_of(path: tuple, scope: _Scope) -> list[Any]:
 
 
 def _parent(item: Item, parts: list[Any]) -> Any:
-    """The container that holds the last step of `parts` (a dict of attributes, a map or a list)."""
+    """The container that holds the last step of `parts` (a dict of attributes, a map or a list).
+    `item` is a shallow copy of the stored item: every container on the way down is copied before
+    it can be changed (copy on write), so the stored item, shared with readers, never changes."""
     if len(parts) == 1:
         return item
     current = item.get(parts[0])
+    if current is not None:
+        current = item[parts[0]] = _writable(current)
     for part in parts[1:-1]:
         if current is None:
             break
         if isinstance(part, int):
             lst = current.get("L")
-            current = lst[part] if lst is not None and part < len(lst) else None
+            if lst is not None and part < len(lst):
+                lst[part] = _writable(lst[part])
+                current = lst[part]
+            else:
+                current = None
         else:
             m = current.get("M")
-            current = m.get(part) if m is not None else None
+            if m is not None and part in m:
+                m[part] = _writable(m[part])
+                current = m[part]
+            else:
+                current = None
     if current is None:
         raise ValidationError("The document path provided in the update expression is invalid for update")
     last = parts[-1]
@@ -523,7 +535,7 @@ def apply_update(expression: str, item: Item, key_names: tuple[str, ...], names:
     Every operand reads the item as it was before the update, as in DynamoDB."""
     clauses = parse_update(expression)
     scope = _Scope(names, values)
-    before = copy_item(item)
+    before = item  # every value is computed (and copied) before anything is assigned
     targets: list[list[Any]] = []
     computed: list[tuple[str, list[Any], Any]] = []
     for target, value_node in clauses.get("SET", ()):
@@ -534,7 +546,7 @@ def apply_update(expression: str, item: Item, key_names: tuple[str, ...], names:
         parts = _names_of(target, scope)
         value = scope.value(value_node[1])
         current = resolve_path(before, target, scope)
-        computed.append(("SET", parts, _add(current, value)))
+        computed.append(("SET", parts, _add(current, value)))  # _add builds a new value
     for target, value_node in clauses.get("DELETE", ()):
         parts = _names_of(target, scope)
         value = scope.value(value_node[1])
@@ -552,7 +564,7 @@ def apply_update(expression: str, item: Item, key_names: tuple[str, ...], names:
         targets.append(parts)
     for action, parts, value in computed:
         if action == "SET":
-            _assign(item, parts, copy_value(value))
+            _assign(item, parts, value)
         else:
             _remove(item, parts)
     return item
@@ -588,6 +600,16 @@ def _delete(current: Any, value: dict[str, Any]) -> Any:
 
 
 # ---- copying wire-format values ---------------------------------------------------------------
+
+def _writable(v: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a map or list value one level deep (its container copied, its members shared)."""
+    (tag, raw), = v.items()
+    if tag == "M":
+        return {"M": dict(raw)}
+    if tag == "L":
+        return {"L": list(raw)}
+    return dict(v)
+
 
 def copy_value(v: dict[str, Any]) -> dict[str, Any]:
     (tag, raw), = v.items()

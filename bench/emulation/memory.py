@@ -14,7 +14,6 @@ Not modelled: anything the app does not call (PartiQL, TransactGetItems, streams
 deletion), keys of types other than S."""
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any, Iterator
 
@@ -71,6 +70,7 @@ class _Table:
                 raise ValueError("the in-memory table supports string keys only")
         self.spec = spec
         self.items: dict[tuple[str, str], Item] = {}
+        self.sizes: dict[tuple[str, str], int] = {}
         self.sort_keys: dict[str, SortedList] = {}
         self.index_rows: dict[str, dict[str, SortedList]] = {name: {} for name in self.indexes}
         self.key_names = tuple(k for k in (self.hash_key, self.range_key) if k)
@@ -101,13 +101,15 @@ class _Table:
         return out
 
     # ---- storage ----------------------------------------------------------------------------
-    def store(self, k: tuple[str, str], item: Item | None) -> None:
+    def store(self, k: tuple[str, str], item: Item | None, size: int | None = None) -> None:
+        """Keep `item` (never changed afterwards: a write stores a new object) and its size."""
         old = self.items.get(k)
         if old is not None:
             self._unindex(k, old)
         if item is None:
             if old is not None:
                 del self.items[k]
+                self.sizes.pop(k, None)
                 rows = self.sort_keys[k[0]]
                 rows.remove(k[1])
                 if not rows:
@@ -116,6 +118,10 @@ class _Table:
         if old is None:
             self.sort_keys.setdefault(k[0], SortedList()).add(k[1])
         self.items[k] = item
+        if size is None:
+            self.sizes.pop(k, None)  # worked out when first asked (peek_size)
+        else:
+            self.sizes[k] = size
         self._index(k, item)
 
     def _index(self, k: tuple[str, str], item: Item) -> None:
@@ -145,7 +151,8 @@ class _Table:
             return None
         return pk_value["S"], (sk_value["S"], k[0], k[1])
 
-    def check_item(self, item: Item, operation: str) -> None:
+    def check_item(self, item: Item, operation: str) -> int:
+        """Refuse an item DynamoDB would refuse; its size otherwise."""
         for name, (ipk, isk) in self.indexes.items():
             for attr in (ipk, isk):
                 if attr and attr in item and "S" not in item[attr]:
@@ -157,8 +164,10 @@ class _Table:
                                        "specified for a secondary index key is not supported. The AttributeValue "
                                        f"for a key attribute cannot contain an empty string value. IndexName: {name},"
                                        f" IndexKey: {attr}", operation)
-        if item_size(item) > 400 * 1024:
+        size = item_size(item)
+        if size > 400 * 1024:
             raise client_error("ValidationException", "Item size has exceeded the maximum allowed size", operation)
+        return size
 
 
 def _keys(key_schema: list[dict[str, str]]) -> tuple[str, str | None]:
@@ -173,7 +182,7 @@ class MemoryDynamoDB:
     def __init__(self) -> None:
         self.tables: dict[str, _Table] = {}
         self.exceptions = _botocore_client().exceptions
-        self._tokens: dict[str, str] = {}
+        self._tokens: dict[str, list[dict[str, Any]]] = {}
 
     def _table(self, name: str, operation: str) -> _Table:
         try:
@@ -212,9 +221,17 @@ class MemoryDynamoDB:
 
     # ---- reads --------------------------------------------------------------------------------
     def peek(self, table: str, key: Item) -> Item | None:
-        """The stored item (not a copy; for the emulation's capacity accounting, never for the app)."""
+        """The stored item (for the emulation's capacity accounting)."""
         t = self._table(table, "GetItem")
         return t.items.get(t.key_of(key, "GetItem"))
+
+    def peek_size(self, table: str, key: Item) -> int:
+        t = self._table(table, "GetItem")
+        k = t.key_of(key, "GetItem")
+        size = t.sizes.get(k)
+        if size is None:
+            size = t.sizes[k] = item_size(t.items.get(k))
+        return size
 
     def get_item(self, TableName: str, Key: Item, ConsistentRead: bool = False,
                  ProjectionExpression: str | None = None, ExpressionAttributeNames: dict | None = None,
@@ -350,9 +367,7 @@ class MemoryDynamoDB:
                                             ExpressionAttributeValues), "PutItem")
         old = t.items.get(k)
         self._condition(ConditionExpression, old, ExpressionAttributeNames, ExpressionAttributeValues, "PutItem")
-        new = copy_item(Item)
-        t.check_item(new, "PutItem")
-        t.store(k, new)
+        t.store(k, Item, t.check_item(Item, "PutItem"))
         return {"Attributes": copy_item(old)} if ReturnValues == "ALL_OLD" and old else {}
 
     def update_item(self, TableName: str, Key: Item, UpdateExpression: str,
@@ -366,9 +381,9 @@ class MemoryDynamoDB:
         old = t.items.get(k)
         self._condition(ConditionExpression, old, ExpressionAttributeNames, ExpressionAttributeValues,
                         "UpdateItem")
-        new = self._updated(t, k, old, UpdateExpression, ExpressionAttributeNames, ExpressionAttributeValues,
-                            "UpdateItem")
-        t.store(k, new)
+        new, size = self._updated(t, k, old, UpdateExpression, ExpressionAttributeNames,
+                                  ExpressionAttributeValues, "UpdateItem")
+        t.store(k, new, size)
         if ReturnValues == "ALL_NEW":
             return {"Attributes": copy_item(new)}
         if ReturnValues == "ALL_OLD" and old:
@@ -394,9 +409,8 @@ class MemoryDynamoDB:
             t = self._table(name, "BatchWriteItem")
             for r in requests:
                 if "PutRequest" in r:
-                    item = copy_item(r["PutRequest"]["Item"])
-                    t.check_item(item, "BatchWriteItem")
-                    t.store(t.item_key(item, "BatchWriteItem"), item)
+                    item = r["PutRequest"]["Item"]
+                    t.store(t.item_key(item, "BatchWriteItem"), item, t.check_item(item, "BatchWriteItem"))
                 else:
                     t.store(t.key_of(r["DeleteRequest"]["Key"], "BatchWriteItem"), None)
         return {"UnprocessedItems": {}}
@@ -407,12 +421,10 @@ class MemoryDynamoDB:
         if not TransactItems or len(TransactItems) > 100:
             raise client_error("ValidationException", "1 validation error detected: Value at 'transactItems' "
                                "failed to satisfy constraint: Member must have length between 1 and 100", op_name)
-        fingerprint = None
         if ClientRequestToken is not None:
-            fingerprint = json.dumps(TransactItems, sort_keys=True)
             seen = self._tokens.get(ClientRequestToken)
             if seen is not None:
-                if seen != fingerprint:
+                if seen != TransactItems:
                     raise client_error("IdempotentParameterMismatchException", "The request uses the same client "
                                        "token as a previous, but non-identical request.", op_name)
                 return {}  # a replay of a committed transaction: DynamoDB answers it as a success
@@ -436,11 +448,12 @@ class MemoryDynamoDB:
                                    op_name)
             old = t.items.get(k)
             ok = _checked(lambda: condition_holds(body.get("ConditionExpression"), old, names, values), op_name)
+            size = None
             if kind == "Put":
-                new = copy_item(body["Item"])
-                t.check_item(new, op_name)
+                new = body["Item"]
+                size = t.check_item(new, op_name)
             elif kind == "Update":
-                new = self._updated(t, k, old, body["UpdateExpression"], names, values, op_name)
+                new, size = self._updated(t, k, old, body["UpdateExpression"], names, values, op_name)
             elif kind == "Delete":
                 new = None
             else:
@@ -448,15 +461,15 @@ class MemoryDynamoDB:
             reasons.append({"Code": "None"} if ok else
                            {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"})
             if kind != "ConditionCheck":
-                plans.append((t, k, new))
+                plans.append((t, k, new, size))
         if any(r["Code"] != "None" for r in reasons):
             codes = ", ".join(r["Code"] for r in reasons)
             raise client_error("TransactionCanceledException", "Transaction cancelled, please refer cancellation "
                                f"reasons for specific reasons [{codes}]", op_name, CancellationReasons=reasons)
-        for t, k, new in plans:
-            t.store(k, new)
-        if fingerprint is not None:
-            self._tokens[ClientRequestToken] = fingerprint
+        for t, k, new, size in plans:
+            t.store(k, new, size)
+        if ClientRequestToken is not None:
+            self._tokens[ClientRequestToken] = TransactItems  # requests are not changed after the call
         return {}
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -468,11 +481,10 @@ class MemoryDynamoDB:
 
     @staticmethod
     def _updated(t: _Table, k: tuple[str, str], old: Item | None, expression: str, names: dict | None,
-                 values: dict | None, operation: str) -> Item:
-        base = copy_item(old) if old is not None else t.key_item(k)
+                 values: dict | None, operation: str) -> tuple[Item, int]:
+        base = dict(old) if old is not None else t.key_item(k)  # apply_update copies on write
         new = _checked(lambda: apply_update(expression, base, t.key_names, names, values), operation)
-        t.check_item(new, operation)
-        return new
+        return new, t.check_item(new, operation)
 
 
 def _checked(fn, operation: str):
@@ -483,8 +495,9 @@ def _checked(fn, operation: str):
 
 
 def _project(item: Item, projection: str | None, names: dict | None) -> Item:
+    """The stored item itself (stored items are never changed: see _Table.store), or its projection."""
     if not projection:
-        return copy_item(item)
+        return item
     scope = _Scope(names, None)
     out: Item = {}
     for part in projection.split(","):

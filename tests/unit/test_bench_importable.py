@@ -15,4 +15,4 @@ def test_the_cpu_benchmark_runs_one_capped_order_at_depth_ten():
 def test_every_benchmark_module_registers_itself():
     names = {b.name for b in discover()}
     assert {"cpu_per_order", "round_trips", "cost_model", "attribution_throughput",
-            "redirect_throughput", "settlement_scaling"} <= names
+            "redirect_throughput", "settlement_scaling", "contention"} <= names
