@@ -64,17 +64,30 @@ class World:
     tree: dict[str, Any] = field(default_factory=dict)
 
     def restore(self) -> None:
+        """The table as at the snapshot: the items (stored items are replaced on write, never changed
+        in place, so a copy of the dict will do) and the sorted rows of every partition touched since."""
         t = self.memory.tables[TABLE]
         items, sort_keys, index_rows = self.snapshot
         t.items = dict(items)
         t.sizes = {}
-        t.sort_keys = {k: v.copy() for k, v in sort_keys.items()}
-        t.index_rows = {name: {k: v.copy() for k, v in rows.items()} for name, rows in index_rows.items()}
+        if not t.touched and t.sort_keys is not sort_keys:
+            return
+        if t.sort_keys is sort_keys:  # straight from the cache: the snapshot's own rows, copy them all
+            t.sort_keys = {k: v.copy() for k, v in sort_keys.items()}
+            t.index_rows = {name: {k: v.copy() for k, v in rows.items()} for name, rows in index_rows.items()}
+        for index, pk in t.touched:
+            rows, snap = (t.sort_keys, sort_keys) if index is None else (t.index_rows[index], index_rows[index])
+            if pk in snap:
+                rows[pk] = snap[pk].copy()
+            else:
+                rows.pop(pk, None)
+        t.touched = set()
 
     def take_snapshot(self) -> None:
-        t = self.memory.tables[TABLE]  # stored items are replaced on write, never changed in place
+        t = self.memory.tables[TABLE]
         self.snapshot = (dict(t.items), {k: v.copy() for k, v in t.sort_keys.items()},
                          {name: {k: v.copy() for k, v in rows.items()} for name, rows in t.index_rows.items()})
+        t.touched = set()
 
 
 CACHE = Path(__file__).resolve().parent / "reports" / "cache"
@@ -95,6 +108,8 @@ def cached_world(partners: int = 10_000, seed: int = 7) -> World:
         schema.create_table(memory, TABLE)
         world = World(memory, data["partners"], data["depth"], data["kol"], data["kol_link"], data["snapshot"],
                       data["tree"])
+        table = memory.tables[TABLE]
+        table.sort_keys = world.snapshot[1]  # restore() sees the snapshot's own rows and copies them
         world.restore()
         return world
     world = build_world(partners, seed)

@@ -42,7 +42,7 @@ def value_size(v: dict[str, Any]) -> int:
         _sized[id(v)] = (v, size)
         return size
     if tag == "S":
-        return len(raw.encode())
+        return len(raw) if raw.isascii() else len(raw.encode())
     if tag == "N":
         digits = raw.lstrip("+-").replace(".", "", 1).strip("0") if "e" not in raw.lower() else \
             "".join(map(str, Decimal(raw).normalize().as_tuple().digits))
@@ -67,9 +67,18 @@ def _container_size(tag: str, raw: Any) -> int:
 
 
 def item_size(item: Item | None) -> int:
+    """Bytes of an item: its attribute names and values. Remembered by identity like lists and maps
+    (the emulation sizes a written item, then the table sizes the same object again)."""
     if not item:
         return 0
-    return sum(len(k.encode()) + value_size(v) for k, v in item.items())
+    hit = _sized.get(id(item))
+    if hit is not None and hit[0] is item:
+        return hit[1]
+    size = sum((len(k) if k.isascii() else len(k.encode())) + value_size(v) for k, v in item.items())
+    if len(_sized) > 500_000:
+        _sized.clear()
+    _sized[id(item)] = (item, size)
+    return size
 
 
 def units(size: int) -> int:

@@ -73,6 +73,8 @@ class _Table:
         self.sizes: dict[tuple[str, str], int] = {}
         self.sort_keys: dict[str, SortedList] = {}
         self.index_rows: dict[str, dict[str, SortedList]] = {name: {} for name in self.indexes}
+        # Partition keys whose sorted rows changed since `touched` was last cleared (World.restore).
+        self.touched: set[tuple[str | None, str]] = set()
         self.key_names = tuple(k for k in (self.hash_key, self.range_key) if k)
 
     # ---- keys -------------------------------------------------------------------------------
@@ -110,12 +112,14 @@ class _Table:
             if old is not None:
                 del self.items[k]
                 self.sizes.pop(k, None)
+                self.touched.add((None, k[0]))
                 rows = self.sort_keys[k[0]]
                 rows.remove(k[1])
                 if not rows:
                     del self.sort_keys[k[0]]
             return
         if old is None:
+            self.touched.add((None, k[0]))
             self.sort_keys.setdefault(k[0], SortedList()).add(k[1])
         self.items[k] = item
         if size is None:
@@ -128,12 +132,14 @@ class _Table:
         for name, (ipk, isk) in self.indexes.items():
             row = self._index_row(k, item, ipk, isk)
             if row is not None:
+                self.touched.add((name, row[0]))
                 self.index_rows[name].setdefault(row[0], SortedList()).add(row[1])
 
     def _unindex(self, k: tuple[str, str], item: Item) -> None:
         for name, (ipk, isk) in self.indexes.items():
             row = self._index_row(k, item, ipk, isk)
             if row is not None:
+                self.touched.add((name, row[0]))
                 rows = self.index_rows[name][row[0]]
                 rows.remove(row[1])
                 if not rows:
