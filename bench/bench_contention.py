@@ -19,13 +19,13 @@ from .registry import Result, Target, benchmark
 RATES = (50, 200, 1000, 3000)
 WORKLOADS = ("uniform", "kol")
 # Modelled seconds of arrivals measured at each rate, after a warm-up, with arrivals going on for a
-# cool-down after it (quick: 0.03 s each; full: 0.05 s each). Every request that arrives, warm-up
+# cool-down after it (quick: 0.03 s each; full: 0.1 s each). Every request that arrives, warm-up
 # and cool-down included, runs to its end, and today's order path retries a failing order up to 20
-# times, each retry real work: a quick run measures 30-60 orders per cell to stay within minutes on
-# 2 shared cores (read its figures as indicative), the full run 55-126.
+# times, each retry real work: a quick run measures 30-70 orders per cell to stay within minutes on
+# 2 shared cores (read its figures as indicative), the full run 100-240.
 MEASURE = {"quick": {50: 0.6, 200: 0.2, 1000: 0.05, 3000: 0.02},
-           "full": {50: 1.0, 200: 0.3, 1000: 0.08, 3000: 0.04}}
-EDGE = {"quick": 0.03, "full": 0.05}
+           "full": {50: 2.0, 200: 0.6, 1000: 0.15, 3000: 0.08}}
+EDGE = {"quick": 0.03, "full": 0.1}
 # The bar for the redesign, reported for today's design too (see docs/performance.md).
 MAX_CONFLICT = {1000: 0.01, 3000: 0.05}
 MAX_HOT_SHARE = 0.001
