@@ -300,7 +300,7 @@ class ContendedClient:
             return self.inner.get_item(**kwargs)
         self._sleep(self.model.read)
         out = self.inner.get_item(**kwargs)
-        self._read(item_size(out.get("Item")), 1, kwargs.get("ConsistentRead", False))
+        self._read(item_size(out.get("Item")), kwargs.get("ConsistentRead", False))
         return out
 
     def batch_get_item(self, **kwargs: Any) -> dict[str, Any]:
@@ -325,10 +325,10 @@ class ContendedClient:
         self._sleep(self.model.read)
         out = self.inner.query(**kwargs)
         size = sum(item_size(i) for i in out.get("Items", []))
-        self._read(size, 1, kwargs.get("ConsistentRead", False))
+        self._read(size, kwargs.get("ConsistentRead", False))
         return out
 
-    def _read(self, size: int, _n: int, consistent: bool) -> None:
+    def _read(self, size: int, consistent: bool) -> None:
         tag = self._tag
         self.counters.reads[tag] += 1
         self.counters.read_units[tag] += read_units(size, consistent)
