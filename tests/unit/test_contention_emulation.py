@@ -281,3 +281,25 @@ def test_modelled_time_keeps_each_process_own_module_state_across_switches():
 def test_sleeping_outside_a_process_is_refused():
     with pytest.raises(RuntimeError):
         Simulation().sleep(0.1)
+
+
+def test_the_emulation_wraps_any_low_level_client_moto_included():
+    """The wrapper needs nothing of the in-memory table: over moto it reads an item's image with a
+    GetItem to charge it, and the conflict and the commit are the same."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        real = boto3.client("dynamodb", region_name="us-east-1")
+        schema.create_table(real, TABLE)
+        sim = Simulation(seed=1)
+        client = ContendedClient(real, sim, FIXED)
+        outcomes: dict = {}
+        sim.start(attempt(client, [put("A"), update("HOT")], outcomes, "first"), at=0.0, tag="order")
+        sim.start(attempt(client, [put("B"), check("HOT")], outcomes, "second"), at=0.005, tag="order")
+        sim.run()
+        assert outcomes["first"][0] == "committed"
+        assert [r["Code"] for r in outcomes["second"][0].response["CancellationReasons"]] == \
+            ["None", "TransactionConflict"]
+        assert real.get_item(TableName=TABLE, Key=key("HOT"))["Item"]["n"] == {"N": "1"}
+        assert client.counters.write_units["order"] == 4  # the put and the update, 1 KB each, doubled
