@@ -53,7 +53,8 @@ checkov: package $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --config-file infra/.checkov.yaml -f build/$(STAGE)/package/sam.json
 
 # Benchmarks against DynamoDB Local (docs/performance.md): figures and a final `BENCH {json}` line;
-# the report goes to bench/reports/. bench-quick takes under 3 minutes on 2 cores.
+# the report goes to bench/reports/. bench-quick: about a minute on 2 quiet cores, plus the contention
+# benchmark's modelled-time run (docs/performance.md, section 7).
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
