@@ -25,6 +25,7 @@ class Settings(BaseModel):
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    jwt_role_claim: str | None = None  # unset: `role` for local tokens, `cognito:groups` with a JWKS
     hash_pepper: str = ""
     max_depth: int = Field(10, ge=1, le=30)
     attribution_window_days: int = Field(30, ge=1, le=3650)
@@ -51,6 +52,12 @@ class Settings(BaseModel):
     fraud_min_click_to_order_seconds: int = Field(30, ge=0, le=86_400)
     fraud_refund_rate_bps: int = Field(5000, ge=0, le=10_000)  # partner refunds / sales above this: hold
     fraud_refund_min_sales_minor: int = Field(10_000, ge=0)  # ...once it has sold at least this much
+    # ---- identity (issue 17) ----
+    link_limit_per_partner: int = Field(1000, ge=1, le=1_000_000)  # links a partner may ever create
+    link_rate_per_window: int = Field(60, ge=1, le=10_000)  # links a partner may create per window
+    link_window_seconds: int = Field(3600, ge=60, le=86_400)
+    sso_authorize_url: str | None = None  # the identity provider's OAuth2 authorize endpoint (portal)
+    sso_client_id: str | None = None  # unset: the JWT audience (a Cognito app client id)
 
     @property
     def fraud_rules(self) -> "FraudRules":
@@ -101,6 +108,7 @@ class Settings(BaseModel):
             "jwt_jwks_url": env.get("UPLINE_JWT_JWKS_URL"),
             "jwt_issuer": env.get("UPLINE_JWT_ISSUER"),
             "jwt_audience": env.get("UPLINE_JWT_AUDIENCE"),
+            "jwt_role_claim": env.get("UPLINE_JWT_ROLE_CLAIM"),
             "hash_pepper": env.get("UPLINE_HASH_PEPPER"),
             "max_depth": env.get("UPLINE_MAX_DEPTH"),
             "attribution_window_days": env.get("UPLINE_ATTRIBUTION_WINDOW_DAYS"),
@@ -124,5 +132,10 @@ class Settings(BaseModel):
             "fraud_min_click_to_order_seconds": env.get("UPLINE_FRAUD_MIN_CLICK_SECONDS"),
             "fraud_refund_rate_bps": env.get("UPLINE_FRAUD_REFUND_RATE_BPS"),
             "fraud_refund_min_sales_minor": env.get("UPLINE_FRAUD_REFUND_MIN_SALES_MINOR"),
+            "link_limit_per_partner": env.get("UPLINE_LINK_LIMIT"),
+            "link_rate_per_window": env.get("UPLINE_LINK_RATE"),
+            "link_window_seconds": env.get("UPLINE_LINK_WINDOW_SECONDS"),
+            "sso_authorize_url": env.get("UPLINE_SSO_AUTHORIZE_URL"),
+            "sso_client_id": env.get("UPLINE_SSO_CLIENT_ID"),
         }
         return cls(**{k: v for k, v in raw.items() if v is not None})

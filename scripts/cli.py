@@ -21,7 +21,7 @@ import argparse
 import sys
 
 from chalicelib import bootstrap
-from chalicelib.auth import ROLES, mint_token
+from chalicelib.auth import ROLES, mint_for
 from chalicelib.domain.errors import DomainError
 from chalicelib.store.schema import create_table
 from scripts import localenv
@@ -82,8 +82,8 @@ def _main(argv: list[str] | None = None) -> int:
         if not s.jwt_secret:
             print("no UPLINE_JWT_SECRET: run `make run` once, or export it", file=sys.stderr)
             return 2
-        print(mint_token(s.jwt_secret, args.role, args.subject or f"{args.role}-cli", partner_id=args.partner_id,
-                         member_id=args.member_id))
+        print(mint_for(s, args.role, args.subject or f"{args.role}-cli", partner_id=args.partner_id,
+                       member_id=args.member_id))
     elif args.command == "create-table":
         created = create_table(bootstrap.dynamodb_client(s), s.table_name)
         print(f"table {s.table_name}: {'created' if created else 'already there'}")

@@ -67,11 +67,11 @@ def main() -> int:
         cli(["create-table"])
         cli(["seed-demo"])
         from chalicelib import bootstrap
-        from chalicelib.auth import mint_token
+        from chalicelib.auth import mint_for
 
         s = bootstrap.settings()
-        admin = mint_token(s.jwt_secret, "admin", "demo-admin")
-        dan = mint_token(s.jwt_secret, "partner", "dan", partner_id="P-DAN")
+        admin = mint_for(s, "admin", "demo-admin")
+        dan = mint_for(s, "partner", "dan", partner_id="P-DAN")
         banner(
             f"Upline is starting on http://127.0.0.1:{API_PORT}   (DynamoDB at {endpoint}, data in .data/)\n\n"
             f"  curl http://127.0.0.1:{API_PORT}/health\n"
