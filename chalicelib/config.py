@@ -8,6 +8,7 @@ from datetime import timedelta
 from pydantic import BaseModel, Field, field_validator
 
 from .domain.fraud import FraudRules
+from .domain.links import LinkLimits
 from .domain.periods import Calendar
 
 
@@ -63,6 +64,10 @@ class Settings(BaseModel):
     def fraud_rules(self) -> "FraudRules":
         return FraudRules(timedelta(seconds=self.fraud_min_click_to_order_seconds), self.fraud_refund_rate_bps,
                           self.fraud_refund_min_sales_minor)
+
+    @property
+    def link_limits(self) -> "LinkLimits":
+        return LinkLimits(self.link_limit_per_partner, self.link_rate_per_window, self.link_window_seconds)
 
     @field_validator("cors_origins")
     @classmethod

@@ -50,7 +50,7 @@ def seed(repo: Repository, s: Settings) -> list[str]:
                                     fingerprint=_fp(code, name, sponsor), max_depth=s.max_depth, now=now)
         out.append(f"partner {p.partner_id} ({name}) under {sponsor or '-'}{'' if created else ' (already there)'}")
     for owner, code, dest in LINKS:
-        links.create_link(repo, f"P-{owner}", dest, code, frozenset(s.allowed_domains), now)
+        links.create_link(repo, f"P-{owner}", dest, code, frozenset(s.allowed_domains), now, s.link_limits)
         out.append(f"link /r/{code} -> {dest}")
     then = cal.start(past) + timedelta(days=4, hours=10)
     for order_id, customer, amount, code in PAST_ORDERS:
