@@ -76,6 +76,13 @@ class Settings(BaseModel):
             raise ValueError("CORS origins must be exact, not wildcards")
         return v
 
+    @field_validator("sso_authorize_url")
+    @classmethod
+    def _https(cls, v: str | None) -> str | None:
+        if v and not v.startswith("https://"):
+            raise ValueError("the single sign-on authorize URL must be https")
+        return v or None
+
     @field_validator("program_tz")
     @classmethod
     def _zone(cls, v: str) -> str:
