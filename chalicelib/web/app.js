@@ -213,9 +213,12 @@ function forbidden(main, page) {
 
 function partnerPage(main) {
   const id = S.me.partner_id;
+  // A terminated partner keeps only what it earned and was paid (the API refuses the rest:
+  // api/access.STANDING), so the other cards are not even asked for.
+  const ended = S.me.status === "terminated";
   const period = h("select", { id: "period", "aria-label": t("period") },
     periods(6).map((p) => h("option", { value: p }, p)));
-  const links = card(t("my_links"), () => api(`/partners/${id}/links`), (data, refresh) => {
+  const links = ended ? null : card(t("my_links"), () => api(`/partners/${id}/links`), (data, refresh) => {
     const dest = h("input", { id: "destination", type: "url", required: true, placeholder: "https://…",
       "aria-label": t("destination") });
     const form = h("form", { class: "row", onsubmit: async (ev) => {
@@ -233,7 +236,7 @@ function partnerPage(main) {
     ], data.links) : h("p", { class: "state empty" }, t("no_links"));
     return h("div", {}, form, list);
   }, { wide: true });
-  const funnel = card(t("funnel"), () => api(`/partners/${id}/funnel?period=${period.value}`), (f) => {
+  const funnel = ended ? null : card(t("funnel"), () => api(`/partners/${id}/funnel?period=${period.value}`), (f) => {
     const earned = Object.entries(f.earned_minor);
     return h("div", {}, h("div", { class: "row" }, period), h("div", { class: "funnel", id: "funnel" },
       [["clicks", f.clicks], ["signups", f.signups], ["orders", f.orders]].map(([k, v]) =>
@@ -242,7 +245,7 @@ function partnerPage(main) {
         h("b", {}, earned.length ? earned.map(([c, m]) => money(m, c)).join(" · ") : money(0, "USD")),
         h("span", {}, t("commissions")))));
   });
-  period.addEventListener("change", () => funnel.refresh());
+  period.addEventListener("change", () => funnel && funnel.refresh());
   const earnings = card(t("earnings"), () => Promise.all([api(`/partners/${id}/commissions`),
     api(`/partners/${id}/earnings`)]), ([c, e]) => {
     const totals = Object.entries(c.totals);
@@ -251,10 +254,10 @@ function partnerPage(main) {
       ...["pending", "payable", "paid", "reversed"].map((s) => [t(s), (r) => h("span", { "data-state": s },
         money(r[1][s] || 0, r[0])), true])], totals), chart(e.months));
   });
-  const downline = card(t("downline"), () => api(`/partners/${id}/downline`), (d) => d.total ? table(
+  const downline = ended ? null : card(t("downline"), () => api(`/partners/${id}/downline`), (d) => d.total ? table(
     [[t("level"), (l) => l.level], [t("partners"), (l) => l.count, true]], d.levels)
     : h("p", { class: "state empty" }, t("no_downline")));
-  const progress = card(t("progress"), () => api(`/partners/${id}/progress`), (p) => {
+  const progress = ended ? null : card(t("progress"), () => api(`/partners/${id}/progress`), (p) => {
     if (!p.currency) return h("p", { class: "state empty" }, t("no_bonus_rules"));
     const cur = p.currency;
     const next = p.next_tier_minor;
@@ -278,6 +281,7 @@ function partnerPage(main) {
       t("download"))],
   ], d.payouts) : h("p", { class: "state empty" }, t("no_payouts")), { wide: true });
   main.replaceChildren(h("h1", {}, t("nav_partner")),
+    ended ? h("p", { class: "state", id: "partner-ended" }, t("partner_ended")) : null,
     h("div", { class: "grid" }, links, funnel, progress, earnings, downline, payouts));
 }
 

@@ -315,3 +315,20 @@ def test_a_returned_token_with_another_nonce_or_state_or_a_used_up_sign_on_is_ig
     page.wait_for_selector("#signin-message.error")
     assert page.evaluate("sessionStorage.getItem('upline.token')") is None
     assert page.locator("#q").count() == 0
+
+
+def test_a_terminated_partner_sees_its_earnings_and_payouts_and_no_working_tools(site, browser):
+    from tests.support.helpers import auth, dumps
+
+    base, program = site
+    r = program.c.post("/admin/partners/P-DDD/status", headers=auth("admin"), body=dumps({"status": "terminated"}))
+    assert r.status_code == 200, r.body
+    page = browser.new_context(viewport=DESKTOP, locale="en-US").new_page()
+    statuses: list[tuple[int, str]] = []
+    page.on("response", lambda resp: statuses.append((resp.status, resp.url)))
+    sign_in(page, base, token("partner", "P-DDD", "ddd"))
+    expect(page.locator("#partner-ended")).to_contain_text("partnership has ended")
+    expect(page.locator("section[aria-label='My payouts']")).to_be_visible()
+    expect(page.locator("section[aria-label='Earnings'] .state.loading")).to_have_count(0)
+    assert page.locator("#create-link").count() == 0 and page.locator("#funnel").count() == 0
+    assert [s for s in statuses if s[0] >= 400] == []
