@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from typing import Any, Callable, TypeVar
 
 from chalice import Blueprint, Response
@@ -108,12 +109,16 @@ def account_status(bp: Blueprint) -> str | None:
     if not hasattr(request, "_upline_account"):
         who = caller(bp)
         status = None
-        if who.role == access.PARTNER and who.partner_id:
+        # An id no account could have (too long for a key, say) is no account: never a read, never a 500.
+        if who.role == access.PARTNER and ACCOUNT_ID.match(who.partner_id or ""):
             status = bootstrap.repository().partner_status(who.partner_id)
-        elif who.role == access.MEMBER and who.member_id:
+        elif who.role == access.MEMBER and ACCOUNT_ID.match(who.member_id or ""):
             status = access.REGISTERED if bootstrap.repository().member_exists(who.member_id) else None
         request._upline_account = status
     return request._upline_account
+
+
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
 def raw_body(bp: Blueprint) -> bytes:

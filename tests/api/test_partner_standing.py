@@ -100,6 +100,15 @@ def test_a_partner_token_naming_no_partner_at_all_is_refused(program):
     assert r.status_code == 403 and error_code(r) == "unknown_account"
 
 
+@pytest.mark.parametrize("named", ["P-" + "X" * 3000, "P-\u0000", " P-ANN"])
+def test_a_token_naming_an_id_no_account_could_have_is_refused_without_a_read(program, moto_client, named):
+    calls = DynamoCalls(moto_client)
+    for headers in (auth("partner", named), auth("member", member_id=named)):
+        r = program.c.get("/me", headers=headers)
+        assert r.status_code == 403 and error_code(r) == "unknown_account", r.body
+    assert calls.reads == 0
+
+
 def test_a_member_token_naming_no_registered_member_is_refused(program):
     r = program.c.get("/me", headers=auth("member", member_id="M-0123456789abcdef0123"))
     assert r.status_code == 403 and error_code(r) == "unknown_account"
