@@ -26,8 +26,9 @@ TOKEN_ROLES = (PARTNER, MEMBER, FINANCE, ADMIN)
 ALL, OWN = "all", "own"  # which records an allowed role sees
 
 # What kind of action a row is, for a partner's or member's own account: WORK acts for the program
-# or reads its running business (links, clicks, tree, funnel, progress); ACCOUNT reads what the
-# caller earned, is owed and was paid (profile, ledger, earnings, payouts, statements, `/me`).
+# or reads its running business (links, clicks, tree, funnel); ACCOUNT reads what the caller
+# earned, is owed, may still earn and was paid (profile, ledger, earnings, bonus progress, payouts,
+# statements, `/me`).
 WORK, ACCOUNT = "work", "account"
 REGISTERED = "registered"  # members have no status: an existing member is registered
 # Which kinds each status of the caller's own account may take. A status not listed may take none
@@ -96,7 +97,8 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("GET", "/partners/{partner_id}/clicks"): rule("a partner's clicks", "partner_id", partner=OWN, admin=ALL),
     ("GET", "/partners/{partner_id}/commissions"): rule("a partner's ledger", "partner_id", kind=ACCOUNT,
                                                         partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/progress"): rule("bonus progress", "partner_id", partner=OWN, admin=ALL),
+    ("GET", "/partners/{partner_id}/progress"): rule("bonus progress", "partner_id", kind=ACCOUNT, partner=OWN,
+                                                     admin=ALL),
     ("POST", "/links"): rule("create a link for the calling partner", partner=OWN),
     # ---- program admin --------------------------------------------------------------------------
     ("POST", "/admin/plans"): rule("publish a plan version", admin=ALL),

@@ -257,7 +257,7 @@ function partnerPage(main) {
   const downline = ended ? null : card(t("downline"), () => api(`/partners/${id}/downline`), (d) => d.total ? table(
     [[t("level"), (l) => l.level], [t("partners"), (l) => l.count, true]], d.levels)
     : h("p", { class: "state empty" }, t("no_downline")));
-  const progress = ended ? null : card(t("progress"), () => api(`/partners/${id}/progress`), (p) => {
+  const progress = card(t("progress"), () => api(`/partners/${id}/progress`), (p) => {
     if (!p.currency) return h("p", { class: "state empty" }, t("no_bonus_rules"));
     const cur = p.currency;
     const next = p.next_tier_minor;
