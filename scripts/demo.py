@@ -56,13 +56,15 @@ def seed(repo: Repository, s: Settings) -> list[str]:
     for order_id, customer, amount, code in PAST_ORDERS:
         cmd = OrderCommand(order_id, keyed_hash(s.hash_pepper, customer), amount, "USD", then,
                            _fp(order_id, customer, amount, code), referral_code=code)
-        result = orders.attribute_order(repo, cmd, AttributionRules(s.attribution_window), then, cal).result
+        result = orders.attribute_order(repo, cmd, AttributionRules(s.attribution_window), then, cal,
+                                        max_depth=s.max_depth).result
         out.append(f"order {order_id} {amount} USD minor in {past} via {code}: {result['status']}")
     ordered_at = now - timedelta(days=1)
     for order_id, customer, amount, code in ORDERS:
         cmd = OrderCommand(order_id, keyed_hash(s.hash_pepper, customer), amount, "USD", ordered_at,
                            _fp(order_id, customer, amount, code), referral_code=code)
-        result = orders.attribute_order(repo, cmd, AttributionRules(s.attribution_window), now, s.calendar).result
+        result = orders.attribute_order(repo, cmd, AttributionRules(s.attribution_window), now, s.calendar,
+                                        max_depth=s.max_depth).result
         credited = ", ".join(f"{c['partner_id']} {c['amount_minor']}" for c in result["commissions"]) or "none"
         out.append(f"order {order_id} {amount} USD minor via {code or 'nothing'}: {result['status']}; {credited}")
     refund = RefundCommand("demo-1001", "demo-r1", 3000, "USD", ordered_at + timedelta(hours=2),

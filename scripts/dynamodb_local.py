@@ -62,7 +62,12 @@ class DynamoDBLocal:
             args += ["-inMemory"]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=lib)
-        wait_for_port(self.port)
+        try:
+            # A loaded machine (2 cores shared by many test runs) can take well over 30 s to start Java.
+            wait_for_port(self.port, timeout=120.0)
+        except BaseException:
+            self.stop()  # __exit__ does not run when __enter__ raises: never leave the JVM behind
+            raise
         return self
 
     def stop(self) -> None:

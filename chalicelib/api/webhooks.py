@@ -42,7 +42,7 @@ def order_posted():
     )
     outcome = svc.attribute_order(bootstrap.repository(), cmd,
                                   AttributionRules(s.attribution_window, s.lifetime_binding), bootstrap.now(),
-                                  s.calendar, s.fraud_rules)
+                                  s.calendar, s.fraud_rules, max_depth=s.max_depth)
     if outcome.created:
         if outcome.result["status"] == svc.HELD:
             metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)

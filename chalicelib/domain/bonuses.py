@@ -2,6 +2,10 @@
 
 Everything here is a function of plain values: period volumes in minor units of the plan's bonus
 currency, the plan's bonus rules, a target. Each result carries the trace that explains it.
+
+Who takes part agrees with compression (domain/tree.py): a partner who is not active when its period
+closes earns no bonus and is not re-evaluated for rank, as it takes no commission level. Its sales
+still count towards its ancestors' team volume: they are paid commissions on them (docs/rules.md).
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from .errors import InvalidInput
 from .money import BPS, apply_bps, round_half_even
+from .tree import ACTIVE
 
 PERSONAL, TEAM = "personal", "team"
 FLAT, RATE = "flat", "rate"
@@ -159,12 +164,35 @@ def bonuses_for(volume: Volume, rank: str, explicit_target_minor: int | None, ru
     return [b for b in found if b is not None]
 
 
-def progress(volume: Volume, rank: str, explicit_target_minor: int | None, rules: BonusRules) -> dict[str, Any]:
-    """Mid-period: where the partner stands, what the next tier needs, and what it would earn now."""
+def takes_part(status: str | None) -> bool:
+    """Whether a partner earns bonuses and is evaluated for rank at a period's close: only if it is
+    active then, as only an active partner takes a commission level."""
+    return status == ACTIVE
+
+
+def bonuses_at_close(volume: Volume, status: str | None, rank: str, explicit_target_minor: int | None,
+                     rules: BonusRules) -> list[Bonus]:
+    """A partner's bonuses for a period, given its status at the period's close."""
+    return bonuses_for(volume, rank, explicit_target_minor, rules) if takes_part(status) else []
+
+
+def rank_at_close(volume: Volume, status: str | None, current_rank: str, rules: BonusRules,
+                  default_rank: str) -> str:
+    """The rank a partner holds from the next period. One not active at the close is not evaluated:
+    it keeps the rank it had, so it gains none (and loses none until it is active at a close again)."""
+    if not takes_part(status):
+        return current_rank
+    return evaluate_rank(volume, rules, default_rank)
+
+
+def progress(volume: Volume, rank: str, explicit_target_minor: int | None, rules: BonusRules,
+             status: str = ACTIVE) -> dict[str, Any]:
+    """Mid-period: where the partner stands, what the next tier needs, and what it would earn now
+    (nothing unless it is active: the estimate applies the rule the close will apply)."""
     v = volume.on(rules.basis)
     reached, upcoming = reached_tier(v, rules.ladder), next_tier(v, rules.ladder)
     target, source = target_for(rank, explicit_target_minor, rules)
-    bonuses = bonuses_for(volume, rank, explicit_target_minor, rules)
+    bonuses = bonuses_at_close(volume, status, rank, explicit_target_minor, rules)
     return {
         "currency": rules.currency, "basis": rules.basis, "volume_minor": v,
         "personal_volume_minor": volume.personal_minor, "team_volume_minor": volume.team_minor,
@@ -173,7 +201,7 @@ def progress(volume: Volume, rank: str, explicit_target_minor: int | None, rules
         "needed_for_next_tier_minor": upcoming.threshold_minor - v if upcoming else 0,
         "target_minor": target, "target_source": source,
         "overachievement_minor": max(0, v - target) if target is not None else 0,
-        "estimate": True,
+        "estimate": True, "earns_bonuses": takes_part(status),
         "estimated_bonuses": [{"kind": b.kind, "amount_minor": b.amount_minor, "trace": b.trace} for b in bonuses],
         "estimated_bonus_total_minor": sum(b.amount_minor for b in bonuses),
     }

@@ -22,6 +22,7 @@ from ..domain.tree import Node
 from ..store.keys import HOLD_MARKER
 from ..store.repository import OrderContext, Repository
 from . import member_orders as member_hooks
+from . import partners as partner_svc
 
 ATTEMPTS = 5
 ATTRIBUTED, UNATTRIBUTED, SELF_REFERRAL, HELD = "attributed", "unattributed", "self_referral", "held"
@@ -53,11 +54,13 @@ def _note_if_closed(repo: Repository, period: str, closed: set[str]) -> None:
 
 
 def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.AttributionRules, now: datetime,
-                    cal: Calendar = Calendar(), fraud_rules: FraudRules | None = None) -> Outcome:
+                    cal: Calendar = Calendar(), fraud_rules: FraudRules | None = None, *,
+                    max_depth: int) -> Outcome:
     """Two batch reads (what the body names; then the partner with its upline snapshot) and one
     transaction. When the click id or an already resolved referral code names the partner, the
     partner comes with the first read and the second is skipped. If the snapshot was stale the
-    transaction fails and the upline is read live."""
+    transaction fails and the upline is read live. `max_depth` is the length snapshots are stored
+    at: one that long may have more ancestors above it, read only if compression needs them."""
     _check_not_future(cmd.ordered_at, now, "ordered_at")
     live_upline = False
     closed: set[str] = set()
@@ -80,11 +83,13 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
             partner = repo.get_partner(found.partner_id)
         if partner is not None and live_upline:
             partner = _with_live_upline(repo, partner)
+        upline = partner_svc.upline_for_levels(repo, partner, plan.depth, max_depth, live_upline) \
+            if partner is not None else None
         period = _landing(cal, cmd.ordered_at, now, closed)
         try:
             effects = member_hooks.order_effects(ctx.extra, cmd, now)
             return _decide_and_commit(repo, cmd, plan, found, partner, now, cal, period, ctx, fraud_rules,
-                                      effects)
+                                      effects, upline)
         except AlreadyExists:
             continue  # a concurrent duplicate won: the next read replays its result
         except ConcurrentUpdate:
@@ -103,13 +108,17 @@ def _with_live_upline(repo: Repository, partner: Partner) -> Partner:
 def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.Attribution | None,
                        partner: Partner | None, now: datetime, cal: Calendar, period: str,
                        ctx: OrderContext | None = None, fraud_rules: FraudRules | None = None,
-                       effects: member_hooks.OrderEffects | None = None) -> Outcome:
+                       effects: member_hooks.OrderEffects | None = None,
+                       upline: partner_svc.Upline | None = None) -> Outcome:
     result: dict[str, Any] = {
         "order_id": cmd.order_id, "amount_minor": cmd.amount_minor, "currency": cmd.currency,
         "plan_version": plan.version, "period": period, "attribution": None, "commissions": [],
     }
     entries = []
     checked: list[Node] = []
+    if partner is not None and upline is None:
+        upline = partner_svc.Upline(partner.upline)
+    chain = [partner.node, *upline.nodes] if partner is not None and upline is not None else []
     updates: dict[str, dict[str, int]] = defaultdict(dict)
     if found is None or partner is None:
         result.update(status=UNATTRIBUTED, reason="no click, referral code or binding led to a partner")
@@ -121,13 +130,13 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
                           reason="the buyer is the referring partner; self-referrals earn no commission")
             found = replace(found, new_binding=None)
         else:
-            lines = compute_commissions(cmd.amount_minor, partner.node, partner.upline, plan)
+            lines = compute_commissions(cmd.amount_minor, partner.node, upline.nodes, plan)
             entries = commission_entries(cmd.order_id, cmd.currency, cmd.ordered_at, plan.version,
                                          plan.holding_days, lines, cal, period)
             result.update(status=ATTRIBUTED, reason=None, commissions=[
                 {"entry_id": e.entry_id, "partner_id": e.partner_id, "level": e.level, "rate_bps": e.rate_bps,
                  "amount_minor": e.amount_minor} for e in entries])
-            checked = _nodes_that_decided(partner, lines[-1].partner_id if lines else None, plan.depth)
+            checked = _nodes_that_decided(chain, lines[-1].partner_id if lines else None, plan.depth)
             for e in entries:
                 updates[e.partner_id][f"credited_{cmd.currency}"] = e.amount_minor
             updates[partner.partner_id].update({"attributed_orders": 1, f"sales_{cmd.currency}": cmd.amount_minor})
@@ -135,7 +144,7 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
     if result["status"] == ATTRIBUTED and entries and fraud_rules is not None and ctx is not None:
         reasons = fraud.assess(
             fraud_rules, buyer_is_partner=ctx.buyer_partners,
-            chain=[partner.partner_id, *(n.partner_id for n in partner.upline)],
+            chain=[n.partner_id for n in chain],
             clicked_at=ctx.click.clicked_at if ctx.click and found.source == attr.CLICK else None,
             ordered_at=cmd.ordered_at, counters=partner.counters, currency=cmd.currency)
         if reasons:
@@ -158,16 +167,16 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
         entries=entries, customer_hash=cmd.customer_hash,
         new_binding=found.new_binding if found and partner and result["status"] in (ATTRIBUTED, HELD) else None,
         binding_at=cmd.ordered_at, partner_updates=updates, checked=checked, attributed=partner,
+        read_through=upline.read_through if upline is not None and checked else {},
         volume=(counted, cmd.amount_minor) if counted else None, hold=hold,
         extra_ops=effects.ops if effects is not None else (),
     )
     return Outcome(result, created=True)
 
 
-def _nodes_that_decided(partner: Partner, last_earner: str | None, levels: int) -> list[Node]:
+def _nodes_that_decided(chain: list[Node], last_earner: str | None, levels: int) -> list[Node]:
     """The partners whose status or rank shaped this commission: everyone up to the last earner,
-    or the whole stored chain when it ran out of active partners before the plan's depth."""
-    chain = [partner.node, *partner.upline]
+    or the whole chain read when it ran out of active partners before the plan's depth."""
     active_seen, out = 0, []
     for node in chain:
         out.append(node)

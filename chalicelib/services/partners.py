@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, Unprocessable
 from ..domain.links import PARTNER
@@ -84,18 +84,61 @@ def downline(repo: Repository, partner_id: str, level: int | None = None) -> dic
     return result
 
 
+@dataclass(frozen=True)
+class Upline:
+    """An upline as far as it was read: the stored snapshot, then what lies above it."""
+    nodes: tuple[Node, ...]
+    # The ancestors whose own snapshots extended it, with the tree_version each was read at: a
+    # transaction that relies on the extension checks these, as it checks the partner's own.
+    read_through: dict[str, int] = field(default_factory=dict)
+
+
+def _above_snapshot(repo: Repository, partner: Partner, max_depth: int) -> Iterator[Partner]:
+    """The ancestors at the top of each stored snapshot, going up: the last ancestor the partner
+    stores, then the last one that ancestor stores, and so on. A snapshot shorter than `max_depth`
+    reached the root (snapshots are cut at `max_depth`, never shorter), so the walk stops there."""
+    seen = {partner.partner_id, *(n.partner_id for n in partner.upline)}
+    top = partner
+    while len(top.upline) >= max_depth:
+        top = repo.get_partner(top.upline[-1].partner_id)
+        if top is None:
+            return
+        if any(n.partner_id in seen for n in top.upline):  # a corrupt tree; stop rather than loop
+            return
+        seen.update(n.partner_id for n in top.upline)
+        yield top
+
+
+def upline_for_levels(repo: Repository, partner: Partner, levels: int, max_depth: int,
+                      live: bool = False) -> Upline:
+    """The upline compression needs to fill `levels` levels. The stored snapshot is a storage bound,
+    not a commission rule: when its active partners (with the partner's own node) do not fill the
+    plan and the tree goes on above it, read the last stored ancestor's snapshot, and repeat while
+    needed. Rare, so the common order still reads only the partner. `live`: read the status and
+    rank of the ancestors found above the snapshot from their own items, not from copies."""
+    nodes = list(partner.upline)
+    read_through: dict[str, int] = {}
+    active = sum(n.active for n in [partner.node, *nodes])
+    if active >= levels:
+        return Upline(tuple(nodes))
+    for top in _above_snapshot(repo, partner, max_depth):
+        more = list(top.upline)
+        if live:
+            fresh = repo.get_partners(n.partner_id for n in more)
+            more = [fresh[n.partner_id].node if n.partner_id in fresh else n for n in more]
+        read_through[top.partner_id] = top.tree_version
+        nodes += more
+        active += sum(n.active for n in more)
+        if active >= levels:
+            break
+    return Upline(tuple(nodes), read_through)
+
+
 def _ancestry(repo: Repository, partner: Partner, max_depth: int) -> list[str]:
     """Every ancestor id, walking past the stored snapshot when the tree is deeper than it."""
     ids = [n.partner_id for n in partner.upline]
-    top = partner
-    while len(top.upline) == max_depth:
-        top = repo.get_partner(top.upline[-1].partner_id)
-        if top is None:
-            break
-        more = [n.partner_id for n in top.upline]
-        if any(m in ids for m in more):  # a corrupt tree; stop rather than loop
-            break
-        ids += more
+    for top in _above_snapshot(repo, partner, max_depth):
+        ids += [n.partner_id for n in top.upline]
     return ids
 
 

@@ -21,4 +21,5 @@ def progress(d: Deps, partner_id: str, period: str) -> dict[str, Any]:
     personal = volumes.get(partner_id, {}).get(plan.bonus.currency, 0)
     team = personal + sum(volumes.get(t, {}).get(plan.bonus.currency, 0) for t in team_ids)
     target = d.store.targets([partner_id], period).get(partner_id)
-    return {**base, **rules.progress(rules.Volume(personal, team), partner.rank, target, plan.bonus)}
+    return {**base, **rules.progress(rules.Volume(personal, team), partner.rank, target, plan.bonus,
+                                     partner.status)}

@@ -149,15 +149,17 @@ def _volumes(d: Deps, period: str, bonus: rules.BonusRules) -> tuple[dict[str, r
 
 
 def compute_bonuses(d: Deps, period: str, plan: Plan) -> list[Entry]:
-    """The period's bonus entries, each with the trace that explains it."""
+    """The period's bonus entries, each with the trace that explains it. Only partners active at the
+    close earn one (domain/bonuses.takes_part); everyone's sales count towards team volume."""
     if plan.bonus is None:
         return []
     volumes, partners = _volumes(d, period, plan.bonus)
-    targets = d.store.targets(volumes, period)
+    earners = {pid for pid in volumes if pid in partners and rules.takes_part(partners[pid].status)}
+    targets = d.store.targets(earners, period) if earners else {}
     out = []
-    for pid in sorted(volumes):
-        rank = partners[pid].rank if pid in partners else "base"
-        for b in rules.bonuses_for(volumes[pid], rank, targets.get(pid), plan.bonus):
+    for pid in sorted(earners):
+        rank, status = partners[pid].rank, partners[pid].status
+        for b in rules.bonuses_at_close(volumes[pid], status, rank, targets.get(pid), plan.bonus):
             out.append(Entry(
                 bonus_entry_id(period, b.kind, pid), BONUS, pid, f"bonus:{period}", 0, b.amount_minor,
                 plan.bonus.currency, plan.version, b.trace.get("rate_bps") or 0, d.cal.end(period),
@@ -168,14 +170,15 @@ def compute_bonuses(d: Deps, period: str, plan: Plan) -> list[Entry]:
 
 
 def apply_ranks(d: Deps, period: str, plan: Plan) -> None:
-    """Evaluate rank rules on the period's volumes; a new rank takes effect for the next period.
+    """Evaluate rank rules on the period's volumes; a new rank takes effect for the next period. A
+    partner not active at the close keeps its rank (domain/bonuses.rank_at_close).
     Idempotent: setting a partner to the rank it already has changes nothing."""
     if plan.bonus is None or not plan.bonus.ranks:
         return
     volumes, _ = _volumes(d, period, plan.bonus)
     for partner in d.repo.all_partners():
         volume = volumes.get(partner.partner_id, rules.Volume(0, 0))
-        new = rules.evaluate_rank(volume, plan.bonus, "base")
+        new = rules.rank_at_close(volume, partner.status, partner.rank, plan.bonus, "base")
         if new != partner.rank:
             d.store.record_rank(partner.partner_id, next_period(period), new, partner.rank, period)
             partner_svc.set_rank(d.repo, partner.partner_id, partner.rank, new)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..domain.attribution import BindingRef, ClickRef
 from ..domain.errors import AlreadyExists
@@ -414,14 +414,17 @@ class Repository:
                      new_binding: BindingRef | None, binding_at: datetime | None,
                      partner_updates: dict[str, dict[str, int]], checked: list[Node],
                      attributed: Partner | None, volume: tuple[str, int] | None = None,
-                     hold: dict[str, Any] | None = None, extra_ops: Iterable[dict[str, Any]] = ()) -> None:
+                     hold: dict[str, Any] | None = None, extra_ops: Iterable[dict[str, Any]] = (),
+                     read_through: Mapping[str, int] | None = None) -> None:
         """The order, its entries, the customer's binding, the partners' counters, the attributed
         partner's period volume, a fraud hold if any and other areas' writes for the order
         (members): one transaction, which also checks the order's period is still open.
 
         `partner_updates` maps partner id -> counter -> amount to add; every partner in `checked`
         must still have the status and rank the commission was computed with. `volume` is
-        (partner id, amount) to add to that partner's sales in the order's period.
+        (partner id, amount) to add to that partner's sales in the order's period. `read_through`
+        maps the ancestors whose own upline snapshots extended the chain past the attributed
+        partner's to the tree_version they were read at; like the attributed partner's, it must hold.
         """
         order_id = order_item["order_id"]
         period = order_item["period"]
@@ -440,12 +443,15 @@ class Repository:
         ops += [Op.put_new(keys.entry(e.partner_id, e.entry_id), entry_item(e)) for e in entries]
         if hold is not None:  # the order's commissions wait for review (services/holds.py)
             ops.append(Op.put(keys.hold(order_id), hold))
+        versions = dict(read_through or {})
+        if attributed is not None:
+            versions[attributed.partner_id] = attributed.tree_version
         for node in checked:
             condition = "#st = :s AND #rk = :r"
             values: dict[str, Any] = {":s": node.status, ":r": node.rank}
-            if attributed is not None and node.partner_id == attributed.partner_id:
+            if node.partner_id in versions:
                 condition += " AND tree_version = :v"
-                values[":v"] = attributed.tree_version
+                values[":v"] = versions.pop(node.partner_id)
             names = {"#st": "status", "#rk": "rank"}
             counters = partner_updates.get(node.partner_id)
             if counters:
@@ -458,6 +464,9 @@ class Repository:
                                      values=values, condition=condition))
             else:
                 ops.append(Op.check(keys.partner(node.partner_id), condition, names=names, values=values))
+        if checked:  # a snapshot read but not otherwise checked (one transaction may name an item once)
+            ops += [Op.check(keys.partner(pid), "tree_version = :v", values={":v": v})
+                    for pid, v in sorted(versions.items())]
         ops += list(extra_ops)  # other areas' writes for this order (members), in the same transaction
         self.table.transact(ops)
 

@@ -87,7 +87,7 @@ def test_a_storm_of_orders_refunds_and_settlement_runs_leaves_every_invariant_in
         try:
             if job[0] == "order":
                 return orders_svc.attribute_order(repo, order_cmd(job[1], job[2], job[3]), rules, BEFORE_LOCK,
-                                                  cal).result["order_id"]
+                                                  cal, max_depth=10).result["order_id"]
             if job[0] == "refund":
                 return orders_svc.refund_order(repo, refund_cmd(job[1], job[2], job[3]), BEFORE_LOCK, cal).result
             d = settle_svc.Deps(repo=repo, store=SettlementStore(table), files=files, cal=cal)

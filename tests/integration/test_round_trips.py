@@ -1,8 +1,9 @@
-"""An attributed order costs at most two batch reads and exactly one write, at any depth."""
+"""An attributed order costs at most two batch reads and exactly one write, at any depth; one more read
+only when inactive partners fill the stored upline and compression must look above it."""
 import pytest
 
 from chalicelib import bootstrap
-from tests.support.helpers import DynamoCalls
+from tests.support.helpers import DynamoCalls, auth, dumps
 from tests.support.program import Program, credited
 
 pytestmark = pytest.mark.integration
@@ -69,3 +70,27 @@ def test_a_table_from_an_older_schema_gains_the_indexes_added_since(local_client
     indexes = local_client.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
     assert sorted(g["IndexName"] for g in indexes) == ["GSI1", "GSI2"]
     local_client.delete_table(TableName=name)
+
+
+def test_an_order_whose_inactive_upline_runs_past_the_stored_snapshot_reads_once_more(program):
+    """Five levels to fill; the leaf's stored ancestors are eight inactive partners and two active
+    ones: the last stored ancestor's snapshot is read too (three reads), still one write."""
+    program.publish_plan({"levels_bps": [1000, 500, 300, 200, 100], "effective_from": "2021-01-01T00:00:00Z"})
+    top, idle = [f"DT{i}" for i in range(4)], [f"DI{i}" for i in range(8)]
+    program.chain([*top, *idle, "DLEAF"])
+    for code in idle:
+        program.c.post(f"/admin/partners/P-{code}/status", headers=auth("admin"), body=dumps({"status": "inactive"}))
+    calls = DynamoCalls(bootstrap.repository().table.client)
+    r = program.order("o1", 100_000, referral_code="DLEAF")
+    assert credited(r) == {"P-DLEAF": 10_000, "P-DT3": 5_000, "P-DT2": 3_000, "P-DT1": 2_000, "P-DT0": 1_000}
+    assert calls.reads == 3 and calls.writes == 1, calls.ops
+
+
+def test_an_order_whose_short_chain_leaves_levels_unpaid_reads_nothing_more(program):
+    """A ten-level plan and a partner with one ancestor: the stored upline reaches the root, so no
+    read goes looking above it."""
+    program.chain(["SROOT", "SLEAF"])
+    calls = DynamoCalls(bootstrap.repository().table.client)
+    r = program.order("o1", 100_000, referral_code="SLEAF")
+    assert credited(r) == {"P-SLEAF": 5_000, "P-SROOT": 5_000}
+    assert calls.reads <= 2 and calls.writes == 1, calls.ops

@@ -12,7 +12,6 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 UTC = timezone.utc
 LOCK_DAYS = 5
-MAX_DEPTH = 10
 WINDOW = timedelta(days=30)
 SKEW = timedelta(minutes=5)
 
@@ -213,7 +212,8 @@ class Reference:
         if partner is not None:
             if start is not None and not live:
                 self.bindings[customer] = (partner, start + WINDOW)
-            chain = [p for p in [partner, *self.ancestors(partner)[:MAX_DEPTH]] if self.status[p] == "active"]
+            # The whole chain: how many ancestors a partner stores is a storage bound, not a rule.
+            chain = [p for p in [partner, *self.ancestors(partner)] if self.status[p] == "active"]
             due = settles_in(period, ordered_at + timedelta(days=plan.holding_days))
             for level, pid, _, amt in commissions(amount, chain, plan.levels, plan.cap_bps):
                 entries.append(RefEntry(f"{order_id}#L{level}", pid, "commission", amt, currency, period, due,

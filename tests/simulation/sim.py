@@ -337,7 +337,8 @@ class Simulation:
                 cmd = OrderCommand(order_id=order_id, customer_hash=keyed_hash(self.settings.hash_pepper, customer),
                                    amount_minor=amount, currency=currency, ordered_at=req.ordered_at,
                                    fingerprint=fingerprint(req), click_id=click_id, referral_code=code)
-                res = orders_svc.attribute_order(self.repo, cmd, self.rules, self.now, self.settings.calendar)
+                res = orders_svc.attribute_order(self.repo, cmd, self.rules, self.now, self.settings.calendar,
+                                                  max_depth=self.settings.max_depth)
                 out = Outcome(201 if res.created else 200, body=res.result)
             if out.status < 300:
                 out.body = sorted((c["entry_id"], c["partner_id"], c["amount_minor"])

@@ -98,3 +98,31 @@ def test_progress_shows_the_next_tier_what_it_needs_and_an_estimate():
 def test_inconsistent_bonus_rules_are_refused(rules):
     with pytest.raises(InvalidInput):
         b.validate(rules, max_depth=10)
+
+
+# ---- who takes part: the rule that agrees with compression (docs/rules.md, "Bonuses and ranks") ----
+
+RANKED = b.BonusRules(currency="USD", ladder=LADDER, overachievement_bps=500,
+                      ranks=(b.RankRule("gold", min_personal_minor=5_000_000),))
+
+
+@pytest.mark.parametrize("status", ["inactive", "terminated", None])
+def test_a_partner_not_active_at_the_close_earns_no_bonus_whatever_its_sales(status):
+    # The case: 62,000.00 of personal sales and a 40,000.00 target, but not active.
+    assert b.bonuses_at_close(b.Volume(6_200_000, 6_200_000), status, "base", 4_000_000, RANKED) == []
+    active = b.bonuses_at_close(b.Volume(6_200_000, 6_200_000), "active", "base", 4_000_000, RANKED)
+    assert [(x.kind, x.amount_minor) for x in active] == [("threshold", 150_000), ("overachievement", 110_000)]
+
+
+@pytest.mark.parametrize("status", ["inactive", "terminated"])
+def test_a_partner_not_active_at_the_close_gains_no_rank_and_keeps_the_one_it_had(status):
+    assert b.rank_at_close(b.Volume(6_200_000, 0), status, "base", RANKED, "base") == "base"
+    assert b.rank_at_close(b.Volume(0, 0), status, "gold", RANKED, "base") == "gold"
+    assert b.rank_at_close(b.Volume(6_200_000, 0), "active", "base", RANKED, "base") == "gold"
+    assert b.rank_at_close(b.Volume(0, 0), "active", "gold", RANKED, "base") == "base"
+
+
+def test_mid_period_progress_of_a_partner_not_active_estimates_no_bonus():
+    p = b.progress(b.Volume(6_200_000, 0), "base", 4_000_000, RANKED, status="terminated")
+    assert p["earns_bonuses"] is False and p["estimated_bonuses"] == [] and p["estimated_bonus_total_minor"] == 0
+    assert p["volume_minor"] == 6_200_000  # its standing is still shown
