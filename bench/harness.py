@@ -93,7 +93,8 @@ def new_link(repo: Repository, partner_code: str) -> str:
     from chalicelib.services import links
 
     ref = links.create_link(repo, f"P-{partner_code}", "https://shop.example.com/bags", None,
-                            frozenset(bootstrap.settings().allowed_domains), bootstrap.now())
+                            frozenset(bootstrap.settings().allowed_domains), bootstrap.now(),
+                            bootstrap.settings().link_limits)
     return ref.code
 
 

@@ -22,6 +22,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .domain.fraud import FraudRules
+from .domain.links import LinkLimits
 from .domain.periods import Calendar
 
 PREFIX = "UPLINE_"
@@ -70,6 +71,13 @@ class Settings(BaseSettings):
         DEPLOYMENT)
     jwt_issuer: str | None = _setting(None, "The issuer tokens must name, when set.", DEPLOYMENT)
     jwt_audience: str | None = _setting(None, "The audience tokens must name, when set.", DEPLOYMENT)
+    jwt_role_claim: str | None = _setting(
+        None, "The token claim that names the caller's role; unset: `role` for local HS256 tokens, "
+              "`cognito:groups` (user-pool groups, which a user cannot write) with a JWKS.", DEPLOYMENT)
+    sso_authorize_url: str | None = _setting(
+        None, "The identity provider's OAuth2 authorize endpoint the portal's sign-in starts at.", DEPLOYMENT)
+    sso_client_id: str | None = _setting(None, "The portal's OAuth2 client id; unset: the JWT audience (a Cognito "
+                                               "app client id).", DEPLOYMENT)
 
     # ---- secrets ----
     webhook_secrets: CommaList = _many([], "The shop's HMAC secrets for signed webhooks, comma-separated: two "
@@ -111,11 +119,18 @@ class Settings(BaseSettings):
                                                 "points) has its orders held.", ge=0, le=10_000)
     fraud_refund_min_sales_minor: int = _setting(10_000, "The sales (minor units) a partner must have made before "
                                                          "its refund rate can hold its orders.", ge=0)
+    link_limit: int = _setting(1000, "Links a partner may ever create.", ge=1, le=1_000_000)
+    link_rate: int = _setting(60, "Links a partner may create in one window; past it, 429.", ge=1, le=10_000)
+    link_window_seconds: int = _setting(3600, "The link rate's window.", ge=60, le=86_400)
 
     @field_validator("webhook_secrets", "currencies", "allowed_domains", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, v: Any) -> Any:
         return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
+
+    @property
+    def link_limits(self) -> "LinkLimits":
+        return LinkLimits(self.link_limit, self.link_rate, self.link_window_seconds)
 
     @field_validator("cors_origins")
     @classmethod
@@ -123,6 +138,13 @@ class Settings(BaseSettings):
         if any("*" in o for o in v):
             raise ValueError("CORS origins must be exact, not wildcards")
         return v
+
+    @field_validator("sso_authorize_url")
+    @classmethod
+    def _https(cls, v: str | None) -> str | None:
+        if v and not v.startswith("https://"):
+            raise ValueError("the single sign-on authorize URL must be https")
+        return v or None
 
     @field_validator("program_tz")
     @classmethod

@@ -29,7 +29,7 @@ import uuid
 from typing import Any, Mapping, NoReturn
 
 from chalicelib import bootstrap
-from chalicelib.auth import ROLES, Principal, mint_token
+from chalicelib.auth import ROLES, Principal, mint_for
 from chalicelib.config import PROGRAM, effective_environment, group_variables, is_setting_variable
 from chalicelib.domain import actors
 from chalicelib.domain.errors import DomainError
@@ -225,7 +225,7 @@ def _mint(args: argparse.Namespace, s: Any) -> int:
     if args.role in ("admin", "finance") and not args.subject:
         raise Refused(f"{args.role} tokens name a person: add --subject NAME")
     subject = actors.person(args.subject) if args.subject else (args.partner_id or args.member_id or args.role)
-    print(mint_token(s.jwt_secret, args.role, subject, partner_id=args.partner_id, member_id=args.member_id))
+    print(mint_for(s, args.role, subject, partner_id=args.partner_id, member_id=args.member_id))
     return 0
 
 

@@ -100,7 +100,7 @@ def main() -> int:
             if cli(command) != 0:
                 return 1
         from chalicelib import bootstrap
-        from chalicelib.auth import mint_token
+        from chalicelib.auth import mint_for
 
         s = bootstrap.settings()
         chalice = shutil.which("chalice", path=os.path.dirname(sys.executable)) or "chalice"
@@ -108,8 +108,8 @@ def main() -> int:
                                  "--port", str(API_PORT), "--no-autoreload"], cwd=ROOT, start_new_session=True)
         children.insert(0, _Process(proc))
         _wait_for_api(proc)
-        admin = mint_token(s.jwt_secret, "admin", "demo-admin")
-        dan = mint_token(s.jwt_secret, "partner", "dan", partner_id="P-DAN")
+        admin = mint_for(s, "admin", "demo-admin")
+        dan = mint_for(s, "partner", "dan", partner_id="P-DAN")
         banner(
             f"Upline is running on {api}   (DynamoDB Local at {endpoint}, data in .data/;\n"
             f"periods are months in {s.program_tz}, the local stage's UPLINE_PROGRAM_TZ)\n\n"

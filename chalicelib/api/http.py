@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from typing import Any, Callable, TypeVar
 
 from chalice import Blueprint, Response
@@ -56,7 +57,12 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), **kwarg
         def admitted(*args: Any, **kw: Any) -> Any:
             rule = access.rule_for(bp.current_request.method, path)
             if rule is None or not rule.public:  # a public route ignores whatever token it is sent
-                access.admit(rule, _role_of(bp))
+                role = _role_of(bp)
+                access.admit(rule, role)
+                if role in access.STANDING:
+                    who = caller(bp)
+                    access.admit_owner(rule, role, own_id(who, rule.owner), kw)
+                    access.admit_standing(rule, role, account_status(bp))
             return fn(*args, **kw)
         # Any content type is accepted: the body is parsed (and refused) by us, never by Chalice.
         bp.route(path, methods=list(methods), content_types=CONTENT_TYPES, **kwargs)(handles_errors(admitted))
@@ -89,6 +95,30 @@ def _role_of(bp: Blueprint) -> str | None:
     if headers.get(SIGNATURE_HEADER) or headers.get(TIMESTAMP_HEADER):
         return access.WEBHOOK
     return None
+
+
+def own_id(who: Principal, owner: str | None) -> str | None:
+    """The id a partner's or member's token names for the path parameter `owner` names."""
+    return {"partner_id": who.partner_id, "member_id": who.member_id}.get(owner or "")
+
+
+def account_status(bp: Blueprint) -> str | None:
+    """The status of the account a partner's or member's token names, as stored (None: no such
+    account; members have none, so an existing one is `registered`). One read, once per request."""
+    request = bp.current_request
+    if not hasattr(request, "_upline_account"):
+        who = caller(bp)
+        status = None
+        # An id no account could have (too long for a key, say) is no account: never a read, never a 500.
+        if who.role == access.PARTNER and ACCOUNT_ID.match(who.partner_id or ""):
+            status = bootstrap.repository().partner_status(who.partner_id)
+        elif who.role == access.MEMBER and ACCOUNT_ID.match(who.member_id or ""):
+            status = access.REGISTERED if bootstrap.repository().member_exists(who.member_id) else None
+        request._upline_account = status
+    return request._upline_account
+
+
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
 def raw_body(bp: Blueprint) -> bytes:

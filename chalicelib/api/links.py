@@ -23,7 +23,7 @@ def create():
     req = parse(bp, CreateLink)
     s = bootstrap.settings()
     ref = svc.create_link(bootstrap.repository(), who.partner_id, req.destination, req.code,
-                          frozenset(s.allowed_domains), bootstrap.now())
+                          frozenset(s.allowed_domains), bootstrap.now(), s.link_limits)
     return json_response({"code": ref.code, "destination": ref.destination, "partner_id": ref.partner_id,
                           "url": f"/r/{ref.code}"}, 201)
 

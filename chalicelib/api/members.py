@@ -14,7 +14,7 @@ from ..domain.members import check_invite_code
 from ..domain.notifications import QuietHours, check_tz, parse_hhmm
 from ..domain.rewards import Reward
 from ..domain.tiers import TierProgram, TierRule
-from ..security import keyed_hash
+from ..security import email_hash, keyed_hash
 from ..services import members as svc
 from ..store import keys
 from ..store.members import MemberStore
@@ -55,7 +55,7 @@ def register():
     cmd = svc.RegisterCommand(
         # the body holds the raw email: its fingerprint is keyed too, so it cannot be brute-forced back
         customer_hash=keyed_hash(pepper, req.customer_id), fingerprint=keyed_hash(pepper, fingerprint(req)),
-        email_hash=h(req.email),
+        email_hash=email_hash(pepper, req.email),
         phone_hash=h(req.phone), payment_hash=h(req.payment_fingerprint),
         invite_code=check_invite_code(req.invite_code) if req.invite_code else None,
         quiet=QuietHours(check_tz(req.time_zone), parse_hhmm(req.quiet_start), parse_hhmm(req.quiet_end)))

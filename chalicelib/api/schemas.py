@@ -163,6 +163,7 @@ class MeOut(Out):
     role: Literal["admin", "finance", "partner", "member"]
     partner_id: str | None
     member_id: str | None
+    status: str | None  # the caller's own partner status, `registered` for a member, null for staff
 
 
 class PartnerOut(Out):

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import InvalidInput
+from .errors import DomainError, InvalidInput, TooManyRequests, Unprocessable
 
 CLICK_PARAM = "upline_click"
 # A click id is "c_", 20 random url-safe characters, then the id of the partner the link belongs
@@ -55,3 +56,25 @@ def partner_hint(click_id: str | None) -> str | None:
     if not click_id or not click_id.startswith(CLICK_PREFIX) or len(click_id) <= head:
         return None
     return click_id[head:]
+
+
+@dataclass(frozen=True)
+class LinkLimits:
+    """How many links one partner may create: `total` in all, and `per_window` in each fixed window
+    of `window_seconds` (a burst of creations is refused long before the total is reached)."""
+    total: int
+    per_window: int
+    window_seconds: int
+
+    def window(self, now: datetime) -> int:
+        return int(now.timestamp()) // self.window_seconds
+
+    def refusal(self, created: int, in_window: int, now: datetime) -> DomainError | None:
+        """Why one more link is refused, given the counts so far; None if it is not."""
+        if created >= self.total:
+            return Unprocessable(f"a partner may create at most {self.total} links", code="link_limit_reached")
+        if in_window >= self.per_window:
+            retry = (self.window(now) + 1) * self.window_seconds - int(now.timestamp())
+            return TooManyRequests(f"at most {self.per_window} new links per {self.window_seconds // 60} minutes; "
+                                   "try later", code="link_rate_limited", retry_after=retry)
+        return None

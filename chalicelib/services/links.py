@@ -4,24 +4,32 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from ..domain.errors import AlreadyExists, Conflict, NotFound, TooManyRequests
-from ..domain.links import CLICK_TOKEN_CHARS, LINK, CodeRef, check_destination, new_click_id, with_click_id
+from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, TooManyRequests
+from ..domain.links import (CLICK_TOKEN_CHARS, LINK, CodeRef, LinkLimits, check_destination, new_click_id,
+                            with_click_id)
 from ..domain.partners import check_code
 from ..security import keyed_hash
 from ..store.repository import Repository
 
 
 def create_link(repo: Repository, partner_id: str, destination: str, code: str | None,
-                allowed_domains: frozenset[str], now: datetime) -> CodeRef:
+                allowed_domains: frozenset[str], now: datetime, limits: LinkLimits) -> CodeRef:
+    """A new link for the partner, within its limits (422 past the total, 429 past the rate). Who
+    may create one at all (an existing partner whose status allows it) is decided before, by the
+    authorization layer."""
     destination = check_destination(destination, allowed_domains)
     ref = CodeRef(check_code(code) if code else secrets.token_hex(4).upper(), LINK, partner_id, destination)
     try:
-        repo.create_link(ref, now)
+        repo.create_link(ref, now, limits)
     except AlreadyExists:
         existing = repo.resolve_code(ref.code)
         if existing == ref:  # a retry of the same request
             return ref
         raise Conflict(f"the code {ref.code} is already in use", code="code_taken") from None
+    except ConcurrentUpdate:
+        refusal = limits.refusal(*repo.link_counts(partner_id, limits, now), now)
+        # No limit reached on a re-read: a window rolled over in between; the caller may simply retry.
+        raise refusal or Conflict("the link could not be created just now; try again", code="try_again") from None
     return ref
 
 

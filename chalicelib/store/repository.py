@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from ..domain.attribution import BindingRef, ClickRef
 from ..domain.errors import AlreadyExists
 from ..domain.ledger import COMMISSION, Entry
-from ..domain.links import CodeRef
+from ..domain.links import CodeRef, LinkLimits
 from ..domain.orders import RecordedOrder, RecordedRefund
 from ..domain.partners import Partner
 from ..domain.periods import OPEN
@@ -202,12 +202,36 @@ class Repository:
         """A code this process has already resolved, without reading anything."""
         return self._codes.get(code.upper()) if code else None
 
-    def create_link(self, ref: CodeRef, now: datetime) -> None:
-        self.table.put_new(keys.code(ref.code), {
-            "code": ref.code, "kind": ref.kind, "partner_id": ref.partner_id, "destination": ref.destination,
-            "created_at": iso(now),
-            schema.GSI1PK: keys.partner_links_index(ref.partner_id), schema.GSI1SK: f"{iso(now)}#{ref.code}",
-        })
+    def create_link(self, ref: CodeRef, now: datetime, limits: LinkLimits) -> None:
+        """The code, and the partner's two link counters moved only if both are under their limits,
+        in one transaction: a refused or repeated link counts nothing. Raises AlreadyExists if the
+        code is taken, ConcurrentUpdate if a limit was reached (`link_counts` says which)."""
+        self.table.transact([
+            Op.put_new(keys.code(ref.code), {
+                "code": ref.code, "kind": ref.kind, "partner_id": ref.partner_id, "destination": ref.destination,
+                "created_at": iso(now),
+                schema.GSI1PK: keys.partner_links_index(ref.partner_id), schema.GSI1SK: f"{iso(now)}#{ref.code}",
+            }),
+            Op.update(keys.link_count(ref.partner_id), "ADD links :one", values={":one": 1, ":max": limits.total},
+                      condition="attribute_not_exists(links) OR links < :max"),
+            self.window_hit_op("link", ref.partner_id, limits.per_window, limits.window_seconds, now),
+        ])
+
+    def link_counts(self, partner_id: str, limits: LinkLimits, now: datetime) -> tuple[int, int]:
+        """(links created in all, links created in the current window)."""
+        total, window = keys.link_count(partner_id), keys.rate("link", partner_id, limits.window(now))
+        found = self.table.batch_get([total, window])
+        return int(found.get(total, {}).get("links", 0)), int(found.get(window, {}).get("hits", 0))
+
+    @staticmethod
+    def window_hit_op(scope: str, subject: str, limit: int, window_seconds: int, now: datetime) -> dict[str, Any]:
+        """One hit on a fixed-window counter (TTL'd) as a transaction action: refused once `limit`
+        hits are counted in the window, written only if the guarded change is."""
+        window = int(now.timestamp()) // window_seconds
+        return Op.update(keys.rate(scope, subject, window), "ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                         names={"#ttl": schema.TTL_ATTRIBUTE},
+                         values={":one": 1, ":limit": limit, ":ttl": (window + 2) * window_seconds},
+                         condition="attribute_not_exists(hits) OR hits < :limit")
 
     def links_of(self, partner_id: str, limit: int = 100) -> list[dict[str, Any]]:
         return [
@@ -253,6 +277,15 @@ class Repository:
     def get_partner(self, partner_id: str) -> Partner | None:
         item = self.table.get(keys.partner(partner_id))
         return _partner_from(item) if item else None
+
+    def partner_status(self, partner_id: str) -> str | None:
+        """The partner's status as stored now (a consistent read of one attribute), None if there is
+        no such partner: what its own token may do follows from it (api/access.STANDING)."""
+        item = self.table.get(keys.partner(partner_id), attrs=("status",))
+        return item.get("status") if item else None
+
+    def member_exists(self, member_id: str) -> bool:
+        return self.table.get(keys.member(member_id), attrs=(schema.PK,)) is not None
 
     def get_partners(self, partner_ids: Iterable[str]) -> dict[str, Partner]:
         found = self.table.batch_get(keys.partner(p) for p in partner_ids)
