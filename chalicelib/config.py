@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from .domain import urls
 from .domain.fraud import FraudRules
 from .domain.periods import Calendar
 
@@ -62,7 +63,13 @@ class Settings(BaseModel):
     def _no_wildcard(cls, v: list[str]) -> list[str]:
         if any("*" in o for o in v):
             raise ValueError("CORS origins must be exact, not wildcards")
-        return v
+        # Kept as a browser serializes its `Origin` header, which is then compared exactly.
+        return [urls.origin(o) for o in v]
+
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _https_keys(cls, v: str | None) -> str | None:
+        return urls.https_url(v).href if v else v
 
     @field_validator("program_tz")
     @classmethod
@@ -78,8 +85,17 @@ class Settings(BaseModel):
 
     @field_validator("allowed_domains")
     @classmethod
-    def _lower(cls, v: list[str]) -> list[str]:
-        return [d.lower() for d in v]
+    def _domains(cls, v: list[str]) -> list[str]:
+        return [urls.domain_name(d) for d in v]
+
+    @model_validator(mode="after")
+    def _default_destination_allowed(self) -> "Settings":
+        # The redirect falls back to it, so it passes the same check as any link's destination.
+        url = urls.https_url(self.default_destination)
+        if url.host_kind != urls.DOMAIN or not urls.within(url.host, self.allowed_domains):
+            raise ValueError(f"UPLINE_DEFAULT_DESTINATION's host {url.host} is not in UPLINE_ALLOWED_DOMAINS")
+        self.default_destination = url.href
+        return self
 
     @property
     def attribution_window(self) -> timedelta:

@@ -3,12 +3,12 @@ tier and coupons and redeem (JWT role `member` naming its `member_id`); admins r
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from chalice import Blueprint, Response
 
 from .. import bootstrap
 from ..auth import Principal
+from ..domain import urls
 from ..domain.errors import Forbidden, NotFound
 from ..domain.members import check_invite_code
 from ..domain.notifications import QuietHours, check_tz, parse_hhmm
@@ -71,10 +71,7 @@ def invite(code: str):
         raise NotFound("no such invite")
     if store().resolve_invite(code) is None:
         raise NotFound("no such invite")
-    parts = urlsplit(bootstrap.settings().default_destination)
-    query = urlencode([*((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != INVITE_PARAM),
-                       (INVITE_PARAM, code.upper())])
-    location = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    location = urls.with_param(bootstrap.settings().default_destination, INVITE_PARAM, code.upper())
     return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
