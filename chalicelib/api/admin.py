@@ -48,7 +48,9 @@ def publish_plan():
 @route(bp, "/admin/plans")
 def list_plans():
     caller(bp).require("admin", "finance")
-    return json_response({"plans": [plan_view(p) for p in bootstrap.repository().plans()]})
+    versions = bootstrap.repository().plan_versions()
+    return json_response({"plans": [plan_view(p) for p in versions.items],
+                          "unreadable": [u.as_dict() for u in versions.unreadable]})
 
 
 @route(bp, "/admin/partners/{partner_id}/move", ("POST",))

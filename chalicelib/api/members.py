@@ -139,7 +139,9 @@ def publish_program():
 @route(bp, "/admin/reward-programs")
 def list_programs():
     caller(bp).require("admin", "finance")
-    return json_response({"programs": [program_view(p) for p in store().programs()]})
+    versions = store().program_versions()
+    return json_response({"programs": [program_view(p) for p in versions.items],
+                          "unreadable": [u.as_dict() for u in versions.unreadable]})
 
 
 @route(bp, "/admin/members/refusals")
