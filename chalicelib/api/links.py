@@ -15,7 +15,7 @@ bp = Blueprint(__name__)
 COOKIE = "upline_click"
 
 
-@route(bp, "/links", ("POST",))
+@route(bp, "/links", ("POST",), body=CreateLink)
 def create():
     who = caller(bp).require("partner")
     if not who.partner_id:

@@ -2,15 +2,13 @@
 tier and coupons and redeem (JWT role `member` naming its `member_id`); admins run the program."""
 from __future__ import annotations
 
-import re
-
 from chalice import Blueprint, Response
 
 from .. import bootstrap
 from ..auth import Principal
 from ..domain import urls
 from ..domain.errors import Forbidden, NotFound
-from ..domain.members import check_invite_code
+from ..domain.members import MEMBER_ID_RE, check_invite_code
 from ..domain.notifications import QuietHours, check_tz, parse_hhmm
 from ..domain.rewards import Reward
 from ..domain.tiers import TierProgram, TierRule
@@ -32,9 +30,6 @@ def store() -> MemberStore:
     return MemberStore(bootstrap.repository().table)
 
 
-MEMBER_ID_RE = re.compile(r"^M-[0-9a-f]{20}$")
-
-
 def _own(who: Principal, member_id: str) -> None:
     """A member may act only on itself; an admin on anyone."""
     if not (who.role == "admin" or (who.role == "member" and who.member_id == member_id)):
@@ -43,7 +38,7 @@ def _own(who: Principal, member_id: str) -> None:
         raise NotFound(f"no member {member_id[:40]}", code="unknown_member")
 
 
-@route(bp, "/webhooks/members", ("POST",))
+@route(bp, "/webhooks/members", ("POST",), body=RegisterMember)
 def register():
     body = _verified_body()
     req = parse(bp, RegisterMember, body)
@@ -96,7 +91,7 @@ def tier(member_id: str):
     return json_response(svc.tier_view(store(), member_id, bootstrap.now()))
 
 
-@route(bp, "/members/{member_id}/redemptions", ("POST",))
+@route(bp, "/members/{member_id}/redemptions", ("POST",), body=RedeemIn)
 def redeem(member_id: str):
     _own(caller(bp), member_id)
     req = parse(bp, RedeemIn)
@@ -118,7 +113,7 @@ def program_view(p) -> dict:
                       "require_both": p.tiers.require_both}}
 
 
-@route(bp, "/admin/reward-programs", ("POST",))
+@route(bp, "/admin/reward-programs", ("POST",), body=RewardProgramIn)
 def publish_program():
     who = caller(bp).require("admin")
     req = parse(bp, RewardProgramIn)

@@ -27,7 +27,7 @@ def list_batches():
     return json_response({"batches": bootstrap.settlement().store.batches()})
 
 
-@route(bp, "/settlements/run", ("POST",))
+@route(bp, "/settlements/run", ("POST",), body=SettlementRun)
 def run():
     """Run settlement for a period by hand (default: the latest one past its lock), or dry-run it."""
     who = caller(bp).require(*FINANCE)
@@ -78,7 +78,8 @@ def paid(period: str):
     return json_response(result)
 
 
-@route(bp, "/settlements/{period}/payouts/{partner_id}/{currency}/failed", ("POST",))
+@route(bp, "/settlements/{period}/payouts/{partner_id}/{currency}/failed", ("POST",),
+       body=PayoutFailed)
 def failed(period: str, partner_id: str, currency: str):
     who = caller(bp)
     check_period(period)

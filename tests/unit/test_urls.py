@@ -92,7 +92,7 @@ def test_allowed_domains_cors_origins_and_the_keys_url_are_read_by_the_same_pars
     s = Settings.from_env({"UPLINE_ALLOWED_DOMAINS": "Shop.Example.COM,b\u00fccher.example",
                            "UPLINE_DEFAULT_DESTINATION": "https://SHOP.example.com",
                            "UPLINE_CORS_ORIGINS": "https://Portal.Example.com:443/",
-                           "UPLINE_JWT_JWKS_URL": "https://cognito-idp.us-east-1.amazonaws.com/p/.well-known/jwks.json"})
+                           "UPLINE_JWT_JWKS_URL": "https://cognito-idp.example.com/p/.well-known/jwks.json"})
     assert s.allowed_domains == ["shop.example.com", "xn--bcher-kva.example"]
     assert s.default_destination == "https://shop.example.com/"
     assert s.cors_origins == ["https://portal.example.com"]
