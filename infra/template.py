@@ -15,6 +15,7 @@ import json
 import sys
 from typing import Any
 
+from chalicelib.api.gateway import sam_gateway_responses
 from chalicelib.store import schema
 
 from . import alarms
@@ -181,7 +182,9 @@ def function_patches(stage: str) -> dict[str, Any]:
         "Queue": {"Fn::Sub": "${SettlementQueue.Arn}"},
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
     }}}
-    patches["RestAPI"] = {"Properties": {"Name": f"upline-{stage}"}}
+    # What API Gateway answers by itself (an unknown path or method, throttling, a body too large,
+    # a timeout) in the house error shape with the security headers: chalicelib/api/gateway.py.
+    patches["RestAPI"] = {"Properties": {"Name": f"upline-{stage}", "GatewayResponses": sam_gateway_responses()}}
     return patches
 
 

@@ -1,9 +1,8 @@
 """`make run`: DynamoDB Local with data under .data/, the table, the demo program, and the API
-served by `chalice local`. Ctrl-C stops both."""
+served by Chalice's local server (scripts/local_server.py). Ctrl-C stops both."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -81,9 +80,9 @@ def main() -> int:
             f"Web portal:   http://127.0.0.1:{API_PORT}/app  (paste a token to sign in)\n"
             f"Admin token:  {admin}\n"
             f"Secrets (webhook, JWT, hash pepper) are in .data/local.env; the README walks the whole loop.")
-        chalice = shutil.which("chalice", path=os.path.dirname(sys.executable)) or "chalice"
-        proc = subprocess.Popen([chalice, "local", "--stage", "local", "--host", "127.0.0.1",
-                                 "--port", str(API_PORT), "--no-autoreload"], cwd=ROOT)
+        # Chalice's local server, answering unknown routes as the deployed gateway does (scripts/local_server.py).
+        proc = subprocess.Popen([sys.executable, "-m", "scripts.local_server", "--stage", "local",
+                                 "--host", "127.0.0.1", "--port", str(API_PORT)], cwd=ROOT)
         try:
             return proc.wait()
         except KeyboardInterrupt:
