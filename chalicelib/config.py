@@ -18,9 +18,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Callable, Mapping
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .domain import urls
 from .domain.fraud import FraudRules
 from .domain.links import LinkLimits
 from .domain.periods import Calendar
@@ -137,7 +138,13 @@ class Settings(BaseSettings):
     def _no_wildcard(cls, v: list[str]) -> list[str]:
         if any("*" in o for o in v):
             raise ValueError("CORS origins must be exact, not wildcards")
-        return v
+        # Kept as a browser serializes its `Origin` header, which is then compared exactly.
+        return [urls.origin(o) for o in v]
+
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _https_keys(cls, v: str | None) -> str | None:
+        return urls.https_url(v).href if v else v
 
     @field_validator("sso_authorize_url")
     @classmethod
@@ -159,8 +166,21 @@ class Settings(BaseSettings):
 
     @field_validator("allowed_domains")
     @classmethod
-    def _lower(cls, v: list[str]) -> list[str]:
-        return [d.lower() for d in v]
+    def _domains(cls, v: list[str]) -> list[str]:
+        return [urls.domain_name(d) for d in v]
+
+    @field_validator("default_destination")
+    @classmethod
+    def _canonical_destination(cls, v: str) -> str:
+        return urls.https_url(v).href  # kept as a browser serializes it, like every link's destination
+
+    @model_validator(mode="after")
+    def _default_destination_allowed(self) -> "Settings":
+        # The redirect falls back to it, so it passes the same check as any link's destination.
+        url = urls.https_url(self.default_destination)
+        if url.host_kind != urls.DOMAIN or not urls.within(url.host, self.allowed_domains):
+            raise ValueError(f"UPLINE_DEFAULT_DESTINATION's host {url.host} is not in UPLINE_ALLOWED_DOMAINS")
+        return self
 
     @property
     def fraud_rules(self) -> FraudRules:

@@ -17,6 +17,7 @@ import json
 import sys
 from typing import Any
 
+from chalicelib.api.gateway import sam_gateway_responses
 from chalicelib.store import schema
 
 from . import alarms, telemetry
@@ -215,6 +216,9 @@ def function_patches(stage: str) -> dict[str, Any]:
     }}}
     patches["RestAPI"] = telemetry.api_patch()
     patches["RestAPI"]["Properties"]["Name"] = f"upline-{stage}"
+    # What API Gateway answers by itself (an unknown path or method, throttling, a body too large,
+    # a timeout) in the house error shape with the security headers: chalicelib/api/gateway.py.
+    patches["RestAPI"]["Properties"]["GatewayResponses"] = sam_gateway_responses()
     return patches
 
 

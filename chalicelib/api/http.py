@@ -50,8 +50,20 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), **kwargs: Any):
-    """Register `fn` behind the authorization matrix (api/access.py) and the error mapping."""
+# The request body each route takes, declared where the route is: the OpenAPI document reads it
+# (api/openapi.py), and `parse` refuses to read a body a route did not declare, so a body cannot be
+# left out of the document (and so out of the schema fuzz).
+BODIES: dict[tuple[str, str], type[BaseModel]] = {}
+
+
+def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), body: type[BaseModel] | None = None,
+          **kwargs: Any):
+    """Register `fn` behind the authorization matrix (api/access.py) and the error mapping; `body`
+    is the pydantic model of the request body the handler parses, if it takes one."""
+    if body is not None:
+        for method in methods:
+            BODIES[(method, path)] = body
+
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def admitted(*args: Any, **kw: Any) -> Any:
@@ -66,15 +78,15 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), **kwarg
             return fn(*args, **kw)
         # Any content type is accepted: the body is parsed (and refused) by us, never by Chalice.
         bp.route(path, methods=list(methods), content_types=CONTENT_TYPES, **kwargs)(handles_errors(admitted))
-        if path not in _PREFLIGHT:  # one OPTIONS per path, whichever blueprint registers it first
-            _PREFLIGHT.add(path)
+        if path not in PREFLIGHT_PATHS:  # one OPTIONS per path, whichever blueprint registers it first
+            PREFLIGHT_PATHS.add(path)
             bp.route(path, methods=["OPTIONS"], content_types=CONTENT_TYPES)(_preflight_view(path))
         return fn
     return register
 
 
 CONTENT_TYPES = [JSON, "text/plain", "application/octet-stream", "application/x-www-form-urlencoded"]
-_PREFLIGHT: set[str] = set()
+PREFLIGHT_PATHS: set[str] = set()
 
 
 def _preflight_view(path: str) -> Callable[..., Any]:
@@ -129,6 +141,11 @@ def raw_body(bp: Blueprint) -> bytes:
 
 
 def parse(bp: Blueprint, model: type[M], body: bytes | None = None) -> M:
+    request = bp.current_request
+    declared = BODIES.get((request.method, (request.context or {}).get("resourcePath", "")))
+    if declared is not model:
+        raise RuntimeError(f"{request.method} {(request.context or {}).get('resourcePath')} parses "
+                           f"{model.__name__} but its @route declares body={getattr(declared, '__name__', None)}")
     body = raw_body(bp) if body is None else body
     try:
         return model.model_validate_json(body or b"{}")

@@ -15,7 +15,7 @@ bp = Blueprint(__name__)
 COOKIE = "upline_click"
 
 
-@route(bp, "/links", ("POST",))
+@route(bp, "/links", ("POST",), body=CreateLink)
 def create():
     who = caller(bp).require("partner")
     if not who.partner_id:
@@ -37,7 +37,7 @@ def follow(code: str):
     location, click_id = svc.follow(
         bootstrap.repository(), code, keyed_hash(s.hash_pepper, ip), keyed_hash(s.hash_pepper, ua),
         s.default_destination, bootstrap.now(), s.click_ttl, pepper=s.hash_pepper,
-        limit=s.click_limit, window_seconds=s.click_window_seconds)
+        limit=s.click_limit, window_seconds=s.click_window_seconds, allowed_domains=s.allowed_domains)
     max_age = int(s.attribution_window.total_seconds())
     return Response(body="", status_code=302, headers={
         "Location": location,

@@ -2,15 +2,13 @@
 tier and coupons and redeem (JWT role `member` naming its `member_id`); admins run the program."""
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
 from chalice import Blueprint, Response
 
 from .. import bootstrap
 from ..auth import Principal
+from ..domain import urls
 from ..domain.errors import Forbidden, NotFound
-from ..domain.members import check_invite_code
+from ..domain.members import MEMBER_ID_RE, check_invite_code
 from ..domain.notifications import QuietHours, check_tz, parse_hhmm
 from ..domain.rewards import Reward
 from ..domain.tiers import TierProgram, TierRule
@@ -32,9 +30,6 @@ def store() -> MemberStore:
     return MemberStore(bootstrap.repository().table)
 
 
-MEMBER_ID_RE = re.compile(r"^M-[0-9a-f]{20}$")
-
-
 def _own(who: Principal, member_id: str) -> None:
     """A member may act only on itself; an admin on anyone."""
     if not (who.role == "admin" or (who.role == "member" and who.member_id == member_id)):
@@ -43,7 +38,7 @@ def _own(who: Principal, member_id: str) -> None:
         raise NotFound(f"no member {member_id[:40]}", code="unknown_member")
 
 
-@route(bp, "/webhooks/members", ("POST",))
+@route(bp, "/webhooks/members", ("POST",), body=RegisterMember)
 def register():
     body = _verified_body()
     req = parse(bp, RegisterMember, body)
@@ -71,10 +66,7 @@ def invite(code: str):
         raise NotFound("no such invite")
     if store().resolve_invite(code) is None:
         raise NotFound("no such invite")
-    parts = urlsplit(bootstrap.settings().default_destination)
-    query = urlencode([*((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != INVITE_PARAM),
-                       (INVITE_PARAM, code.upper())])
-    location = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    location = urls.with_param(bootstrap.settings().default_destination, INVITE_PARAM, code.upper())
     return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
@@ -99,7 +91,7 @@ def tier(member_id: str):
     return json_response(svc.tier_view(store(), member_id, bootstrap.now()))
 
 
-@route(bp, "/members/{member_id}/redemptions", ("POST",))
+@route(bp, "/members/{member_id}/redemptions", ("POST",), body=RedeemIn)
 def redeem(member_id: str):
     _own(caller(bp), member_id)
     req = parse(bp, RedeemIn)
@@ -121,7 +113,7 @@ def program_view(p) -> dict:
                       "require_both": p.tiers.require_both}}
 
 
-@route(bp, "/admin/reward-programs", ("POST",))
+@route(bp, "/admin/reward-programs", ("POST",), body=RewardProgramIn)
 def publish_program():
     who = caller(bp).require("admin")
     req = parse(bp, RewardProgramIn)
@@ -142,7 +134,9 @@ def publish_program():
 @route(bp, "/admin/reward-programs")
 def list_programs():
     caller(bp).require("admin", "finance")
-    return json_response({"programs": [program_view(p) for p in store().programs()]})
+    versions = store().program_versions()
+    return json_response({"programs": [program_view(p) for p in versions.items],
+                          "unreadable": [u.as_dict() for u in versions.unreadable]})
 
 
 @route(bp, "/admin/members/refusals")

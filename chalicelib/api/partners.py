@@ -23,7 +23,7 @@ def partner_view(p) -> dict:
     }
 
 
-@route(bp, "/partners", ("POST",))
+@route(bp, "/partners", ("POST",), body=EnrolPartner)
 def enrol():
     who = caller(bp).require("admin")
     req = parse(bp, EnrolPartner)

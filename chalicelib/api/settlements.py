@@ -25,7 +25,7 @@ def list_batches():
     return json_response({"batches": bootstrap.settlement().store.batches()})
 
 
-@route(bp, "/settlements/run", ("POST",))
+@route(bp, "/settlements/run", ("POST",), body=SettlementRun)
 def run():
     """Run settlement for a period by hand (default: the oldest past its lock not settled yet), or dry-run it."""
     who = caller(bp).require(*FINANCE)
@@ -56,7 +56,8 @@ def paid(period: str):
     return json_response(finance.mark_paid(bootstrap.settlement(), trail(bp), caller(bp), period, bootstrap.now()))
 
 
-@route(bp, "/settlements/{period}/payouts/{partner_id}/{currency}/failed", ("POST",))
+@route(bp, "/settlements/{period}/payouts/{partner_id}/{currency}/failed", ("POST",),
+       body=PayoutFailed)
 def failed(period: str, partner_id: str, currency: str):
     who = caller(bp)
     check_period(period)

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Iterable
 
+from ..domain import urls
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, TooManyRequests
 from ..domain.links import (CLICK_TOKEN_CHARS, LINK, CodeRef, LinkLimits, check_destination, new_click_id,
+                            redirect_target,
                             with_click_id)
 from ..domain.partners import check_code
+from ..observability import logger, metrics
 from ..security import keyed_hash
 from ..store.repository import Repository
 
@@ -35,12 +39,13 @@ def create_link(repo: Repository, partner_id: str, destination: str, code: str |
 
 def follow(repo: Repository, code: str, ip_hash: str, ua_hash: str, default_destination: str,
            now: datetime, click_ttl: timedelta, pepper: str = "", limit: int | None = None,
-           window_seconds: int = 3600) -> tuple[str, str]:
+           window_seconds: int = 3600, allowed_domains: Iterable[str] | None = None) -> tuple[str, str]:
     """Record a click and say where to send the visitor: (location, click_id).
 
     The hot path: the code is read once per warm process (codes never change) and the click is one
     conditional UpdateItem on an item named by (visitor, link, window), which de-duplicates the
-    visitor's repeat clicks and limits a flood from one IP on one link (TooManyRequests)."""
+    visitor's repeat clicks and limits a flood from one IP on one link (TooManyRequests).
+    `allowed_domains` defaults to the default destination's own domain."""
     ref = repo.resolve_code(code) if 1 <= len(code) <= 32 else None
     if ref is None:
         raise NotFound("no such link")
@@ -53,4 +58,11 @@ def follow(repo: Repository, code: str, ip_hash: str, ua_hash: str, default_dest
     if not repo.record_click(click_id, ref, ip_hash, ua_hash, now, click_ttl, limit):
         retry = (window + 1) * window_seconds - int(now.timestamp())
         raise TooManyRequests("too many clicks on this link from your address; try later", retry_after=retry)
-    return with_click_id(ref.destination or default_destination, click_id), click_id
+    if allowed_domains is None:
+        allowed_domains = (urls.parse(default_destination).host,)
+    target, refused = redirect_target(ref.destination, default_destination, allowed_domains)
+    if refused:
+        logger.error("a stored link destination is off the allow-list; sent to the default destination",
+                     extra={"code": ref.code, "partner_id": ref.partner_id})
+        metrics.add_metric(name="LinkDestinationRefused", unit="Count", value=1)
+    return with_click_id(target, click_id), click_id

@@ -21,6 +21,7 @@ from ..lru import LRU
 from . import keys, schema
 from .dynamo import Op, Table
 from .keys import Key
+from .readable import Versions, read_versions
 
 COUNTER_PREFIXES = ("credited_", "reversed_", "sales_")
 # Referral codes a warm process keeps resolved (a code never changes once written). Bounded: a
@@ -30,8 +31,15 @@ CODE_CACHE_SIZE = 10_000
 
 
 def iso(dt: datetime) -> str:
-    """Fixed-width UTC timestamps, so they sort as strings."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Fixed-width UTC timestamps, so they sort as strings. The year is padded here, not by
+    strftime's %Y (which writes year 1 as "1" on Linux, a time parse_iso then cannot read)."""
+    try:
+        u = dt.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{dt.isoformat()} is outside the years a stored time can hold") from None
+    if u.year >= 1000:
+        return u.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{u.year:04d}" + u.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_iso(text: str) -> datetime:
@@ -132,6 +140,11 @@ def _plan_from(item: dict[str, Any]) -> Plan:
     )
 
 
+def plan_versions_from(item: dict[str, Any] | None) -> Versions[Plan]:
+    """Every stored plan version that can be read; one that cannot is skipped and reported."""
+    return read_versions("/".join(keys.plans()), (item or {}).get("versions", []), _plan_from)
+
+
 def _code_from(item: dict[str, Any]) -> CodeRef:
     return CodeRef(item["code"], item["kind"], item["partner_id"], item.get("destination"))
 
@@ -173,8 +186,10 @@ class Repository:
 
     # ---- plans ----------------------------------------------------------------------------
     def plans(self) -> list[Plan]:
-        item = self.table.get(keys.plans())
-        return [_plan_from(p) for p in (item or {}).get("versions", [])]
+        return self.plan_versions().items
+
+    def plan_versions(self) -> Versions[Plan]:
+        return plan_versions_from(self.table.get(keys.plans()))
 
     def publish_plan(self, plan: Plan, created_by: str, now: datetime) -> None:
         """Append a version; the condition on the version count makes concurrent publishes take turns."""
@@ -409,7 +424,7 @@ class Repository:
             binding=BindingRef(binding["partner_id"],
                                parse_iso(binding["bound_until"]) if binding.get("bound_until") else None)
             if binding else None,
-            plans=[_plan_from(p) for p in (found.get(keys.plans()) or {}).get("versions", [])],
+            plans=plan_versions_from(found.get(keys.plans())).items,
             extra={k: found[k] for k in extra_keys if k in found},
             partner=_partner_from(partner) if partner else None,
             buyer_partners=frozenset(found[keys.identity(h)]["partner_id"] for h in identity_hashes
