@@ -26,6 +26,7 @@ REQUESTS: dict[tuple[str, str], type[BaseModel]] = {
     ("PUT", "/admin/partners/{partner_id}/targets/{period}"): m.TargetIn,
     ("POST", "/settlements/run"): m.SettlementRun,
     ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed"): m.PayoutFailed,
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/dismiss"): m.BounceDismissed,
 }
 RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("GET", "/health"): (200, m.HealthOut),
@@ -41,6 +42,9 @@ RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("GET", "/admin/audit"): (200, m.AuditOut),
     ("GET", "/admin/holds"): (200, m.HoldsOut),
     ("GET", "/r/{code}"): (302, None),
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed"): (200, m.BounceOut),
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/confirm"): (200, m.BounceOut),
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/dismiss"): (200, m.BounceOut),
 }
 # A retried POST that found its first result answers 200 with the same body.
 REPLAYS = {("POST", "/partners"), ("POST", "/webhooks/orders"), ("POST", "/webhooks/refunds")}

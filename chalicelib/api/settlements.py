@@ -7,14 +7,14 @@ from chalice import Blueprint, Response
 from .. import bootstrap
 from ..domain.errors import NotFound
 from ..domain.periods import parse as check_period
-from ..services import dashboard
+from ..services import bounces, dashboard
 from ..services import progress as progress_svc
 from ..services import settlement as svc
 from ..store.files import sha256
-from .guard import audit
+from .guard import audit, audit_op
 from ..observability import logger
 from .http import caller, error_body, json_response, parse, route
-from .schemas import PayoutFailed, SettlementRun
+from .schemas import BounceDismissed, PayoutFailed, SettlementRun
 
 bp = Blueprint(__name__)
 
@@ -36,8 +36,9 @@ def run():
     period = req.period or d.cal.last_closeable(now)
     if req.dry_run:
         return json_response(svc.dry_run(d, period, now))
+    before = _batch_status(period)
     result = svc.close_period(d, period, now, who.subject)
-    audit(bp, who, "settlement.run", f"period:{period}", None, _status(result))
+    audit(bp, who, "settlement.run", f"period:{period}", before or None, _status(result))
     return json_response(result)
 
 
@@ -78,14 +79,45 @@ def paid(period: str):
     return json_response(result)
 
 
-@route(bp, "/settlements/{period}/payouts/{partner_id}/{currency}/failed", ("POST",))
+PAYOUT = "/settlements/{period}/payouts/{partner_id}/{currency}/failed"
+
+
+def _bounce_audit(who, action: str, period: str, partner_id: str, currency: str):
+    """The audit record a bounce step commits with its change (before and after: the bounce)."""
+    target = f"payout:{period}:{partner_id}:{currency}"
+    return lambda before, after: audit_op(bp, who, action, target, before, after)
+
+
+@route(bp, PAYOUT, ("POST",))
 def failed(period: str, partner_id: str, currency: str):
+    """Report that a payout bounced (a second finance user confirms it: only then does money move)."""
     who = caller(bp)
     check_period(period)
     req = parse(bp, PayoutFailed)
-    result = svc.mark_failed(bootstrap.settlement(), period, partner_id, currency, req.reason, who, bootstrap.now())
-    audit(bp, who, "payout.failed", f"payout:{period}:{partner_id}:{currency}", None, {"reason": req.reason})
-    return json_response(result)
+    return json_response(bounces.report(bootstrap.settlement(), period, partner_id, currency, req.reason, who,
+                                        bootstrap.now(), _bounce_audit(who, "payout.bounce_reported", period,
+                                                                       partner_id, currency)))
+
+
+@route(bp, PAYOUT + "/confirm", ("POST",))
+def confirm_failed(period: str, partner_id: str, currency: str):
+    """Confirm a reported bounce: the payout is failed and its amount is owed again (next batch)."""
+    who = caller(bp)
+    check_period(period)
+    return json_response(bounces.confirm(bootstrap.settlement(), period, partner_id, currency, who,
+                                         bootstrap.now(), _bounce_audit(who, "payout.failed", period,
+                                                                        partner_id, currency)))
+
+
+@route(bp, PAYOUT + "/dismiss", ("POST",))
+def dismiss_failed(period: str, partner_id: str, currency: str):
+    """Withdraw a reported bounce that did not happen (nothing moves)."""
+    who = caller(bp)
+    check_period(period)
+    req = parse(bp, BounceDismissed)
+    return json_response(bounces.dismiss(bootstrap.settlement(), period, partner_id, currency, req.reason, who,
+                                         bootstrap.now(), _bounce_audit(who, "payout.bounce_dismissed", period,
+                                                                        partner_id, currency)))
 
 
 def _export(period: str, name: str) -> tuple[dict, str]:

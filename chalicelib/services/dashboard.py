@@ -7,10 +7,10 @@ from typing import Any
 import io
 
 from ..domain.errors import NotFound
-from ..domain.ledger import COMMISSION, entry_states
+from ..domain.ledger import COMMISSION
 from ..exports import DETAIL_COLUMNS, CsvOut, HashingWriter, detail_row
 from . import partners as partner_svc
-from .settlement import Deps, paid_entry_ids
+from .settlement import Deps, partner_ledger
 
 
 def funnel(d: Deps, partner_id: str, period: str) -> dict[str, Any]:
@@ -37,9 +37,7 @@ def funnel(d: Deps, partner_id: str, period: str) -> dict[str, Any]:
 
 def earnings_by_month(d: Deps, partner_id: str, now) -> dict[str, Any]:
     """Net earnings per period and state, oldest first: the dashboard's chart."""
-    entries = list(d.repo.ledger(partner_id))
-    paid = paid_entry_ids(d, partner_id, entries)
-    states = entry_states(entries, now, paid)
+    entries, states, _ = partner_ledger(d, partner_id, now)
     months: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     for e in entries:
         months[e.period or d.cal.period_of(e.occurred_at)][e.currency][states[e.entry_id]] += e.amount_minor

@@ -159,6 +159,9 @@ def test_a_failed_payout_returns_its_amount_to_the_next_settlement(program):
     again = program.c.post("/settlements/2026-08/payouts/P-CCC/USD/failed",
                            headers=auth("finance", subject="finance-2"), body=dumps({"reason": "account closed"}))
     assert json.loads(again.body) == json.loads(r.body)
+    confirmed = program.c.post("/settlements/2026-08/payouts/P-CCC/USD/failed/confirm",
+                               headers=auth("finance", subject="finance-3"), body=b"{}")
+    assert confirmed.status_code == 200, confirmed.body
     assert program.lines("2026-08")["P-CCC/USD"]["payout_status"] == "failed"
     program.clock.t = AFTER_SEP_LOCK
     program.run()
