@@ -9,6 +9,7 @@
   python -m scripts.cli approve 2026-10 --as bob
   python -m scripts.cli mark-paid 2026-10 --as bob
   python -m scripts.cli mark-failed 2026-10 P-DAN USD --reason "account closed" --as bob
+  python -m scripts.cli confirm-failed 2026-10 P-DAN USD --as carol    (a second finance user)
   python -m scripts.cli backup --to s3://my-backups/upline            (or --to ./backups)
   python -m scripts.cli restore --from s3://my-backups/upline/upline-20261125T031200Z --table upline-restored
 
@@ -59,12 +60,17 @@ def _main(argv: list[str] | None = None) -> int:
     exp.add_argument("period")
     exp.add_argument("name", choices=["summary", "detail", "json", "payouts"])
     exp.add_argument("--out")
-    failed = sub.add_parser("mark-failed", help="a payout bounced: give its amount back to the partner")
-    failed.add_argument("period")
-    failed.add_argument("partner_id")
-    failed.add_argument("currency")
-    failed.add_argument("--reason", required=True)
-    failed.add_argument("--as", dest="who", default="cli:finance")
+    # A bounced payout: one finance user reports it, another confirms it (only then is it owed again).
+    for name, text in (("mark-failed", "report that a payout bounced (moves nothing until confirmed)"),
+                       ("confirm-failed", "confirm a reported bounce: the payout fails and is owed again"),
+                       ("dismiss-failed", "withdraw a reported bounce that did not happen")):
+        failed = sub.add_parser(name, help=text)
+        failed.add_argument("period")
+        failed.add_argument("partner_id")
+        failed.add_argument("currency")
+        if name != "confirm-failed":
+            failed.add_argument("--reason", required=True)
+        failed.add_argument("--as", dest="who", required=True, help="who you are (a finance user)")
     # ---- backup and restore (issue 8) ----
     bk = sub.add_parser("backup", help="export the whole table as checksummed JSON lines to S3 or a folder")
     bk.add_argument("--to", required=True, help="s3://bucket/prefix or a local folder")
@@ -168,9 +174,8 @@ def finance(args: argparse.Namespace) -> int:
         print(json.dumps(svc.approve(d, args.period, who, now), indent=2, default=str))
     elif args.command == "mark-paid":
         print(json.dumps(svc.mark_paid(d, args.period, who, now), indent=2, default=str))
-    elif args.command == "mark-failed":
-        print(json.dumps(svc.mark_failed(d, args.period, args.partner_id, args.currency, args.reason, who, now),
-                         indent=2))
+    elif args.command in ("mark-failed", "confirm-failed", "dismiss-failed"):
+        print(json.dumps(bounce(d, args, who, now), indent=2))
     elif args.command == "export":
         batch = svc.show(d, args.period)["batch"]
         meta = batch["payout_file"] if args.name == "payouts" else batch["exports"][args.name]
@@ -182,6 +187,26 @@ def finance(args: argparse.Namespace) -> int:
         else:
             sys.stdout.buffer.write(data)
     return 0
+
+
+def bounce(d, args: argparse.Namespace, who, now):
+    """The bounce steps, through the same service and with the same audit records as the API."""
+    from chalicelib.services import bounces
+    from chalicelib.store.security import SecurityStore
+
+    action = {"mark-failed": "payout.bounce_reported", "confirm-failed": "payout.failed",
+              "dismiss-failed": "payout.bounce_dismissed"}[args.command]
+    target = f"payout:{args.period}:{args.partner_id}:{args.currency}"
+
+    def audit(before, after):
+        return SecurityStore.audit_op(who.subject, who.role, action, target, before, after, now)
+
+    where = (d, args.period, args.partner_id, args.currency)
+    if args.command == "mark-failed":
+        return bounces.report(*where, args.reason, who, now, audit)
+    if args.command == "confirm-failed":
+        return bounces.confirm(*where, who, now, audit)
+    return bounces.dismiss(*where, args.reason, who, now, audit)
 
 
 if __name__ == "__main__":
