@@ -61,3 +61,29 @@ def test_entries_carried_below_the_minimum_are_paid_with_the_payout_that_carried
                               body=b"{}").status_code == 200
     totals = program.commissions("DDD")["totals"]["USD"]
     assert totals["paid"] == 6_000 and totals["payable"] == 0 and totals["pending"] == 0
+
+
+def funnel(p: Settling, code: str, period: str) -> dict:
+    r = p.c.get(f"/partners/P-{code}/funnel?period={period}", headers=auth("partner", f"P-{code}"))
+    assert r.status_code == 200, r.body
+    return json.loads(r.body)
+
+
+def test_the_funnel_shows_commissions_and_bonuses_apart_and_never_a_returned_payout(program):
+    program.sell("o1", 1_100_000)  # D: 1,100.00 commission
+    program.give_back("o1", "r1", 100_000)  # refunded in August: 100.00 of it back; 200.00 bonus at the close
+    program.clock.t = AFTER_AUG_LOCK
+    program.run()
+    assert program.approve("2026-08", "finance-2").status_code == 200
+    assert program.c.post("/settlements/2026-08/paid", headers=auth("finance", subject="finance-2"),
+                          body=b"{}").status_code == 200
+    program.clock.t = datetime(2026, 9, 8, tzinfo=UTC)
+    base = "/settlements/2026-08/payouts/P-DDD/USD/failed"
+    assert program.c.post(base, headers=auth("finance", subject="finance-2"),
+                          body=dumps({"reason": "account closed"})).status_code == 200
+    assert program.c.post(base + "/confirm", headers=auth("finance", subject="finance-3"),
+                          body=b"{}").status_code == 200  # the 1,200.00 payout returned into September
+    august, september = funnel(program, "DDD", "2026-08"), funnel(program, "DDD", "2026-09")
+    assert (august["commissions_minor"], august["bonuses_minor"]) == ({"USD": 100_000}, {"USD": 20_000})
+    assert august["earned_minor"] == {"USD": 120_000} and august["orders"] == 1
+    assert (september["commissions_minor"], september["bonuses_minor"], september["earned_minor"]) == ({}, {}, {})

@@ -136,3 +136,20 @@ def test_a_payout_of_a_draft_batch_cannot_bounce(api, clock, tmp_path):
     p.run(who="finance-1")
     r = post(p, PAYOUT, "finance-2", {"reason": "x"})
     assert (r.status_code, json.loads(r.body)["error"]["code"]) == (409, "invalid_state")
+
+
+def test_a_confirmation_whose_reply_is_lost_returns_the_payout_once_and_its_audit_record_once(program):
+    from tests.api.test_lost_replies import losing
+
+    pay(program)
+    program.clock.t = datetime(2026, 9, 8, tzinfo=UTC)
+    post(program, PAYOUT, "finance-2", {"reason": "account closed"})
+    proxy = losing(bootstrap.repository(), "transact_write_items")
+    r = post(program, PAYOUT + "/confirm", "finance-3")
+    assert proxy.seen >= 1 and r.status_code == 200, r.body
+    assert json.loads(r.body)["status"] == "confirmed"
+    assert len([i for i in ledger_items() if i["kind"] == "payout_return"]) == 1
+    records = json.loads(program.c.get("/admin/audit?day=2026-09-08", headers=auth("admin")).body)["records"]
+    assert [(x["action"], x["outcome"]) for x in records if x["action"] == "payout.failed"][0] == \
+        ("payout.failed", "changed")
+    assert sum(1 for x in records if x["action"] == "payout.failed" and x["outcome"] == "changed") == 1
