@@ -19,6 +19,7 @@ IN_PAYMENT = "in_payment"  # in a payout of a batch that is not marked paid yet
 RETURNED = "returned"  # in a payout that bounced: its payout_return entry owes the amount again
 HELD, RELEASED = "held", "released"  # a commission held for fraud review; released by an admin
 STATES = (PENDING, PAYABLE, IN_PAYMENT, PAID, HELD, RETURNED, RELEASED, REVERSED)
+BATCH_PAID = "paid"  # a settlement batch's status once the bank confirmed it (domain.settlement.PAID)
 HOLD = "HOLD"  # the settles_in of a held entry: no settlement period ever includes it
 
 
@@ -110,7 +111,7 @@ def _fate_of_lines(lines: Iterable[LineFate]) -> dict[tuple[str, str], str]:
         for ln in sorted(lns, key=lambda x: x.period):
             carried.append(ln.period)
             if ln.payout_minor > 0:
-                state = RETURNED if ln.returned else PAID if ln.batch_status == PAID else IN_PAYMENT
+                state = RETURNED if ln.returned else PAID if ln.batch_status == BATCH_PAID else IN_PAYMENT
                 out.update({(p, currency): state for p in carried})
                 carried = []
         out.update({(p, currency): PAYABLE for p in carried})
@@ -155,7 +156,11 @@ def totals_by_state(entries: Iterable[Entry], due_through: str,
     (a bounced payout's return, a held order's release), so what is owed and not yet paid is
     pending + payable + in_payment, and what reached the partner is paid."""
     entries = list(entries)
-    states = entry_states(entries, due_through, lines)
+    return totals_of(entries, entry_states(entries, due_through, lines))
+
+
+def totals_of(entries: Iterable[Entry], states: dict[str, str]) -> dict[str, dict[str, int]]:
+    """Sum entries by currency and the state `entry_states` gave each."""
     out: dict[str, dict[str, int]] = {}
     for e in entries:
         out.setdefault(e.currency, dict.fromkeys(STATES, 0))[states[e.entry_id]] += e.amount_minor

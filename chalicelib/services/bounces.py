@@ -26,7 +26,7 @@ from ..domain.periods import OPEN, next_period
 from ..domain.settlement import APPROVED, PAID
 from ..store.repository import iso
 from ..store.settlement import line_from
-from .settlement import Deps, _batch
+from .settlement import Deps
 
 REPORTED, CONFIRMED, DISMISSED = "reported", "confirmed", "dismissed"
 ATTEMPTS = 4
@@ -50,7 +50,9 @@ def view(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _line(d: Deps, period: str, partner_id: str, currency: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    batch = _batch(d, period)
+    batch = d.store.batch(period)
+    if batch is None:
+        raise NotFound(f"no settlement batch for {period}", code="unknown_batch")
     if batch["status"] not in (APPROVED, PAID):
         raise Conflict("only payouts of an approved or paid batch can bounce", code="invalid_state")
     item = d.store.line_item(period, partner_id, currency)

@@ -20,7 +20,7 @@ from ..auth import Principal
 from ..domain import bonuses as rules
 from ..domain.errors import Conflict, NotFound, Unprocessable
 from ..domain.ledger import (BONUS, HOLD, PAYOUT_RETURN, Entry, LineFate, bonus_entry_id, entry_states,
-                             totals_by_state)
+                             totals_of)
 from ..domain.maker_checker import require_checker, same_person
 from ..domain.periods import BONUSED, CLOSED, CLOSING, OPEN, Calendar, next_period, previous_period
 from ..domain.plans import Plan, plan_in_force
@@ -449,7 +449,8 @@ def partner_ledger(d: Deps, partner_id: str, now: datetime) -> tuple[list[Entry]
     entries = list(d.repo.ledger(partner_id))
     fates = line_fates(d, partner_id, entries)
     due = d.cal.last_closeable(now)
-    return entries, entry_states(entries, due, fates), totals_by_state(entries, due, fates)
+    states = entry_states(entries, due, fates)
+    return entries, states, totals_of(entries, states)
 
 
 # ---- finance: review, approve, pay ------------------------------------------------------------------

@@ -37,8 +37,10 @@ def test_a_bounced_payout_is_owed_once_not_twice(program):
     assert program.c.post("/settlements/2026-08/paid", headers=auth("finance", subject="finance-2"),
                           body=b"{}").status_code == 200
     program.clock.t = datetime(2026, 9, 8, tzinfo=UTC)
-    r = program.c.post("/settlements/2026-08/payouts/P-CCC/USD/failed", headers=auth("finance", subject="finance-2"),
-                       body=dumps({"reason": "account closed"}))
+    base = "/settlements/2026-08/payouts/P-CCC/USD/failed"
+    r = program.c.post(base, headers=auth("finance", subject="finance-2"), body=dumps({"reason": "account closed"}))
+    assert r.status_code == 200, r.body
+    r = program.c.post(base + "/confirm", headers=auth("finance", subject="finance-3"), body=b"{}")
     assert r.status_code == 200, r.body
     totals = program.commissions("CCC")["totals"]["USD"]
     owed = totals.get("pending", 0) + totals.get("payable", 0) + totals.get("in_payment", 0)

@@ -129,7 +129,7 @@ def test_a_refund_after_payout_is_clawed_back_next_period_and_the_closed_export_
     assert program.batch("2026-08")["batch"]["status"] == "paid"
     states = {e["entry_id"]: e["state"] for e in program.commissions("DDD")["entries"]}
     assert states["o1#L1"] == "paid" and states["bonus#2026-08#threshold#P-DDD"] == "paid"
-    assert states["o2#L1"] == "payable"  # settled in September's batch, not yet approved and paid
+    assert states["o2#L1"] == "in_payment"  # settled in September's batch, not yet approved and paid
 
 
 def test_approval_needs_a_second_finance_user_and_the_reason_is_given(program):
