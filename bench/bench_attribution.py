@@ -55,7 +55,7 @@ class Orders:
 
         self.n += 1
         s = bootstrap.settings()
-        _, click_id = links.follow(bootstrap.repository(), self.link, "ip-hash", "ua-hash", s.default_destination,
+        _, click_id = links.follow(bootstrap.uow(), self.link, "ip-hash", "ua-hash", s.default_destination,
                                    bootstrap.now(), s.click_ttl)
         return self.app.order_event(f"{self.prefix}{self.n:09d}", f"cust-{self.prefix}{self.n:09d}",
                                     AMOUNT_MINOR, click_id=click_id)

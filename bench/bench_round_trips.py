@@ -18,7 +18,7 @@ SOURCES = ("click", "referral_code", "referral_code_cold", "binding")
 
 def measure_order(ctx: Context, app: Lambda, meter: Meter, depth: int, source: str, tag: str) -> dict[str, Any]:
     """One attributed order through the webhook, metered. Setup calls are not counted."""
-    repo = bootstrap.repository()
+    repo = bootstrap.uow()
     # A chain of its own per case, so no case finds a code another case already resolved.
     codes = seed_program(repo, depth, prefix=f"{tag}{SOURCES.index(source)}")
     leaf = codes[-1]

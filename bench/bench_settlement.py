@@ -28,7 +28,7 @@ from chalicelib.services import settlement as svc
 from chalicelib.store import dynamo, keys
 from chalicelib.store.files import FolderFiles
 from chalicelib.store.dynamo import Table
-from chalicelib.store.repository import Repository, entry_item
+from chalicelib.store.ledger import SUBS as LEDGER_SUBS, LedgerRepo
 
 from .bench_cost import usd_per_million
 from .harness import Context, Meter
@@ -59,8 +59,10 @@ def _seed(ctx: Context, n: int, rng: random.Random) -> tuple[int, int]:
         partners.enrol(repo, name=f"Partner {i}", code=code, sponsor_code=sponsor, customer_hash=None,
                        fingerprint=code, max_depth=s.max_depth, now=start)
         codes.append(code)
-    found = repo.get_partners(f"P-{c}" for c in codes)
-    plan = plan_in_force(repo.plans(), start)
+    found = repo.partners.get_many(f"P-{c}" for c in codes)
+    plan = plan_in_force(repo.plans.all(), start)
+    chains = {pid: [n for n in partner_chain(repo, p, start)] for pid, p in found.items()}
+    ledger = LedgerRepo(repo.table)
     cal = s.calendar
     written, orders, volume = 0, 0, defaultdict(int)
     batch: list[dict] = []
@@ -70,28 +72,32 @@ def _seed(ctx: Context, n: int, rng: random.Random) -> tuple[int, int]:
         amount = rng.randrange(1_000, 200_000)
         at = start + timedelta(minutes=rng.randrange(30 * 24 * 60))
         orders += 1
-        lines = compute_commissions(amount, seller.node, seller.upline, plan)
-        for e in commission_entries(f"b{orders:07d}", "USD", at, plan.version, plan.holding_days, lines, cal,
-                                    cal.landing_period(at, at)):
+        chain = chains[seller.partner_id]
+        lines = compute_commissions(amount, chain[0], chain[1:], plan)
+        order_id = f"b{orders:07d}"
+        period = cal.landing_period(at, at)
+        # The order's entries and its sale posting, written as the order path writes them.
+        puts = [ledger.new(e) for e in commission_entries(order_id, "USD", at, plan.version, plan.holding_days,
+                                                          lines, cal, period)]
+        puts.append(ledger.sale(seller.partner_id, order_id, "O", at, period, "USD", amount, counts_order=True))
+        for put in puts:
             if written == n:
                 break
-            batch.append({"PutRequest": {"Item": dynamo.encode(dynamo.with_key(keys.entry(e.partner_id, e.entry_id),
-                                                                               entry_item(e)))}})
+            batch.append({"PutRequest": {"Item": dynamo.encode(dynamo.with_key(put.key, dict(put.attrs)))}})
             written += 1
             if len(batch) == 25:
                 _write(client, repo.table.name, batch)
                 batch = []
-        volume[seller.partner_id] += amount
     if batch:
         _write(client, repo.table.name, batch)
-    for partner_id, amount in volume.items():  # the volume projection the order transaction keeps
-        repo.table.client.update_item(**dynamo.Op.update(
-            keys.partner_period(partner_id, PERIOD), "ADD #c :a SET #pid = :p, #per = :per, #g = :g, #gs = :p",
-            names={"#c": "sales_USD", "#pid": "partner_id", "#per": "period", "#g": "GSI2PK", "#gs": "GSI2SK"},
-            values={":a": amount, ":p": partner_id, ":per": PERIOD,
-                    ":g": keys.volume_index(PERIOD, svc.shard_of(partner_id, keys.SHARDS))})["Update"],
-            TableName=repo.table.name)
     return count, orders
+
+
+def partner_chain(uow, partner, at):
+    """The partner and its upline at `at`, as the order path walks it."""
+    from chalicelib.services.partners import chain_for
+
+    return chain_for(uow, partner, at, 1 << 30, bootstrap.settings().tree_rules).nodes
 
 
 def _write(client, table: str, batch: list[dict]) -> None:
@@ -120,8 +126,7 @@ def _child(table: str, conn) -> None:
     start_rss = _rss_mb()
     bootstrap.reset()
     client = bootstrap.dynamodb_client(bootstrap.settings())
-    repo = Repository(Table(client, table))
-    bootstrap.use(repo)
+    bootstrap.use_table(Table(client, table))
     meter = _CountingMeter(client)
     with tempfile.TemporaryDirectory() as folder:
         bootstrap.use_files(FolderFiles(folder))
@@ -151,9 +156,9 @@ def _raw_query_rate(ctx: Context, table: str) -> tuple[int, float]:
     client = ctx.raw_client()
     items = 0
     began = time.perf_counter()
-    for shard in range(keys.SHARDS):
+    for shard, sub in ((shard, sub) for shard in range(keys.SHARDS) for sub in range(LEDGER_SUBS)):
         kwargs = {"TableName": table, "IndexName": "GSI2", "KeyConditionExpression": "GSI2PK = :pk",
-                  "ExpressionAttributeValues": {":pk": {"S": keys.settle_index(PERIOD, shard)}}}
+                  "ExpressionAttributeValues": {":pk": {"S": keys.settle_index(PERIOD, shard, sub)}}}
         while True:
             resp = client.query(**kwargs)
             items += len(resp["Items"])
@@ -173,9 +178,9 @@ def run(ctx: Context) -> Result:
         partner_count, orders = _seed(ctx, n, rng)
         ctx.log(f"settlement: {n} entries over {partner_count} partners ({orders} orders) seeded in "
                 f"{time.perf_counter() - seed_began:.1f}s")
-        repo = bootstrap.repository()
-        raw_items, raw_s = _raw_query_rate(ctx, repo.table.name)
-        run = _settle_in_child(repo.table.name)
+        name = bootstrap.table().name
+        raw_items, raw_s = _raw_query_rate(ctx, name)
+        run = _settle_in_child(name)
         batch, seconds = run["batch"], run["seconds"]
         settled = batch["reconciliation"]["ledger"]["count"]["USD"]
         if batch["status"] != "draft" or settled < n:

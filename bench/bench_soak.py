@@ -65,27 +65,9 @@ def link_code(i: int) -> str:
 
 # ---- seeding (in the bench process; not measured) ---------------------------------------------
 
-class _CapturedWrites:
-    """Stands in for store.dynamo.Table to capture the items Repository.create_link writes, so the
-    links are seeded in the store's own item shape by BatchWriteItem (50,000 links through the API
-    would take longer than the soak, and a limit on link creation would refuse them)."""
-
-    def __init__(self) -> None:
-        self.items: list[dict] = []
-
-    def put_new(self, key, attrs) -> None:
-        self.items.append(dynamo.encode(dynamo.with_key(key, attrs)))
-
-    def put(self, key, attrs) -> None:
-        self.put_new(key, attrs)
-
-    def transact(self, ops) -> None:
-        self.items += [op["Put"]["Item"] for op in ops if "Put" in op]
-
-
 def _seed(ctx: Context, soak: Soak) -> str:
     from chalicelib.services import partners, plans
-    from chalicelib.store.repository import Repository
+    from chalicelib.store.links import LinkRepo
 
     repo = ctx.fresh_table("soak")
     s = bootstrap.settings()
@@ -101,11 +83,12 @@ def _seed(ctx: Context, soak: Soak) -> str:
                        fingerprint=partner_code(i), max_depth=s.max_depth, now=now)
     ctx.log(f"soak: {soak.partners} partners enrolled in {time.perf_counter() - began:.0f}s")
     began = time.perf_counter()
-    captured = _CapturedWrites()
-    capture = Repository(captured)  # type: ignore[arg-type]
-    for i in range(soak.links):
-        capture.create_link(CodeRef(link_code(i), LINK, f"P-{partner_code(i % soak.partners)}",
-                                    f"https://shop.example.com/p/{i}?utm_source=partner"), now)
+    # The links in the store's own item shape, written by BatchWriteItem (50,000 links through the API
+    # would take longer than the soak, and a limit on link creation would refuse them).
+    shapes = LinkRepo(repo.table)
+    captured = [dynamo.encode(dynamo.with_key(put.key, dict(put.attrs))) for put in (
+        shapes.new(CodeRef(link_code(i), LINK, f"P-{partner_code(i % soak.partners)}",
+                           f"https://shop.example.com/p/{i}?utm_source=partner"), now) for i in range(soak.links))]
     client, table = repo.table.client, repo.table.name
 
     def write(batch: list[dict]) -> None:
@@ -114,7 +97,7 @@ def _seed(ctx: Context, soak: Soak) -> str:
             request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
 
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(write, (captured.items[i:i + 25] for i in range(0, len(captured.items), 25))))
+        list(pool.map(write, (captured[i:i + 25] for i in range(0, len(captured), 25))))
     ctx.log(f"soak: {soak.links} links written in {time.perf_counter() - began:.0f}s")
     return table
 
@@ -128,14 +111,15 @@ def _serve(table: str, soak: Soak, conn) -> None:
     os.environ["UPLINE_TABLE"] = table
     from chalicelib.auth import mint_token
     from chalicelib.store.dynamo import Table
-    from chalicelib.store.repository import Repository
+    from chalicelib.store.repositories import Repositories
 
     from .harness import Lambda, click_id_of
 
     bootstrap.reset()
     if soak.code_cache_size is not None:
         s = bootstrap.settings()
-        bootstrap.use(Repository(Table(bootstrap.dynamodb_client(s), table), code_cache_size=soak.code_cache_size))
+        bootstrap.use_repositories(Repositories(Table(bootstrap.dynamodb_client(s), table),
+                                                code_cache_size=soak.code_cache_size))
     app = Lambda()
     secret = bootstrap.settings().jwt_secret
     rng = random.Random(soak.seed)
@@ -190,8 +174,8 @@ def _serve(table: str, soak: Soak, conn) -> None:
             warm_at = resident_mb()
             conn.send(("log", f"soak: warm after {n} requests, resident {warm_at:.1f} MB"))
         if n > soak.warmup and (n - soak.warmup) % every == 0:
-            repo = bootstrap.repository()
-            samples.append({"requests": n, "resident_mb": round(resident_mb(), 1), "code_cache": len(repo._codes),
+            samples.append({"requests": n, "resident_mb": round(resident_mb(), 1),
+                            "code_cache": len(bootstrap.repositories().links._codes),
                             "live_objects": len(gc.get_objects()), "seconds": round(time.perf_counter() - began)})
             conn.send(("log", f"soak: {samples[-1]}"))
     seconds = time.perf_counter() - began
@@ -202,7 +186,7 @@ def _serve(table: str, soak: Soak, conn) -> None:
         "growth_ratio": round(end_rss / warm_at, 4),
         "max_sample_ratio": round(max(s["resident_mb"] for s in samples) / warm_at, 4),
         "seconds": round(seconds, 1), "requests_per_s": round(soak.requests / seconds, 1),
-        "code_cache_bound": bootstrap.repository()._codes.maxsize, "samples": samples,
+        "code_cache_bound": bootstrap.repositories().links._codes.maxsize, "samples": samples,
         "frozen_objects": gc.get_freeze_count(), "statuses": dict(sorted(statuses.items())),
         "ms_per_request": {k: round(1000 * spent[k] / sum(v for s, v in statuses.items() if s.split()[0] == k), 1)
                            for k in sorted(spent)},

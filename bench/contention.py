@@ -22,12 +22,13 @@ from typing import Any
 
 from chalicelib import bootstrap
 from chalicelib.auth import mint_token
-from chalicelib.domain.partners import Partner, partner_id_for
+from chalicelib.domain.partners import Partner, new_partner, partner_id_for
 from chalicelib.domain.tree import child_upline
 from chalicelib.security import sign
 from chalicelib.store import schema
 from chalicelib.store.dynamo import Retry, Table
-from chalicelib.store.repository import Repository
+from chalicelib.store.repositories import Repositories
+from chalicelib.store.uow import UnitOfWork
 
 from .emulation.clock import Simulation
 from .emulation.contention import ContendedClient, Model
@@ -131,8 +132,9 @@ def build_world(partners: int = 10_000, seed: int = 7) -> World:
     rng = random.Random(seed)
     memory = MemoryDynamoDB()
     schema.create_table(memory, TABLE)
-    repo = Repository(Table(memory, TABLE))
-    loader = Repository(Table(_BulkLoader(memory.tables[TABLE]), TABLE))
+    repos = Repositories(Table(memory, TABLE))
+    repo = UnitOfWork(repos)
+    loader = Table(_BulkLoader(memory.tables[TABLE]), TABLE)
     s = bootstrap.settings()
     now = PLAN_EFFECTIVE_FROM
     plans.publish(repo, levels_bps=PLAN_LEVELS_BPS, cap_bps=PLAN_CAP_BPS, rank_overrides={}, holding_days=30,
@@ -147,10 +149,11 @@ def build_world(partners: int = 10_000, seed: int = 7) -> World:
             pick = tickets[rng.randrange(len(tickets))]
             sponsor = made[pick]
             tickets.append(pick)
-        upline = child_upline(sponsor.node, sponsor.upline, s.max_depth) if sponsor else ()
-        p = Partner(partner_id_for(code), code, code.title(), sponsor.partner_id if sponsor else None, upline,
-                    created_at=now + timedelta(seconds=i))
-        loader.enrol_partner(p, code, sponsor)
+        hint = child_upline(sponsor.partner_id, sponsor.upline_ids, s.max_depth) if sponsor else ()
+        p = new_partner(partner_id_for(code), code, code.title(), sponsor.partner_id if sponsor else None, hint,
+                        now + timedelta(seconds=i))
+        loader.commit([repos.partners.new(p, code), repos.links.new_partner_code(p.partner_id, code, now, hint),
+                       *repos.partners.edges(p.partner_id, code, p.name, hint, start_level=1)])
         d = depth[p.partner_id] = depth[sponsor.partner_id] + 1 if sponsor else 0
         made.append(p)
         if d < MAX_DEPTH:
@@ -160,7 +163,7 @@ def build_world(partners: int = 10_000, seed: int = 7) -> World:
     kol_link = links.create_link(repo, kol.partner_id, "https://shop.example.com/sale", "KOLSALE",
                                  frozenset(s.allowed_domains), now, s.link_limits).code
     hist = Counter(depth.values())
-    recruits = sorted(Counter(p.sponsor_id for p in made if p.sponsor_id).values(), reverse=True)
+    recruits = sorted(Counter(p.latest.sponsor_id for p in made if p.latest.sponsor_id).values(), reverse=True)
     world = World(memory, made, depth, kol, kol_link)
     world.tree = {"partners": partners, "max_depth": max(hist), "depth_histogram": dict(sorted(hist.items())),
                   "mean_depth": round(sum(d * n for d, n in hist.items()) / partners, 2),
@@ -297,7 +300,7 @@ def run(world: World, workload: str, rate: float, *, measure_seconds: float, war
     world.restore()
     sim = Simulation(seed)
     client = ContendedClient(world.memory, sim, model, seed=seed + 1)
-    repo = Repository(Table(client, TABLE, Retry(sleep=sim.sleep, rng=random.Random(seed + 2))))
+    table = Table(client, TABLE, Retry(sleep=sim.sleep, rng=random.Random(seed + 2)))
     lam = Lambda()
     sim.slots = [(lam.app, "current_request"), (lam.app, "lambda_context")]
     rng = random.Random(seed + 3)
@@ -319,22 +322,21 @@ def run(world: World, workload: str, rate: float, *, measure_seconds: float, war
     arrivals("click", rate * CLICKS_PER_ORDER, driver.click)
     arrivals("refund", rate * REFUNDS_PER_ORDER, driver.refund)
     arrivals("signup", rate * SIGNUPS_PER_ORDER, driver.signup)
-    previous = bootstrap.now, bootstrap.repository()
-    bootstrap.use(repo)
+    previous = bootstrap.now, bootstrap.table()
+    bootstrap.use_table(table)
     bootstrap.now = sim.datetime
     try:
         sim.run()
     finally:
         bootstrap.now = previous[0]
-        bootstrap.use(previous[1])
+        bootstrap.use_table(previous[1])
     return result
 
 
 def publish_member_program(world: World, lam: Lambda) -> None:
     """The member reward program, through the admin API (outside modelled time)."""
-    repo = Repository(Table(world.memory, TABLE))
-    previous = bootstrap.repository()
-    bootstrap.use(repo)
+    previous = bootstrap.table()
+    bootstrap.use_table(Table(world.memory, TABLE))
     try:
         token = mint_token(bootstrap.settings().jwt_secret, "admin", "bench")
         event = lam.event("POST", "/admin/reward-programs", {"Authorization": f"Bearer {token}",
@@ -344,7 +346,7 @@ def publish_member_program(world: World, lam: Lambda) -> None:
         if response["statusCode"] != 201:
             raise RuntimeError(f"publishing the member program failed: {response}")
     finally:
-        bootstrap.use(previous)
+        bootstrap.use_table(previous)
     world.take_snapshot()
 
 
@@ -418,12 +420,12 @@ def units_by_depth(world: World, depths: tuple[int, ...] = (1, 5, 10), seed: int
         world.restore()
         sim = Simulation(seed)
         client = ContendedClient(world.memory, sim, Model(), seed=seed)
-        repo = Repository(Table(client, TABLE, Retry(sleep=sim.sleep)))
+        table = Table(client, TABLE, Retry(sleep=sim.sleep))
         sim.slots = [(lam.app, "current_request")]
         driver = Driver(world, sim, lam, random.Random(seed), "uniform")
         driver._partner_code = lambda p=partner: p.code  # type: ignore[method-assign]
-        previous = bootstrap.now, bootstrap.repository()
-        bootstrap.use(repo)
+        previous = bootstrap.now, bootstrap.table()
+        bootstrap.use_table(table)
         bootstrap.now = sim.datetime
         try:
             outcome: dict[str, Any] = {}
@@ -431,7 +433,7 @@ def units_by_depth(world: World, depths: tuple[int, ...] = (1, 5, 10), seed: int
             sim.run()
         finally:
             bootstrap.now = previous[0]
-            bootstrap.use(previous[1])
+            bootstrap.use_table(previous[1])
         if outcome.get("status") != 201:
             raise RuntimeError(f"the depth-{depth} order failed: {outcome}")
         c = client.counters

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from chalicelib import bootstrap
 from chalicelib.security import sign
 from chalicelib.store.dynamo import Table
-from chalicelib.store.repository import Repository
+from chalicelib.store.uow import UnitOfWork
 from chalicelib.store.schema import create_table
 
 # The demo plan shape at full depth: 10 paid levels, and a cap that binds, so every order runs the
@@ -54,7 +54,7 @@ class Context:
         runs none of Upline's code: the raw loops call it directly with prebuilt requests."""
         return bootstrap.dynamodb_client(bootstrap.settings())
 
-    def fresh_table(self, label: str) -> Repository:
+    def fresh_table(self, label: str) -> UnitOfWork:
         """A new empty table, wired into the app's composition root (as the tests' `wire` does)."""
         self._tables += 1
         name = f"bench-{label}-{self._tables}"
@@ -62,21 +62,20 @@ class Context:
         bootstrap.reset()
         client = self.upline_client()
         create_table(client, name)
-        repo = Repository(Table(client, name))
-        bootstrap.use(repo)
-        return repo
+        bootstrap.use_table(Table(client, name))
+        return bootstrap.uow()
 
 
 # ---- a program to order against -------------------------------------------------------------
 
-def seed_program(repo: Repository, depth: int, prefix: str = "B") -> list[str]:
+def seed_program(repo: UnitOfWork, depth: int, prefix: str = "B") -> list[str]:
     """Publish the bench plan (once per table) and enrol a chain of depth+1 partners through the
     services (top first). Returns their codes; the last one is the leaf that earns level 1."""
     from chalicelib.services import partners, plans
 
     s = bootstrap.settings()
     now = bootstrap.now()
-    if not repo.plans():
+    if not repo.plans.all():
         plans.publish(repo, levels_bps=PLAN_LEVELS_BPS, cap_bps=PLAN_CAP_BPS, rank_overrides={},
                       holding_days=30, effective_from=PLAN_EFFECTIVE_FROM, created_by="bench",
                       max_depth=s.max_depth, now=now)
@@ -89,7 +88,7 @@ def seed_program(repo: Repository, depth: int, prefix: str = "B") -> list[str]:
     return codes
 
 
-def new_link(repo: Repository, partner_code: str) -> str:
+def new_link(repo: UnitOfWork, partner_code: str) -> str:
     from chalicelib.services import links
 
     ref = links.create_link(repo, f"P-{partner_code}", "https://shop.example.com/bags", None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import Any, Mapping
 
 import boto3
 from botocore.config import Config
@@ -16,9 +16,8 @@ from .services.audit import AuditTrail
 from .services.settlement import Deps
 from .store.dynamo import Table
 from .store.files import FileStore, FolderFiles, S3Files
-from .store.repository import Repository
-from .store.security import SecurityStore
-from .store.settlement import SettlementStore
+from .store.repositories import Repositories
+from .store.uow import UnitOfWork
 
 
 _secrets: secret_source.Source | None = None
@@ -53,21 +52,42 @@ def dynamodb_client(s: Settings):
     return boto3.client("dynamodb", region_name=s.region, endpoint_url=s.dynamodb_endpoint, config=config)
 
 
-_repository: Repository | None = None
+_table: Table | None = None
+_repositories: Repositories | None = None
 
 
-def repository() -> Repository:
-    global _repository
-    if _repository is None:
+def table() -> Table:
+    """The one table, through one client for the process."""
+    global _table
+    if _table is None:
         s = settings()
-        _repository = Repository(Table(dynamodb_client(s), s.table))
-    return _repository
+        _table = Table(dynamodb_client(s), s.table)
+    return _table
 
 
-def use(repo: Repository | None) -> None:
-    """Hand out this repository from now on (tests, benchmarks); None goes back to building one."""
-    global _repository
-    _repository = repo
+def repositories() -> Repositories:
+    """The process's repositories over the table: built once, since they hold its bounded caches."""
+    global _repositories
+    if _repositories is None:
+        _repositories = Repositories(table())
+    return _repositories
+
+
+def uow() -> UnitOfWork:
+    """A fresh unit of work for one request or job."""
+    return UnitOfWork(repositories())
+
+
+def use_repositories(r: Repositories) -> None:
+    """Hand out these repositories (over their table) from now on (benchmarks that size the caches)."""
+    global _table, _repositories
+    _table, _repositories = r.table, r
+
+
+def use_table(t: Table | None) -> None:
+    """Hand out this table from now on (tests, benchmarks); None goes back to building one."""
+    global _table, _repositories
+    _table, _repositories = t, None
 
 
 _files: FileStore | None = None
@@ -92,20 +112,25 @@ def use_files(store: FileStore | None) -> None:
     _files = store
 
 
-def _send_to_queue(url: str):
-    client = boto3.client("sqs", region_name=settings().region)
+_senders: dict[str, Any] = {}
 
-    def send(period: str, shard: int) -> None:
-        client.send_message(QueueUrl=url, MessageBody=json.dumps({"period": period, "shard": shard}))
-    return send
+
+def _send_to_queue(url: str):
+    """The settlement queue's sender, built once per queue (one SQS client for the process)."""
+    if url not in _senders:
+        client = boto3.client("sqs", region_name=settings().region)
+
+        def send(period: str, shard: int) -> None:
+            client.send_message(QueueUrl=url, MessageBody=json.dumps({"period": period, "shard": shard}))
+        _senders[url] = send
+    return _senders[url]
 
 
 def settlement(progress=None, fan_out: bool | None = None) -> Deps:
     """Everything settlement needs. Shards fan out over SQS when a queue is configured."""
     s = settings()
-    repo = repository()
     fan_out = bool(s.settlement_queue_url) if fan_out is None else fan_out
-    return Deps(repo=repo, store=SettlementStore(repo.table), files=files(), cal=s.calendar, max_depth=s.max_depth,
+    return Deps(uow=uow(), files=files(), cal=s.calendar, tree=s.tree_rules,
                 payout_provider=s.payout_provider, shard_threads=s.settlement_threads,
                 fanout=_send_to_queue(s.settlement_queue_url) if fan_out and s.settlement_queue_url else None,
                 progress=progress)
@@ -113,7 +138,7 @@ def settlement(progress=None, fan_out: bool | None = None) -> Deps:
 
 def audit_trail(request_id: str | None = None) -> AuditTrail:
     """The one audit writer, for the API request, CLI invocation or job run named by `request_id`."""
-    return AuditTrail(SecurityStore(repository().table), lambda: now(), request_id)
+    return AuditTrail(uow(), lambda: now(), request_id)
 
 
 def now() -> datetime:
@@ -123,5 +148,6 @@ def now() -> datetime:
 def reset() -> None:
     """Forget cached settings and clients (tests, and the local runner after it changes the env)."""
     settings.cache_clear()
-    use(None)
+    use_table(None)
     use_files(None)
+    _senders.clear()

@@ -25,8 +25,10 @@ from .domain import urls
 from .domain.fraud import FraudRules
 from .domain.links import LinkLimits
 from .domain.periods import Calendar
+from .domain.standing import TreeRules
 
 PREFIX = "UPLINE_"
+CALL_SECONDS = 5 * (3 + 10)  # the longest one DynamoDB call may take: attempts x (connect + read) timeouts
 CHALICE_CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
 
 # What a setting is for; docs/configuration.md groups by it.
@@ -96,6 +98,14 @@ class Settings(BaseSettings):
                                  "until then).", ge=0, le=60)
     currencies: CommaList = _many(["USD", "EUR", "GBP", "CNY", "JPY"], "ISO currencies orders may be in, "
                                                                        "comma-separated.")
+    fence_seconds: int = _setting(
+        300, "The effectivity fence: a change of a partner's status, rank or sponsor takes effect this long after "
+             "it is recorded, and a period's settlement starts this long after its lock. It must exceed the longest "
+             "a request can take (`UPLINE_MAX_REQUEST_SECONDS` plus one call's timeouts), so that every order "
+             "computes on one tree and lands in a period whose settlement has not started (0: only for tests).",
+        ge=0, le=86_400)
+    max_request_seconds: int = _setting(30, "How long after its start a request may still commit; past it, its unit "
+                                            "of work refuses (the client retries).", ge=1, le=600)
     max_depth: int = _setting(10, "Ancestors stored on each partner (the upline snapshot); plans may pay at most "
                                   "this many levels.", ge=1, le=30)
     attribution_window_days: int = _setting(30, "Days a click or referral code attributes a customer's orders.",
@@ -192,7 +202,19 @@ class Settings(BaseSettings):
 
     @property
     def calendar(self) -> Calendar:
-        return Calendar(self.program_tz, self.lock_days)
+        return Calendar(self.program_tz, self.lock_days, timedelta(seconds=self.fence_seconds))
+
+    @property
+    def tree_rules(self) -> TreeRules:
+        return TreeRules(self.max_depth, timedelta(seconds=self.fence_seconds))
+
+    @model_validator(mode="after")
+    def _fence_outlasts_requests(self) -> "Settings":
+        # One call may take connect + read timeouts per attempt (bootstrap.dynamodb_client: 3 s + 10 s,
+        # 5 attempts) after the last moment a request may start its commit.
+        if self.fence_seconds and self.fence_seconds <= self.max_request_seconds + CALL_SECONDS:
+            raise ValueError(f"UPLINE_FENCE_SECONDS must exceed UPLINE_MAX_REQUEST_SECONDS + {CALL_SECONDS}")
+        return self
 
     @property
     def attribution_window(self) -> timedelta:

@@ -8,11 +8,13 @@ from chalice import Blueprint, Cron
 from . import bootstrap
 from .auth import Principal
 from .observability import flush_metrics, logger
-from .services import finance, settlement
+from .services import finance, projection, settlement
 
 bp = Blueprint(__name__)
 
 QUEUE = "upline-settlement"
+# The table's stream; infra/template.py points the packaged event source at this stack's table.
+STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/upline/stream/placeholder"
 # The schedule acts under its own name, in the audit log and as the maker of the batches it builds.
 SCHEDULE = Principal(subject=settlement.SYSTEM, role="system")
 
@@ -56,3 +58,21 @@ def _work(deps, event) -> dict:
             logger.exception("settlement shard failed", extra={"message_id": record.to_dict().get("messageId")})
             failed.append({"itemIdentifier": record.to_dict().get("messageId")})
     return {"batchItemFailures": failed}
+
+
+@bp.on_dynamodb_record(stream_arn=STREAM, batch_size=500, name="project_figures")
+def project_figures(event):
+    """The table's stream: partners' running figures from their ledgers (services/projection.py).
+    A failed batch is retried as a whole by Lambda; applying it again changes nothing."""
+    try:
+        moved = projection.project(bootstrap.uow(), [stream_record(r) for r in event])
+        logger.info("figures projected", extra={"moved": moved})
+        return {"moved": moved}
+    finally:
+        flush_metrics()
+
+
+def stream_record(r) -> dict:
+    """A stream record as the projector takes it, from Chalice's DynamoDBRecord."""
+    return {"event_name": r.event_name, "keys": r.keys, "new_image": r.new_image,
+            "sequence_number": r.sequence_number}

@@ -15,6 +15,6 @@ bp = Blueprint(__name__)
 @bp.schedule(Cron(15, 0, "*", "*", "?", "*"), name="members_daily")
 def members_daily(event):
     """00:15 UTC daily. On the first day of a month it is also the tier review."""
-    counts = svc.daily(MemberStore(bootstrap.repository().table), bootstrap.now())
+    counts = svc.daily(MemberStore(bootstrap.table()), bootstrap.now())
     logger.info("members_daily", extra=counts)
     return counts

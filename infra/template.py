@@ -89,6 +89,8 @@ def table_resource(stage: str = "dev") -> dict[str, Any]:
                                  "KMSMasterKeyId": _if_customer_key({"Ref": "KmsKeyArn"}, NO_VALUE)},
             "TimeToLiveSpecification": {"AttributeName": schema.TTL_ATTRIBUTE, "Enabled": True},
             "DeletionProtectionEnabled": stage == "prod",
+            # The projector (chalicelib/jobs.project_figures) reads partners' ledgers from it.
+            "StreamSpecification": {"StreamViewType": schema.STREAM["StreamViewType"]},
         },
     }
 
@@ -159,6 +161,13 @@ def queues(stage: str) -> dict[str, Any]:
             "Properties": {"QueueName": f"upline-{stage}-schedule-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
                            "SqsManagedSseEnabled": True},
         },
+        # Stream batches the projector failed on after its retries (kept 14 days, for a replay).
+        "StreamDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            **TRANSIENT,
+            "Properties": {"QueueName": f"upline-{stage}-stream-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
+                           "SqsManagedSseEnabled": True},
+        },
         "SettlementDeadLetterQueue": {
             "Type": "AWS::SQS::Queue",
             **TRANSIENT,
@@ -214,6 +223,19 @@ def function_patches(stage: str) -> dict[str, Any]:
         # concurrency goes back to the queue and counts as a receive, towards the DLQ.
         "ScalingConfig": {"MaximumConcurrency": worker.reserved_concurrency},
     }}}
+    projector = next((fn for fn in functions(stage) if fn.name == "project_figures"), None)
+    if projector is not None:
+        patches[projector.logical_id]["Properties"]["Events"] = {
+            f"{projector.logical_id}DynamodbEventSource": {"Properties": {
+                # Chalice writes the stream ARN the decorator names; this stack's table's stream instead.
+                "Stream": {"Fn::GetAtt": ["UplineTable", "StreamArn"]},
+                # A failing batch is split to isolate the record, retried, then parked: the projection
+                # is idempotent (store/stats.py), so a replay from the dead-letter queue is safe.
+                "BisectBatchOnFunctionError": True,
+                "MaximumRetryAttempts": 10,
+                "MaximumRecordAgeInSeconds": 24 * 3600,
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}}},
+            }}}
     patches["RestAPI"] = telemetry.api_patch()
     patches["RestAPI"]["Properties"]["Name"] = f"upline-{stage}"
     # What API Gateway answers by itself (an unknown path or method, throttling, a body too large,
@@ -228,6 +250,7 @@ def outputs() -> dict[str, Any]:
         "ExportBucketName": {"Value": {"Ref": "ExportBucket"}},
         "SettlementQueueUrl": {"Value": {"Ref": "SettlementQueue"}},
         "SettlementDeadLetterQueueUrl": {"Value": {"Ref": "SettlementDeadLetterQueue"}},
+        "StreamDeadLetterQueueUrl": {"Value": {"Ref": "StreamDeadLetterQueue"}},
         "ScheduleDeadLetterQueueUrl": {"Value": {"Ref": "ScheduleDeadLetterQueue"}},
         "ApiAccessLogGroupName": {"Value": {"Ref": telemetry.ACCESS_LOG_GROUP}},
         "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},

@@ -215,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "seed-demo":
         from scripts.demo import seed
 
-        for line in seed(bootstrap.repository(), s, DEMO, bootstrap.audit_trail(_invocation())):
+        for line in seed(bootstrap.uow(), s, DEMO, bootstrap.audit_trail(_invocation())):
             print(line)
     elif args.command in ("backup", "restore"):
         return backup_restore(args)
@@ -256,7 +256,8 @@ def backup_restore(args: argparse.Namespace) -> int:
     from chalicelib.services.audit import AuditTrail
     from chalicelib.store.dynamo import Table
     from chalicelib.store.files import FolderFiles
-    from chalicelib.store.security import SecurityStore
+    from chalicelib.store.repositories import Repositories
+    from chalicelib.store.uow import UnitOfWork
 
     who = _as(args, "admin")
     trail = bootstrap.audit_trail(_invocation())
@@ -283,7 +284,7 @@ def backup_restore(args: argparse.Namespace) -> int:
     report = svc.restore(Table(client, table_name), files, prefix)
     # Recorded in the restored table: it is the program's data from now on, and the stage's own
     # table may be the one that was lost.
-    restored = AuditTrail(SecurityStore(Table(client, table_name)), bootstrap.now, trail.request_id)
+    restored = AuditTrail(UnitOfWork(Repositories(Table(client, table_name))), bootstrap.now, trail.request_id)
     restored.record(who, "table.restore", f"table:{table_name}", None, {"from": location, "items": report["items"]})
     print(json.dumps({"table": report["table"], "items": report["items"], "files": report["files"],
                       "reconciled": True}, indent=2))

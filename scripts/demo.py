@@ -17,7 +17,7 @@ from chalicelib.domain.orders import OrderCommand, RefundCommand
 from chalicelib.security import keyed_hash
 from chalicelib.services import links, orders, partners, plans
 from chalicelib.services.audit import AuditTrail
-from chalicelib.store.repository import Repository
+from chalicelib.store.uow import UnitOfWork
 
 TREE = [("ALICE", "Alice", None), ("BOB", "Bob", "ALICE"), ("CAROL", "Carol", "BOB"),
         ("DAN", "Dan", "CAROL"), ("ERIN", "Erin", "ALICE"), ("FRANK", "Frank", "ERIN")]
@@ -53,13 +53,13 @@ def past_periods(s: Settings, now: datetime) -> list[str]:
     return [months_back(n) for n in sorted(PAST_ORDERS, reverse=True)]
 
 
-def seed(repo: Repository, s: Settings, who: Principal, trail: AuditTrail) -> list[str]:
+def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> list[str]:
     now = datetime.now(timezone.utc)
     cal = s.calendar
     periods = past_periods(s, now)
     out = [f"program calendar: months in {s.program_tz}, locked {s.lock_days} days after they end"]
-    if not repo.plans():
-        plan = plans.publish(repo, levels_bps=[1000, 500, 200], cap_bps=2000, rank_overrides={}, holding_days=7,
+    if not uow.plans.all():
+        plan = plans.publish(uow, levels_bps=[1000, 500, 200], cap_bps=2000, rank_overrides={}, holding_days=7,
                              effective_from=cal.start(periods[0]), created_by=who.subject, max_depth=s.max_depth,
                              now=now, min_payout_minor=5_000,
                              bonus=BonusRules(currency="USD", ladder=LADDER, overachievement_bps=500,
@@ -68,13 +68,13 @@ def seed(repo: Repository, s: Settings, who: Principal, trail: AuditTrail) -> li
         out.append(f"plan v1 from {periods[0]}: L1 10%, L2 5%, L3 2%, cap 20%, 7 days' holding, minimum payout "
                    "50.00, ladder 500.00 -> 5.00 and 1,000.00 -> 30.00, 5% above a 1,000.00 target")
     for code, name, sponsor in TREE:
-        p, created = partners.enrol(repo, name=name, code=code, sponsor_code=sponsor, customer_hash=None,
+        p, created = partners.enrol(uow, name=name, code=code, sponsor_code=sponsor, customer_hash=None,
                                     fingerprint=_fp(code, name, sponsor), max_depth=s.max_depth, now=now)
         if created:
             trail.record(who, "partner.enrol", p.partner_id, None, {"partner_id": p.partner_id, "name": name})
         out.append(f"partner {p.partner_id} ({name}) under {sponsor or '-'}{'' if created else ' (already there)'}")
     for owner, code, dest in LINKS:
-        links.create_link(repo, f"P-{owner}", dest, code, frozenset(s.allowed_domains), now, s.link_limits)
+        links.create_link(uow, f"P-{owner}", dest, code, frozenset(s.allowed_domains), now, s.link_limits)
         out.append(f"link /r/{code} -> {dest}")
     for back, period in zip(sorted(PAST_ORDERS, reverse=True), periods):
         then = cal.start(period) + timedelta(days=4, hours=10)
@@ -82,8 +82,8 @@ def seed(repo: Repository, s: Settings, who: Principal, trail: AuditTrail) -> li
             cmd = OrderCommand(order_id, keyed_hash(s.hash_pepper, customer), amount, "USD", then,
                                _fp(order_id, customer, amount, code), referral_code=code)
             try:
-                result = orders.attribute_order(repo, cmd, AttributionRules(s.attribution_window), then, cal,
-                                                 max_depth=s.max_depth).result
+                result = orders.attribute_order(uow, cmd, AttributionRules(s.attribution_window), then, cal,
+                                                 tree=s.tree_rules).result
             except DomainError as e:  # data from an older demo, whose plan starts later: keep it as it is
                 out.append(f"order {order_id} in {period}: not loaded ({e.message}; `rm -rf .data` for a fresh demo)")
                 continue
@@ -92,13 +92,13 @@ def seed(repo: Repository, s: Settings, who: Principal, trail: AuditTrail) -> li
     for order_id, customer, amount, code in ORDERS:
         cmd = OrderCommand(order_id, keyed_hash(s.hash_pepper, customer), amount, "USD", ordered_at,
                            _fp(order_id, customer, amount, code), referral_code=code)
-        result = orders.attribute_order(repo, cmd, AttributionRules(s.attribution_window), now, s.calendar,
-                                        max_depth=s.max_depth).result
+        result = orders.attribute_order(uow, cmd, AttributionRules(s.attribution_window), now, s.calendar,
+                                        tree=s.tree_rules).result
         credited = ", ".join(f"{c['partner_id']} {c['amount_minor']}" for c in result["commissions"]) or "none"
         out.append(f"order {order_id} {amount} USD minor via {code or 'nothing'}: {result['status']}; {credited}")
     refund = RefundCommand("demo-1001", "demo-r1", 3000, "USD", ordered_at + timedelta(hours=2),
                            _fp("demo-1001", "demo-r1"))
-    orders.refund_order(repo, refund, now, s.calendar)
+    orders.refund_order(uow, refund, now, s.calendar)
     out.append("refund demo-r1: 3000 USD minor of demo-1001")
     out.append(f"past periods to settle: {', '.join(periods)} (each README settlement walk takes the oldest left)")
     return out

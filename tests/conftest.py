@@ -20,7 +20,7 @@ os.environ.update(stage_environment("test"))
 
 from chalicelib import bootstrap  # noqa: E402
 from chalicelib.store.dynamo import Table  # noqa: E402
-from chalicelib.store.repository import Repository  # noqa: E402
+from chalicelib.store.uow import UnitOfWork  # noqa: E402
 from chalicelib.store.schema import create_table  # noqa: E402
 from scripts.dynamodb_local import DynamoDBLocal  # noqa: E402
 from scripts.local_server import emulate_gateway_responses  # noqa: E402
@@ -66,12 +66,11 @@ def any_client(request):
     return request.getfixturevalue("moto_client" if request.param == "moto" else "local_client")
 
 
-def wire(client) -> Repository:
-    """Point the composition root at `client` for the rest of the test."""
+def wire(client) -> UnitOfWork:
+    """Point the composition root at `client` for the rest of the test; a unit of work over it."""
     bootstrap.reset()
-    repo = Repository(Table(client, os.environ["UPLINE_TABLE"]))
-    bootstrap.use(repo)
-    return repo
+    bootstrap.use_table(Table(client, os.environ["UPLINE_TABLE"]))
+    return bootstrap.uow()
 
 
 @pytest.fixture

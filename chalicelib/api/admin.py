@@ -7,7 +7,8 @@ from .. import bootstrap
 from ..services import partners as partner_svc
 from ..services import plans as plan_svc
 from ..domain.bonuses import BonusRules
-from ..store.repository import bonus_rules_dict, bonus_rules_from, iso
+from ..store.items import iso
+from ..store.plans import bonus_rules_dict, bonus_rules_from
 from ..domain.periods import parse as check_period
 from .guard import audit
 from .http import caller, json_response, parse, route
@@ -35,8 +36,9 @@ def publish_plan():
     who = caller(bp).require("admin")
     req = parse(bp, PlanIn)
     now = bootstrap.now()
-    before = [plan_view(p) for p in bootstrap.repository().plans()][-1:]
-    plan = plan_svc.publish(bootstrap.repository(), levels_bps=req.levels_bps, cap_bps=req.cap_bps,
+    uow = bootstrap.uow()
+    before = [plan_view(p) for p in uow.plans.all()][-1:]
+    plan = plan_svc.publish(uow, levels_bps=req.levels_bps, cap_bps=req.cap_bps,
                             rank_overrides=req.rank_overrides, holding_days=req.holding_days,
                             effective_from=req.effective_from or now, created_by=who.subject,
                             max_depth=bootstrap.settings().max_depth, now=now,
@@ -48,7 +50,7 @@ def publish_plan():
 @route(bp, "/admin/plans")
 def list_plans():
     caller(bp).require("admin", "finance")
-    versions = bootstrap.repository().plan_versions()
+    versions = bootstrap.uow().plans.versions()
     return json_response({"plans": [plan_view(p) for p in versions.items],
                           "unreadable": [u.as_dict() for u in versions.unreadable]})
 
@@ -57,9 +59,10 @@ def list_plans():
 def move(partner_id: str):
     who = caller(bp).require("admin")
     req = parse(bp, MovePartner)
-    before = partner_view(partner_svc.get(bootstrap.repository(), partner_id))
-    moved = partner_svc.move(bootstrap.repository(), partner_id, req.new_sponsor_code,
-                             bootstrap.settings().max_depth)
+    uow, now = bootstrap.uow(), bootstrap.now()
+    before = partner_view(partner_svc.get(uow, partner_id), uow)
+    moved = partner_svc.move(uow, partner_id, req.new_sponsor_code, now, bootstrap.settings().tree_rules,
+                             req.effective_at)
     audit(bp, who, "partner.move", f"partner:{partner_id}", before, partner_view(moved))
     return json_response(partner_view(moved))
 
@@ -68,9 +71,10 @@ def move(partner_id: str):
 def set_status(partner_id: str):
     who = caller(bp).require("admin")
     req = parse(bp, SetStatus)
-    before = partner_view(partner_svc.get(bootstrap.repository(), partner_id))
-    changed = partner_svc.set_status(bootstrap.repository(), partner_id, req.status, req.rank,
-                                     bootstrap.settings().max_depth)
+    uow, now = bootstrap.uow(), bootstrap.now()
+    before = partner_view(partner_svc.get(uow, partner_id), uow)
+    changed = partner_svc.set_status(uow, partner_id, req.status, req.rank, now, bootstrap.settings().tree_rules,
+                                     req.effective_at)
     audit(bp, who, "partner.status", f"partner:{partner_id}", before, partner_view(changed))
     return json_response(partner_view(changed))
 
@@ -81,9 +85,9 @@ def set_target(partner_id: str, period: str):
     who = caller(bp).require("admin")
     req = parse(bp, TargetIn)
     check_period(period)
-    partner_svc.get(bootstrap.repository(), partner_id)
-    store = bootstrap.settlement().store
-    before = store.targets([partner_id], period).get(partner_id)
+    partner_svc.get(bootstrap.uow(), partner_id)
+    store = bootstrap.uow().settlement
+    before = store.target(partner_id, period)
     store.set_target(partner_id, period, req.target_minor, who.subject, bootstrap.now())
     audit(bp, who, "target.set", f"partner:{partner_id}:{period}",
           None if before is None else {"target_minor": before}, {"target_minor": req.target_minor})
@@ -96,9 +100,9 @@ def search_partners():
     caller(bp).require("admin")
     q = ((bp.current_request.query_params or {}).get("q") or "").strip().lower()[:64]
     found = []
-    for p in bootstrap.repository().all_partners():
+    for p in bootstrap.uow().partners.all():
         if not q or q in p.partner_id.lower() or q in p.code.lower() or q in p.name.lower():
-            found.append(partner_view(p))
+            found.append(partner_view(p, figures=False))
             if len(found) == 200:
                 break
     return json_response({"partners": found})

@@ -11,28 +11,25 @@ from ..config import Settings
 from ..domain.errors import TooManyRequests
 from ..security import keyed_hash
 from ..services.audit import AuditTrail
-from ..store.security import SecurityStore
-
-
-def store() -> SecurityStore:
-    return SecurityStore(bootstrap.repository().table)
+from ..store.ops import Update
 
 
 def client_ip(bp: Blueprint) -> str:
     return ((bp.current_request.context or {}).get("identity") or {}).get("sourceIp") or ""
 
 
-def limit_signups(bp: Blueprint, s: Settings) -> dict[str, Any]:
+def limit_signups(bp: Blueprint, s: Settings) -> Update:
     """At most `signup_limit` sign-ups from one (hashed) IP per window, across instances.
     Refuses (429) once the window is full; otherwise returns the counter's conditional ADD, which
     the caller commits in the sign-up's own transaction (a refused sign-up counts nothing, and two
     racing past the check cannot both take the last slot)."""
     now, ip = bootstrap.now(), keyed_hash(s.hash_pepper, client_ip(bp))
     window = s.signup_window_seconds
-    if store().hits("signup", ip, window, now) >= s.signup_limit:
+    review = bootstrap.repositories().review
+    if review.hits("signup", ip, window, now) >= s.signup_limit:
         raise TooManyRequests("too many sign-ups from your address; try later",
                               retry_after=window - int(now.timestamp()) % window)
-    return store().hit_op("signup", ip, s.signup_limit, window, now)
+    return review.hit("signup", ip, s.signup_limit, window, now)
 
 
 def request_id(bp: Blueprint) -> str | None:
@@ -44,7 +41,7 @@ def trail(bp: Blueprint) -> AuditTrail:
     return bootstrap.audit_trail(request_id(bp))
 
 
-def audit_op(bp: Blueprint, who: Principal, action: str, target: str, before: Any, after: Any) -> dict[str, Any]:
+def audit_op(bp: Blueprint, who: Principal, action: str, target: str, before: Any, after: Any) -> Any:
     """The audit record as a transaction action, for services that commit it with their change."""
     return trail(bp).op(who, action, target, before, after)
 

@@ -123,9 +123,9 @@ def account_status(bp: Blueprint) -> str | None:
         status = None
         # An id no account could have (too long for a key, say) is no account: never a read, never a 500.
         if who.role == access.PARTNER and ACCOUNT_ID.match(who.partner_id or ""):
-            status = bootstrap.repository().partner_status(who.partner_id)
+            status = bootstrap.repositories().accounts.partner_status(who.partner_id, bootstrap.now())
         elif who.role == access.MEMBER and ACCOUNT_ID.match(who.member_id or ""):
-            status = access.REGISTERED if bootstrap.repository().member_exists(who.member_id) else None
+            status = access.REGISTERED if bootstrap.repositories().accounts.member_exists(who.member_id) else None
         request._upline_account = status
     return request._upline_account
 

@@ -22,7 +22,7 @@ def create():
         raise Forbidden("this token names no partner")
     req = parse(bp, CreateLink)
     s = bootstrap.settings()
-    ref = svc.create_link(bootstrap.repository(), who.partner_id, req.destination, req.code,
+    ref = svc.create_link(bootstrap.uow(), who.partner_id, req.destination, req.code,
                           frozenset(s.allowed_domains), bootstrap.now(), s.link_limits)
     return json_response({"code": ref.code, "destination": ref.destination, "partner_id": ref.partner_id,
                           "url": f"/r/{ref.code}"}, 201)
@@ -35,7 +35,7 @@ def follow(code: str):
     ip = ((req.context or {}).get("identity") or {}).get("sourceIp") or ""
     ua = (req.headers or {}).get("user-agent", "")[:512]
     location, click_id = svc.follow(
-        bootstrap.repository(), code, keyed_hash(s.hash_pepper, ip), keyed_hash(s.hash_pepper, ua),
+        bootstrap.uow(), code, keyed_hash(s.hash_pepper, ip), keyed_hash(s.hash_pepper, ua),
         s.default_destination, bootstrap.now(), s.click_ttl, pepper=s.hash_pepper,
         limit=s.click_limit, window_seconds=s.click_window_seconds, allowed_domains=s.allowed_domains)
     max_age = int(s.attribution_window.total_seconds())

@@ -16,7 +16,7 @@ from ..security import email_hash, keyed_hash
 from ..services import members as svc
 from ..store import keys
 from ..store.members import MemberStore
-from ..store.repository import iso
+from ..store.items import iso
 from .http import caller, fingerprint, json_response, parse, query_int, route
 from .member_schemas import RedeemIn, RegisterMember, RewardProgramIn
 from .webhooks import _verified_body
@@ -27,7 +27,7 @@ INVITE_PARAM = "upline_invite"
 
 
 def store() -> MemberStore:
-    return MemberStore(bootstrap.repository().table)
+    return MemberStore(bootstrap.table())
 
 
 def _own(who: Principal, member_id: str) -> None:

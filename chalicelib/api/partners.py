@@ -14,12 +14,8 @@ from .schemas import EnrolPartner
 bp = Blueprint(__name__)
 
 
-def partner_view(p) -> dict:
-    return {
-        "partner_id": p.partner_id, "code": p.code, "name": p.name, "sponsor_id": p.sponsor_id,
-        "status": p.status, "rank": p.rank, "depth_stored": len(p.upline), "counters": p.counters,
-        "created_at": p.created_at.isoformat() if p.created_at else None,
-    }
+def partner_view(p, uow=None, figures: bool = True) -> dict:
+    return svc.view(uow or bootstrap.uow(), p, bootstrap.now(), figures)
 
 
 @route(bp, "/partners", ("POST",), body=EnrolPartner)
@@ -29,12 +25,12 @@ def enrol():
     s = bootstrap.settings()
     counted = limit_signups(bp, s)
     customer_hash = keyed_hash(s.hash_pepper, req.customer_id) if req.customer_id else None
-    partner, created = svc.enrol(bootstrap.repository(), name=req.name, code=req.code,
+    partner, created = svc.enrol(bootstrap.uow(), name=req.name, code=req.code,
                                  sponsor_code=req.sponsor_code, customer_hash=customer_hash,
                                  fingerprint=fingerprint(req), max_depth=s.max_depth, now=bootstrap.now(),
                                  identity_hashes=identity_hashes(s.hash_pepper, req.email, req.phone,
                                                                  req.payment_fingerprint),
-                                 extra_ops=(counted,))
+                                 extra=(counted,))
     # A replayed enrolment is recorded too, as changing nothing (before == after).
     audit(bp, who, "partner.enrol", partner.partner_id, None if created else partner_view(partner),
           partner_view(partner))
@@ -53,13 +49,13 @@ def me():
 @route(bp, "/partners/{partner_id}")
 def read(partner_id: str):
     caller(bp).require_partner(partner_id)
-    return json_response(partner_view(svc.get(bootstrap.repository(), partner_id)))
+    return json_response(partner_view(svc.get(bootstrap.uow(), partner_id)))
 
 
 @route(bp, "/partners/{partner_id}/upline")
 def upline(partner_id: str):
     caller(bp).require_partner(partner_id)
-    nodes = svc.upline(bootstrap.repository(), partner_id)
+    nodes = svc.upline(bootstrap.uow(), partner_id, bootstrap.now(), bootstrap.settings().tree_rules)
     return json_response({"partner_id": partner_id, "upline": [
         {"level": i, "partner_id": n.partner_id, "status": n.status, "rank": n.rank}
         for i, n in enumerate(nodes, start=1)]})
@@ -69,25 +65,25 @@ def upline(partner_id: str):
 def downline(partner_id: str):
     caller(bp).require_partner(partner_id)
     level = query_int(bp, "level", 1, bootstrap.settings().max_depth)
-    return json_response(svc.downline(bootstrap.repository(), partner_id, level))
+    return json_response(svc.downline(bootstrap.uow(), partner_id, level))
 
 
 @route(bp, "/partners/{partner_id}/links")
 def links(partner_id: str):
     caller(bp).require_partner(partner_id)
-    return json_response({"links": bootstrap.repository().links_of(partner_id)})
+    return json_response({"links": [vars(v) for v in bootstrap.uow().links.of_partner(partner_id)]})
 
 
 @route(bp, "/partners/{partner_id}/clicks")
 def clicks(partner_id: str):
     caller(bp).require_partner(partner_id)
-    return json_response({"clicks": bootstrap.repository().clicks_of(partner_id)})
+    return json_response({"clicks": [vars(v) for v in bootstrap.uow().links.clicks_of(partner_id)]})
 
 
 @route(bp, "/partners/{partner_id}/commissions")
 def commissions(partner_id: str):
     caller(bp).require_partner(partner_id)
-    svc.get(bootstrap.repository(), partner_id)
+    svc.get(bootstrap.uow(), partner_id)
     entries, states, totals = settlement_svc.partner_ledger(bootstrap.settlement(), partner_id, bootstrap.now())
     return json_response({
         "partner_id": partner_id,

@@ -6,7 +6,7 @@ from chalice import Blueprint
 from .. import bootstrap
 from ..domain.errors import InvalidInput
 from ..services import holds as svc
-from .guard import audit_op, store
+from .guard import audit_op
 from .http import caller, json_response, route
 
 bp = Blueprint(__name__)
@@ -19,13 +19,13 @@ def audit_log():
     day = (bp.current_request.query_params or {}).get("day") or bootstrap.now().date().isoformat()
     if len(day) != 10 or not day.replace("-", "").isdigit() or day[4] != "-" or day[7] != "-":
         raise InvalidInput("day must be YYYY-MM-DD")
-    return json_response({"day": day, "records": store().audit_day(day)})
+    return json_response({"day": day, "records": bootstrap.uow().review.audit_day(day)})
 
 
 @route(bp, "/admin/holds")
 def holds():
     caller(bp).require("admin", "finance")
-    return json_response({"holds": list(store().holds())})
+    return json_response({"holds": bootstrap.uow().review.holds()})
 
 
 @route(bp, "/admin/holds/{order_id}/release", ("POST",))
@@ -34,7 +34,7 @@ def release(order_id: str):
     who = caller(bp).require("admin")
     s = bootstrap.settings()
     op = audit_op(bp, who, "hold.release", f"order:{order_id}", {"status": "held"}, {"status": "released"})
-    return json_response(svc.release(store(), order_id, s.calendar, who.subject, bootstrap.now(), op))
+    return json_response(svc.release(bootstrap.uow(), order_id, s.calendar, who.subject, bootstrap.now(), op))
 
 
 @route(bp, "/admin/holds/{order_id}/reject", ("POST",))
@@ -42,4 +42,4 @@ def reject(order_id: str):
     """Never pay a held order's commissions."""
     who = caller(bp).require("admin")
     op = audit_op(bp, who, "hold.reject", f"order:{order_id}", {"status": "held"}, {"status": "rejected"})
-    return json_response(svc.reject(store(), order_id, who.subject, bootstrap.now(), op))
+    return json_response(svc.reject(bootstrap.uow(), order_id, who.subject, bootstrap.now(), op))

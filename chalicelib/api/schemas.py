@@ -48,11 +48,13 @@ class EnrolPartner(Identity):
 
 class MovePartner(Body):
     new_sponsor_code: Code
+    effective_at: Instant | None = None  # default: as soon as the effectivity fence allows
 
 
 class SetStatus(Body):
     status: Annotated[str, StringConstraints(max_length=16)]
     rank: Rank | None = None
+    effective_at: Instant | None = None  # default: as soon as the effectivity fence allows
 
 
 class CreateLink(Body):

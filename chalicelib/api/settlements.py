@@ -120,7 +120,7 @@ def progress(partner_id: str):
     """Mid-period: volume, next tier and what it needs, target, and the bonus if the period closed now."""
     caller(bp).require_partner(partner_id)
     d = bootstrap.settlement()
-    return json_response(progress_svc.progress(d, partner_id, _period_param(d)))
+    return json_response(progress_svc.progress(d, partner_id, _period_param(d), bootstrap.now()))
 
 
 @route(bp, "/settlements/{period}/lines/{partner_id}/entries")

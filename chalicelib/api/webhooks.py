@@ -40,9 +40,9 @@ def order_posted():
         identity_hashes=(keyed_hash(s.hash_pepper, req.customer_id),
                          *identity_hashes(s.hash_pepper, req.email, req.phone, req.payment_fingerprint)),
     )
-    outcome = svc.attribute_order(bootstrap.repository(), cmd,
+    outcome = svc.attribute_order(bootstrap.uow(), cmd,
                                   AttributionRules(s.attribution_window, s.lifetime_binding), bootstrap.now(),
-                                  s.calendar, s.fraud_rules, max_depth=s.max_depth)
+                                  s.calendar, s.fraud_rules, tree=s.tree_rules)
     if outcome.created:
         if outcome.result["status"] == svc.HELD:
             metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)
@@ -66,7 +66,7 @@ def refund_posted():
         currency=check_currency(req.currency, frozenset(s.currencies)), refunded_at=req.refunded_at,
         fingerprint=fingerprint(req),
     )
-    outcome = svc.refund_order(bootstrap.repository(), cmd, bootstrap.now(), s.calendar)
+    outcome = svc.refund_order(bootstrap.uow(), cmd, bootstrap.now(), s.calendar)
     if outcome.created:
         metrics.add_metric(name="Refunds", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="CommissionsReversed", unit=MetricUnit.Count,

@@ -1,7 +1,7 @@
 """Which partner an order belongs to: click id, then referral code, then an existing binding."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 CLICK, REFERRAL_CODE, BINDING = "click", "referral_code", "binding"
@@ -20,6 +20,7 @@ class ClickRef:
 class BindingRef:
     partner_id: str
     bound_until: datetime | None  # None: bound for life
+    upline_hint: tuple[str, ...] = field(default=(), compare=False)  # the partner's ancestors as last known: lets an order read them at once
 
 
 @dataclass(frozen=True)

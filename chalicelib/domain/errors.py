@@ -58,6 +58,19 @@ class TooManyRequests(DomainError):
         self.retry_after = max(1, retry_after)
 
 
+class TooSlow(DomainError):
+    """A request ran past its deadline and committed nothing: nothing it decided may land this late
+    (a period's settlement may already have started; docs/architecture.md, "Time fences")."""
+
+    status = 503
+    code = "too_slow"
+
+    def __init__(self, message: str = "the request took too long and changed nothing; retry it", *,
+                 retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class AlreadyExists(Conflict):
     """A conditional put found the item already there (raised by store/, never by botocore)."""
 

@@ -1,7 +1,7 @@
 """Referral links: where they may point, and how a click id travels to the shop."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
@@ -23,6 +23,8 @@ class CodeRef:
     kind: str
     partner_id: str
     destination: str | None = None
+    # The partner's ancestors when the code was made: a read hint only (an order reads them at once).
+    upline_hint: tuple[str, ...] = field(default=(), compare=False)
 
 
 def check_destination(url: str, allowed_domains: Iterable[str]) -> str:

@@ -46,6 +46,8 @@ class RecordedOrder:
     result: dict[str, Any] = field(default_factory=dict)
     attributed_to: str | None = None  # the partner whose volume it counts toward
     period: str = ""  # where its entries and volume landed
+    settles_in: str = ""  # whose settlement pays its entries ("HOLD": none, until released)
+    rejected: bool = False  # held for good: an admin rejected its commissions
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ OPEN, CLOSING, BONUSED, CLOSED = "open", "closing", "bonused", "closed"
 class Calendar:
     tz: str = "UTC"
     lock_days: int = 5
+    # Settlement of a period starts no sooner than this after its lock: longer than any request that
+    # decided to land an entry in the period can take to commit (so no ConditionCheck on the period).
+    fence: timedelta = timedelta(0)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -57,7 +60,12 @@ class Calendar:
         return p
 
     def closeable(self, period: str, now: datetime) -> bool:
-        return now >= self.lock_at(period)
+        """Settlement may start: the period is locked and the fence after its lock has passed."""
+        return now >= self.lock_at(period) + self.fence
+
+    def settles_from(self, period: str) -> datetime:
+        """The first instant settlement of `period` may start."""
+        return self.lock_at(period) + self.fence
 
     def last_closeable(self, now: datetime) -> str:
         """The latest period whose lock time has passed at `now`."""

@@ -23,6 +23,19 @@ from .tree import ACTIVE, Node
 
 
 @dataclass(frozen=True)
+class TreeRules:
+    """How far upline hints reach, and the effectivity fence: how long after it is recorded a change
+    of standing takes effect (also how long after its lock a period's settlement may start)."""
+    max_depth: int = 10
+    fence: timedelta = timedelta(0)
+
+    @property
+    def cache_age(self) -> timedelta:
+        """A partner read less than this long ago is exact for now (below the fence: see above)."""
+        return self.fence / 2
+
+
+@dataclass(frozen=True)
 class Standing:
     """What holds for a partner from `since` until the next change."""
     since: datetime
@@ -31,10 +44,11 @@ class Standing:
     sponsor_id: str | None
 
 
-def standing_at(schedule: Sequence[Standing], t: datetime) -> Standing | None:
-    """The standing in effect at `t` (None before the first one: the partner did not exist yet)."""
-    current = None
-    for s in schedule:
+def standing_at(schedule: Sequence[Standing], t: datetime) -> Standing:
+    """The standing in effect at `t`. Before its first change a partner has its enrolment standing
+    (an order dated before a partner's enrolment, as a shop may report one late, finds it as enrolled)."""
+    current = schedule[0]
+    for s in schedule[1:]:
         if s.since <= t:
             current = s
         else:
@@ -59,8 +73,6 @@ def schedule_change(schedule: Sequence[Standing], now: datetime, fence: timedelt
         raise Unprocessable(f"another change is scheduled for {last.since.isoformat()}; this one must take "
                             "effect after it", code="scheduled_later")
     base = standing_at(schedule, at)
-    if base is None:
-        raise Unprocessable("the partner does not exist at that instant", code="too_soon")
     return replace(base, since=at, status=status or base.status, rank=rank or base.rank,
                    sponsor_id=sponsor_id if move else base.sponsor_id)
 
@@ -95,8 +107,6 @@ def chain_at(partner_id: str, items: Mapping[str, Walkable], t: datetime, active
         if item is None:
             return Chain(tuple(nodes), missing=current)
         standing = standing_at(item.schedule, t)
-        if standing is None:  # not enrolled yet at t
-            break
         seen.add(current)
         nodes.append(Node(current, standing.status, standing.rank))
         active += standing.status == ACTIVE

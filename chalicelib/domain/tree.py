@@ -1,11 +1,8 @@
-"""The partner tree: upline snapshots, compression chains, moves and cycle checks.
-
-Each partner stores its upline — the nearest `max_depth` ancestors, nearest first,
-each with its status and rank — so reading a whole upline is one item read.
-"""
+"""The partner tree: nodes (a partner's status and rank at an instant), compression chains, upline
+hints and cycle checks. Who sponsors whom, and when, is in domain/standing.py."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Sequence
 
 ACTIVE = "active"
@@ -24,25 +21,20 @@ class Node:
         return self.status == ACTIVE
 
 
-def child_upline(sponsor: Node, sponsor_upline: Sequence[Node], max_depth: int) -> tuple[Node, ...]:
-    """The upline a new direct child of `sponsor` gets."""
-    return tuple([sponsor, *sponsor_upline][:max_depth])
+def child_upline(sponsor_id: str, sponsor_upline: Sequence[str], max_depth: int) -> tuple[str, ...]:
+    """The upline hint a new direct child of `sponsor_id` gets."""
+    return tuple([sponsor_id, *sponsor_upline][:max_depth])
 
 
-def rebase_upline(
-    upline: Sequence[Node], level_below_moved: int, moved_new_upline: Sequence[Node], max_depth: int
-) -> tuple[Node, ...]:
-    """A descendant's upline after the partner `level_below_moved` levels above it moved.
+def rebase_upline(upline: Sequence[str], level_below_moved: int, moved_new_upline: Sequence[str],
+                  max_depth: int) -> tuple[str, ...]:
+    """A descendant's upline hint after the partner `level_below_moved` levels above it moved.
 
     The part of the path inside the moved subtree is kept; what lay above the moved
     partner is replaced by the moved partner's new upline.
     """
     inside = list(upline[:level_below_moved])
     return tuple((inside + list(moved_new_upline))[:max_depth])
-
-
-def with_status(upline: Sequence[Node], partner_id: str, status: str, rank: str) -> tuple[Node, ...]:
-    return tuple(replace(n, status=status, rank=rank) if n.partner_id == partner_id else n for n in upline)
 
 
 def would_cycle(moved_id: str, new_sponsor_id: str, new_sponsor_ancestors: Sequence[str]) -> bool:

@@ -29,6 +29,8 @@ MANIFEST = "manifest.json"
 def kind_of(item: dict[str, Any]) -> str:
     """A coarse kind from the keys, for the manifest's counts: ENTRY, ORDER, REFUND, LINE, ..."""
     pk, sk = item["PK"]["S"], item["SK"]["S"]
+    if pk.startswith("LEDGER#"):
+        return "ENTRY" if "entry_id" in item else "SALE"
     head = sk.split("#", 1)[0]
     return head if head not in ("PROFILE", "ORDER", "BATCH", "PERIOD") else pk.split("#", 1)[0] + ":" + head
 
@@ -39,7 +41,7 @@ def backup(table: Table, files: FileStore, prefix: str, now: datetime) -> dict[s
     parts: list[store.Part] = []
     kinds: Counter[str] = Counter()
     figures = Figures()
-    for item in store.scan_raw(table):
+    for item in table.scan_wire():
         if not parts or parts[-1].items == store.PART_ITEMS:
             parts.append(store.Part(f"items-{len(parts):05d}.jsonl"))
         parts[-1].write(store.line(item))
@@ -80,13 +82,13 @@ def verify(files: FileStore, prefix: str) -> tuple[dict[str, Any], list[bytes]]:
 def restore(table: Table, files: FileStore, prefix: str) -> dict[str, Any]:
     """Load a verified backup into an empty table and check it reproduces the manifest's figures."""
     manifest, blobs = verify(files, prefix)
-    if not store.is_empty(table):
+    if not table.is_empty():
         raise Conflict(f"table {table.name} is not empty; restore only into a new, empty table",
                        code="table_not_empty")
     count = 0
     for data in blobs:
         items = [json.loads(raw) for raw in data.splitlines() if raw]
-        store.write_items(table, items)
+        table.put_wire(items)
         count += len(items)
     if count != manifest["items"]:
         raise Unprocessable(f"the backup holds {count} items, its manifest says {manifest['items']}",
@@ -100,7 +102,7 @@ def restore(table: Table, files: FileStore, prefix: str) -> dict[str, Any]:
 def reconcile(table: Table) -> dict[str, Any]:
     """The figures two copies of the table must agree on, to the minor unit."""
     figures = Figures()
-    for item in store.scan_raw(table):
+    for item in table.scan_wire():
         figures.add(item)
     return figures.as_dict()
 
@@ -116,11 +118,12 @@ class Figures:
         self.batches: dict[str, dict[str, Any]] = {}
 
     def add(self, raw: dict[str, Any]) -> None:
-        sk = raw["SK"]["S"]
-        if not (sk.startswith(("ENTRY#", "CARRY#", "LINE#")) or sk == "BATCH"):
+        pk, sk = raw["PK"]["S"], raw["SK"]["S"]
+        entry = pk.startswith("LEDGER#") and "entry_id" in raw
+        if not (entry or sk.startswith(("CARRY#", "LINE#")) or sk == "BATCH"):
             return
         item = decode(raw)
-        if sk.startswith("ENTRY#"):
+        if entry:
             acc = self.ledger[f"{item['partner_id']}/{item['currency']}"]
             acc[0] += int(item["amount_minor"])
             acc[1] += 1

@@ -19,13 +19,12 @@ from datetime import datetime
 from typing import Any, Callable
 
 from ..auth import Principal
-from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound
+from ..domain.errors import Conflict, NotFound
 from ..domain.ledger import PAYOUT_RETURN, Entry, payout_return_entry_id
 from ..domain.actors import same_person
 from ..domain.maker_checker import require_checker
-from ..domain.periods import OPEN, next_period
 from ..domain.settlement import APPROVED, PAID
-from ..store.repository import iso
+from ..store.items import iso
 from ..store.settlement import line_from
 from .settlement import Deps
 
@@ -51,12 +50,12 @@ def view(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _line(d: Deps, period: str, partner_id: str, currency: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    batch = d.store.batch(period)
+    batch = d.uow.settlement.batch(period)
     if batch is None:
         raise NotFound(f"no settlement batch for {period}", code="unknown_batch")
     if batch["status"] not in (APPROVED, PAID):
         raise Conflict("only payouts of an approved or paid batch can bounce", code="invalid_state")
-    item = d.store.line_item(period, partner_id, currency)
+    item = d.uow.settlement.line_item(period, partner_id, currency)
     if item is None or item["payout_minor"] <= 0:
         raise NotFound(f"no payout to {partner_id} in {currency} in {period}", code="unknown_payout")
     return batch, item
@@ -72,7 +71,7 @@ def _event(kind: str, item: dict[str, Any], who: Principal, now: datetime, **ext
 def _unchanged(d: Deps, item: dict[str, Any], audit: Audit) -> dict[str, Any]:
     """A request that found its work done: the same answer, and the audit log says it changed nothing."""
     if audit is not None:
-        d.store.write_audit([audit(view(item), view(item))])
+        d.uow.settlement.write_audit([audit(view(item), view(item))])
     return view(item)
 
 
@@ -88,13 +87,11 @@ def report(d: Deps, period: str, partner_id: str, currency: str, reason: str, wh
                  "bounce_reported_at": iso(now)}
         for k in ("bounce_dismissed_by", "bounce_dismissed_at", "bounce_dismissal"):
             after.pop(k, None)
-        try:
-            d.store.report_bounce(line_from(item), reason, who.subject, now,
-                                  _event("payout_bounce_reported", item, who, now, reason=reason),
-                                  [audit(view(item), view(after))] if audit else [])
+        if d.uow.settlement.report_bounce(line_from(item), reason, who.subject, now,
+                                          _event("payout_bounce_reported", item, who, now, reason=reason),
+                                          [audit(view(item), view(after))] if audit else []):
             return view(after)
-        except (AlreadyExists, ConcurrentUpdate):
-            continue  # someone reported, confirmed or dismissed it meanwhile: look again
+        # someone reported, confirmed or dismissed it meanwhile: look again
     raise Conflict("the payout changed while reporting it; retry", code="busy")
 
 
@@ -117,9 +114,7 @@ def confirm(d: Deps, period: str, partner_id: str, currency: str, who: Principal
         if status == CONFIRMED:
             return _unchanged(d, item, audit)
         line = line_from(item)
-        landing = d.cal.landing_period(now, now)
-        while (d.store.period(landing) or {}).get("status", OPEN) != OPEN:
-            landing = next_period(landing)
+        landing = d.cal.period_of(now)  # open by time: its settlement starts only a fence after its lock
         entry = Entry(payout_return_entry_id(line.payout_id), PAYOUT_RETURN, partner_id, line.payout_id, 0,
                       line.payout_minor, currency, batch["plan_version"], 0, now, now, period=landing,
                       settles_in=landing,
@@ -128,15 +123,13 @@ def confirm(d: Deps, period: str, partner_id: str, currency: str, who: Principal
                              "confirmed_by": who.subject, "confirmed_at": iso(now)})
         after = {**item, "bounce_status": CONFIRMED, "bounce_confirmed_by": who.subject,
                  "bounce_confirmed_at": iso(now), "payout_status": "failed"}
-        try:
-            d.store.confirm_bounce(line, entry, reporter, item.get("bounce_reason", ""), who.subject, now,
-                                   _event("payout_failed", item, who, now, reason=item.get("bounce_reason"),
-                                          reported_by=reporter, confirmed_by=who.subject,
-                                          entry_id=entry.entry_id, landing_period=landing),
-                                   [audit(view(item), view(after))] if audit else [])
+        if d.uow.settlement.confirm_bounce(line, entry, reporter, item.get("bounce_reason", ""), who.subject, now,
+                                           _event("payout_failed", item, who, now, reason=item.get("bounce_reason"),
+                                                  reported_by=reporter, confirmed_by=who.subject,
+                                                  entry_id=entry.entry_id, landing_period=landing),
+                                           [audit(view(item), view(after))] if audit else []):
             return view(after)
-        except (AlreadyExists, ConcurrentUpdate):
-            continue  # confirmed meanwhile (a retry whose reply was lost), or the period began closing
+        # confirmed meanwhile (a retry whose reply was lost): look again
     raise Conflict("the payout could not be marked failed because of concurrent changes; retry", code="busy")
 
 
@@ -154,11 +147,8 @@ def dismiss(d: Deps, period: str, partner_id: str, currency: str, reason: str, w
                            code="bounce_not_reported")
         after = {**item, "bounce_status": DISMISSED, "bounce_dismissed_by": who.subject,
                  "bounce_dismissed_at": iso(now), "bounce_dismissal": reason}
-        try:
-            d.store.dismiss_bounce(line_from(item), item["bounce_reported_by"], reason, who.subject, now,
-                                   _event("payout_bounce_dismissed", item, who, now, reason=reason),
-                                   [audit(view(item), view(after))] if audit else [])
+        if d.uow.settlement.dismiss_bounce(line_from(item), item["bounce_reported_by"], reason, who.subject, now,
+                                           _event("payout_bounce_dismissed", item, who, now, reason=reason),
+                                           [audit(view(item), view(after))] if audit else []):
             return view(after)
-        except (AlreadyExists, ConcurrentUpdate):
-            continue
     raise Conflict("the payout changed while dismissing the report; retry", code="busy")

@@ -19,15 +19,15 @@ def funnel(d: Deps, partner_id: str, period: str) -> dict[str, Any]:
     all in one period: commissions (net of the refunds that took some back, as they happened in the
     period) and the period's bonuses, apart. Never a returned payout (it is not earned, it is owed
     again), and never a commission twice: a held one counts when it is released, as its release."""
-    partner_svc.get(d.repo, partner_id)
+    partner_svc.get(d.uow, partner_id)
     start, end = d.cal.start(period), d.cal.end(period)
-    recruits = [e["partner_id"] for e in d.repo.downline(partner_id, 1)]
-    joined = d.repo.get_partners(recruits)
+    recruits = [e.partner_id for e in d.uow.partners.downline(partner_id, 1)]
+    joined = d.uow.partners.get_many(recruits)
     commissions: dict[str, int] = defaultdict(int)
     bonuses: dict[str, int] = defaultdict(int)
     orders = set()
     # A period's bonus is dated at its end (the next period's first instant): read up to it too.
-    for e in d.repo.ledger_between(partner_id, start, end + timedelta(microseconds=1)):
+    for e in d.uow.ledger.between(partner_id, start, end + timedelta(microseconds=1)):
         if e.kind == BONUS:
             if e.period == period:
                 bonuses[e.currency] += e.amount_minor
@@ -40,7 +40,7 @@ def funnel(d: Deps, partner_id: str, period: str) -> dict[str, Any]:
     earned = {c: commissions.get(c, 0) + bonuses.get(c, 0) for c in sorted(set(commissions) | set(bonuses))}
     return {
         "partner_id": partner_id, "period": period,
-        "clicks": d.repo.click_count(partner_id, start, end),
+        "clicks": d.uow.links.click_count(partner_id, start, end),
         "signups": sum(1 for p in joined.values() if p.created_at and start <= p.created_at < end),
         "orders": len(orders),
         "commissions_minor": dict(sorted(commissions.items())),
@@ -60,11 +60,11 @@ def earnings_by_month(d: Deps, partner_id: str, now) -> dict[str, Any]:
 
 
 def payouts(d: Deps, partner_id: str) -> dict[str, Any]:
-    partner_svc.get(d.repo, partner_id)
+    partner_svc.get(d.uow, partner_id)
     out = []
     batches: dict[str, dict] = {}
-    for line, details in d.store.lines_of_partner(partner_id):
-        batch = batches.setdefault(line.period, d.store.batch(line.period) or {})
+    for line, details in d.uow.settlement.lines_of_partner(partner_id):
+        batch = batches.setdefault(line.period, d.uow.settlement.batch(line.period) or {})
         out.append({
             "period": line.period, "currency": line.currency, "payout_minor": line.payout_minor,
             "carried_in_minor": line.carried_in_minor, "carried_out_minor": line.carried_out_minor,
@@ -78,11 +78,11 @@ def payouts(d: Deps, partner_id: str) -> dict[str, Any]:
 
 def statement_csv(d: Deps, partner_id: str, period: str) -> str:
     """The partner's slice of a batch's detail export (same columns, same escaping)."""
-    partner_svc.get(d.repo, partner_id)
-    if not d.store.lines_of_partner(partner_id, period=period):
+    partner_svc.get(d.uow, partner_id)
+    if not d.uow.settlement.lines_of_partner(partner_id, period=period):
         raise NotFound(f"no payout line for {partner_id} in {period}", code="unknown_payout")
     buf = io.BytesIO()
     out = CsvOut(HashingWriter(buf), DETAIL_COLUMNS)
-    for e in d.store.entries_of_line(period, partner_id):
+    for e in d.uow.settlement.entries_of_line(period, partner_id):
         out.row(detail_row(period, e))
     return buf.getvalue().decode("utf-8")

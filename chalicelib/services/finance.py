@@ -28,7 +28,7 @@ def status_of(batch: Any) -> dict[str, Any]:
 
 
 def _batch_status(d: svc.Deps, period: str) -> dict[str, Any]:
-    return status_of(d.store.batch(period) or {})
+    return status_of(d.uow.settlement.batch(period) or {})
 
 
 def next_period(d: svc.Deps, now: datetime) -> str:

@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.commissions import reversal_amounts
-from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
+from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound
 from ..domain.ledger import HOLD, Entry
 from ..domain.periods import Calendar
-from ..store.security import SecurityStore
+from ..domain.orders import RecordedOrder
+from ..store.ops import Put
+from ..store.uow import UnitOfWork
 
 
 def release_entries(order: Any, cal: Calendar, actor: str, now: datetime) -> list[Entry]:
@@ -31,19 +33,35 @@ def release_entries(order: Any, cal: Calendar, actor: str, now: datetime) -> lis
     return out
 
 
-def release(store: SecurityStore, order_id: str, cal: Calendar, actor: str, now: datetime,
-            audit: dict[str, Any]) -> dict[str, Any]:
-    """Two attempts at most: a refund racing the release moves `refunded_minor`, so re-read."""
+def _held(uow: UnitOfWork, order_id: str) -> RecordedOrder:
+    order = uow.orders.get(order_id)
+    if order is None:
+        raise NotFound(f"no order {order_id}", code="unknown_order")
+    if order.settles_in != HOLD or order.rejected:
+        raise Conflict(f"order {order_id} is not held (released or rejected)", code="not_held")
+    return order
+
+
+def release(uow: UnitOfWork, order_id: str, cal: Calendar, actor: str, now: datetime,
+            audit: Put) -> dict[str, Any]:
+    """The release entries (new, append-only), the order settling normally from now on (so later
+    refunds claw back), its remaining sales posted to the partner's volume in the release period, the
+    hold marked released and the audit record: one transaction, conditional on the order still being
+    held with the refunded total read (a refund racing the release makes it read again)."""
     for _ in range(3):
-        item, order = store.held_order(order_id)
-        if item.get("settles_in") != HOLD or item.get("rejected_at"):
-            raise Conflict(f"order {order_id} is not held (released or rejected)", code="not_held")
+        order = _held(uow, order_id)
+        hold = uow.review.hold(order_id) or {}
         entries = release_entries(order, cal, actor, now)
-        hold = store.hold(order_id)
         period = cal.period_of(now)
+        partner_id = hold.get("partner_id") or (order.entries[0].partner_id if order.entries else "")
+        uow.add(*uow.review.release(order_id, order.refunded_minor, entries[0].settles_in if entries else period,
+                                    partner_id, actor, now),
+                *(uow.ledger.new(e) for e in entries), audit)
+        left = order.amount_minor - order.refunded_minor
+        if left > 0:  # what is left after refunds so far counts towards the partner's volume from now on
+            uow.add(uow.ledger.sale(partner_id, order_id, "L", now, period, order.currency, left, counts_order=True))
         try:
-            store.release(item, hold, entries, period, entries[0].settles_in if entries else period, actor, now,
-                          audit)
+            uow.commit()
         except (AlreadyExists, ConcurrentUpdate):
             continue
         return {"order_id": order_id, "status": "released", "released_by": actor,
@@ -52,11 +70,12 @@ def release(store: SecurityStore, order_id: str, cal: Calendar, actor: str, now:
     raise Conflict("the order changed while releasing it; retry", code="busy")
 
 
-def reject(store: SecurityStore, order_id: str, actor: str, now: datetime, audit: dict[str, Any]) -> dict[str, Any]:
+def reject(uow: UnitOfWork, order_id: str, actor: str, now: datetime, audit: Put) -> dict[str, Any]:
     """The held entries stay held for good: no settlement ever pays them. Nothing else is written."""
-    item, _ = store.held_order(order_id)
-    if item.get("settles_in") != HOLD or item.get("rejected_at"):
-        raise Conflict(f"order {order_id} is not held", code="not_held")
-    if not store.reject(order_id, actor, now, audit):
-        raise Conflict(f"order {order_id} was already reviewed", code="not_held")
+    _held(uow, order_id)
+    uow.add(*uow.review.reject(order_id, actor, now), audit)
+    try:
+        uow.commit()
+    except (AlreadyExists, ConcurrentUpdate):
+        raise Conflict(f"order {order_id} was already reviewed", code="not_held") from None
     return {"order_id": order_id, "status": "rejected", "rejected_by": actor}

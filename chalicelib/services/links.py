@@ -13,31 +13,38 @@ from ..domain.links import (CLICK_TOKEN_CHARS, LINK, CodeRef, LinkLimits, check_
 from ..domain.partners import check_code
 from ..observability import logger, metrics
 from ..security import keyed_hash
-from ..store.repository import Repository
+from ..store.uow import UnitOfWork
 
 
-def create_link(repo: Repository, partner_id: str, destination: str, code: str | None,
+def create_link(uow: UnitOfWork, partner_id: str, destination: str, code: str | None,
                 allowed_domains: frozenset[str], now: datetime, limits: LinkLimits) -> CodeRef:
     """A new link for the partner, within its limits (422 past the total, 429 past the rate). Who
     may create one at all (an existing partner whose status allows it) is decided before, by the
-    authorization layer."""
+    authorization layer. The code is the claim; the partner's two link counters move with it, only
+    while both are under their limits, so a refused or repeated link counts nothing."""
     destination = check_destination(destination, allowed_domains)
-    ref = CodeRef(check_code(code) if code else secrets.token_hex(4).upper(), LINK, partner_id, destination)
+    partner = uow.partners.get(partner_id)
+    ref = CodeRef(check_code(code) if code else secrets.token_hex(4).upper(), LINK, partner_id, destination,
+                  partner.upline_ids if partner else ())
+    uow.claim(uow.links.new(ref, now))
+    uow.add(uow.links.counted(partner_id, limits.total),
+            uow.review.hit("link", partner_id, limits.per_window, limits.window_seconds, now))
     try:
-        repo.create_link(ref, now, limits)
+        uow.commit()
     except AlreadyExists:
-        existing = repo.resolve_code(ref.code)
+        existing = uow.links.resolve(ref.code)
         if existing == ref:  # a retry of the same request
             return ref
         raise Conflict(f"the code {ref.code} is already in use", code="code_taken") from None
     except ConcurrentUpdate:
-        refusal = limits.refusal(*repo.link_counts(partner_id, limits, now), now)
+        counts = (uow.links.count_of(partner_id), uow.review.hits("link", partner_id, limits.window_seconds, now))
+        refusal = limits.refusal(*counts, now)
         # No limit reached on a re-read: a window rolled over in between; the caller may simply retry.
         raise refusal or Conflict("the link could not be created just now; try again", code="try_again") from None
     return ref
 
 
-def follow(repo: Repository, code: str, ip_hash: str, ua_hash: str, default_destination: str,
+def follow(uow: UnitOfWork, code: str, ip_hash: str, ua_hash: str, default_destination: str,
            now: datetime, click_ttl: timedelta, pepper: str = "", limit: int | None = None,
            window_seconds: int = 3600, allowed_domains: Iterable[str] | None = None) -> tuple[str, str]:
     """Record a click and say where to send the visitor: (location, click_id).
@@ -46,7 +53,7 @@ def follow(repo: Repository, code: str, ip_hash: str, ua_hash: str, default_dest
     conditional UpdateItem on an item named by (visitor, link, window), which de-duplicates the
     visitor's repeat clicks and limits a flood from one IP on one link (TooManyRequests).
     `allowed_domains` defaults to the default destination's own domain."""
-    ref = repo.resolve_code(code) if 1 <= len(code) <= 32 else None
+    ref = uow.links.resolve(code) if 1 <= len(code) <= 32 else None
     if ref is None:
         raise NotFound("no such link")
     window = int(now.timestamp()) // window_seconds
@@ -55,7 +62,7 @@ def follow(repo: Repository, code: str, ip_hash: str, ua_hash: str, default_dest
     # that partner in its first batch read.
     token = keyed_hash(pepper, f"{ip_hash}|{ref.code}|{window}")[:CLICK_TOKEN_CHARS]
     click_id = new_click_id(token, ref.partner_id)
-    if not repo.record_click(click_id, ref, ip_hash, ua_hash, now, click_ttl, limit):
+    if not uow.write(uow.links.click(click_id, ref, ip_hash, ua_hash, now, click_ttl, limit)):
         retry = (window + 1) * window_seconds - int(now.timestamp())
         raise TooManyRequests("too many clicks on this link from your address; try later", retry_after=retry)
     if allowed_domains is None:

@@ -15,7 +15,7 @@ from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
 from ..store import keys
 from ..store.members import MemberStore, member_from, programs_from
 from ..store.readable import UnreadableRecord, read_one
-from ..store.repository import iso
+from ..store.items import iso
 
 
 @dataclass

@@ -12,7 +12,7 @@ from ..domain.errors import AlreadyExists, ConcurrentUpdate, DomainError, NotFou
 from ..domain.notifications import REWARD_EARNED, REWARD_EXPIRING, TIER_CHANGED, notify
 from ..store.members import MemberState, MemberStore, day_attr
 from ..observability import logger
-from ..store.repository import iso
+from ..store.items import iso
 
 ATTEMPTS = 5
 

@@ -15,7 +15,7 @@ from ..domain.members import INVITE_ALPHABET, Member, member_id_for
 from ..domain.notifications import REWARD_EARNED, QuietHours, notify
 from ..store import keys
 from ..store.members import Coupon, MemberStore, member_from, programs_from
-from ..store.repository import iso
+from ..store.items import iso
 from .member_settle import ATTEMPTS, load, settle
 
 CLAIM_KINDS = ("email", "phone", "payment")

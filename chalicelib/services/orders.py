@@ -1,28 +1,40 @@
-"""Attribute an order and credit its commissions; refund it and reverse them."""
+"""Attribute an order and credit its commissions; refund it and reverse them.
+
+An order's transaction holds only what belongs to the order or its customer: the order (the claim),
+its ledger entries, the partner's sale posting, the customer's binding, a fraud hold and the buyer's
+member items. Nothing shared by other orders is in it — no period, no partner, no counter — so orders
+never contend with each other (docs/architecture.md, "The path of an order"):
+- the period an entry lands in follows from time alone, and settlement of a period starts only a
+  fence after its lock, later than any order that decided on it can commit (the unit of work refuses
+  to commit past its deadline);
+- the chain is walked from each partner's own standing at the order's instant; standings change only
+  a fence after they are recorded, so what the order read is right for that instant by construction;
+- partners' running figures are a projection of their ledgers (services/projection.py).
+"""
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from ..domain import attribution as attr
+from ..domain import fraud
 from ..domain.attribution import CLOCK_SKEW
 from ..domain.commissions import compute_commissions, reversal_amounts
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, Unprocessable
-from ..domain.ledger import commission_entries, reversal_entry
+from ..domain.fraud import FraudRules
+from ..domain.ledger import HOLD, Entry, commission_entries, reversal_entry
 from ..domain.links import partner_hint
 from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
 from ..domain.partners import Partner
-from ..domain.periods import OPEN, Calendar, next_period
-from ..domain.plans import plan_in_force
-from ..domain import fraud
-from ..domain.fraud import FraudRules
-from ..domain.tree import Node
-from ..store.keys import HOLD_MARKER
-from ..store.repository import OrderContext, Repository
+from ..domain.periods import Calendar
+from ..domain.plans import Plan, plan_in_force
+from ..domain.standing import Chain, TreeRules
+from ..store.orders import Hold, OrderContext, OrderRecord
+from ..store.reads import Reads
+from ..store.uow import UnitOfWork
 from . import member_orders as member_hooks
-from . import partners as partner_svc
+from .partners import chain_for
 
 ATTEMPTS = 5
 ATTRIBUTED, UNATTRIBUTED, SELF_REFERRAL, HELD = "attributed", "unattributed", "self_referral", "held"
@@ -40,87 +52,79 @@ def _replay(recorded_fingerprint: str, fingerprint: str, result: dict[str, Any],
     return Outcome(result, created=False)
 
 
-def _landing(cal: Calendar, at: datetime, now: datetime, closed: set[str]) -> str:
-    period = cal.landing_period(at, now)
-    while period in closed:
-        period = next_period(period)
-    return period
-
-
-def _note_if_closed(repo: Repository, period: str, closed: set[str]) -> None:
-    """After a failed transaction: was it because settlement started closing the period?"""
-    if repo.period_status(period) != OPEN:
-        closed.add(period)
-
-
-def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.AttributionRules, now: datetime,
+def attribute_order(uow: UnitOfWork, cmd: OrderCommand, rules: attr.AttributionRules, now: datetime,
                     cal: Calendar = Calendar(), fraud_rules: FraudRules | None = None, *,
-                    max_depth: int) -> Outcome:
-    """Two batch reads (what the body names; then the partner with its upline snapshot) and one
-    transaction. When the click id or an already resolved referral code names the partner, the
-    partner comes with the first read and the second is skipped. If the snapshot was stale the
-    transaction fails and the upline is read live. `max_depth` is the length snapshots are stored
-    at: one that long may have more ancestors above it, read only if compression needs them."""
+                    tree: TreeRules = TreeRules()) -> Outcome:
+    """At most two batch reads and one transaction. The first read brings what the body names
+    (and the partner a click id or a known code names, with its figures); the second the partner's
+    chain, by the hints, from the process's recent reads where they are fresh enough. A move not yet
+    reflected in the hints, or a chain past the stored depth, costs a further read — never a condition."""
     _check_not_future(cmd.ordered_at, now, "ordered_at")
-    live_upline = False
-    closed: set[str] = set()
-    known_code = repo.cached_code(cmd.referral_code)
+    known_code = uow.links.cached(cmd.referral_code)
     hint = partner_hint(cmd.click_id) or (known_code.partner_id if known_code else None)
+    buyer = Reads(tuple(member_hooks.order_keys(cmd)), lambda found: found)
     for _ in range(ATTEMPTS):
-        ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash,
-                                 cmd.identity_hashes, partner_hint=hint,
-                                 extra_keys=member_hooks.order_keys(cmd))
+        ctx = uow.orders.context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash,
+                                 cmd.identity_hashes, partner_hint=hint, also=buyer)
         if ctx.order is not None:
             return _replay(ctx.order.fingerprint, cmd.fingerprint, ctx.order.result, "order")
         plan = plan_in_force(ctx.plans, cmd.ordered_at)
         code_partner = ctx.code.partner_id if ctx.code else None
         found = attr.attribute(cmd.ordered_at, ctx.click, code_partner, ctx.binding, rules)
-        if found is None:
-            partner = None
-        elif ctx.partner is not None and ctx.partner.partner_id == found.partner_id:
-            partner = ctx.partner  # named in advance and read with everything else
-        else:
-            partner = repo.get_partner(found.partner_id)
-        if partner is not None and live_upline:
-            partner = _with_live_upline(repo, partner)
-        upline = partner_svc.upline_for_levels(repo, partner, plan.depth, max_depth, live_upline) \
-            if partner is not None else None
-        period = _landing(cal, cmd.ordered_at, now, closed)
+        partner, chain, figures = _chain(uow, ctx, found, plan, now, tree)
+        period = cal.landing_period(cmd.ordered_at, now)
+        effects = member_hooks.order_effects(ctx.also or {}, cmd, now)
+        decision = _decide(cmd, plan, found, partner, chain, figures, now, cal, period, ctx, fraud_rules)
         try:
-            effects = member_hooks.order_effects(ctx.extra, cmd, now)
-            return _decide_and_commit(repo, cmd, plan, found, partner, now, cal, period, ctx, fraud_rules,
-                                      effects, upline)
+            _commit_order(uow, cmd, plan, decision, now, effects)
+            return Outcome(decision.result, created=True)
         except AlreadyExists:
             continue  # a concurrent duplicate won: the next read replays its result
         except ConcurrentUpdate:
-            live_upline = True
-            _note_if_closed(repo, period, closed)
+            continue  # a concurrent first order bound the customer, or the buyer's items moved: decide again
     raise Conflict("the order could not be recorded because of concurrent changes; retry", code="busy")
 
 
-def _with_live_upline(repo: Repository, partner: Partner) -> Partner:
-    live = repo.get_partners([partner.partner_id, *(n.partner_id for n in partner.upline)])
-    fresh = live.get(partner.partner_id, partner)
-    upline = tuple(live[n.partner_id].node if n.partner_id in live else n for n in fresh.upline)
-    return replace(fresh, upline=upline)
+def _chain(uow: UnitOfWork, ctx: OrderContext[Any], found: attr.Attribution | None, plan: Plan, now: datetime,
+           tree: TreeRules) -> tuple[Partner | None, Chain | None, dict[str, int]]:
+    """The attributed partner, its chain at `now` and its running figures."""
+    if found is None:
+        return None, None, {}
+    pid = found.partner_id
+    if ctx.partner is not None and ctx.partner.partner_id == pid:
+        uow.partners.remember(ctx.partner, now)
+        partner, figures = ctx.partner, (ctx.partner_figures.figures if ctx.partner_figures else {})
+        known = uow.partners.recent(partner.upline_ids, now, tree.cache_age)
+    else:
+        hint = ctx.code.upline_hint if found.source == attr.REFERRAL_CODE and ctx.code else \
+            ctx.binding.upline_hint if found.source == attr.BINDING and ctx.binding else ()
+        known, stats = uow.partners.recent_with((pid, *hint), now, tree.cache_age, uow.stats.of(pid))
+        partner, figures = known.get(pid), stats.figures
+    if partner is None:
+        return None, None, {}
+    return partner, chain_for(uow, partner, now, plan.depth, tree, known), figures
 
 
-def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.Attribution | None,
-                       partner: Partner | None, now: datetime, cal: Calendar, period: str,
-                       ctx: OrderContext | None = None, fraud_rules: FraudRules | None = None,
-                       effects: member_hooks.OrderEffects | None = None,
-                       upline: partner_svc.Upline | None = None) -> Outcome:
+@dataclass
+class Decision:
+    """What an order means, before anything is written."""
+    result: dict[str, Any]
+    entries: list[Entry]
+    partner: Partner | None
+    found: attr.Attribution | None
+    hold: Hold | None
+    counted: str | None  # the partner whose volume the order counts toward
+
+
+def _decide(cmd: OrderCommand, plan: Plan, found: attr.Attribution | None, partner: Partner | None,
+            chain: Chain | None, figures: dict[str, int], now: datetime, cal: Calendar, period: str,
+            ctx: OrderContext[Any], fraud_rules: FraudRules | None) -> Decision:
     result: dict[str, Any] = {
         "order_id": cmd.order_id, "amount_minor": cmd.amount_minor, "currency": cmd.currency,
         "plan_version": plan.version, "period": period, "attribution": None, "commissions": [],
     }
-    entries = []
-    checked: list[Node] = []
-    if partner is not None and upline is None:
-        upline = partner_svc.Upline(partner.upline)
-    chain = [partner.node, *upline.nodes] if partner is not None and upline is not None else []
-    updates: dict[str, dict[str, int]] = defaultdict(dict)
-    if found is None or partner is None:
+    entries: list[Entry] = []
+    if found is None or partner is None or chain is None:
         result.update(status=UNATTRIBUTED, reason="no click, referral code or binding led to a partner")
     else:
         result["attribution"] = {"partner_id": partner.partner_id, "source": found.source,
@@ -130,70 +134,64 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
                           reason="the buyer is the referring partner; self-referrals earn no commission")
             found = replace(found, new_binding=None)
         else:
-            lines = compute_commissions(cmd.amount_minor, partner.node, upline.nodes, plan)
+            lines = compute_commissions(cmd.amount_minor, chain.nodes[0], chain.nodes[1:], plan)
             entries = commission_entries(cmd.order_id, cmd.currency, cmd.ordered_at, plan.version,
                                          plan.holding_days, lines, cal, period)
             result.update(status=ATTRIBUTED, reason=None, commissions=[
                 {"entry_id": e.entry_id, "partner_id": e.partner_id, "level": e.level, "rate_bps": e.rate_bps,
                  "amount_minor": e.amount_minor} for e in entries])
-            checked = _nodes_that_decided(chain, lines[-1].partner_id if lines else None, plan.depth)
-            for e in entries:
-                updates[e.partner_id][f"credited_{cmd.currency}"] = e.amount_minor
-            updates[partner.partner_id].update({"attributed_orders": 1, f"sales_{cmd.currency}": cmd.amount_minor})
     hold = None
-    if result["status"] == ATTRIBUTED and entries and fraud_rules is not None and ctx is not None:
+    if result["status"] == ATTRIBUTED and entries and fraud_rules is not None:
+        assert partner is not None and found is not None and chain is not None
         reasons = fraud.assess(
-            fraud_rules, buyer_is_partner=ctx.buyer_partners,
-            chain=[n.partner_id for n in chain],
+            fraud_rules, buyer_is_partner=ctx.buyer_partners, chain=[n.partner_id for n in chain.nodes],
             clicked_at=ctx.click.clicked_at if ctx.click and found.source == attr.CLICK else None,
-            ordered_at=cmd.ordered_at, counters=partner.counters, currency=cmd.currency)
+            ordered_at=cmd.ordered_at, counters=figures, currency=cmd.currency)
         if reasons:
             # Held: the entries are written (append-only, visible) but settle in no period until an
             # admin releases them (services/holds.py writes the entries that do settle).
-            entries = [replace(e, settles_in=HOLD_MARKER) for e in entries]
+            entries = [replace(e, settles_in=HOLD) for e in entries]
             result.update(status=HELD, reason="held for review: " + ", ".join(reasons), hold=reasons)
-            hold = {"order_id": cmd.order_id, "partner_id": partner.partner_id, "reasons": reasons,
-                    "held_at": now.isoformat(), "status": "held", "currency": cmd.currency,
-                    "amount_minor": cmd.amount_minor}
+            hold = Hold(cmd.order_id, partner.partner_id, tuple(reasons), now, cmd.currency, cmd.amount_minor)
     # A held order counts towards no one's volume (bonuses) until it is released (services/holds.py).
     counted = partner.partner_id if partner is not None and result["status"] == ATTRIBUTED else None
-    if effects is not None and effects.result is not None:
-        result["member"] = effects.result
-    if effects is not None and effects.coupon is not None:
-        result["coupon"] = effects.coupon
-    repo.commit_order(
-        order_item=repo.order_item(cmd.order_id, cmd.fingerprint, cmd.amount_minor, cmd.currency, cmd.ordered_at,
-                                   cmd.customer_hash, plan, entries, result, now, period, counted),
-        entries=entries, customer_hash=cmd.customer_hash,
-        new_binding=found.new_binding if found and partner and result["status"] in (ATTRIBUTED, HELD) else None,
-        binding_at=cmd.ordered_at, partner_updates=updates, checked=checked, attributed=partner,
-        read_through=upline.read_through if upline is not None and checked else {},
-        volume=(counted, cmd.amount_minor) if counted else None, hold=hold,
-        extra_ops=effects.ops if effects is not None else (),
-    )
-    return Outcome(result, created=True)
+    if found is not None and partner is not None and found.new_binding is not None:
+        found = replace(found, new_binding=replace(found.new_binding, upline_hint=partner.upline_ids))
+    return Decision(result, entries, partner, found, hold, counted)
 
 
-def _nodes_that_decided(chain: list[Node], last_earner: str | None, levels: int) -> list[Node]:
-    """The partners whose status or rank shaped this commission: everyone up to the last earner,
-    or the whole chain read when it ran out of active partners before the plan's depth."""
-    active_seen, out = 0, []
-    for node in chain:
-        out.append(node)
-        active_seen += node.active
-        if node.partner_id == last_earner and active_seen >= levels:
-            break
-    return out
+def _commit_order(uow: UnitOfWork, cmd: OrderCommand, plan: Plan, d: Decision, now: datetime,
+                  effects: member_hooks.OrderEffects) -> None:
+    """The order (the claim), its entries, the partner's sale posting, the customer's binding, a
+    fraud hold if any and the buyer's member writes: one transaction of the order's own items."""
+    if effects.result is not None:
+        d.result["member"] = effects.result
+    if effects.coupon is not None:
+        d.result["coupon"] = effects.coupon
+    period = d.result["period"]
+    uow.claim(uow.orders.new(OrderRecord(cmd.order_id, cmd.fingerprint, cmd.amount_minor, cmd.currency,
+                                         cmd.ordered_at, cmd.customer_hash, plan, tuple(d.entries), d.result,
+                                         now, period, d.counted)))
+    if d.counted is not None:
+        uow.add(uow.ledger.sale(d.counted, cmd.order_id, "O", cmd.ordered_at, period, cmd.currency,
+                                cmd.amount_minor, counts_order=True))
+    bound = d.found.new_binding if d.found and d.partner and d.result["status"] in (ATTRIBUTED, HELD) else None
+    if bound is not None:
+        uow.add(uow.orders.bind(cmd.customer_hash, bound, cmd.order_id, cmd.ordered_at))
+    uow.add(*(uow.ledger.new(e) for e in d.entries))
+    if d.hold is not None:
+        uow.add(uow.orders.hold(d.hold))
+    uow.add(*effects.ops)  # the buyer's member writes, in the same transaction
+    uow.commit()
 
 
-def refund_order(repo: Repository, cmd: RefundCommand, now: datetime, cal: Calendar = Calendar()) -> Outcome:
+def refund_order(uow: UnitOfWork, cmd: RefundCommand, now: datetime, cal: Calendar = Calendar()) -> Outcome:
     """Reverse, at every level, the share of each commission the refund takes back. One batch read,
     one transaction. The reversals land in the order's period while it is open, else in the current
     one: a clawback, paid back out of the partner's next settlement."""
     _check_not_future(cmd.refunded_at, now, "refunded_at")
-    closed: set[str] = set()
     for _ in range(ATTEMPTS):
-        order, refund = repo.refund_context(cmd.order_id, cmd.refund_id)
+        order, refund = uow.orders.refund_context(cmd.order_id, cmd.refund_id)
         if refund is not None:
             return _replay(refund.fingerprint, cmd.fingerprint, refund.result, "refund")
         if order is None:
@@ -202,7 +200,7 @@ def refund_order(repo: Repository, cmd: RefundCommand, now: datetime, cal: Calen
         amounts = reversal_amounts([e.amount_minor for e in order.entries], order.amount_minor,
                                    order.refunded_minor, cmd.amount_minor)
         # The order's own period while it is open (refunds reduce its volume), else the current one.
-        period = _landing(cal, order.ordered_at, now, closed)
+        period = cal.landing_period(order.ordered_at, now)
         reversals = [reversal_entry(e, cmd.refund_id, a, cmd.refunded_at, cal, period)
                      for e, a in zip(order.entries, amounts) if a > 0]
         result = {
@@ -211,15 +209,22 @@ def refund_order(repo: Repository, cmd: RefundCommand, now: datetime, cal: Calen
             "reversals": [{"entry_id": r.entry_id, "reverses": r.reverses, "partner_id": r.partner_id,
                            "level": r.level, "amount_minor": r.amount_minor} for r in reversals],
         }
+        uow.claim(uow.orders.new_refund(order.order_id, cmd.refund_id, cmd.fingerprint, cmd.amount_minor, result,
+                                        now))
+        # The refunded total moves only from the value read: racing refunds cannot over-reverse.
+        uow.add(uow.orders.refunded(order, cmd.amount_minor))
+        if order.attributed_to:
+            uow.add(uow.ledger.sale(order.attributed_to, order.order_id, f"R#{cmd.refund_id}", cmd.refunded_at,
+                                    period, order.currency, -cmd.amount_minor, counts_order=False))
+        uow.add(*(uow.ledger.new(e) for e in reversals))
+        uow.add(*member_hooks.refund_ops(order, cmd))
         try:
-            repo.commit_refund(order, cmd.refund_id, cmd.fingerprint, cmd.amount_minor, reversals, result, now,
-                               period, extra_ops=member_hooks.refund_ops(order, cmd))
+            uow.commit()
             return Outcome(result, created=True)
         except AlreadyExists:
             continue  # a duplicate won the race: re-read and replay it
         except ConcurrentUpdate:
-            _note_if_closed(repo, period, closed)  # another refund of this order, or the period closed
-            continue
+            continue  # another refund of this order moved its refunded total: re-read
     raise Conflict("the refund could not be recorded because of concurrent refunds; retry", code="busy")
 
 

@@ -8,10 +8,10 @@ from typing import Mapping
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
 from ..domain.bonuses import BonusRules
 from ..domain.plans import DEFAULT_MIN_PAYOUT_MINOR, Plan, validate_plan
-from ..store.repository import Repository
+from ..store.uow import UnitOfWork
 
 
-def publish(repo: Repository, *, levels_bps: list[int], cap_bps: int | None,
+def publish(uow: UnitOfWork, *, levels_bps: list[int], cap_bps: int | None,
             rank_overrides: Mapping[str, Mapping[int, int]], holding_days: int, effective_from: datetime,
             created_by: str, max_depth: int, now: datetime, min_payout_minor: int = DEFAULT_MIN_PAYOUT_MINOR,
             bonus: BonusRules | None = None) -> Plan:
@@ -20,15 +20,18 @@ def publish(repo: Repository, *, levels_bps: list[int], cap_bps: int | None,
     retry (of a request whose answer was lost, or of a write whose reply was), not a new plan."""
     for _ in range(5):
         # Numbered after every stored version, readable or not (store/readable.py).
-        versions = repo.plan_versions()
+        versions = uow.plans.versions()
         plans = versions.items
         plan = validate_plan(Plan(versions.stored + 1, effective_from, tuple(levels_bps), cap_bps,
                                   {r: dict(o) for r, o in rank_overrides.items()}, holding_days,
                                   min_payout_minor, bonus), max_depth)
         if plans and plans[-1].version == versions.stored and replace(plans[-1], version=plan.version) == plan:
             return plans[-1]
+        version, listing = uow.plans.publish(plan, created_by, now)
+        uow.claim(version)
+        uow.add(listing)
         try:
-            repo.publish_plan(plan, created_by, now)
+            uow.commit()
             return plan
         except (AlreadyExists, ConcurrentUpdate):
             continue  # someone else's version, or our own whose reply was lost: read again

@@ -25,6 +25,7 @@ from ..domain.ledger import (BONUS, HOLD, PAYOUT_RETURN, Entry, LineFate, bonus_
 from ..domain.maker_checker import require_checker
 from ..domain.periods import BONUSED, CLOSED, CLOSING, OPEN, Calendar, next_period, previous_period
 from ..domain.plans import Plan, plan_in_force
+from ..domain.tree import Node
 from ..domain.settlement import (APPROVED, BUILDING, DRAFT, FAILED, PAID, RECONCILIATION_FAILED, Control, Line, Posting,
                                  Totals,
                                  control_totals, reconcile, settle_line, shard_of, totals_by_partner)
@@ -32,10 +33,10 @@ from ..exports import (DETAIL_COLUMNS, SUMMARY_COLUMNS, CsvOut, HashingWriter, c
                        entry_json, line_json, summary_row)
 from ..observability import logger, metrics
 from ..payouts import Payout, provider
-from ..store import keys
+from ..domain.standing import TreeRules
 from ..store.files import FileStore, sha256
-from ..store.repository import Repository
-from ..store.settlement import NewLine, SettlementStore
+from ..store.settlement import SHARDS, NewLine
+from ..store.uow import UnitOfWork
 from . import partners as partner_svc
 
 CHUNK = 100  # partners per batch read while settling a shard
@@ -49,11 +50,10 @@ Progress = Callable[[str, int], None]
 
 @dataclass
 class Deps:
-    repo: Repository
-    store: SettlementStore
+    uow: UnitOfWork
     files: FileStore
     cal: Calendar
-    max_depth: int = 10
+    tree: TreeRules = TreeRules()
     payout_provider: str = "bank_transfer"
     fanout: Callable[[str, int], None] | None = None  # hand (period, shard) to a worker; None: settle here
     progress: Progress | None = None
@@ -64,20 +64,20 @@ class Deps:
             self.progress(what, n)
 
 
-def plan_for(repo: Repository, cal: Calendar, period: str) -> Plan:
+def plan_for(uow: UnitOfWork, cal: Calendar, period: str) -> Plan:
     """The plan version in force at the period's last instant: the one its bonuses and payouts use."""
-    return plan_in_force(repo.plans(), cal.end(period) - timedelta(microseconds=1))
+    return plan_in_force(uow.plans.all(), cal.end(period) - timedelta(microseconds=1))
 
 
 def _first_period(d: Deps) -> str | None:
     """The program's first period: that of its earliest plan version."""
-    plans = d.repo.plans()
+    plans = d.uow.plans.all()
     return d.cal.period_of(min(p.effective_from for p in plans)) if plans else None
 
 
 def periods_to_close(d: Deps, now: datetime) -> list[str]:
     """Every period past its lock that is not settled yet, oldest first."""
-    done = d.store.settled_through()
+    done = d.uow.settlement.settled_through()
     first = next_period(done) if done else _first_period(d)
     if first is None:
         return []
@@ -103,52 +103,61 @@ def run_daily(d: Deps, now: datetime, by: str = SYSTEM) -> list[dict[str, Any]]:
 
 def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]:
     """Settle one period (or finish settling it). Safe to run again at any point."""
-    batch = d.store.batch(period)
+    batch = d.uow.settlement.batch(period)
     if batch is not None and batch["status"] not in UNFINISHED:
         finish_closing(d, period, now)  # a run may have died between the batch and these last steps
         return batch
     if not d.cal.closeable(period, now):
         raise Unprocessable(f"{period} is open until {d.cal.lock_at(period).isoformat()}", code="period_not_locked")
-    done = d.store.settled_through()
+    done = d.uow.settlement.settled_through()
     first = _first_period(d)
     if (done is not None and done < previous_period(period)) or (done is None and first is not None and period > first):
         todo = next_period(done) if done is not None else first
         raise Conflict(f"settle {todo} first: periods are settled in order, so no entry is left behind",
                        code="earlier_period_open")
-    plan = plan_for(d.repo, d.cal, period)
-    d.store.create_batch(period, by, now, plan.version)
-    d.store.touch_batch(period, by)
-    status = d.store.start_closing(period, now, by)
+    plan = plan_for(d.uow, d.cal, period)
+    d.uow.settlement.create_batch(period, by, now, plan.version)
+    d.uow.settlement.touch_batch(period, by)
+    status = d.uow.settlement.start_closing(period, now, by)
     if status == CLOSING:
         bonus_entries = compute_bonuses(d, period, plan)
-        d.store.write_bonuses(bonus_entries)
+        d.uow.settlement.write_bonuses(bonus_entries)
         d.tick("bonus", len(bonus_entries))
-        counts = {shard: 0 for shard in range(keys.SHARDS)}
+        counts = {shard: 0 for shard in range(SHARDS)}
         for e in bonus_entries:
-            counts[shard_of(e.partner_id, keys.SHARDS)] += 1
-        d.store.set_period_status(period, CLOSING, BONUSED, now, bonus_counts=counts)
-    apply_ranks(d, period, plan)
+            counts[shard_of(e.partner_id, SHARDS)] += 1
+        d.uow.settlement.set_period_status(period, CLOSING, BONUSED, now, bonus_counts=counts)
+    apply_ranks(d, period, plan, now)
     if d.fanout is not None:
-        for shard in range(keys.SHARDS):
+        for shard in range(SHARDS):
             d.fanout(period, shard)
-        return d.store.batch(period)
+        return d.uow.settlement.batch(period)
     # In-process, the shards (independent by construction: disjoint partners) overlap their waits
     # on the database; the result is the same as settling them one after another.
     with ThreadPoolExecutor(max_workers=d.shard_threads) as pool:
-        list(pool.map(lambda shard: settle_shard(d, period, shard, plan), range(keys.SHARDS)))
+        list(pool.map(lambda shard: settle_shard(d, period, shard, plan), range(SHARDS)))
     return finalize(d, period, now)
 
 
 # ---- bonuses and ranks --------------------------------------------------------------------------
 
-def _volumes(d: Deps, period: str, bonus: rules.BonusRules) -> tuple[dict[str, rules.Volume], dict]:
-    personal = {pid: net.get(bonus.currency, 0) for pid, net in d.store.volumes(period)}
-    partners = d.repo.get_partners(personal)
-    uplines = {pid: [n.partner_id for n in p.upline] for pid, p in partners.items()}
-    team = rules.team_volumes(personal, uplines, bonus.team_levels or d.max_depth)
+def _closing(d: Deps, period: str) -> datetime:
+    """The instant a period's standings are taken at: its last."""
+    return d.cal.end(period) - timedelta(microseconds=1)
+
+
+def _volumes(d: Deps, period: str, bonus: rules.BonusRules) -> tuple[dict[str, rules.Volume], dict[str, Node]]:
+    """Each partner's personal and team volume in the period, and its standing at the close."""
+    personal = {pid: net.get(bonus.currency, 0) for pid, net in d.uow.settlement.volumes(period)}
+    partners = d.uow.partners.get_many(personal)
+    levels = bonus.team_levels or d.tree.max_depth
+    uplines = partner_svc.uplines_at(d.uow, partners, _closing(d, period), levels, d.tree)
+    team = rules.team_volumes(personal, uplines, levels)
     ids = set(personal) | set(team)
-    partners.update(d.repo.get_partners(ids - set(partners)))
-    return {pid: rules.Volume(personal.get(pid, 0), team.get(pid, 0)) for pid in ids}, partners
+    partners.update(d.uow.partners.get_many(ids - set(partners)))
+    at = _closing(d, period)
+    return ({pid: rules.Volume(personal.get(pid, 0), team.get(pid, 0)) for pid in ids},
+            {pid: p.node_at(at) for pid, p in partners.items()})
 
 
 def compute_bonuses(d: Deps, period: str, plan: Plan) -> list[Entry]:
@@ -156,12 +165,12 @@ def compute_bonuses(d: Deps, period: str, plan: Plan) -> list[Entry]:
     close earn one (domain/bonuses.takes_part); everyone's sales count towards team volume."""
     if plan.bonus is None:
         return []
-    volumes, partners = _volumes(d, period, plan.bonus)
-    earners = {pid for pid in volumes if pid in partners and rules.takes_part(partners[pid].status)}
-    targets = d.store.targets(earners, period) if earners else {}
+    volumes, standing = _volumes(d, period, plan.bonus)
+    earners = {pid for pid in volumes if pid in standing and rules.takes_part(standing[pid].status)}
+    targets = d.uow.settlement.targets(earners, period) if earners else {}
     out = []
     for pid in sorted(earners):
-        rank, status = partners[pid].rank, partners[pid].status
+        rank, status = standing[pid].rank, standing[pid].status
         for b in rules.bonuses_at_close(volumes[pid], status, rank, targets.get(pid), plan.bonus):
             out.append(Entry(
                 bonus_entry_id(period, b.kind, pid), BONUS, pid, f"bonus:{period}", 0, b.amount_minor,
@@ -172,19 +181,22 @@ def compute_bonuses(d: Deps, period: str, plan: Plan) -> list[Entry]:
     return out
 
 
-def apply_ranks(d: Deps, period: str, plan: Plan) -> None:
-    """Evaluate rank rules on the period's volumes; a new rank takes effect for the next period. A
-    partner not active at the close keeps its rank (domain/bonuses.rank_at_close).
-    Idempotent: setting a partner to the rank it already has changes nothing."""
+def apply_ranks(d: Deps, period: str, plan: Plan, now: datetime) -> None:
+    """Evaluate rank rules on the period's volumes at its close; a new rank is scheduled to take
+    effect once the fence has passed (domain/standing.py). A partner not active at the close keeps
+    its rank (domain/bonuses.rank_at_close). Idempotent: a rank already scheduled or held is not
+    scheduled again."""
     if plan.bonus is None or not plan.bonus.ranks:
         return
     volumes, _ = _volumes(d, period, plan.bonus)
-    for partner in d.repo.all_partners():
+    at = _closing(d, period)
+    for partner in d.uow.partners.all():
         volume = volumes.get(partner.partner_id, rules.Volume(0, 0))
-        new = rules.rank_at_close(volume, partner.status, partner.rank, plan.bonus, "base")
-        if new != partner.rank:
-            d.store.record_rank(partner.partner_id, next_period(period), new, partner.rank, period)
-            partner_svc.set_rank(d.repo, partner.partner_id, partner.rank, new)
+        held = partner.node_at(at)
+        new = rules.rank_at_close(volume, held.status, held.rank, plan.bonus, "base")
+        if new != held.rank and new != partner.latest.rank:
+            d.uow.settlement.record_rank(partner.partner_id, next_period(period), new, held.rank, period)
+            partner_svc.set_rank(d.uow, partner.partner_id, new, now, d.tree)
 
 
 # ---- shards -------------------------------------------------------------------------------------
@@ -202,9 +214,9 @@ def _lines(d: Deps, period: str, shard: int, entries: Iterable[Entry | Posting],
         if not chunk:
             return
         pairs = [(pid, cur) for pid, acc in chunk for cur in sorted(acc)]
-        existing = d.store.lines_at(period, pairs)  # a crashed or concurrent run may have written some
-        carries = d.store.carries(pairs)
-        partners = d.repo.get_partners({pid for pid, _ in chunk})
+        existing = d.uow.settlement.lines_at(period, pairs)  # a crashed or concurrent run may have written some
+        carries = d.uow.settlement.carries(pairs)
+        partners = d.uow.partners.get_many({pid for pid, _ in chunk})
         lines: list[Line] = []
         fresh: list[NewLine] = []
         for pid, acc in chunk:
@@ -215,7 +227,7 @@ def _lines(d: Deps, period: str, shard: int, entries: Iterable[Entry | Posting],
                 carry = carries.get((pid, cur))
                 if carry is not None and carry["period"] == period:
                     # A concurrent run wrote this line (and moved the carry) between our two reads.
-                    written = d.store.lines_at(period, [(pid, cur)]).get((pid, cur))
+                    written = d.uow.settlement.lines_at(period, [(pid, cur)]).get((pid, cur))
                     if written is not None:
                         yield written
                         continue
@@ -227,9 +239,9 @@ def _lines(d: Deps, period: str, shard: int, entries: Iterable[Entry | Posting],
                 fresh.append(NewLine(line, shard, p.name if p else "", d.payout_provider,
                                      carry["period"] if carry else None))
         if write and fresh:
-            lost = [new.line for new, ok in zip(fresh, d.store.write_lines(fresh)) if not ok]
+            lost = [new.line for new, ok in zip(fresh, d.uow.settlement.write_lines(fresh)) if not ok]
             if lost:  # a concurrent run wrote these first: report what is stored
-                stored = d.store.lines_at(period, [(ln.partner_id, ln.currency) for ln in lost])
+                stored = d.uow.settlement.lines_at(period, [(ln.partner_id, ln.currency) for ln in lost])
                 lines = [stored.get((ln.partner_id, ln.currency), ln) for ln in lines]
         yield from lines
 
@@ -238,9 +250,9 @@ def _await_bonuses(d: Deps, period: str, shard: int) -> None:
     """The bonus entries were written moments ago and the settlement index is read eventually:
     settle a shard only once the index shows every bonus recorded for it (else a line would miss
     one). Waits a little, then refuses; the worker's message, or the next run, tries again."""
-    expected = int(((d.store.period(period) or {}).get("bonus_counts") or {}).get(str(shard), 0))
+    expected = int(((d.uow.settlement.period(period) or {}).get("bonus_counts") or {}).get(str(shard), 0))
     for attempt in range(6):
-        if expected == 0 or d.store.bonus_entries_visible(period, shard) >= expected:
+        if expected == 0 or d.uow.settlement.bonus_entries_visible(period, shard) >= expected:
             return
         time.sleep(0.1 * 2 ** attempt)
     raise Conflict(f"the settlement index does not show all of {period}'s bonuses for shard {shard} yet; "
@@ -249,13 +261,13 @@ def _await_bonuses(d: Deps, period: str, shard: int) -> None:
 
 def settle_shard(d: Deps, period: str, shard: int, plan: Plan | None = None) -> None:
     """Write the lines of one shard of partners, then mark the shard done. Idempotent."""
-    if d.store.shard_done(period, shard):
+    if d.uow.settlement.shard_done(period, shard):
         return
     _await_bonuses(d, period, shard)
-    plan = plan or plan_for(d.repo, d.cal, period)
-    control = control_totals(_lines(d, period, shard, d.store.postings_to_settle(period, shard),
+    plan = plan or plan_for(d.uow, d.cal, period)
+    control = control_totals(_lines(d, period, shard, d.uow.settlement.postings_to_settle(period, shard),
                                     plan.min_payout_minor, write=True))
-    d.store.finish_shard(period, shard, control)
+    d.uow.settlement.finish_shard(period, shard, control)
     d.tick("shard")
 
 
@@ -280,8 +292,8 @@ def build_exports(d: Deps, period: str, plan_version: int) -> tuple[dict[str, An
     ledger_minor: dict[str, int] = {}
     ledger_count: dict[str, int] = {}
     first = True
-    for shard in range(keys.SHARDS):
-        for e in d.store.entries_to_settle(period, shard):
+    for shard in range(SHARDS):
+        for e in d.uow.settlement.entries_to_settle(period, shard):
             detail.row(detail_row(period, e))
             ledger_minor[e.currency] = ledger_minor.get(e.currency, 0) + e.amount_minor
             ledger_count[e.currency] = ledger_count.get(e.currency, 0) + 1
@@ -290,7 +302,7 @@ def build_exports(d: Deps, period: str, plan_version: int) -> tuple[dict[str, An
     summary = CsvOut(out["summary"], SUMMARY_COLUMNS)
     control: dict[str, Control] = {}
     first = True
-    for line, details in d.store.lines(period):
+    for line, details in d.uow.settlement.lines(period):
         summary.row(summary_row(period, line, details))
         control.setdefault(line.currency, Control()).add(line)
         out["json_lines"].write((b"" if first else b",") + dumps(line_json(period, line, details)))
@@ -321,12 +333,12 @@ def finalize(d: Deps, period: str, now: datetime) -> dict[str, Any] | None:
     """Once every shard is done: exports, reconciliation, and the batch becomes a draft for finance.
     A batch that does not reconcile stays open (its period is not closed, nothing after it is
     settled) and is finalized again on the next run, until a correction makes it reconcile."""
-    batch = d.store.batch(period)
+    batch = d.uow.settlement.batch(period)
     if batch is None or batch["status"] not in UNFINISHED:
         if batch is not None:
             finish_closing(d, period, now)
         return batch
-    if d.store.shards_done(period) < keys.SHARDS:
+    if d.uow.settlement.shards_done(period) < SHARDS:
         return batch
     built, control, ledger = build_exports(d, period, batch["plan_version"])
     exports = {}
@@ -337,16 +349,16 @@ def finalize(d: Deps, period: str, now: datetime) -> dict[str, Any] | None:
         exports[name] = {"file": file_name, "sha256": digest, "bytes": size, "rows": rows}
     rec = reconcile(control, ledger["minor"], ledger["count"])
     status = DRAFT if rec.ok else RECONCILIATION_FAILED
-    finished = d.store.finish_batch(period, status, control_json(control), exports,
+    finished = d.uow.settlement.finish_batch(period, status, control_json(control), exports,
                                     {"ok": rec.ok, "problems": rec.problems, "ledger": ledger}, now)
     if not rec.ok:
         metrics.add_metric(name="ReconciliationFailed", unit="Count", value=1)
         logger.error("settlement reconciliation failed", extra={"period": period, "problems": rec.problems})
-        return d.store.batch(period)
+        return d.uow.settlement.batch(period)
     if finished:
         metrics.add_metric(name="SettlementCompleted", unit="Count", value=1)
     finish_closing(d, period, now)
-    return d.store.batch(period)
+    return d.uow.settlement.batch(period)
 
 
 def finish_closing(d: Deps, period: str, now: datetime) -> None:
@@ -354,11 +366,11 @@ def finish_closing(d: Deps, period: str, now: datetime) -> None:
     program is settled through it. Idempotent; repeated by every later run (and before approval)
     until both hold, so a crash between the batch and these writes cannot leave the period
     half-closed or block the next period's settlement."""
-    if (d.store.period(period) or {}).get("status") != CLOSED:
-        d.store.set_period_status(period, BONUSED, CLOSED, now)
-    done = d.store.settled_through()
+    if (d.uow.settlement.period(period) or {}).get("status") != CLOSED:
+        d.uow.settlement.set_period_status(period, BONUSED, CLOSED, now)
+    done = d.uow.settlement.settled_through()
     if done is None or done < period:
-        d.store.set_settled_through(period)
+        d.uow.settlement.set_settled_through(period)
 
 
 def verify_exports(d: Deps, period: str) -> dict[str, bool]:
@@ -377,21 +389,21 @@ def verify_exports(d: Deps, period: str) -> dict[str, bool]:
 
 def dry_run(d: Deps, period: str, now: datetime) -> dict[str, Any]:
     """What settling `period` now would produce, written nowhere. A settled period shows its batch."""
-    batch = d.store.batch(period)
+    batch = d.uow.settlement.batch(period)
     if batch is not None and batch["status"] != BUILDING:
         return {"period": period, "dry_run": True, "settled": True, "batch": batch,
-                "lines": [_line_view(line, details) for line, details in d.store.lines(period)]}
-    plan = plan_for(d.repo, d.cal, period)
-    status = (d.store.period(period) or {}).get("status", OPEN)
+                "lines": [_line_view(line, details) for line, details in d.uow.settlement.lines(period)]}
+    plan = plan_for(d.uow, d.cal, period)
+    status = (d.uow.settlement.period(period) or {}).get("status", OPEN)
     bonus_entries = compute_bonuses(d, period, plan) if status in (OPEN, CLOSING) else []
     if status == CLOSING:  # some may be written already; count those once
-        written = d.repo.table.batch_get(keys.entry(e.partner_id, e.entry_id) for e in bonus_entries)
-        bonus_entries = [e for e in bonus_entries if keys.entry(e.partner_id, e.entry_id) not in written]
+        written = d.uow.settlement.written(bonus_entries)
+        bonus_entries = [e for e in bonus_entries if e.entry_id not in written]
     lines: list[Line] = []
-    for shard in range(keys.SHARDS):
+    for shard in range(SHARDS):
         extra = sorted((e for e in bonus_entries if _shard(e.partner_id) == shard),
                        key=lambda e: f"{e.partner_id}#{e.entry_id}")
-        stream = heapq.merge(d.store.entries_to_settle(period, shard), extra,
+        stream = heapq.merge(d.uow.settlement.entries_to_settle(period, shard), extra,
                              key=lambda e: f"{e.partner_id}#{e.entry_id}")
         lines += _lines(d, period, shard, stream, plan.min_payout_minor, write=False)
     lines.sort(key=lambda ln: (ln.partner_id, ln.currency))
@@ -406,7 +418,7 @@ def dry_run(d: Deps, period: str, now: datetime) -> dict[str, Any]:
 
 
 def _shard(partner_id: str) -> int:
-    return shard_of(partner_id, keys.SHARDS)
+    return shard_of(partner_id, SHARDS)
 
 
 def _line_view(line: Line, details: dict[str, Any]) -> dict[str, Any]:
@@ -430,7 +442,7 @@ def returned_payouts(d: Deps, period: str, line: Line) -> list[dict[str, Any]]:
         return []
     return [{"payout_id": e.order_id, "amount_minor": e.amount_minor, "entry_id": e.entry_id,
              **{k: (e.trace or {}).get(k) for k in ("reason", "reported_by", "confirmed_by")}}
-            for e in d.store.entries_of_line(period, line.partner_id)
+            for e in d.uow.settlement.entries_of_line(period, line.partner_id)
             if e.kind == PAYOUT_RETURN and e.currency == line.currency]
 
 
@@ -440,17 +452,13 @@ def line_fates(d: Deps, partner_id: str, entries: Iterable[Entry]) -> list[LineF
     wanted = {(e.settles_in, e.currency) for e in entries if e.settles_in and e.settles_in != HOLD}
     if not wanted:
         return []
-    lines = d.repo.table.batch_get(keys.batch_line(p, partner_id, c) for p, c in wanted)
-    batches = d.repo.table.batch_get(keys.batch(p) for p in {i["period"] for i in lines.values()})
-    return [LineFate(i["period"], i["currency"], i["payout_minor"],
-                     (batches.get(keys.batch(i["period"])) or {}).get("status", BUILDING),
-                     i.get("payout_status") == FAILED) for i in lines.values()]
+    return d.uow.settlement.line_fates(partner_id, wanted)
 
 
 def partner_ledger(d: Deps, partner_id: str, now: datetime) -> tuple[list[Entry], dict[str, str], dict]:
     """A partner's entries, the state of each and the totals by currency and state, derived from
     what settlement did with them (so every reader shows each minor unit once, where it is)."""
-    entries = list(d.repo.ledger(partner_id))
+    entries = list(d.uow.ledger.of_partner(partner_id))
     fates = line_fates(d, partner_id, entries)
     due = d.cal.last_closeable(now)
     states = entry_states(entries, due, fates)
@@ -460,7 +468,7 @@ def partner_ledger(d: Deps, partner_id: str, now: datetime) -> tuple[list[Entry]
 # ---- finance: review, approve, pay ------------------------------------------------------------------
 
 def _batch(d: Deps, period: str) -> dict[str, Any]:
-    batch = d.store.batch(period)
+    batch = d.uow.settlement.batch(period)
     if batch is None:
         raise NotFound(f"no settlement batch for {period}", code="unknown_batch")
     return batch
@@ -469,8 +477,8 @@ def _batch(d: Deps, period: str) -> dict[str, Any]:
 def show(d: Deps, period: str) -> dict[str, Any]:
     batch = _batch(d, period)
     return {"batch": batch, "lines": [{**_line_view(line, details), "returns": returned_payouts(d, period, line)}
-                                      for line, details in d.store.lines(period)],
-            "events": d.store.events(period)}
+                                      for line, details in d.uow.settlement.lines(period)],
+            "events": d.uow.settlement.events(period)}
 
 
 def approve(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, Any]:
@@ -489,17 +497,17 @@ def approve(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, An
     finish_closing(d, period, now)  # never pay out of a period that is not closed
     p = provider(d.payout_provider)
     payouts = [Payout(line.payout_id, period, line.partner_id, details.get("partner_name", ""), line.currency,
-                      line.payout_minor) for line, details in d.store.lines(period) if line.payout_minor > 0]
+                      line.payout_minor) for line, details in d.uow.settlement.lines(period) if line.payout_minor > 0]
     data = p.issue(payouts)
     with tempfile.TemporaryFile() as f:
         f.write(data)
         d.files.put(export_key(period, p.file_name), f, p.content_type)
     payout_file = {"file": p.file_name, "provider": p.name, "sha256": sha256(data), "bytes": len(data),
                    "rows": len(payouts)}
-    if not d.store.transition(period, DRAFT, APPROVED, who.subject, now, {"payout_file": payout_file}) \
+    if not d.uow.settlement.transition(period, DRAFT, APPROVED, who.subject, now, {"payout_file": payout_file}) \
             and not _done_by(d, period, APPROVED, who):
         raise Conflict("the batch changed while approving; reload it", code="invalid_state")
-    d.store.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#approved",
+    d.uow.settlement.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#approved",
                       {"event": "approved", "by": who.subject, "at": now.isoformat()})
     return _batch(d, period)
 
@@ -520,8 +528,8 @@ def mark_paid(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, 
     if batch["status"] != APPROVED:
         raise Conflict(f"only an approved batch can be marked paid; this one is {batch['status']}",
                        code="invalid_state")
-    if not d.store.transition(period, APPROVED, PAID, who.subject, now) and not _done_by(d, period, PAID, who):
+    if not d.uow.settlement.transition(period, APPROVED, PAID, who.subject, now) and not _done_by(d, period, PAID, who):
         raise Conflict("the batch changed; reload it", code="invalid_state")
-    d.store.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#paid",
+    d.uow.settlement.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#paid",
                       {"event": "paid", "by": who.subject, "at": now.isoformat()})
     return _batch(d, period)

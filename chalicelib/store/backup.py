@@ -7,21 +7,8 @@ import json
 import tempfile
 from typing import Any, Iterator
 
-from .dynamo import Table
 
 PART_ITEMS = 5_000  # items per data file
-WRITE_BATCH = 25  # BatchWriteItem's limit
-
-
-def scan_raw(table: Table) -> Iterator[dict[str, Any]]:
-    """Every item of the table, as the wire gives it, page by page (consistent reads)."""
-    kwargs: dict[str, Any] = {"TableName": table.name, "ConsistentRead": True}
-    while True:
-        resp = table.retry.run(lambda: table.client.scan(**kwargs))
-        yield from resp.get("Items", [])
-        if "LastEvaluatedKey" not in resp:
-            return
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
 def line(item: dict[str, Any]) -> bytes:
@@ -46,20 +33,3 @@ class Part:
 
     def describe(self) -> dict[str, Any]:
         return {"file": self.name, "sha256": self.sha.hexdigest(), "items": self.items, "bytes": self.bytes}
-
-
-def is_empty(table: Table) -> bool:
-    resp = table.retry.run(lambda: table.client.scan(TableName=table.name, Limit=1))
-    return not resp.get("Items")
-
-
-def write_items(table: Table, items: list[dict[str, Any]]) -> None:
-    """Put raw items, 25 per BatchWriteItem, until none is left unprocessed. Restores only run into
-    an empty table, so a put that is sent twice writes the same item twice: harmless."""
-    for start in range(0, len(items), WRITE_BATCH):
-        request = {table.name: [{"PutRequest": {"Item": i}} for i in items[start:start + WRITE_BATCH]]}
-        while request:
-            resp = table.retry.run(lambda: table.client.batch_write_item(RequestItems=request))
-            request = resp.get("UnprocessedItems") or None
-            if request:
-                table.retry.sleep(table.retry.delay(1))

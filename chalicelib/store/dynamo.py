@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
@@ -12,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
+from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, TooSlow
 from . import ops, schema
 from .expressions import Expression
 from .keys import Key
@@ -148,6 +149,19 @@ RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThrou
 TRANSIENT = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError)
 
 
+# The instant (time.monotonic) past which this request may send no write: set by the API's
+# middleware for each request, unset for jobs. Every write and every retry of one checks it, so
+# nothing a request decided can land later than its start plus UPLINE_MAX_REQUEST_SECONDS plus one
+# call's timeouts (config.CALL_SECONDS) — the bound the effectivity fence is set above.
+DEADLINE: ContextVar[float | None] = ContextVar("upline_write_deadline", default=None)
+
+
+def check_deadline() -> None:
+    deadline = DEADLINE.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise TooSlow()
+
+
 @dataclass
 class Retry:
     """Capped exponential backoff with full jitter. `sleep` and `rng` are injectable so a simulation
@@ -161,8 +175,10 @@ class Retry:
     def delay(self, attempt: int) -> float:
         return self.rng.uniform(0, min(self.cap_seconds, self.base_seconds * (2 ** attempt)))
 
-    def run(self, call: Callable[[], Any]) -> Any:
+    def run(self, call: Callable[[], Any], write: bool = False) -> Any:
         for attempt in range(self.attempts):
+            if write:
+                check_deadline()
             try:
                 return call()
             except TRANSIENT:
@@ -365,7 +381,7 @@ class Table:
         call = {"Put": self.client.put_item, "Update": self.client.update_item,
                 "Delete": self.client.delete_item}[action]
         try:
-            self.retry.run(lambda: call(**request))
+            self.retry.run(lambda: call(**request), write=True)
             return True
         except ClientError as e:
             if _code(e) == "ConditionalCheckFailedException":
@@ -383,7 +399,8 @@ class Table:
         items = [dict([self._request(op)]) for op in operations]
         token = token or uuid.uuid4().hex
         try:
-            self.retry.run(lambda: self.client.transact_write_items(TransactItems=items, ClientRequestToken=token))
+            self.retry.run(lambda: self.client.transact_write_items(TransactItems=items, ClientRequestToken=token),
+                           write=True)
         except ClientError as e:
             if _code(e) != "TransactionCanceledException":
                 raise

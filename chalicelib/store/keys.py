@@ -3,11 +3,16 @@ from __future__ import annotations
 
 Key = tuple[str, str]
 
-PROFILE, LEDGER_PREFIX, DOWNLINE_PREFIX = "PROFILE", "ENTRY#", "DOWN#"
+PROFILE, DOWNLINE_PREFIX = "PROFILE", "DOWN#"
 
 
 def partner(partner_id: str) -> Key:
     return (f"PARTNER#{partner_id}", PROFILE)
+
+
+def partner_stats(partner_id: str) -> Key:
+    """A partner's running figures: a projection (store/stats.py)."""
+    return (f"PARTNER#{partner_id}", "STATS")
 
 
 def code(code: str) -> Key:
@@ -31,8 +36,15 @@ def refund(order_id: str, refund_id: str) -> Key:
     return (f"ORDER#{order_id}", f"REFUND#{refund_id}")
 
 
-def entry(partner_id: str, entry_id: str) -> Key:
-    return (f"PARTNER#{partner_id}", f"{LEDGER_PREFIX}{entry_id}")
+
+def ledger_pk(partner_id: str, sub: int) -> str:
+    """One of a partner's ledger partitions (store/ledger.py spreads a partner over several)."""
+    return f"LEDGER#{partner_id}#{sub:02d}"
+
+
+def ledger_entry(partner_id: str, sub: int, sort_key: str) -> Key:
+    """An entry or a sale posting in a partner's ledger partition, sorted by time."""
+    return (ledger_pk(partner_id, sub), sort_key)
 
 
 def link_count(partner_id: str) -> Key:
@@ -49,6 +61,11 @@ def downline_level_prefix(level: int) -> str:
     return f"{DOWNLINE_PREFIX}{level:02d}#"
 
 
+def tree() -> Key:
+    """The tree's move counter: moves take turns, so two cannot make a cycle together."""
+    return ("PROGRAM", "TREE")
+
+
 def plans() -> Key:
     return ("PROGRAM", "PLANS")
 
@@ -62,12 +79,8 @@ def partner_links_index(partner_id: str) -> str:
     return f"LINKS#{partner_id}"
 
 
-def partner_clicks_index(partner_id: str) -> str:
-    return f"CLICKS#{partner_id}"
-
-
-def partner_ledger_index(partner_id: str) -> str:
-    return f"LEDGER#{partner_id}"
+def partner_clicks_index(partner_id: str, sub: int) -> str:
+    return f"CLICKS#{partner_id}#{sub:02d}"
 
 
 def partner_payouts_index(partner_id: str) -> str:
@@ -129,9 +142,14 @@ SHARD_PREFIX, LINE_PREFIX, EVENT_PREFIX = "SHARD#", "LINE#", "EVENT#"
 SHARDS = 8
 
 
-# GSI2: a period's settlement work, sharded so no partition runs hot, ordered by partner.
-def settle_index(period_id: str, shard: int) -> str:
-    return f"SETTLE#{period_id}#{shard:03d}"
+# GSI2: a period's settlement work, by partner shard and ledger sub-partition, ordered by partner.
+def settle_index(period_id: str, shard: int, sub: int) -> str:
+    return f"SETTLE#{period_id}#{shard:03d}#{sub:02d}"
+
+
+def sales_index(period_id: str, shard: int, sub: int) -> str:
+    """GSI2: a period's sale postings (orders, refunds, releases), by partner shard and sub-partition."""
+    return f"SALES#{period_id}#{shard:03d}#{sub:02d}"
 
 
 def volume_index(period_id: str, shard: int) -> str:
@@ -202,7 +220,8 @@ MEMBERS_INDEX, REFUSALS_INDEX, OUTBOX_INDEX = "MEMBERS", "REFUSALS", "OUTBOX"
 
 # ---- security (issue 9): abuse counters, identities, fraud holds, audit ---------------------
 HOLD_MARKER = "HOLD"  # settles_in of a held entry (domain.ledger.HOLD): no settlement period queries it
-HOLDS_PK, AUDIT_PREFIX = "HOLDS", "AUDIT#"
+AUDIT_PREFIX = "AUDIT#"
+HOLD_SUBS = 4  # held orders are listed from this many index partitions
 
 
 def rate(scope: str, subject_hash: str, window: int) -> Key:
@@ -216,8 +235,13 @@ def identity(identity_hash: str) -> Key:
 
 
 def hold(order_id: str) -> Key:
-    """An order whose commissions wait for review (listed under one partition for admins)."""
-    return (HOLDS_PK, f"ORDER#{order_id}")
+    """An order whose commissions wait for review, under the order itself."""
+    return (f"ORDER#{order_id}", "HOLD")
+
+
+def holds_index(sub: int) -> str:
+    """GSI1: held orders for the admins' queue, spread over HOLD_SUBS partitions."""
+    return f"HOLDS#{sub}"
 
 
 def audit(day: str, at_and_id: str) -> Key:

@@ -15,7 +15,7 @@ from . import keys, schema
 from .dynamo import Op, Table
 from .keys import Key
 from .readable import Versions, read_versions
-from .repository import iso, parse_iso
+from .items import iso, parse_iso
 
 DAY_PREFIX = "d#"  # activity buckets on the profile: d#YYYYMMDD#s (spend), #o (orders), #i (invites)
 

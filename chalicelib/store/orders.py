@@ -4,23 +4,45 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from ..domain.attribution import BindingRef, ClickRef
-from ..domain.ledger import Entry
+from ..domain.ledger import COMMISSION, Entry
 from ..domain.links import CodeRef
 from ..domain.orders import RecordedOrder, RecordedRefund
 from ..domain.partners import Partner
 from ..domain.periods import OPEN
 from ..domain.plans import Plan
-from . import keys, ops
-from .links import LinkRepo
+from ..domain.settlement import shard_of
+from . import keys, ops, schema
+from .items import iso, parse_iso
+from .links import LinkRepo, code_from
 from .ops import Check, Put, Update, eq, put_new
+from .partners import partner_from
 from .reads import Reads
-from .repository import _code_from, _order_from, _partner_from, _plan_from, iso, parse_iso
+from .stats import Figures, StatsRepo
+from .plans import plan_versions_from
 
 T = TypeVar("T")
+
+
+def order_from(item: dict[str, Any]) -> RecordedOrder:
+    ordered_at = parse_iso(item["ordered_at"])
+    payable_at = ordered_at + timedelta(days=item.get("holding_days", 0))
+    entries = tuple(
+        Entry(ln["entry_id"], COMMISSION, ln["partner_id"], item["order_id"], ln["level"], ln["amount_minor"],
+              item["currency"], item["plan_version"], ln["rate_bps"], ordered_at, payable_at,
+              period=item.get("period", ""), settles_in=item.get("settles_in", ""))
+        for ln in item.get("lines", [])
+    )
+    result = json.loads(item["result"])
+    return RecordedOrder(item["order_id"], item["fingerprint"], item["amount_minor"], item["currency"], ordered_at,
+                         item.get("refunded_minor", 0), entries, result,
+                         attributed_to=item.get("attributed_to"), period=item.get("period", ""),
+                         settles_in=item.get("settles_in") or "", rejected=bool(item.get("rejected_at")))
+
+
 
 
 @dataclass(frozen=True)
@@ -33,6 +55,7 @@ class OrderContext(Generic[T]):
     plans: list[Plan]
     also: T | None = None  # what another area asked to read along (the buyer's member items)
     partner: Partner | None = None  # the partner named in advance (a hint), read in the same batch
+    partner_figures: Figures | None = None  # that partner's running figures (a projection)
     buyer_partners: frozenset[str] = field(default_factory=frozenset)  # partners whose identity is the buyer's
 
 
@@ -64,9 +87,10 @@ class Hold:
 
 
 class OrderRepo:
-    def __init__(self, table: Any, links: LinkRepo):
+    def __init__(self, table: Any, links: LinkRepo, stats: StatsRepo):
         self.table = table
         self.links = links
+        self.stats = stats
 
     # ---- reads -----------------------------------------------------------------------------
     def context(self, order_id: str, click_id: str | None, code: str | None, customer_hash: str,
@@ -79,43 +103,45 @@ class OrderRepo:
                   *(keys.identity(h) for h in identity_hashes), *(also.keys if also else ())]
         if click_id:
             wanted.append(keys.click(click_id))
+        figures = self.stats.of(partner_hint) if partner_hint else None
         if partner_hint:
-            wanted.append(keys.partner(partner_hint))
+            wanted += [keys.partner(partner_hint), *figures.keys]
         cached = self.links.cached(code)
         if code and cached is None:
             wanted.append(keys.code(code))
         found = self.table.batch_get(wanted)
         if code and cached is None and keys.code(code) in found:
-            cached = _code_from(found[keys.code(code)])
+            cached = code_from(found[keys.code(code)])
             self.links.remember(cached)
         order = found.get(keys.order(order_id))
         click = found.get(keys.click(click_id)) if click_id else None
         binding = found.get(keys.binding(customer_hash))
         partner = found.get(keys.partner(partner_hint)) if partner_hint else None
         return OrderContext(
-            order=_order_from(order) if order else None,
+            order=order_from(order) if order else None,
             click=ClickRef(click["click_id"], click["partner_id"], parse_iso(click["clicked_at"])) if click else None,
             code=cached,
             binding=BindingRef(binding["partner_id"],
-                               parse_iso(binding["bound_until"]) if binding.get("bound_until") else None)
-            if binding else None,
-            plans=[_plan_from(p) for p in (found.get(keys.plans()) or {}).get("versions", [])],
+                               parse_iso(binding["bound_until"]) if binding.get("bound_until") else None,
+                               tuple(binding.get("upline") or ())) if binding else None,
+            plans=plan_versions_from(found.get(keys.plans())).items,
             also=also.of(found) if also else None,
-            partner=_partner_from(partner) if partner else None,
+            partner=partner_from(partner) if partner else None,
+            partner_figures=figures.of(found) if figures and partner else None,
             buyer_partners=frozenset(found[keys.identity(h)]["partner_id"] for h in identity_hashes
                                      if keys.identity(h) in found),
         )
 
     def get(self, order_id: str) -> RecordedOrder | None:
         item = self.table.get(keys.order(order_id))
-        return _order_from(item) if item else None
+        return order_from(item) if item else None
 
     def refund_context(self, order_id: str, refund_id: str) -> tuple[RecordedOrder | None, RecordedRefund | None]:
         found = self.table.batch_get([keys.order(order_id), keys.refund(order_id, refund_id)])
         order = found.get(keys.order(order_id))
         refund = found.get(keys.refund(order_id, refund_id))
         return (
-            _order_from(order) if order else None,
+            order_from(order) if order else None,
             RecordedRefund(order_id, refund_id, refund["fingerprint"], json.loads(refund["result"])) if refund else None,
         )
 
@@ -142,7 +168,8 @@ class OrderRepo:
         """The customer's binding to a partner, unless a live one exists (a race keeps the first)."""
         return Put(keys.binding(customer_hash),
                    {"partner_id": binding.partner_id,
-                    "bound_until": iso(binding.bound_until) if binding.bound_until else None, "order_id": order_id},
+                    "bound_until": iso(binding.bound_until) if binding.bound_until else None, "order_id": order_id,
+                    "upline": list(binding.upline_hint)},
                    when=ops.Absent() | (ops.Present("bound_until") & ops.le("bound_until", iso(at))))
 
     def hold(self, h: Hold) -> Put:
@@ -150,7 +177,9 @@ class OrderRepo:
         return Put(keys.hold(h.order_id), {
             "order_id": h.order_id, "partner_id": h.partner_id, "reasons": list(h.reasons),
             "held_at": h.held_at.isoformat(), "status": "held", "currency": h.currency,
-            "amount_minor": h.amount_minor})
+            "amount_minor": h.amount_minor,
+            schema.GSI1PK: keys.holds_index(shard_of(h.order_id, keys.HOLD_SUBS)),
+            schema.GSI1SK: f"{iso(h.held_at)}#{h.order_id}"})
 
     def period_open(self, period: str) -> Check:
         """Entries may land in a period only until settlement starts closing it."""

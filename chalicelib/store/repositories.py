@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from .batches import BatchRepo
+from .accounts import AccountRepo
 from .ledger import LedgerRepo
-from .links import LinkRepo
+from .links import CODE_CACHE_SIZE, LinkRepo
 from .orders import OrderRepo
 from .partners import PartnerRepo
-from .periods import PeriodRepo
 from .plans import PlanRepo
 from .review import ReviewRepo
+from .settlement import SettlementStore
+from .stats import StatsRepo
 
 
 class Repositories:
-    def __init__(self, table: Any):
+    def __init__(self, table: Any, code_cache_size: int = CODE_CACHE_SIZE):
         self.table = table
-        self.links = LinkRepo(table)
+        self.accounts = AccountRepo(table)
+        self.links = LinkRepo(table, code_cache_size)
         self.partners = PartnerRepo(table)
-        self.orders = OrderRepo(table, self.links)
         self.ledger = LedgerRepo(table)
         self.plans = PlanRepo(table)
-        self.periods = PeriodRepo(table)
-        self.batches = BatchRepo(table)
         self.review = ReviewRepo(table)
+        self.settlement = SettlementStore(table)
+        self.stats = StatsRepo(table)
+        self.orders = OrderRepo(table, self.links, self.stats)

@@ -1,6 +1,7 @@
 """Review and abuse control: fixed-window limits, the audit log, and orders held for fraud review."""
 from __future__ import annotations
 
+import heapq
 import json
 import secrets
 import time
@@ -8,9 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
+from ..domain import audit as audit_rules
+from ..domain.audit import canonical
+from ..domain.ledger import HOLD
 from . import keys, ops, schema
 from .ops import Put, Update, eq, put_new
-from .repository import iso
+from .items import iso
 
 
 @dataclass(frozen=True)
@@ -49,21 +53,25 @@ class ReviewRepo:
         audit_id = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
         return put_new(keys.audit(r.at.date().isoformat(), f"{iso(r.at)}#{audit_id}"), {
             "audit_id": audit_id, "request_id": r.request_id, "actor": r.actor, "role": r.role, "action": r.action,
-            "target": r.target, "at": iso(r.at), "before": json.dumps(r.before, sort_keys=True, default=str),
-            "after": json.dumps(r.after, sort_keys=True, default=str),
+            "target": r.target, "at": iso(r.at), "before": canonical(r.before), "after": canonical(r.after),
+            "outcome": audit_rules.outcome(r.action, r.before, r.after),
         })
 
     def audit_day(self, day: str, limit: int = 500) -> list[dict[str, Any]]:
         return [{**{k: i[k] for k in ("audit_id", "actor", "role", "action", "target", "at")},
+                 "outcome": i.get("outcome", audit_rules.CHANGED),  # records written before outcomes were kept
                  "before": json.loads(i["before"]), "after": json.loads(i["after"])}
                 for i in self.table.query(f"{keys.AUDIT_PREFIX}{day}", limit=limit)]
 
     # ---- fraud holds ---------------------------------------------------------------------------
-    def holds(self, limit: int = 500) -> Iterator[dict[str, Any]]:
-        for item in self.table.query(keys.HOLDS_PK, limit=limit):
-            yield {k: item.get(k) for k in ("order_id", "partner_id", "reasons", "held_at", "status",
-                                             "amount_minor", "currency", "released_at", "released_by",
-                                             "rejected_at", "rejected_by")}
+    def holds(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The most recent holds, newest first, from every partition of the queue."""
+        streams = [self.table.query(keys.holds_index(sub), index=schema.GSI1, forward=False, limit=limit)
+                   for sub in range(keys.HOLD_SUBS)]
+        items = heapq.merge(*streams, key=lambda i: i[schema.GSI1SK], reverse=True)
+        return [{k: item.get(k) for k in ("order_id", "partner_id", "reasons", "held_at", "status", "amount_minor",
+                                          "currency", "released_at", "released_by", "rejected_at", "rejected_by")}
+                for item, _ in zip(items, range(limit))]
 
     def hold(self, order_id: str) -> dict[str, Any] | None:
         return self.table.get(keys.hold(order_id))
@@ -76,15 +84,14 @@ class ReviewRepo:
             Update(keys.order(order_id),
                    set={"settles_in": settles_in, "released_at": iso(now), "released_by": actor,
                         "attributed_to": partner_id},
-                   when=eq("settles_in", keys.HOLD_MARKER) & eq("refunded_minor", refunded_minor)
-                   & ops.Absent("rejected_at")),
+                   when=eq("settles_in", HOLD) & eq("refunded_minor", refunded_minor) & ops.Absent("rejected_at")),
             Update(keys.hold(order_id), set={"status": "released", "released_at": iso(now), "released_by": actor}),
         ]
 
     def reject(self, order_id: str, actor: str, now: datetime) -> list[ops.TransactOp]:
         return [
             Update(keys.order(order_id), set={"rejected_at": iso(now), "rejected_by": actor},
-                   when=eq("settles_in", keys.HOLD_MARKER) & ops.Absent("rejected_at")),
+                   when=eq("settles_in", HOLD) & ops.Absent("rejected_at")),
             Update(keys.hold(order_id), set={"status": "rejected", "rejected_at": iso(now), "rejected_by": actor},
                    when=eq("status", "held")),
         ]

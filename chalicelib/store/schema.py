@@ -10,6 +10,7 @@ GSI2, GSI2PK, GSI2SK = "GSI2", "GSI2PK", "GSI2SK"  # settlement: a period's work
 TTL_ATTRIBUTE = "expires_at"
 
 INDEX_KEYS = {GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK)}
+STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
 
 KEY_SCHEMA = [
     {"AttributeName": PK, "KeyType": "HASH"},
@@ -45,6 +46,8 @@ def create_table_kwargs(table_name: str) -> dict[str, Any]:
         "AttributeDefinitions": ATTRIBUTE_DEFINITIONS,
         "GlobalSecondaryIndexes": GLOBAL_SECONDARY_INDEXES,
         "BillingMode": "PAY_PER_REQUEST",
+        # New images of every write: the projector (services/projection.py) reads partners' ledgers from it.
+        "StreamSpecification": STREAM,
     }
 
 

@@ -37,14 +37,15 @@ class UnitOfWork:
     def __init__(self, repos: Repositories):
         # The process's repositories (they hold its caches), handed out by name.
         self.table = repos.table
+        self.accounts = repos.accounts
         self.links = repos.links
         self.partners = repos.partners
         self.orders = repos.orders
         self.ledger = repos.ledger
         self.plans = repos.plans
-        self.periods = repos.periods
-        self.batches = repos.batches
         self.review = repos.review
+        self.settlement = repos.settlement
+        self.stats = repos.stats
         self._ops: list[ops.TransactOp] = []
         self._claim: int | None = None
 

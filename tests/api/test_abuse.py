@@ -44,7 +44,7 @@ def test_a_click_flood_from_one_ip_is_deduplicated_then_limited_and_writes_one_i
     code = p.link("FLOOD")
     ids = {p.follow(code) for _ in range(5)}
     assert len(ids) == 1  # one visitor, one link, one window: one click
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     flood = [api.http.get(f"/r/{code}") for _ in range(20)]
     assert {r.status_code for r in flood} == {429}
     assert all(int(r.headers["Retry-After"]) > 0 for r in flood)
@@ -81,7 +81,7 @@ def test_the_click_id_is_a_keyed_hash_and_reveals_no_ip(api):
     p = Program(api)
     p.enrol("PRIV")
     click_id = p.follow(p.link("PRIV"))
-    item = bootstrap.repository().table.get(keys.click(click_id))
+    item = bootstrap.table().get(keys.click(click_id))
     assert "127.0.0.1" not in json.dumps(item)
     assert item["ip_hash"] != "127.0.0.1" and len(item["ip_hash"]) == 40
 
@@ -131,7 +131,7 @@ def test_an_order_by_a_partner_up_the_chain_is_held_for_review(ring, identity):
 
 
 def test_the_order_path_stays_two_reads_and_one_write_with_the_fraud_checks(ring):
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     ring.order("o-ring", 200_000, customer="x", referral_code="DDD", at=ring.clock.t, email="boss@ring.example")
     assert calls.reads <= 2 and calls.writes == 1, calls.ops
 
@@ -164,7 +164,7 @@ def test_a_held_order_is_not_paid_until_released_then_it_settles_like_any_other(
 
 
 def volume(code: str, period: str) -> int:
-    item = bootstrap.repository().table.get(keys.partner_period(f"P-{code}", period))
+    item = bootstrap.table().get(keys.partner_period(f"P-{code}", period))
     return (item or {}).get("sales_USD", 0) - (item or {}).get("refunds_USD", 0)
 
 

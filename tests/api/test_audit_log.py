@@ -80,7 +80,7 @@ def test_the_hold_release_and_its_audit_record_are_one_transaction(program):
     r = program.order("o-held", 100_000, customer="c", referral_code="RING", at=program.clock.t,
                       email="ring@example.com")
     assert json.loads(r.body)["status"] == "held"
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     assert program.c.post("/admin/holds/o-held/release", headers=auth("admin", subject="bob"),
                           body=b"{}").status_code == 200
     assert calls.ops["TransactWriteItems"] == 1 and calls.writes == 1

@@ -122,7 +122,7 @@ def test_every_model_that_takes_a_time_uses_the_one_validated_time_type():
 
 def corrupt_reward_program(version: int = 2) -> None:
     """What the bug wrote: a version whose time nothing could read back, beside a good one."""
-    table = bootstrap.repository().table
+    table = bootstrap.table()
     doc = json.dumps({"version": version, "effective_from": "1-01-01T00:00:00.000000Z"})
     table.update(keys.reward_programs(), "SET versions = list_append(if_not_exists(versions, :e), :new)",
                  values={":e": [], ":new": [doc, "{not json"]})
@@ -152,11 +152,11 @@ def test_the_daily_member_job_runs_past_a_corrupt_reward_program(m):
 
     m.register("host")
     corrupt_reward_program()
-    assert isinstance(member_settle.daily(MemberStore(bootstrap.repository().table), m.clock.at), dict)
+    assert isinstance(member_settle.daily(MemberStore(bootstrap.table()), m.clock.at), dict)
 
 
 def test_a_corrupt_plan_version_is_skipped_and_a_corrected_plan_can_be_published(m, counted):
-    table = bootstrap.repository().table
+    table = bootstrap.table()
     table.update(keys.plans(), "SET versions = list_append(versions, :new)",
                  values={":new": [{"version": 2, "effective_from": "1-01-01T00:00:00.000000Z", "levels_bps": [1]}]})
     m.register("host")
@@ -174,7 +174,7 @@ def test_a_corrupt_plan_version_is_skipped_and_a_corrected_plan_can_be_published
 
 def test_a_buyers_unreadable_member_record_does_not_stop_the_order_or_its_commission(m, counted):
     view = m.register("buyer")
-    table = bootstrap.repository().table
+    table = bootstrap.table()
     table.update(keys.member(view["member_id"]), "SET created_at = :bad", values={":bad": "1-01-01"})
     r = m.buy("buyer", "o-buyer", 5_000, referral_code="AAA")
     assert r.status_code == 201, r.body

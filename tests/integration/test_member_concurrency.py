@@ -30,7 +30,7 @@ def ann(api_local, monkeypatch):
 
 def _redeem(rid: str, amount: int, member_id: str, at):
     try:
-        return svc.redeem(MemberStore(bootstrap.repository().table), member_id,
+        return svc.redeem(MemberStore(bootstrap.table()), member_id,
                           svc.RedeemCommand(rid, "points", amount, f"fp-{rid}-{amount}"), at)[0]
     except DomainError as e:
         return e.code

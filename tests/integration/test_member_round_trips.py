@@ -24,7 +24,7 @@ def m(api_any, monkeypatch):
 
 def test_a_friends_first_order_with_coupon_and_referral_is_two_reads_and_one_write(m):
     bob = m.register("bob", invite_from="ann")
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     r = m.buy("bob", "o1", 5000, referral_code="RT1", coupon_code=bob["signup"]["friend_reward"]["coupon_code"])
     body = json.loads(r.body)
     assert r.status_code == 201 and body["status"] == "attributed"
@@ -36,7 +36,7 @@ def test_a_friends_first_order_with_coupon_and_referral_is_two_reads_and_one_wri
 def test_refunding_a_friends_first_order_is_one_read_and_one_write(m):
     m.register("bob", invite_from="ann")
     m.buy("bob", "o1", 5000, referral_code="RT1")
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     assert m.refund_of("o1", "r1", 5000).status_code == 201
     assert calls.reads == 1 and calls.writes == 1, calls.ops
     assert m.rewards("ann")["rewards"][0]["state"] == "cancelled"

@@ -21,7 +21,7 @@ def test_an_order_through_a_click_is_one_read_and_one_write(program):
     codes = [f"PF{i:02d}" for i in range(11)]
     program.chain(codes)
     click_id = program.follow(program.link(codes[-1]))
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     r = program.order("o1", 100_000, customer="new-buyer", click_id=click_id)
     assert r.status_code == 201
     assert len(credited(r)) == 10
@@ -31,7 +31,7 @@ def test_an_order_through_a_click_is_one_read_and_one_write(program):
 def test_an_order_with_a_referral_code_this_process_knows_is_one_read_and_one_write(program):
     program.chain(["RC00", "RC01"])
     assert program.order("o1", 1000, customer="a", referral_code="RC01").status_code == 201
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     r = program.order("o2", 1000, customer="b", referral_code="RC01")
     assert r.status_code == 201
     assert credited(r) == {"P-RC01": 50, "P-RC00": 50}

@@ -29,7 +29,7 @@ def test_an_attributed_order_is_two_reads_and_one_write_at_depth(program, depth,
         extra = {"referral_code": leaf}
     else:
         program.order("first", 1000, customer="loyal", referral_code=leaf)
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     r = program.order("o1", 100_000, customer="loyal", **extra)
     assert r.status_code == 201
     assert len(credited(r)) == min(depth + 1, 10)
@@ -41,7 +41,7 @@ def test_an_attributed_order_is_two_reads_and_one_write_at_depth(program, depth,
 def test_a_refund_is_one_read_and_one_write(program):
     program.chain(["R00", "R01", "R02"])
     program.order("o1", 10000, referral_code="R02")
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     assert program.refund("o1", "r1", 5000).status_code == 201
     assert calls.reads == 1 and calls.writes == 1, calls.ops
 
@@ -50,7 +50,7 @@ def test_following_a_link_is_one_write_and_no_read_once_the_code_is_known(progra
     program.enrol("LNK")
     code = program.link("LNK")
     program.follow(code)  # first follow in this process reads the immutable code once
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     program.follow(code)
     # The one write is a conditional UpdateItem that records, de-duplicates and counts the click
     # (docs/architecture.md, "Abuse limits"): still exactly one call, and no read.
@@ -80,7 +80,7 @@ def test_an_order_whose_inactive_upline_runs_past_the_stored_snapshot_reads_once
     program.chain([*top, *idle, "DLEAF"])
     for code in idle:
         program.c.post(f"/admin/partners/P-{code}/status", headers=auth("admin"), body=dumps({"status": "inactive"}))
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     r = program.order("o1", 100_000, referral_code="DLEAF")
     assert credited(r) == {"P-DLEAF": 10_000, "P-DT3": 5_000, "P-DT2": 3_000, "P-DT1": 2_000, "P-DT0": 1_000}
     assert calls.reads == 3 and calls.writes == 1, calls.ops
@@ -90,7 +90,7 @@ def test_an_order_whose_short_chain_leaves_levels_unpaid_reads_nothing_more(prog
     """A ten-level plan and a partner with one ancestor: the stored upline reaches the root, so no
     read goes looking above it."""
     program.chain(["SROOT", "SLEAF"])
-    calls = DynamoCalls(bootstrap.repository().table.client)
+    calls = DynamoCalls(bootstrap.table().client)
     r = program.order("o1", 100_000, referral_code="SLEAF")
     assert credited(r) == {"P-SLEAF": 5_000, "P-SROOT": 5_000}
     assert calls.reads <= 2 and calls.writes == 1, calls.ops

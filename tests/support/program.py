@@ -83,7 +83,7 @@ def credited(response: Any) -> dict[str, int]:
 
 def table_snapshot() -> list[dict]:
     """Every item in the table, sorted: to show a request wrote nothing."""
-    table = bootstrap.repository().table
+    table = bootstrap.table()
     items, kwargs = [], {"TableName": table.name, "ConsistentRead": True}
     while True:
         resp = table.client.scan(**kwargs)

@@ -1,9 +1,9 @@
 """Compression over deep chains with long inactive runs: the levels paid are those of a walk up the
 whole chain, whatever the length of the stored upline snapshots.
 
-The tree lives in a dictionary (tests/support/tree.py): the order service reads it through the two
-repository calls it uses to look above a snapshot, and each partner's snapshot is built as
-enrolment builds it (`child_upline`, cut at `max_depth`).
+The tree lives in a dictionary (tests/support/tree.py): the walk reads it through the one call it
+makes (`uow.partners.recent`), and each partner's upline hint is built as enrolment builds it
+(`child_upline`, cut at `max_depth`).
 """
 from datetime import datetime, timezone
 
@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from chalicelib.domain.commissions import compute_commissions
 from chalicelib.domain.plans import Plan
 from chalicelib.domain.tree import ACTIVE, Node
-from chalicelib.services.partners import upline_for_levels
+from chalicelib.domain.standing import TreeRules
+from chalicelib.services.partners import chain_for
 from tests.support.tree import TreeReads, build_chain
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -42,22 +43,22 @@ def test_deep_chains_pay_the_next_active_ancestor_per_level_past_any_stored_upli
     plan = Plan(1, T0, tuple(data.draw(st.lists(st.integers(1, 1000), min_size=levels, max_size=levels))),
                 rank_overrides={"gold": {1: 1500}})
     index = data.draw(st.integers(0, len(chain) - 1))
-    repo = TreeReads(build_chain(chain, max_depth))
-    partner = repo.partners[chain[index].partner_id]
+    uow = TreeReads(build_chain(chain, max_depth))
+    partner = uow.partners.partners[chain[index].partner_id]
 
-    upline = upline_for_levels(repo, partner, plan.depth, max_depth)
-    lines = compute_commissions(1_000_000, partner.node, upline.nodes, plan)
+    walked = chain_for(uow, partner, T0, plan.depth, TreeRules(max_depth))
+    lines = compute_commissions(1_000_000, walked.nodes[0], walked.nodes[1:], plan)
 
     expected = reference_levels(chain, index, levels)
     assert [(ln.level, ln.partner_id) for ln in lines] == list(enumerate(expected, start=1))
-    whole = compute_commissions(1_000_000, partner.node, [chain[i] for i in range(index - 1, -1, -1)], plan)
+    whole = compute_commissions(1_000_000, chain[index], [chain[i] for i in range(index - 1, -1, -1)], plan)
     assert lines == whole  # the same amounts and rates as on the whole chain
-    stored = [partner.node, *partner.upline]
-    if sum(n.status == ACTIVE for n in stored) >= levels or len(partner.upline) < max_depth:
-        assert repo.reads == 0  # the snapshot decided it: the order reads nothing more
-    # The chain read is the true path upward, and each snapshot read past the partner's is recorded
-    # so the order's transaction can check it did not change.
-    assert [n.partner_id for n in upline.nodes] == [chain[i].partner_id for i in range(index - 1, -1, -1)][
-        :len(upline.nodes)]
-    assert set(upline.read_through) <= {n.partner_id for n in upline.nodes}
-    assert len(upline.read_through) == repo.reads
+    # The walk is the true path upward, as far as compression needs it.
+    assert [n.partner_id for n in walked.nodes] == [chain[i].partner_id for i in range(index, -1, -1)][
+        :len(walked.nodes)]
+    # One batch read for the stored hint; more only when compression needs ancestors past it.
+    hinted = [partner.node_at(T0), *(chain[index - 1 - k] for k in range(len(partner.upline_ids)))]
+    if sum(n.status == ACTIVE for n in hinted) >= levels or len(partner.upline_ids) < max_depth:
+        assert uow.reads <= 1
+    else:
+        assert uow.reads >= 1

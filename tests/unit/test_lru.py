@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from chalicelib.lru import LRU
-from chalicelib.store.repository import CODE_CACHE_SIZE, Repository
+from chalicelib.store.links import CODE_CACHE_SIZE, LinkRepo
 
 OPS = st.lists(st.tuples(st.sampled_from(["put", "get"]), st.integers(0, 40)), max_size=300)
 
@@ -64,17 +64,17 @@ class CodeTable:
 
 def test_a_warm_process_keeps_at_most_its_bound_of_codes_and_still_skips_the_read_for_a_hot_one():
     table = CodeTable()
-    repo = Repository(table, code_cache_size=100)
+    repo = LinkRepo(table, cache_size=100)
     for i in range(1000):
-        repo.resolve_code("HOT")  # a link clicked all the time
-        repo.resolve_code(f"C{i:05d}")  # and a thousand seen once each
+        repo.resolve("HOT")  # a link clicked all the time
+        repo.resolve(f"C{i:05d}")  # and a thousand seen once each
         assert len(repo._codes) <= 100
     assert table.reads == 1 + 1000  # HOT was read once, then always served from the cache
-    assert repo.cached_code("hot") is not None and repo.cached_code("C00000") is None
+    assert repo.cached("hot") is not None and repo.cached("C00000") is None
 
 
 def test_the_code_cache_is_bounded_by_default():
-    assert Repository(CodeTable())._codes.maxsize == CODE_CACHE_SIZE <= 50_000
+    assert LinkRepo(CodeTable())._codes.maxsize == CODE_CACHE_SIZE <= 50_000
 
 
 def test_no_function_in_the_product_caches_without_a_bound():

@@ -23,7 +23,8 @@ from chalicelib.domain.periods import Calendar
 from chalicelib.domain.plans import Plan
 from chalicelib.domain.settlement import Totals, settle_line
 from chalicelib.domain.tree import Node
-from chalicelib.services.partners import upline_for_levels
+from chalicelib.domain.standing import TreeRules
+from chalicelib.services.partners import chain_for
 from tests.support.tree import TreeReads, build_chain
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
@@ -71,12 +72,12 @@ def check_commission(ex: dict[str, Any]) -> None:
     upline = chain[1:]
     if "stored_ancestors" in ex:  # the partner stores only this many: the order reads past them
         depth = ex["stored_ancestors"]
-        repo = TreeReads(build_chain(list(reversed(chain)), depth))
-        partner = repo.partners[chain[0].partner_id]
-        assert len(partner.upline) == depth
-        stored = compute_commissions(amount, chain[0], partner.upline, plan)
+        uow = TreeReads(build_chain(list(reversed(chain)), depth))
+        partner = uow.partners.partners[chain[0].partner_id]
+        assert len(partner.upline_ids) == depth
+        stored = compute_commissions(amount, chain[0], chain[1:depth + 1], plan)
         assert {ln.partner_id: ln.amount_minor for ln in stored} == ex["stored_only_paid"]
-        upline = list(upline_for_levels(repo, partner, plan.depth, depth).nodes)
+        upline = list(chain_for(uow, partner, T0, plan.depth, TreeRules(depth)).nodes[1:])
     lines = compute_commissions(amount, chain[0], upline, plan)
     assert {ln.partner_id: ln.amount_minor for ln in lines} == ex["paid"]
     earners = [n for n in chain if n.active][:plan.depth]

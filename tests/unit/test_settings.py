@@ -15,6 +15,7 @@ SAMPLES = {str: "x", int: "7", bool: "true"}
 # Settings whose values are parsed (URLs as a browser reads them, domain names): a valid one, and how
 # it is kept.
 PARSED = {
+    "fence_seconds": ("600", 600),  # must outlast a request (checked against max_request_seconds)
     "jwt_jwks_url": ("https://idp.example.com/.well-known/jwks.json", "https://idp.example.com/.well-known/jwks.json"),
     "sso_authorize_url": ("https://idp.example.com/oauth2/authorize", "https://idp.example.com/oauth2/authorize"),
     "default_destination": ("https://Shop.Example.com/x", "https://shop.example.com/x"),

@@ -20,9 +20,9 @@ class Item:
     schedule: tuple[Standing, ...]
 
 
-def test_the_standing_in_effect_is_the_last_one_that_has_begun():
+def test_the_standing_in_effect_is_the_last_one_that_has_begun_and_the_first_before_it():
     s = (Standing(T0, "active", "base", "A"), Standing(T0 + timedelta(days=1), "terminated", "base", "A"))
-    assert standing_at(s, T0 - timedelta(seconds=1)) is None
+    assert standing_at(s, T0 - timedelta(seconds=1)).status == "active"  # an order dated before enrolment
     assert standing_at(s, T0).status == "active"
     assert standing_at(s, T0 + timedelta(days=1) - timedelta(microseconds=1)).status == "active"
     assert standing_at(s, T0 + timedelta(days=1)).status == "terminated"
