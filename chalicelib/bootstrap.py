@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -14,9 +15,11 @@ from .services.audit import AuditTrail
 from .services.settlement import Deps
 from .store.dynamo import Table
 from .store.files import FileStore, FolderFiles, S3Files
+from .store.repositories import Repositories
 from .store.repository import Repository
 from .store.security import SecurityStore
 from .store.settlement import SettlementStore
+from .store.uow import UnitOfWork
 
 
 @lru_cache(maxsize=1)
@@ -30,20 +33,53 @@ def dynamodb_client(s: Settings):
     return boto3.client("dynamodb", region_name=s.region, endpoint_url=s.dynamodb_endpoint, config=config)
 
 
+_table: Any = None
 _repository: Repository | None = None
+_repositories: Repositories | None = None
+
+
+def table() -> Any:
+    """The one table of this process: DynamoDB from the settings, or what `use_table` handed in."""
+    global _table
+    if _table is None:
+        s = settings()
+        _table = Table(dynamodb_client(s), s.table)
+    return _table
+
+
+def repositories() -> Repositories:
+    """The process's repositories over the table, built once (they hold its bounded caches)."""
+    global _repositories
+    if _repositories is None:
+        _repositories = Repositories(table())
+    return _repositories
+
+
+def uow() -> UnitOfWork:
+    """A new unit of work: one per request or job."""
+    return UnitOfWork(repositories())
 
 
 def repository() -> Repository:
+    """The older repository, for the areas not on the unit of work yet (over the same table)."""
     global _repository
     if _repository is None:
-        s = settings()
-        _repository = Repository(Table(dynamodb_client(s), s.table))
+        _repository = Repository(table())
     return _repository
 
 
+def use_table(t: Any) -> None:
+    """Hand out repositories over this table from now on (tests: a MemoryTable, moto, DynamoDB
+    Local); None goes back to building one from the settings."""
+    global _table, _repository, _repositories
+    _table, _repository, _repositories = t, None, None
+
+
 def use(repo: Repository | None) -> None:
-    """Hand out this repository from now on (tests, benchmarks); None goes back to building one."""
+    """Hand out this repository from now on, and the unit of work over its table (tests,
+    benchmarks); None goes back to building one."""
     global _repository
+    use_table(repo.table if repo is not None else None)
     _repository = repo
 
 
