@@ -20,6 +20,7 @@ from ..domain import fraud
 from ..domain.fraud import FraudRules
 from ..domain.tree import Node
 from ..store.keys import HOLD_MARKER
+from ..store.members import MemberRepo
 from ..store.repository import OrderContext, Repository
 from . import member_orders as member_hooks
 from . import partners as partner_svc
@@ -66,10 +67,11 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
     closed: set[str] = set()
     known_code = repo.cached_code(cmd.referral_code)
     hint = partner_hint(cmd.click_id) or (known_code.partner_id if known_code else None)
+    members = MemberRepo(repo.table)  # until orders move to the unit of work (uow.members)
+    buyer_reads = members.for_order(cmd.customer_hash, cmd.coupon_code)
     for _ in range(ATTEMPTS):
         ctx = repo.order_context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash,
-                                 cmd.identity_hashes, partner_hint=hint,
-                                 extra_keys=member_hooks.order_keys(cmd))
+                                 cmd.identity_hashes, partner_hint=hint, extra_keys=buyer_reads.keys)
         if ctx.order is not None:
             return _replay(ctx.order.fingerprint, cmd.fingerprint, ctx.order.result, "order")
         plan = plan_in_force(ctx.plans, cmd.ordered_at)
@@ -87,7 +89,7 @@ def attribute_order(repo: Repository, cmd: OrderCommand, rules: attr.Attribution
             if partner is not None else None
         period = _landing(cal, cmd.ordered_at, now, closed)
         try:
-            effects = member_hooks.order_effects(ctx.extra, cmd, now)
+            effects = member_hooks.order_effects(buyer_reads.of(ctx.extra), cmd, now, members)
             return _decide_and_commit(repo, cmd, plan, found, partner, now, cal, period, ctx, fraud_rules,
                                       effects, upline)
         except AlreadyExists:
@@ -169,7 +171,7 @@ def _decide_and_commit(repo: Repository, cmd: OrderCommand, plan, found: attr.At
         binding_at=cmd.ordered_at, partner_updates=updates, checked=checked, attributed=partner,
         read_through=upline.read_through if upline is not None and checked else {},
         volume=(counted, cmd.amount_minor) if counted else None, hold=hold,
-        extra_ops=effects.ops if effects is not None else (),
+        extra_ops=effects.writes if effects is not None else (),
     )
     return Outcome(result, created=True)
 
@@ -213,7 +215,7 @@ def refund_order(repo: Repository, cmd: RefundCommand, now: datetime, cal: Calen
         }
         try:
             repo.commit_refund(order, cmd.refund_id, cmd.fingerprint, cmd.amount_minor, reversals, result, now,
-                               period, extra_ops=member_hooks.refund_ops(order, cmd))
+                               period, extra_ops=member_hooks.refund_writes(order, cmd, MemberRepo(repo.table)))
             return Outcome(result, created=True)
         except AlreadyExists:
             continue  # a duplicate won the race: re-read and replay it

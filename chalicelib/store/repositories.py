@@ -7,6 +7,7 @@ from typing import Any
 from .batches import BatchRepo
 from .ledger import LedgerRepo
 from .links import LinkRepo
+from .members import MemberRepo
 from .orders import OrderRepo
 from .partners import PartnerRepo
 from .periods import PeriodRepo
@@ -25,3 +26,4 @@ class Repositories:
         self.periods = PeriodRepo(table)
         self.batches = BatchRepo(table)
         self.review = ReviewRepo(table)
+        self.members = MemberRepo(table)

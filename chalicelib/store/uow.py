@@ -17,9 +17,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..domain.errors import AlreadyExists, ConcurrentUpdate
+from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
 from . import ops
 from .repositories import Repositories
+
+
+# What a unit of work collects (the type services name, without importing store/ops.py).
+TransactOp = ops.TransactOp
 
 
 class Backend(Protocol):
@@ -45,6 +49,7 @@ class UnitOfWork:
         self.periods = repos.periods
         self.batches = repos.batches
         self.review = repos.review
+        self.members = repos.members
         self._ops: list[ops.TransactOp] = []
         self._claim: int | None = None
 
@@ -85,6 +90,9 @@ class UnitOfWork:
             return
         try:
             self.table.commit(staged)
+        except ops.TooLarge as e:
+            # More than one transaction holds: a domain error, so a job can skip this unit and go on.
+            raise Conflict(f"too many changes for one transaction: {e}", code="transaction_too_large") from None
         except ops.Cancelled as c:
             if claim is not None and claim in c.failed:
                 raise AlreadyExists("already done") from None
