@@ -3,6 +3,7 @@ of a friend's first qualifying order, coupons used once, and refunds that cancel
 import pytest
 
 from chalicelib.domain import rewards as rw
+from chalicelib.domain.errors import ConcurrentUpdate
 
 
 @pytest.fixture(autouse=True)
@@ -68,3 +69,12 @@ def test_refunding_a_friends_first_order_below_the_minimum_cancels_the_pending_r
     assert reward.refund_id == "r2"  # the first refund that took it below stays the one recorded
     assert [r["state"] for r in shop.rewards("ann")["rewards"]] == ["cancelled"]
     assert shop.state("bob").member.days["20260302"].spend_minor == 500
+
+
+def test_of_two_orders_racing_for_one_coupon_only_one_uses_it(shop):
+    code = shop.rewards("bob")["coupons"][0]["code"]
+    shop.buy("bob", "o0", 5000)  # the first order is behind: the racing orders' writes share only the coupon
+    shop.meanwhile(lambda rival: rival.buy("bob", "o1", 5000, coupon=code))
+    with pytest.raises(ConcurrentUpdate):  # the order path reads again: the coupon is used
+        shop.buy("bob", "o2", 5000, coupon=code)
+    assert shop.rewards("bob")["coupons"][0]["used_by_order"] == "o1"

@@ -92,3 +92,10 @@ def test_a_registration_that_loses_a_race_to_its_duplicate_replays_the_winner(sh
     assert not created
     assert [view["member_id"]] == list(shop.uow.members.member_ids())
     assert shop.uow.members.resolve_invite(view["invite_code"]) == view["member_id"]
+
+
+def test_an_email_claimed_by_another_member_meanwhile_is_read_again_and_the_invite_refused(shop):
+    shop.register("ann")
+    shop.meanwhile(lambda rival: rival.register("carol", email="shared@example.com"))
+    dave, created = shop.register("dave", invite_from="ann", email="shared@example.com")
+    assert created and dave["signup"]["friend_reward"]["code"] == rw.NOT_NEW_CUSTOMER.code
