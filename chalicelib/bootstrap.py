@@ -3,13 +3,14 @@ swap the settings or the table before anything touches AWS."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Any
+from typing import Any, Mapping
 
 import boto3
 from botocore.config import Config
 
+from . import secret_source
 from .config import Settings
 from .services.audit import AuditTrail
 from .services.settlement import Deps
@@ -22,9 +23,30 @@ from .store.settlement import SettlementStore
 from .store.uow import UnitOfWork
 
 
-@lru_cache(maxsize=1)
+_secrets: secret_source.Source | None = None
+_settings: tuple[Mapping[str, str], Settings] | None = None
+
+
 def settings() -> Settings:
-    return Settings.from_env()
+    """The environment parsed once, with the secrets overlaid from their one source
+    (secret_source: SSM in AWS, the environment elsewhere). Re-parsed only when a secret has
+    changed, which in AWS is noticed when the cached SSM values pass their max age."""
+    global _secrets, _settings
+    if _secrets is None:
+        _secrets = secret_source.source(os.environ)
+    current = _secrets.values()
+    built = _settings
+    if built is None or built[0] is not current:
+        built = _settings = (current, Settings.from_env({**os.environ, **current}))
+    return built[1]
+
+
+def _forget_settings() -> None:
+    global _secrets, _settings
+    _secrets = _settings = None
+
+
+settings.cache_clear = _forget_settings  # type: ignore[attr-defined]  # tests: re-read the environment
 
 
 def dynamodb_client(s: Settings):

@@ -6,8 +6,9 @@ endpoint, whose names belong to the AWS tools. The program's settings for every 
 place, `.chalice/config.json`: Lambda gets them by deployment, `chalice local` (and so `make run`) and
 Chalice's test client apply them over the process environment, and the CLI, the demo seed and
 backup/restore apply them the same way through `stage_environment`. `docs/configuration.md` is
-generated from this model (`make docs`). Secrets arrive from the environment (in AWS, from SSM
-Parameter Store) and never from the repository."""
+generated from this model (`make docs`). Secrets are never in the repository: which source they come
+from (SSM Parameter Store in AWS, the environment elsewhere) is decided in secret_source.py, and
+bootstrap.settings() hands them to from_env as variables like any other."""
 from __future__ import annotations
 
 import json
@@ -17,10 +18,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Callable, Mapping
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .domain import urls
 from .domain.fraud import FraudRules
+from .domain.links import LinkLimits
 from .domain.periods import Calendar
 
 PREFIX = "UPLINE_"
@@ -69,6 +72,16 @@ class Settings(BaseSettings):
         DEPLOYMENT)
     jwt_issuer: str | None = _setting(None, "The issuer tokens must name, when set.", DEPLOYMENT)
     jwt_audience: str | None = _setting(None, "The audience tokens must name, when set.", DEPLOYMENT)
+    secrets_path: str | None = _setting(
+        None, "In AWS, the SSM Parameter Store path the secrets are read from at run time (`/upline/<stage>`; "
+              "chalicelib/secret_source.py); unset: the secrets come from the environment.", DEPLOYMENT)
+    jwt_role_claim: str | None = _setting(
+        None, "The token claim that names the caller's role; unset: `role` for local HS256 tokens, "
+              "`cognito:groups` (user-pool groups, which a user cannot write) with a JWKS.", DEPLOYMENT)
+    sso_authorize_url: str | None = _setting(
+        None, "The identity provider's OAuth2 authorize endpoint the portal's sign-in starts at.", DEPLOYMENT)
+    sso_client_id: str | None = _setting(None, "The portal's OAuth2 client id; unset: the JWT audience (a Cognito "
+                                               "app client id).", DEPLOYMENT)
 
     # ---- secrets ----
     webhook_secrets: CommaList = _many([], "The shop's HMAC secrets for signed webhooks, comma-separated: two "
@@ -110,18 +123,38 @@ class Settings(BaseSettings):
                                                 "points) has its orders held.", ge=0, le=10_000)
     fraud_refund_min_sales_minor: int = _setting(10_000, "The sales (minor units) a partner must have made before "
                                                          "its refund rate can hold its orders.", ge=0)
+    link_limit: int = _setting(1000, "Links a partner may ever create.", ge=1, le=1_000_000)
+    link_rate: int = _setting(60, "Links a partner may create in one window; past it, 429.", ge=1, le=10_000)
+    link_window_seconds: int = _setting(3600, "The link rate's window.", ge=60, le=86_400)
 
     @field_validator("webhook_secrets", "currencies", "allowed_domains", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, v: Any) -> Any:
         return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
 
+    @property
+    def link_limits(self) -> "LinkLimits":
+        return LinkLimits(self.link_limit, self.link_rate, self.link_window_seconds)
+
     @field_validator("cors_origins")
     @classmethod
     def _no_wildcard(cls, v: list[str]) -> list[str]:
         if any("*" in o for o in v):
             raise ValueError("CORS origins must be exact, not wildcards")
-        return v
+        # Kept as a browser serializes its `Origin` header, which is then compared exactly.
+        return [urls.origin(o) for o in v]
+
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _https_keys(cls, v: str | None) -> str | None:
+        return urls.https_url(v).href if v else v
+
+    @field_validator("sso_authorize_url")
+    @classmethod
+    def _https(cls, v: str | None) -> str | None:
+        if v and not v.startswith("https://"):
+            raise ValueError("the single sign-on authorize URL must be https")
+        return v or None
 
     @field_validator("program_tz")
     @classmethod
@@ -136,8 +169,21 @@ class Settings(BaseSettings):
 
     @field_validator("allowed_domains")
     @classmethod
-    def _lower(cls, v: list[str]) -> list[str]:
-        return [d.lower() for d in v]
+    def _domains(cls, v: list[str]) -> list[str]:
+        return [urls.domain_name(d) for d in v]
+
+    @field_validator("default_destination")
+    @classmethod
+    def _canonical_destination(cls, v: str) -> str:
+        return urls.https_url(v).href  # kept as a browser serializes it, like every link's destination
+
+    @model_validator(mode="after")
+    def _default_destination_allowed(self) -> "Settings":
+        # The redirect falls back to it, so it passes the same check as any link's destination.
+        url = urls.https_url(self.default_destination)
+        if url.host_kind != urls.DOMAIN or not urls.within(url.host, self.allowed_domains):
+            raise ValueError(f"UPLINE_DEFAULT_DESTINATION's host {url.host} is not in UPLINE_ALLOWED_DOMAINS")
+        return self
 
     @property
     def fraud_rules(self) -> FraudRules:

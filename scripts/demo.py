@@ -74,7 +74,7 @@ def seed(repo: Repository, s: Settings, who: Principal, trail: AuditTrail) -> li
             trail.record(who, "partner.enrol", p.partner_id, None, {"partner_id": p.partner_id, "name": name})
         out.append(f"partner {p.partner_id} ({name}) under {sponsor or '-'}{'' if created else ' (already there)'}")
     for owner, code, dest in LINKS:
-        links.create_link(repo, f"P-{owner}", dest, code, frozenset(s.allowed_domains), now)
+        links.create_link(repo, f"P-{owner}", dest, code, frozenset(s.allowed_domains), now, s.link_limits)
         out.append(f"link /r/{code} -> {dest}")
     for back, period in zip(sorted(PAST_ORDERS, reverse=True), periods):
         then = cal.start(period) + timedelta(days=4, hours=10)

@@ -1,12 +1,12 @@
 """`make run`: DynamoDB Local with data under .data/, the table, the demo program, and the API served
-by `chalice local`, all with the `local` stage's settings from .chalice/config.json. What the other
+by Chalice's local server (scripts/local_server.py, which answers unknown routes as the deployed
+gateway does), all with the `local` stage's settings from .chalice/config.json. What the other
 terminals need (the API's address, the local secrets, where the database is and the settings the API
 runs with) is written under .data/ (scripts/localenv.py). Ctrl-C or SIGTERM stops the API, then
 DynamoDB Local, and exits 0."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -100,16 +100,16 @@ def main() -> int:
             if cli(command) != 0:
                 return 1
         from chalicelib import bootstrap
-        from chalicelib.auth import mint_token
+        from chalicelib.auth import mint_for
 
         s = bootstrap.settings()
-        chalice = shutil.which("chalice", path=os.path.dirname(sys.executable)) or "chalice"
-        proc = subprocess.Popen([chalice, "local", "--stage", STAGE, "--host", "127.0.0.1",
-                                 "--port", str(API_PORT), "--no-autoreload"], cwd=ROOT, start_new_session=True)
+        # Chalice's local server, answering unknown routes as the deployed gateway does (scripts/local_server.py).
+        proc = subprocess.Popen([sys.executable, "-m", "scripts.local_server", "--stage", STAGE, "--host", "127.0.0.1",
+                                 "--port", str(API_PORT)], cwd=ROOT, start_new_session=True)
         children.insert(0, _Process(proc))
         _wait_for_api(proc)
-        admin = mint_token(s.jwt_secret, "admin", "demo-admin")
-        dan = mint_token(s.jwt_secret, "partner", "dan", partner_id="P-DAN")
+        admin = mint_for(s, "admin", "demo-admin")
+        dan = mint_for(s, "partner", "dan", partner_id="P-DAN")
         banner(
             f"Upline is running on {api}   (DynamoDB Local at {endpoint}, data in .data/;\n"
             f"periods are months in {s.program_tz}, the local stage's UPLINE_PROGRAM_TZ)\n\n"
@@ -123,7 +123,7 @@ def main() -> int:
             f"Admin token:  {admin}\n"
             f"Ctrl-C stops the API and DynamoDB Local; the README walks the whole loop.")
         code = proc.wait()
-        print(f"chalice local exited with {code}", file=sys.stderr)
+        print(f"the local server exited with {code}", file=sys.stderr)
         return code or 1
     except KeyboardInterrupt:
         print("\nstopping: the API, then DynamoDB Local", flush=True)
@@ -142,9 +142,9 @@ def _wait_for_api(proc: subprocess.Popen, timeout: float = START_TIMEOUT) -> Non
     deadline = time.monotonic() + timeout
     while not port_in_use(API_PORT):
         if proc.poll() is not None:
-            raise SystemExit(f"chalice local exited with {proc.returncode} before serving on port {API_PORT}")
+            raise SystemExit(f"the local server exited with {proc.returncode} before serving on port {API_PORT}")
         if time.monotonic() > deadline:
-            raise SystemExit(f"chalice local did not open port {API_PORT} within {timeout:.0f}s")
+            raise SystemExit(f"the local server did not open port {API_PORT} within {timeout:.0f}s")
         time.sleep(0.2)
 
 

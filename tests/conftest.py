@@ -23,6 +23,11 @@ from chalicelib.store.dynamo import Table  # noqa: E402
 from chalicelib.store.repository import Repository  # noqa: E402
 from chalicelib.store.schema import create_table  # noqa: E402
 from scripts.dynamodb_local import DynamoDBLocal  # noqa: E402
+from scripts.local_server import emulate_gateway_responses  # noqa: E402
+
+# chalice.test.Client and the local server answer unknown routes as the deployed API Gateway does,
+# with this API's gateway responses (chalicelib/api/gateway.py), not API Gateway's defaults.
+emulate_gateway_responses()
 
 
 @pytest.fixture
@@ -87,7 +92,7 @@ def _client():
     from app import app
 
     # The "test" stage adds no environment: the default ("dev") carries deploy-time values such as
-    # {{resolve:ssm:...}} references that only CloudFormation can fill in.
+    # ${AWS::AccountId} that only CloudFormation can fill in, and an SSM path for the secrets.
     return Client(app, stage_name="test")
 
 

@@ -2,19 +2,17 @@
 tier and coupons and redeem (JWT role `member` naming its `member_id`); admins run the program."""
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
 from chalice import Blueprint, Response
 
 from .. import bootstrap
 from ..auth import Principal
+from ..domain import urls
 from ..domain.errors import Forbidden, NotFound
-from ..domain.members import check_invite_code
+from ..domain.members import MEMBER_ID_RE, check_invite_code
 from ..domain.notifications import QuietHours, check_tz, parse_hhmm
 from ..domain.rewards import Reward
 from ..domain.tiers import TierProgram, TierRule
-from ..security import keyed_hash
+from ..security import email_hash, keyed_hash
 from ..services import members as svc
 from ..store.repository import iso
 from .http import caller, fingerprint, json_response, parse, query_int, route
@@ -26,9 +24,6 @@ bp = Blueprint(__name__)
 INVITE_PARAM = "upline_invite"
 
 
-MEMBER_ID_RE = re.compile(r"^M-[0-9a-f]{20}$")
-
-
 def _own(who: Principal, member_id: str) -> None:
     """A member may act only on itself; an admin on anyone."""
     if not (who.role == "admin" or (who.role == "member" and who.member_id == member_id)):
@@ -37,7 +32,7 @@ def _own(who: Principal, member_id: str) -> None:
         raise NotFound(f"no member {member_id[:40]}", code="unknown_member")
 
 
-@route(bp, "/webhooks/members", ("POST",))
+@route(bp, "/webhooks/members", ("POST",), body=RegisterMember)
 def register():
     body = _verified_body()
     req = parse(bp, RegisterMember, body)
@@ -49,7 +44,7 @@ def register():
     cmd = svc.RegisterCommand(
         # the body holds the raw email: its fingerprint is keyed too, so it cannot be brute-forced back
         customer_hash=keyed_hash(pepper, req.customer_id), fingerprint=keyed_hash(pepper, fingerprint(req)),
-        email_hash=h(req.email),
+        email_hash=email_hash(pepper, req.email),
         phone_hash=h(req.phone), payment_hash=h(req.payment_fingerprint),
         invite_code=check_invite_code(req.invite_code) if req.invite_code else None,
         quiet=QuietHours(check_tz(req.time_zone), parse_hhmm(req.quiet_start), parse_hhmm(req.quiet_end)))
@@ -67,10 +62,7 @@ def invite(code: str):
     with bootstrap.uow() as uow:
         if not svc.invite_exists(uow, code):
             raise NotFound("no such invite")
-    parts = urlsplit(bootstrap.settings().default_destination)
-    query = urlencode([*((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != INVITE_PARAM),
-                       (INVITE_PARAM, code.upper())])
-    location = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    location = urls.with_param(bootstrap.settings().default_destination, INVITE_PARAM, code.upper())
     return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
@@ -95,7 +87,7 @@ def tier(member_id: str):
         return json_response(svc.tier_view(uow, member_id, bootstrap.now()))
 
 
-@route(bp, "/members/{member_id}/redemptions", ("POST",))
+@route(bp, "/members/{member_id}/redemptions", ("POST",), body=RedeemIn)
 def redeem(member_id: str):
     _own(caller(bp), member_id)
     req = parse(bp, RedeemIn)
@@ -118,7 +110,7 @@ def program_view(p) -> dict:
                       "require_both": p.tiers.require_both}}
 
 
-@route(bp, "/admin/reward-programs", ("POST",))
+@route(bp, "/admin/reward-programs", ("POST",), body=RewardProgramIn)
 def publish_program():
     who = caller(bp).require("admin")
     req = parse(bp, RewardProgramIn)
@@ -141,7 +133,9 @@ def publish_program():
 def list_programs():
     caller(bp).require("admin", "finance")
     with bootstrap.uow() as uow:
-        return json_response({"programs": [program_view(p) for p in svc.programs(uow)]})
+        versions = svc.program_versions(uow)
+    return json_response({"programs": [program_view(p) for p in versions.items],
+                          "unreadable": [u.as_dict() for u in versions.unreadable]})
 
 
 @route(bp, "/admin/members/refusals")

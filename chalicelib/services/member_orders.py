@@ -13,7 +13,7 @@ from ..domain import tiers as tr
 from ..domain.members import member_id_for
 from ..domain.notifications import TIER_CHANGED, notify
 from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
-from ..store.members import BuyerContext, Coupon, MemberRepo, RefusalRecord
+from ..store.members import BuyerContext, MemberRepo, RefusalRecord
 from ..store.repository import iso
 from ..store.uow import TransactOp
 
@@ -36,7 +36,7 @@ def order_effects(buyer: BuyerContext | None, cmd: OrderCommand, now: datetime, 
     mid = member_id_for(cmd.customer_hash)
     program = rw.program_in_force(buyer.programs, cmd.ordered_at)
     if cmd.coupon_code:
-        out.coupon = _coupon_use(buyer.coupon, cmd, mid)
+        out.coupon = _coupon_use(buyer, cmd, mid)
         if out.coupon["status"] == "applied":
             out.writes.append(members.coupon_used(cmd.coupon_code, cmd.order_id, now))
     if buyer.member is None:
@@ -76,9 +76,12 @@ def order_effects(buyer: BuyerContext | None, cmd: OrderCommand, now: datetime, 
     return out
 
 
-def _coupon_use(coupon: Coupon | None, cmd: OrderCommand, mid: str) -> dict[str, Any]:
+def _coupon_use(buyer: BuyerContext, cmd: OrderCommand, mid: str) -> dict[str, Any]:
     def no(code: str, message: str) -> dict[str, Any]:
         return {"code": cmd.coupon_code, "status": "not_applied", "reason": code, "message": message}
+    coupon = buyer.coupon
+    if buyer.coupon_unreadable:
+        return no("coupon_unreadable", "the coupon's record could not be read")
     if coupon is None:
         return no("unknown_coupon", "no such coupon")
     if coupon.used_by_order:

@@ -13,6 +13,7 @@ from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, InvalidIn
 from ..domain.members import INVITE_ALPHABET, Member, member_id_for
 from ..domain.notifications import REWARD_EARNED, QuietHours, notify
 from ..store.members import Coupon, MemberProfile, OutboxItem, Redemption, RefusalRecord
+from ..store.readable import Versions
 from ..store.repository import iso
 from ..store.uow import TransactOp, UnitOfWork
 from .member_settle import ATTEMPTS, load, settle
@@ -34,10 +35,11 @@ def _replay(recorded: str, fingerprint: str, what: str) -> None:
 def publish_program(uow: UnitOfWork, fields: dict[str, Any], created_by: str, now: datetime) -> rw.RewardProgram:
     """Add the next reward program version; versions are never edited."""
     for _ in range(ATTEMPTS):
-        existing = uow.members.programs()
-        program = rw.validate_program(rw.RewardProgram(version=len(existing) + 1, **fields))
+        # Counted as stored, readable or not: a version nothing can read does not block the next one.
+        existing = uow.members.program_versions().stored
+        program = rw.validate_program(rw.RewardProgram(version=existing + 1, **fields))
         uow.claim(uow.members.new_program(program, created_by, now))
-        uow.add(uow.members.program_listed(program, len(existing)))
+        uow.add(uow.members.program_listed(program, existing))
         try:
             uow.commit()
             return program
@@ -46,8 +48,9 @@ def publish_program(uow: UnitOfWork, fields: dict[str, Any], created_by: str, no
     raise Conflict("another reward program was being published; try again", code="busy")
 
 
-def programs(uow: UnitOfWork) -> tuple[rw.RewardProgram, ...]:
-    return uow.members.programs()
+def program_versions(uow: UnitOfWork) -> Versions[rw.RewardProgram]:
+    """The versions that can be read, and those that cannot (for the admin to see and replace)."""
+    return uow.members.program_versions()
 
 
 # ---- registration -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from ..domain.rewards import AdvocateReward, Identity, Reward, RewardEntry, Rewa
 from ..domain.tiers import Activity, TierProgram, TierRule, TierState
 from . import keys, ops, schema
 from .ops import Put, Update, put_new
+from .readable import UnreadableRecord, Versions, read_one, read_versions
 from .reads import Reads
 from .repository import iso, parse_iso
 
@@ -117,10 +118,13 @@ class SignupContext:
 
 @dataclass(frozen=True)
 class BuyerContext:
-    """What an order needs to know about its buyer as a member, read in the order's first batch."""
+    """What an order needs to know about its buyer as a member, read in the order's first batch.
+    A profile or coupon that is stored but cannot be read is reported (store/readable.py) and
+    stands as none: the member side never stops an order."""
     member: MemberProfile | None
     programs: tuple[RewardProgram, ...]
     coupon: Coupon | None
+    coupon_unreadable: bool = False
 
 
 # ---- item <-> value -----------------------------------------------------------------------------
@@ -140,8 +144,13 @@ def _program_from_doc(doc: str) -> RewardProgram:
                             "advocate_reward": Reward(**d["advocate_reward"]), "tiers": TierProgram(**tiers)})
 
 
+def _program_versions_from(item: dict[str, Any] | None) -> Versions[RewardProgram]:
+    """Every stored version that can be read; one that cannot is skipped and reported."""
+    return read_versions("/".join(keys.reward_programs()), (item or {}).get("versions", []), _program_from_doc)
+
+
 def _programs_from(item: dict[str, Any] | None) -> tuple[RewardProgram, ...]:
-    return tuple(_program_from_doc(doc) for doc in (item or {}).get("versions", []))
+    return tuple(_program_versions_from(item).items)
 
 
 def _member_from(item: dict[str, Any]) -> Member:
@@ -226,12 +235,21 @@ class MemberRepo:
 
     # ---- reads ---------------------------------------------------------------------------------
     def programs(self) -> tuple[RewardProgram, ...]:
-        """Every published reward program version, oldest first."""
+        """Every published reward program version that can be read, oldest first."""
         return _programs_from(self.table.get(keys.reward_programs()))
+
+    def program_versions(self) -> Versions[RewardProgram]:
+        """The versions that can be read, how many are stored (the next is number stored + 1) and
+        those that cannot be read."""
+        return _program_versions_from(self.table.get(keys.reward_programs()))
 
     def get(self, member_id: str) -> MemberProfile | None:
         item = self.table.get(keys.member(member_id))
         return _profile_from(item) if item else None
+
+    def exists(self, member_id: str) -> bool:
+        """Whether the member is registered (its key only: a small reply)."""
+        return self.table.get(keys.member(member_id), attrs=(schema.PK,)) is not None
 
     def signup_context(self, member_id: str, claims: Iterable[tuple[str, str]],
                        invite_code: str | None) -> SignupContext:
@@ -258,10 +276,18 @@ class MemberRepo:
         coupon_key = keys.coupon(coupon_code) if coupon_code else None
 
         def decode(found: dict[ops.Key, dict[str, Any]]) -> BuyerContext:
-            profile = found.get(profile_key)
-            coupon = found.get(coupon_key) if coupon_key else None
-            return BuyerContext(_profile_from(profile) if profile else None, _programs_from(found.get(programs_key)),
-                                _coupon_from(coupon) if coupon else None)
+            profile, coupon, coupon_unreadable = None, None, False
+            if profile_key in found:
+                try:
+                    profile = read_one("/".join(profile_key), _profile_from, found[profile_key])
+                except UnreadableRecord:
+                    pass  # reported; the order is recorded without its member side
+            if coupon_key and coupon_key in found:
+                try:
+                    coupon = read_one("/".join(coupon_key), _coupon_from, found[coupon_key])
+                except UnreadableRecord:
+                    coupon_unreadable = True
+            return BuyerContext(profile, _programs_from(found.get(programs_key)), coupon, coupon_unreadable)
 
         return Reads((profile_key, programs_key, *((coupon_key,) if coupon_key else ())), decode)
 

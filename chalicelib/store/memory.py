@@ -214,10 +214,12 @@ class MemoryTable:
         raise TypeError(f"not a write: {op!r}")
 
     # ---- reads -----------------------------------------------------------------------------
-    def get(self, key: Key, consistent: bool = True) -> dict[str, Any] | None:
+    def get(self, key: Key, consistent: bool = True, attrs: tuple[str, ...] = ()) -> dict[str, Any] | None:
         with self._lock:
             item = self._items.get(tuple(key))
-            return copy.deepcopy(item) if item is not None else None
+            if item is None:
+                return None
+            return copy.deepcopy({k: v for k, v in item.items() if k in attrs} if attrs else item)
 
     def batch_get(self, keys: Iterable[Key], consistent: bool = True) -> dict[Key, dict[str, Any]]:
         with self._lock:

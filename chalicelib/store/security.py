@@ -7,6 +7,8 @@ import time
 from datetime import datetime
 from typing import Any, Iterator
 
+from ..domain import audit as audit_rules
+from ..domain.audit import canonical
 from ..domain.errors import Conflict, NotFound
 from ..domain.ledger import Entry
 from . import keys, schema
@@ -31,11 +33,7 @@ class SecurityStore:
 
     def hit_op(self, scope: str, subject_hash: str, limit: int, window_seconds: int, now: datetime) -> dict[str, Any]:
         """The same count as a transaction action, so it is written only if the guarded change is."""
-        window = int(now.timestamp()) // window_seconds
-        return Op.update(keys.rate(scope, subject_hash, window), "ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)",
-                         names={"#ttl": schema.TTL_ATTRIBUTE},
-                         values={":one": 1, ":limit": limit, ":ttl": (window + 2) * window_seconds},
-                         condition="attribute_not_exists(hits) OR hits < :limit")
+        return Repository.window_hit_op(scope, subject_hash, limit, window_seconds, now)
 
     def hits(self, scope: str, subject_hash: str, window_seconds: int, now: datetime) -> int:
         item = self.table.get(keys.rate(scope, subject_hash, int(now.timestamp()) // window_seconds))
@@ -50,8 +48,8 @@ class SecurityStore:
         audit_id = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
         return Op.put_new(keys.audit(at.date().isoformat(), f"{iso(at)}#{audit_id}"), {
             "audit_id": audit_id, "request_id": request_id, "actor": actor, "role": role, "action": action, "target": target,
-            "at": iso(at), "before": json.dumps(before, sort_keys=True, default=str),
-            "after": json.dumps(after, sort_keys=True, default=str),
+            "at": iso(at), "before": canonical(before), "after": canonical(after),
+            "outcome": audit_rules.outcome(action, before, after),
         })
 
     def audit(self, *args: Any, **kwargs: Any) -> None:
@@ -62,6 +60,7 @@ class SecurityStore:
 
     def audit_day(self, day: str, limit: int = 500) -> list[dict[str, Any]]:
         return [{**{k: i[k] for k in ("audit_id", "actor", "role", "action", "target", "at")},
+                 "outcome": i.get("outcome", audit_rules.CHANGED),  # records written before outcomes were kept
                  "before": json.loads(i["before"]), "after": json.loads(i["after"])}
                 for i in self.table.query(f"{keys.AUDIT_PREFIX}{day}", limit=limit)]
 

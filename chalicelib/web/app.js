@@ -5,6 +5,7 @@ const I18N = window.UPLINE_I18N;
 const S = {
   token: sessionStorage.getItem("upline.token") || "",
   me: null,
+  notice: "",  // an i18n key shown once on the next page (e.g. why a sign-in link was ignored)
   lang: localStorage.getItem("upline.lang") ||
     ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en"),
 };
@@ -121,18 +122,88 @@ function table(columns, rows, rowAttrs) {
 
 const pill = (s) => h("span", { class: `pill ${s || ""}` }, s ? t(s) : "—");
 
+// ---- single sign-on (the identity provider's hosted page, OAuth 2.0 implicit grant) ----------------
+// A token in the URL fragment is accepted only as the end of a sign-in this page started: before
+// leaving for the identity provider it keeps a random `state` and `nonce` in sessionStorage (this tab,
+// this origin); the provider sends `state` back and puts `nonce` inside the signed ID token. A link
+// made by someone else (`/app#id_token=<their token>`) matches neither, so it is dropped unread and
+// nobody is signed in as whoever minted it (login CSRF).
+const SSO_KEY = "upline.sso";
+const SSO_MAX_AGE_MS = 10 * 60 * 1000;
+
+function ssoConfig() {
+  const meta = (name) => (document.querySelector(`meta[name="${name}"]`) || {}).content || "";
+  const authorize = meta("upline-sso-authorize");
+  return authorize ? { authorize, client: meta("upline-sso-client") } : null;
+}
+
+function randomHex(bytes) {
+  const a = new Uint8Array(bytes);
+  crypto.getRandomValues(a);
+  return Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function beginSignOn() {
+  const sso = ssoConfig();
+  const pending = { state: randomHex(32), nonce: randomHex(32), at: Date.now() };
+  sessionStorage.setItem(SSO_KEY, JSON.stringify(pending));
+  const url = new URL(sso.authorize);
+  for (const [k, v] of Object.entries({ response_type: "token", client_id: sso.client, scope: "openid",
+    redirect_uri: location.origin + location.pathname, state: pending.state, nonce: pending.nonce })) {
+    url.searchParams.set(k, v);
+  }
+  location.assign(url.toString());
+}
+
+// A JWT's claims, unverified: only to compare the nonce; the API verifies the signature.
+function jwtClaims(token) {
+  try {
+    const b64 = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(b64.padEnd(Math.ceil(b64.length / 4) * 4, "=")), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) { return null; }
+}
+
+// The token the identity provider handed back, or null. Whatever the fragment held is removed from
+// the URL and the pending sign-in is used up, accepted or not; S.notice says why nothing was taken.
+function signOnParams() {
+  const hash = location.hash;
+  if (!hash || hash.startsWith("#/")) return null;
+  const params = new URLSearchParams(hash.slice(1));
+  return ["id_token", "access_token", "state", "error"].some((k) => params.has(k)) ? params : null;
+}
+
+function takeSignOnResult() {
+  const params = signOnParams();
+  if (!params) return null;
+  history.replaceState(null, "", location.pathname + location.search);
+  let pending = null;
+  try { pending = JSON.parse(sessionStorage.getItem(SSO_KEY) || "null"); } catch (e) { pending = null; }
+  sessionStorage.removeItem(SSO_KEY);
+  const ours = pending && typeof pending.state === "string" && params.get("state") === pending.state &&
+    Date.now() - pending.at < SSO_MAX_AGE_MS;
+  if (!ours) { S.notice = "sso_not_started"; return null; }
+  const token = params.get("id_token") || "";
+  const claims = token ? jwtClaims(token) : null;
+  if (!claims || claims.nonce !== pending.nonce) { S.notice = "sso_failed"; return null; }
+  return token;
+}
+
 // ---- pages -------------------------------------------------------------------------------------
 function signIn(main) {
   const input = h("input", { id: "token", type: "password", autocomplete: "off", "aria-label": t("token"),
     placeholder: t("token") });
-  const msg = h("p", { class: "state" });
+  const msg = h("p", { class: "state", id: "signin-message" });
+  if (S.notice) { msg.className = "state error"; msg.textContent = t(S.notice); S.notice = ""; }
   const form = h("form", { class: "row", onsubmit: async (ev) => {
     ev.preventDefault();
     S.token = input.value.trim();
     try { await start(); } catch (e) { msg.className = "state error"; msg.textContent = t("invalid_token"); }
   } }, input, h("button", { type: "submit", id: "signin" }, t("sign_in")));
+  const sso = ssoConfig() ? h("div", { class: "row" },
+    h("button", { type: "button", id: "signin-sso", onclick: beginSignOn }, t("sign_in_idp"))) : null;
   main.replaceChildren(h("section", { class: "card" }, h("h1", {}, t("sign_in")),
-    h("p", { class: "muted" }, t("sign_in_help")), form, msg));
+    h("p", { class: "muted" }, t("sign_in_help")), sso, form, msg));
 }
 
 function forbidden(main, page) {
@@ -142,9 +213,12 @@ function forbidden(main, page) {
 
 function partnerPage(main) {
   const id = S.me.partner_id;
+  // A terminated partner keeps only what it earned and was paid (the API refuses the rest:
+  // api/access.STANDING), so the other cards are not even asked for.
+  const ended = S.me.status === "terminated";
   const period = h("select", { id: "period", "aria-label": t("period") },
     periods(6).map((p) => h("option", { value: p }, p)));
-  const links = card(t("my_links"), () => api(`/partners/${id}/links`), (data, refresh) => {
+  const links = ended ? null : card(t("my_links"), () => api(`/partners/${id}/links`), (data, refresh) => {
     const dest = h("input", { id: "destination", type: "url", required: true, placeholder: "https://…",
       "aria-label": t("destination") });
     const form = h("form", { class: "row", onsubmit: async (ev) => {
@@ -162,25 +236,30 @@ function partnerPage(main) {
     ], data.links) : h("p", { class: "state empty" }, t("no_links"));
     return h("div", {}, form, list);
   }, { wide: true });
-  const funnel = card(t("funnel"), () => api(`/partners/${id}/funnel?period=${period.value}`), (f) => {
-    const earned = Object.entries(f.earned_minor);
+  const funnel = ended ? null : card(t("funnel"), () => api(`/partners/${id}/funnel?period=${period.value}`), (f) => {
+    const sums = (by) => Object.entries(by);
+    const step = (key, by) => h("div", { class: "step", "data-step": key },
+      h("b", {}, sums(by).length ? sums(by).map(([c, m]) => money(m, c)).join(" · ") : money(0, "USD")),
+      h("span", {}, t(key)));
     return h("div", {}, h("div", { class: "row" }, period), h("div", { class: "funnel", id: "funnel" },
       [["clicks", f.clicks], ["signups", f.signups], ["orders", f.orders]].map(([k, v]) =>
         h("div", { class: "step", "data-step": k }, h("b", {}, v), h("span", {}, t(k)))),
-      h("div", { class: "step", "data-step": "commissions" },
-        h("b", {}, earned.length ? earned.map(([c, m]) => money(m, c)).join(" · ") : money(0, "USD")),
-        h("span", {}, t("commissions")))));
+      step("commissions", f.commissions_minor),
+      sums(f.bonuses_minor).length ? step("bonuses", f.bonuses_minor) : null));
   });
-  period.addEventListener("change", () => funnel.refresh());
+  period.addEventListener("change", () => funnel && funnel.refresh());
   const earnings = card(t("earnings"), () => Promise.all([api(`/partners/${id}/commissions`),
     api(`/partners/${id}/earnings`)]), ([c, e]) => {
     const totals = Object.entries(c.totals);
     if (!totals.length) return null;
+    // Each minor unit once: what is owed (pending, available, in payment), what was paid, and what
+    // is under review. Returned and released amounts are owed again by a newer entry, shown there.
+    const shown = ["pending", "payable", "in_payment", "paid"].concat(totals.some(([, x]) => x.held) ? ["held"] : []);
     return h("div", {}, table([[t("currency"), (r) => r[0]],
-      ...["pending", "payable", "paid", "reversed"].map((s) => [t(s), (r) => h("span", { "data-state": s },
+      ...shown.map((s) => [t(s), (r) => h("span", { "data-state": s },
         money(r[1][s] || 0, r[0])), true])], totals), chart(e.months));
   });
-  const downline = card(t("downline"), () => api(`/partners/${id}/downline`), (d) => d.total ? table(
+  const downline = ended ? null : card(t("downline"), () => api(`/partners/${id}/downline`), (d) => d.total ? table(
     [[t("level"), (l) => l.level], [t("partners"), (l) => l.count, true]], d.levels)
     : h("p", { class: "state empty" }, t("no_downline")));
   const progress = card(t("progress"), () => api(`/partners/${id}/progress`), (p) => {
@@ -207,12 +286,13 @@ function partnerPage(main) {
       t("download"))],
   ], d.payouts) : h("p", { class: "state empty" }, t("no_payouts")), { wide: true });
   main.replaceChildren(h("h1", {}, t("nav_partner")),
+    ended ? h("p", { class: "state", id: "partner-ended" }, t("partner_ended")) : null,
     h("div", { class: "grid" }, links, funnel, progress, earnings, downline, payouts));
 }
 
 function chart(months) {
   if (!months.length) return null;
-  const states = [["pending", "#9a6700"], ["payable", "#1f6feb"], ["paid", "#1a7f37"]];
+  const states = [["pending", "#9a6700"], ["payable", "#1f6feb"], ["in_payment", "#8250df"], ["paid", "#1a7f37"]];
   const cur = Object.keys(months[months.length - 1].currencies)[0];
   const rows = months.slice(-8).map((m) => ({ p: m.period, v: (m.currencies[cur] || {}) }));
   const max = Math.max(1, ...rows.map((r) => states.reduce((a, [s]) => a + Math.max(0, r.v[s] || 0), 0)));
@@ -310,13 +390,25 @@ function financePage(main) {
           [t("commissions"), (l) => money(l.commissions_minor, l.currency), true],
           [t("bonuses"), (l) => money(l.bonuses_minor, l.currency), true],
           [t("clawbacks"), (l) => money(l.clawbacks_minor, l.currency), true],
+          [t("adjustments"), (l) => h("span", { class: "adjustments" }, money(l.adjustments_minor, l.currency),
+            ...(l.returns || []).map((r) => h("small", { class: "muted return-note" },
+              ` ${t("returns")}: ${r.payout_id} (${r.reason || ""}; ${t("reported_by")} ${r.reported_by}, ` +
+              `${t("confirmed_by")} ${r.confirmed_by})`))), true],
           [t("carried_in"), (l) => money(l.carried_in_minor, l.currency), true],
           [t("payout"), (l) => money(l.payout_minor, l.currency), true],
           [t("carried_out"), (l) => money(l.carried_out_minor, l.currency), true],
-          [t("status"), (l) => l.payout_status ? pill(l.payout_status) :
-            (l.payout_minor > 0 && ["approved", "paid"].includes(b.status) ? h("button", { class: "danger",
-              onclick: () => { const why = prompt(t("reason")); if (why) act(`/settlements/${period}/payouts/${l.partner_id}/${l.currency}/failed`, { reason: why }); } },
-              t("mark_failed")) : pill(l.payout_minor > 0 ? b.status : "carried"))],
+          [t("status"), (l) => {
+            const path = `/settlements/${period}/payouts/${l.partner_id}/${l.currency}/failed`;
+            const withReason = (suffix) => () => { const why = prompt(t("reason")); if (why) act(path + suffix, { reason: why }); };
+            if (l.payout_status) return pill(l.payout_status);
+            if (!(l.payout_minor > 0 && ["approved", "paid"].includes(b.status))) return pill(l.payout_minor > 0 ? b.status : "carried");
+            if (l.bounce_status === "reported") {  // a second finance user confirms it, or it is withdrawn
+              return h("span", {}, pill("bounce_reported"), ` ${t("reported_by")} ${l.bounce_reported_by} `,
+                h("button", { class: "danger", onclick: () => act(path + "/confirm") }, t("confirm_failed")),
+                h("button", { class: "secondary", onclick: withReason("/dismiss") }, t("dismiss_failed")));
+            }
+            return h("button", { class: "danger", onclick: withReason("") }, t("mark_failed"));
+          }],
         ], d.lines), entries);
     }, { wide: true }));
   };
@@ -429,7 +521,14 @@ function chrome() {
 
 function route() {
   const main = document.getElementById("main");
+  if (signOnParams()) {
+    // A sign-on result only ever arrives by the identity provider's redirect, a fresh page load
+    // (start()); one that appears in an open page was put there by a link: dropped unread.
+    history.replaceState(null, "", location.pathname + location.search);
+    S.notice = "sso_not_started";
+  }
   chrome();
+  if (S.notice && S.me) { toast(t(S.notice)); S.notice = ""; }
   if (!S.me) return signIn(main);
   const page = (location.hash.match(/^#\/(\w+)/) || [])[1];
   const allowed = ROLE_PAGES[S.me.role] || [];
@@ -439,9 +538,9 @@ function route() {
 }
 
 async function start() {
-  // A token handed over by the identity provider's redirect (#id_token=…) is taken and removed from the URL.
-  const m = location.hash.match(/[#&](?:id_token|access_token)=([^&]+)/);
-  if (m) { S.token = decodeURIComponent(m[1]); history.replaceState(null, "", location.pathname); }
+  // The end of a single sign-on this page started replaces the session; a planted link changes nothing.
+  const handed = takeSignOnResult();
+  if (handed) S.token = handed;
   if (!S.token) { S.me = null; return route(); }
   S.me = await api("/me");
   sessionStorage.setItem("upline.token", S.token);
