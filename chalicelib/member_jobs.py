@@ -7,7 +7,6 @@ from chalice import Blueprint, Cron
 from . import bootstrap
 from .observability import logger
 from .services import member_settle as svc
-from .store.members import MemberStore
 
 bp = Blueprint(__name__)
 
@@ -15,6 +14,7 @@ bp = Blueprint(__name__)
 @bp.schedule(Cron(15, 0, "*", "*", "?", "*"), name="members_daily")
 def members_daily(event):
     """00:15 UTC daily. On the first day of a month it is also the tier review."""
-    counts = svc.daily(MemberStore(bootstrap.table()), bootstrap.now())
+    with bootstrap.uow() as uow:
+        counts = svc.daily(uow, bootstrap.now())
     logger.info("members_daily", extra=counts)
     return counts

@@ -125,7 +125,7 @@ def account_status(bp: Blueprint) -> str | None:
         if who.role == access.PARTNER and ACCOUNT_ID.match(who.partner_id or ""):
             status = bootstrap.repositories().accounts.partner_status(who.partner_id, bootstrap.now())
         elif who.role == access.MEMBER and ACCOUNT_ID.match(who.member_id or ""):
-            status = access.REGISTERED if bootstrap.repositories().accounts.member_exists(who.member_id) else None
+            status = access.REGISTERED if bootstrap.uow().members.exists(who.member_id) else None
         request._upline_account = status
     return request._upline_account
 

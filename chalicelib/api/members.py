@@ -14,8 +14,6 @@ from ..domain.rewards import Reward
 from ..domain.tiers import TierProgram, TierRule
 from ..security import email_hash, keyed_hash
 from ..services import members as svc
-from ..store import keys
-from ..store.members import MemberStore
 from ..store.items import iso
 from .http import caller, fingerprint, json_response, parse, query_int, route
 from .member_schemas import RedeemIn, RegisterMember, RewardProgramIn
@@ -24,10 +22,6 @@ from .webhooks import _verified_body
 bp = Blueprint(__name__)
 
 INVITE_PARAM = "upline_invite"
-
-
-def store() -> MemberStore:
-    return MemberStore(bootstrap.table())
 
 
 def _own(who: Principal, member_id: str) -> None:
@@ -54,7 +48,8 @@ def register():
         phone_hash=h(req.phone), payment_hash=h(req.payment_fingerprint),
         invite_code=check_invite_code(req.invite_code) if req.invite_code else None,
         quiet=QuietHours(check_tz(req.time_zone), parse_hhmm(req.quiet_start), parse_hhmm(req.quiet_end)))
-    view, created = svc.register(store(), cmd, bootstrap.now())
+    with bootstrap.uow() as uow:
+        view, created = svc.register(uow, cmd, bootstrap.now())
     return json_response(view, 201 if created else 200, {"Idempotent-Replay": "false" if created else "true"})
 
 
@@ -64,8 +59,9 @@ def invite(code: str):
     the partner redirect (/r/{code}) is not involved."""
     if not 4 <= len(code) <= 16 or not code.isalnum():
         raise NotFound("no such invite")
-    if store().resolve_invite(code) is None:
-        raise NotFound("no such invite")
+    with bootstrap.uow() as uow:
+        if not svc.invite_exists(uow, code):
+            raise NotFound("no such invite")
     location = urls.with_param(bootstrap.settings().default_destination, INVITE_PARAM, code.upper())
     return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store"})
 
@@ -73,30 +69,31 @@ def invite(code: str):
 @route(bp, "/members/{member_id}")
 def read(member_id: str):
     _own(caller(bp), member_id)
-    profile = store().get_many([keys.member(member_id)]).get(keys.member(member_id))
-    if profile is None:
-        raise NotFound(f"no member {member_id}", code="unknown_member")
-    return json_response(svc.member_view(profile))
+    with bootstrap.uow() as uow:
+        return json_response(svc.member(uow, member_id))
 
 
 @route(bp, "/members/{member_id}/rewards")
 def rewards(member_id: str):
     _own(caller(bp), member_id)
-    return json_response(svc.rewards_view(store(), member_id, bootstrap.now()))
+    with bootstrap.uow() as uow:
+        return json_response(svc.rewards_view(uow, member_id, bootstrap.now()))
 
 
 @route(bp, "/members/{member_id}/tier")
 def tier(member_id: str):
     _own(caller(bp), member_id)
-    return json_response(svc.tier_view(store(), member_id, bootstrap.now()))
+    with bootstrap.uow() as uow:
+        return json_response(svc.tier_view(uow, member_id, bootstrap.now()))
 
 
 @route(bp, "/members/{member_id}/redemptions", ("POST",), body=RedeemIn)
 def redeem(member_id: str):
     _own(caller(bp), member_id)
     req = parse(bp, RedeemIn)
-    result, created = svc.redeem(store(), member_id, svc.RedeemCommand(
-        req.redemption_id, req.unit, req.amount, fingerprint(req), req.for_order), bootstrap.now())
+    with bootstrap.uow() as uow:
+        result, created = svc.redeem(uow, member_id, svc.RedeemCommand(
+            req.redemption_id, req.unit, req.amount, fingerprint(req), req.for_order), bootstrap.now())
     return json_response(result, 201 if created else 200, {"Idempotent-Replay": "false" if created else "true"})
 
 
@@ -127,14 +124,16 @@ def publish_program():
               "friend_reward": Reward(**req.friend_reward.model_dump()),
               "advocate_reward": Reward(**req.advocate_reward.model_dump()),
               "tiers": tiers, "effective_from": req.effective_from or now}
-    program = svc.publish_program(store(), fields, who.subject, now)
+    with bootstrap.uow() as uow:
+        program = svc.publish_program(uow, fields, who.subject, now)
     return json_response(program_view(program), 201)
 
 
 @route(bp, "/admin/reward-programs")
 def list_programs():
     caller(bp).require("admin", "finance")
-    versions = store().program_versions()
+    with bootstrap.uow() as uow:
+        versions = svc.program_versions(uow)
     return json_response({"programs": [program_view(p) for p in versions.items],
                           "unreadable": [u.as_dict() for u in versions.unreadable]})
 
@@ -143,20 +142,14 @@ def list_programs():
 def refusals():
     caller(bp).require("admin")
     limit = query_int(bp, "limit", 1, 500) or 100
-    return json_response({"refusals": store().refusals(limit)})
+    with bootstrap.uow() as uow:
+        return json_response({"refusals": svc.refusals(uow, limit)})
 
 
 @route(bp, "/admin/members/outbox")
 def outbox():
     """Notifications due now, and those a member's quiet hours hold, each with the time it is due."""
     caller(bp).require("admin")
-    now, limit = bootstrap.now(), query_int(bp, "limit", 1, 500) or 100
-    waiting = [_note(i) for i in store().outbox_waiting(now, limit)]
-    return json_response({"due": [_note(i) for i in store().outbox_due(now, limit)], "waiting": waiting,
-                          "next_due_at": waiting[0]["due_at"] if waiting else None})
-
-
-def _note(i: dict) -> dict:
-    return {"event_id": i["event_id"], "member_id": i["member_id"], "due_at": i["not_before"],
-            "not_before": i["not_before"], "Source": i["source"], "DetailType": i["detail_type"],
-            "Detail": i["detail"]}
+    limit = query_int(bp, "limit", 1, 500) or 100
+    with bootstrap.uow() as uow:
+        return json_response(svc.outbox(uow, bootstrap.now(), limit))

@@ -31,7 +31,6 @@ from ..domain.periods import Calendar
 from ..domain.plans import Plan, plan_in_force
 from ..domain.standing import Chain, TreeRules
 from ..store.orders import Hold, OrderContext, OrderRecord
-from ..store.reads import Reads
 from ..store.uow import UnitOfWork
 from . import member_orders as member_hooks
 from .partners import chain_for
@@ -62,7 +61,7 @@ def attribute_order(uow: UnitOfWork, cmd: OrderCommand, rules: attr.AttributionR
     _check_not_future(cmd.ordered_at, now, "ordered_at")
     known_code = uow.links.cached(cmd.referral_code)
     hint = partner_hint(cmd.click_id) or (known_code.partner_id if known_code else None)
-    buyer = Reads(tuple(member_hooks.order_keys(cmd)), lambda found: found)
+    buyer = uow.members.for_order(cmd.customer_hash, cmd.coupon_code)
     for _ in range(ATTEMPTS):
         ctx = uow.orders.context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash,
                                  cmd.identity_hashes, partner_hint=hint, also=buyer)
@@ -73,7 +72,7 @@ def attribute_order(uow: UnitOfWork, cmd: OrderCommand, rules: attr.AttributionR
         found = attr.attribute(cmd.ordered_at, ctx.click, code_partner, ctx.binding, rules)
         partner, chain, figures = _chain(uow, ctx, found, plan, now, tree)
         period = cal.landing_period(cmd.ordered_at, now)
-        effects = member_hooks.order_effects(ctx.also or {}, cmd, now)
+        effects = member_hooks.order_effects(ctx.also, cmd, now, uow.members)
         decision = _decide(cmd, plan, found, partner, chain, figures, now, cal, period, ctx, fraud_rules)
         try:
             _commit_order(uow, cmd, plan, decision, now, effects)
@@ -181,7 +180,7 @@ def _commit_order(uow: UnitOfWork, cmd: OrderCommand, plan: Plan, d: Decision, n
     uow.add(*(uow.ledger.new(e) for e in d.entries))
     if d.hold is not None:
         uow.add(uow.orders.hold(d.hold))
-    uow.add(*effects.ops)  # the buyer's member writes, in the same transaction
+    uow.add(*effects.writes)  # the buyer's member writes, in the same transaction
     uow.commit()
 
 
@@ -217,7 +216,7 @@ def refund_order(uow: UnitOfWork, cmd: RefundCommand, now: datetime, cal: Calend
             uow.add(uow.ledger.sale(order.attributed_to, order.order_id, f"R#{cmd.refund_id}", cmd.refunded_at,
                                     period, order.currency, -cmd.amount_minor, counts_order=False))
         uow.add(*(uow.ledger.new(e) for e in reversals))
-        uow.add(*member_hooks.refund_ops(order, cmd))
+        uow.add(*member_hooks.refund_writes(order, cmd, uow.members))
         try:
             uow.commit()
             return Outcome(result, created=True)

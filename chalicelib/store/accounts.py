@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from . import keys, schema
+from . import keys
 from .partners import partner_from
 
 
@@ -18,6 +18,3 @@ class AccountRepo:
         item = self.table.get(keys.partner(partner_id),
                               attrs=("partner_id", "code", "schedule", "status", "rank", "sponsor_id", "created_at"))
         return partner_from(item).standing(now).status if item else None
-
-    def member_exists(self, member_id: str) -> bool:
-        return self.table.get(keys.member(member_id), attrs=(schema.PK,)) is not None

@@ -1,20 +1,22 @@
-"""Members in the one table: items are shaped here and nowhere else. Services compose the
-operations below into one TransactWriteItems per use case."""
+"""Members in the one table: profiles, invite codes, identity claims, advocate rewards, the rewards
+ledger, redemptions, refusals, the notification outbox, coupons and the reward programs. Items are
+shaped here and nowhere else: reads return the small typed views below, writes are store/ops.py
+values a unit of work commits."""
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
-from ..domain.members import Member
+from ..domain.members import Member, member_id_for
 from ..domain.notifications import Notification, QuietHours, parse_hhmm
-from ..domain.rewards import AdvocateReward, Refusal, Reward, RewardEntry, RewardProgram
+from ..domain.rewards import AdvocateReward, Identity, Reward, RewardEntry, RewardProgram
 from ..domain.tiers import Activity, TierProgram, TierRule, TierState
-from . import keys, schema
-from .dynamo import Op, Table
-from .keys import Key
-from .readable import Versions, read_versions
+from . import keys, ops, schema
+from .ops import Put, Update, put_new
+from .readable import UnreadableRecord, Versions, read_one, read_versions
+from .reads import Reads
 from .items import iso, parse_iso
 
 DAY_PREFIX = "d#"  # activity buckets on the profile: d#YYYYMMDD#s (spend), #o (orders), #i (invites)
@@ -24,15 +26,116 @@ def _t(value: str | None) -> datetime | None:
     return parse_iso(value) if value else None
 
 
-# ---- reward programs ------------------------------------------------------------------------------
+def _day_attr(day: str, what: str) -> str:
+    return f"{DAY_PREFIX}{day}#{what}"
 
-def program_doc(p: RewardProgram) -> str:
+
+# ---- typed views --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MemberProfile:
+    """A member's profile item: the member as the rules see it, plus what the profile records for
+    replays and checks (the registration's fingerprint and its recorded result, the inviter's card
+    hash kept for the friend's first order, the last monthly tier review)."""
+    member: Member
+    fingerprint: str
+    signup: Mapping[str, Any]  # the registration's recorded result (the friend reward), replayed as is
+    advocate_payment_hash: str | None = None
+    reviewed_month: str | None = None  # "YYYY-MM"
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """The idempotency record of a redemption: a retry with the same id replays `result`."""
+    member_id: str
+    redemption_id: str
+    fingerprint: str
+    result: Mapping[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RefusalRecord:
+    """An invite or an advocate reward refused (or cancelled), with its reason, under the advocate."""
+    refusal_id: str  # "invite#{friend}" for an invite refused at sign-up, else the reward id
+    advocate_id: str
+    friend_id: str | None
+    code: str
+    message: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A notification waiting in the outbox, in EventBridge's terms."""
+    event_id: str
+    member_id: str
+    created_at: datetime
+    not_before: datetime
+    source: str
+    detail_type: str
+    detail: str  # JSON, as EventBridge takes it
+
+
+@dataclass(frozen=True)
+class Coupon:
+    code: str
+    member_id: str
+    value_minor: int
+    currency: str
+    min_order_minor: int
+    source: str
+    created_at: datetime
+    expires_at: datetime
+    for_order: str | None = None
+    used_by_order: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberState:
+    """A member's whole partition, from one Query."""
+    profile: MemberProfile
+    rewards: tuple[AdvocateReward, ...] = ()  # as the advocate
+    entries: tuple[RewardEntry, ...] = ()
+    redemptions: Mapping[str, Redemption] = field(default_factory=dict)
+    refusals: Mapping[str, RefusalRecord] = field(default_factory=dict)
+    outbox: frozenset[str] = frozenset()  # event ids
+
+    @property
+    def member(self) -> Member:
+        return self.profile.member
+
+
+@dataclass(frozen=True)
+class SignupContext:
+    """What a registration reads in one batch: the profile (a replay), the reward programs, which of
+    the newcomer's identity kinds another member already claimed, and who owns the invite code."""
+    profile: MemberProfile | None
+    programs: tuple[RewardProgram, ...]
+    taken: frozenset[str]  # claim kinds (email, phone, payment) already claimed
+    inviter_id: str | None  # the member whose invite code it is; None when no such code
+
+
+@dataclass(frozen=True)
+class BuyerContext:
+    """What an order needs to know about its buyer as a member, read in the order's first batch.
+    A profile or coupon that is stored but cannot be read is reported (store/readable.py) and
+    stands as none: the member side never stops an order."""
+    member: MemberProfile | None
+    programs: tuple[RewardProgram, ...]
+    coupon: Coupon | None
+    coupon_unreadable: bool = False
+
+
+# ---- item <-> value -----------------------------------------------------------------------------
+
+def _program_doc(p: RewardProgram) -> str:
     d = asdict(p)
     d["effective_from"] = iso(p.effective_from)
     return json.dumps(d, sort_keys=True)
 
 
-def program_from_doc(doc: str) -> RewardProgram:
+def _program_from_doc(doc: str) -> RewardProgram:
     d = json.loads(doc)
     tiers = d.pop("tiers")
     tiers["rules"] = tuple(TierRule(**r) for r in tiers["rules"])
@@ -41,24 +144,16 @@ def program_from_doc(doc: str) -> RewardProgram:
                             "advocate_reward": Reward(**d["advocate_reward"]), "tiers": TierProgram(**tiers)})
 
 
-def program_versions_from(item: dict[str, Any] | None) -> Versions[RewardProgram]:
-    """Every stored version that can be read; one that cannot is skipped and reported (store/readable.py)."""
-    return read_versions("/".join(keys.reward_programs()), (item or {}).get("versions", []), program_from_doc)
+def _program_versions_from(item: dict[str, Any] | None) -> Versions[RewardProgram]:
+    """Every stored version that can be read; one that cannot is skipped and reported."""
+    return read_versions("/".join(keys.reward_programs()), (item or {}).get("versions", []), _program_from_doc)
 
 
-def programs_from(item: dict[str, Any] | None) -> list[RewardProgram]:
-    return program_versions_from(item).items
+def _programs_from(item: dict[str, Any] | None) -> tuple[RewardProgram, ...]:
+    return tuple(_program_versions_from(item).items)
 
 
-# ---- members ------------------------------------------------------------------------------------
-
-def day_attr(day: str, what: str) -> str:
-    return f"{DAY_PREFIX}{day}#{what}"
-
-
-def member_from(item: dict[str, Any]) -> Member:
-    from ..domain.rewards import Identity
-
+def _member_from(item: dict[str, Any]) -> Member:
     days: dict[str, Activity] = {}
     for name, value in item.items():
         if name.startswith(DAY_PREFIX):
@@ -78,27 +173,19 @@ def member_from(item: dict[str, Any]) -> Member:
     )
 
 
-def member_item(m: Member, fingerprint: str, signup: dict[str, Any], balances: dict[str, int]) -> dict[str, Any]:
-    i = m.identity
-    return {
-        "member_id": i.member_id, "customer_hash": i.customer_hash, "email_hash": i.email_hash,
-        "phone_hash": i.phone_hash, "payment_hash": i.payment_hash, "invite_code": m.invite_code,
-        "tz": m.quiet.tz, "quiet_start": m.quiet.start.strftime("%H:%M"), "quiet_end": m.quiet.end.strftime("%H:%M"),
-        "tier": m.tier.tier, "tier_since": iso(m.created_at), "advocate_id": m.advocate_id,
-        "ledger_seq": m.ledger_seq, **{f"bal_{u}": n for u, n in balances.items()},
-        "created_at": iso(m.created_at), "fingerprint": fingerprint, "signup": json.dumps(signup, sort_keys=True),
-        schema.GSI1PK: keys.MEMBERS_INDEX, schema.GSI1SK: f"{iso(m.created_at)}#{i.member_id}",
-    }
+def _profile_from(item: dict[str, Any]) -> MemberProfile:
+    return MemberProfile(_member_from(item), item["fingerprint"], json.loads(item.get("signup") or "{}"),
+                         item.get("advocate_payment_hash"), item.get("reviewed_month") or None)
 
 
-def reward_item(r: AdvocateReward) -> dict[str, Any]:
+def _reward_item(r: AdvocateReward) -> dict[str, Any]:
     return {"reward_id": r.reward_id, "advocate_id": r.advocate_id, "friend_id": r.friend_id, "order_id": r.order_id,
             "unit": r.unit, "base_amount": r.base_amount, "qualified_at": iso(r.qualified_at),
             "matures_at": iso(r.matures_at), "program_version": r.program_version, "cap_per_month": r.cap_per_month,
             "cap_per_year": r.cap_per_year, "expiry_days": r.expiry_days}
 
 
-def reward_from(item: dict[str, Any]) -> AdvocateReward:
+def _reward_from(item: dict[str, Any]) -> AdvocateReward:
     return AdvocateReward(
         item["reward_id"], item["advocate_id"], item["friend_id"], item["order_id"], item["unit"],
         item["base_amount"], parse_iso(item["qualified_at"]), parse_iso(item["matures_at"]), item["program_version"],
@@ -106,264 +193,284 @@ def reward_from(item: dict[str, Any]) -> AdvocateReward:
         item.get("refund_id"))
 
 
-def entry_item(e: RewardEntry) -> dict[str, Any]:
+def _entry_item(e: RewardEntry) -> dict[str, Any]:
     return {"entry_id": e.entry_id, "member_id": e.member_id, "kind": e.kind, "unit": e.unit, "amount": e.amount,
             "occurred_at": iso(e.occurred_at), "source": e.source,
             "expires_at": iso(e.expires_at) if e.expires_at else None, "lot": e.lot,
             "allocations": [{"lot": lot, "amount": n} for lot, n in e.allocations] or None}
 
 
-def entry_from(item: dict[str, Any]) -> RewardEntry:
+def _entry_from(item: dict[str, Any]) -> RewardEntry:
     return RewardEntry(item["entry_id"], item["member_id"], item["kind"], item["unit"], item["amount"],
                        parse_iso(item["occurred_at"]), item["source"], _t(item.get("expires_at")), item.get("lot"),
                        tuple((a["lot"], a["amount"]) for a in item.get("allocations") or ()))
 
 
-@dataclass(frozen=True)
-class Coupon:
-    code: str
-    member_id: str
-    value_minor: int
-    currency: str
-    min_order_minor: int
-    source: str
-    created_at: datetime
-    expires_at: datetime
-    for_order: str | None = None
-    used_by_order: str | None = None
-
-
-def coupon_item(c: Coupon) -> dict[str, Any]:
-    return {"code": c.code, "member_id": c.member_id, "value_minor": c.value_minor, "currency": c.currency,
-            "min_order_minor": c.min_order_minor, "source": c.source, "created_at": iso(c.created_at),
-            "expires_at": iso(c.expires_at), "for_order": c.for_order,
-            schema.GSI1PK: keys.member_coupons_index(c.member_id), schema.GSI1SK: f"{iso(c.created_at)}#{c.code}"}
-
-
-def coupon_from(item: dict[str, Any]) -> Coupon:
+def _coupon_from(item: dict[str, Any]) -> Coupon:
     return Coupon(item["code"], item["member_id"], item["value_minor"], item["currency"], item["min_order_minor"],
                   item["source"], parse_iso(item["created_at"]), parse_iso(item["expires_at"]), item.get("for_order"),
                   item.get("used_by_order"))
 
 
-@dataclass
-class MemberState:
-    """A member's whole partition, from one Query."""
-    member: Member
-    profile: dict[str, Any]
-    rewards: list[AdvocateReward] = field(default_factory=list)  # as the advocate
-    entries: list[RewardEntry] = field(default_factory=list)
-    redemptions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    refusals: dict[str, dict[str, Any]] = field(default_factory=dict)
-    outbox: set[str] = field(default_factory=set)
+def _redemption_from(member_id: str, item: dict[str, Any]) -> Redemption:
+    return Redemption(member_id, item["redemption_id"], item["fingerprint"], json.loads(item["result"]),
+                      parse_iso(item["created_at"]))
 
 
-class MemberStore:
-    def __init__(self, table: Table):
+def _refusal_from(item: dict[str, Any]) -> RefusalRecord:
+    return RefusalRecord(item["refusal_id"], item["advocate_id"], item.get("friend_id"), item["code"],
+                         item["message"], parse_iso(item["at"]))
+
+
+def _outbox_from(item: dict[str, Any]) -> OutboxItem:
+    return OutboxItem(item["event_id"], item["member_id"], parse_iso(item["created_at"]),
+                      parse_iso(item["not_before"]), item["source"], item["detail_type"], item["detail"])
+
+
+# ---- the repository -----------------------------------------------------------------------------
+
+class MemberRepo:
+    def __init__(self, table: Any):
         self.table = table
 
     # ---- reads ---------------------------------------------------------------------------------
-    def programs(self) -> list[RewardProgram]:
-        return self.program_versions().items
+    def programs(self) -> tuple[RewardProgram, ...]:
+        """Every published reward program version that can be read, oldest first."""
+        return _programs_from(self.table.get(keys.reward_programs()))
 
     def program_versions(self) -> Versions[RewardProgram]:
-        return program_versions_from(self.table.get(keys.reward_programs()))
+        """The versions that can be read, how many are stored (the next is number stored + 1) and
+        those that cannot be read."""
+        return _program_versions_from(self.table.get(keys.reward_programs()))
 
-    def get_many(self, wanted: list[Key]) -> dict[Key, dict[str, Any]]:
-        return self.table.batch_get(wanted)
+    def get(self, member_id: str) -> MemberProfile | None:
+        item = self.table.get(keys.member(member_id))
+        return _profile_from(item) if item else None
+
+    def exists(self, member_id: str) -> bool:
+        """Whether the member is registered (its key only: a small reply)."""
+        return self.table.get(keys.member(member_id), attrs=(schema.PK,)) is not None
+
+    def signup_context(self, member_id: str, claims: Iterable[tuple[str, str]],
+                       invite_code: str | None) -> SignupContext:
+        """One batch read: the profile, the programs, the identity claims (kind, hash) and the
+        invite code."""
+        claims = list(claims)
+        wanted = [keys.member(member_id), keys.reward_programs(), *(keys.identity_claim(k, h) for k, h in claims)]
+        if invite_code:
+            wanted.append(keys.invite_code(invite_code))
+        found = self.table.batch_get(wanted)
+        profile = found.get(keys.member(member_id))
+        invite = found.get(keys.invite_code(invite_code)) if invite_code else None
+        return SignupContext(
+            profile=_profile_from(profile) if profile else None,
+            programs=_programs_from(found.get(keys.reward_programs())),
+            taken=frozenset(k for k, h in claims if keys.identity_claim(k, h) in found),
+            inviter_id=invite["member_id"] if invite else None,
+        )
+
+    def for_order(self, customer_hash: str, coupon_code: str | None) -> Reads[BuyerContext]:
+        """What the order path reads for its buyer, in its own first batch read: the buyer's member
+        profile (the id follows from the customer hash), the reward programs, the named coupon."""
+        profile_key, programs_key = keys.member(member_id_for(customer_hash)), keys.reward_programs()
+        coupon_key = keys.coupon(coupon_code) if coupon_code else None
+
+        def decode(found: dict[ops.Key, dict[str, Any]]) -> BuyerContext:
+            profile, coupon, coupon_unreadable = None, None, False
+            if profile_key in found:
+                try:
+                    profile = read_one("/".join(profile_key), _profile_from, found[profile_key])
+                except UnreadableRecord:
+                    pass  # reported; the order is recorded without its member side
+            if coupon_key and coupon_key in found:
+                try:
+                    coupon = read_one("/".join(coupon_key), _coupon_from, found[coupon_key])
+                except UnreadableRecord:
+                    coupon_unreadable = True
+            return BuyerContext(profile, _programs_from(found.get(programs_key)), coupon, coupon_unreadable)
+
+        return Reads((profile_key, programs_key, *((coupon_key,) if coupon_key else ())), decode)
 
     def state(self, member_id: str) -> MemberState | None:
-        st: MemberState | None = None
-        rest: list[dict[str, Any]] = []
+        """The member's whole partition (profile, rewards, entries, redemptions, refusals, outbox)."""
+        profile: MemberProfile | None = None
+        rewards: list[AdvocateReward] = []
+        entries: list[RewardEntry] = []
+        redemptions: dict[str, Redemption] = {}
+        refusals: dict[str, RefusalRecord] = {}
+        outbox: set[str] = set()
         for item in self.table.query(keys.member_pk(member_id)):
-            if item[schema.SK] == keys.MEMBER_PROFILE:
-                st = MemberState(member_from(item), item)
-            else:
-                rest.append(item)
-        if st is None:
-            return None
-        for item in rest:
             sk = item[schema.SK]
-            if sk.startswith(keys.MEMBER_REWARD):
-                st.rewards.append(reward_from(item))
+            if sk == keys.MEMBER_PROFILE:
+                profile = _profile_from(item)
+            elif sk.startswith(keys.MEMBER_REWARD):
+                rewards.append(_reward_from(item))
             elif sk.startswith(keys.MEMBER_ENTRY):
-                st.entries.append(entry_from(item))
+                entries.append(_entry_from(item))
             elif sk.startswith(keys.MEMBER_REDEMPTION):
-                st.redemptions[item["redemption_id"]] = item
+                redemptions[item["redemption_id"]] = _redemption_from(member_id, item)
             elif sk.startswith(keys.MEMBER_REFUSAL):
-                st.refusals[item["refusal_id"]] = item
+                refusals[item["refusal_id"]] = _refusal_from(item)
             elif sk.startswith(keys.MEMBER_OUTBOX):
-                st.outbox.add(item["event_id"])
-        return st
+                outbox.add(item["event_id"])
+        if profile is None:
+            return None
+        return MemberState(profile, tuple(rewards), tuple(entries), redemptions, refusals, frozenset(outbox))
 
     def coupons_of(self, member_id: str, limit: int = 100) -> list[Coupon]:
-        return [coupon_from(i) for i in self.table.query(keys.member_coupons_index(member_id), index=schema.GSI1,
-                                                           forward=False, limit=limit)]
+        """The member's coupons, newest first."""
+        return [_coupon_from(i) for i in self.table.query(keys.member_coupons_index(member_id), index=schema.GSI1,
+                                                            forward=False, limit=limit)]
 
     def member_ids(self) -> Iterator[str]:
+        """Every member, oldest first, page by page."""
         for item in self.table.query(keys.MEMBERS_INDEX, index=schema.GSI1, projection="member_id"):
             yield item["member_id"]
 
-    def refusals(self, limit: int = 100) -> list[dict[str, Any]]:
-        return [{k: i.get(k) for k in ("refusal_id", "advocate_id", "friend_id", "code", "message", "at")}
-                for i in self.table.query(keys.REFUSALS_INDEX, index=schema.GSI1, forward=False, limit=limit)]
+    def refusals(self, limit: int = 100) -> list[RefusalRecord]:
+        """The latest refusals across members, newest first."""
+        return [_refusal_from(i) for i in self.table.query(keys.REFUSALS_INDEX, index=schema.GSI1, forward=False,
+                                                            limit=limit)]
 
-    def outbox_due(self, until: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    def outbox_due(self, until: datetime, limit: int = 100) -> list[OutboxItem]:
         """Notifications whose time has come by `until`, oldest first."""
-        return list(self.table.query(keys.OUTBOX_INDEX, index=schema.GSI1, limit=limit,
-                                     sk_between=("0", f"{iso(until)}#\uffff")))
+        return [_outbox_from(i) for i in self.table.query(keys.OUTBOX_INDEX, index=schema.GSI1, limit=limit,
+                                                           sk_between=("0", f"{iso(until)}#\uffff"))]
 
-    def outbox_waiting(self, after: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    def outbox_waiting(self, after: datetime, limit: int = 100) -> list[OutboxItem]:
         """Notifications held until later (a member's quiet hours), soonest first."""
-        return list(self.table.query(keys.OUTBOX_INDEX, index=schema.GSI1, limit=limit,
-                                     sk_between=(f"{iso(after)}#\uffff", "\uffff")))
+        return [_outbox_from(i) for i in self.table.query(keys.OUTBOX_INDEX, index=schema.GSI1, limit=limit,
+                                                           sk_between=(f"{iso(after)}#\uffff", "\uffff"))]
 
     def resolve_invite(self, code: str) -> str | None:
+        """The member whose invite code this is."""
         item = self.table.get(keys.invite_code(code), consistent=False)
         return item["member_id"] if item else None
 
-    # ---- operations (composed by the services into one transaction) ----------------------------
+    # ---- writes --------------------------------------------------------------------------------
     @staticmethod
-    def put_program(p: RewardProgram, existing: int, created_by: str, now: datetime) -> list[dict[str, Any]]:
-        doc = program_doc(p)
-        return [
-            Op.put_new(keys.reward_program_version(p.version), {"doc": doc, "created_by": created_by,
-                                                                 "created_at": iso(now)}),
-            Op.update(keys.reward_programs(), "SET versions = list_append(if_not_exists(versions, :empty), :new)",
-                      values={":empty": [], ":new": [doc], ":n": existing},
-                      condition="attribute_not_exists(versions) OR size(versions) = :n"),
-        ]
+    def new_program(p: RewardProgram, created_by: str, now: datetime) -> Put:
+        """The program version's own item: the claim of a publish (versions are never edited)."""
+        return put_new(keys.reward_program_version(p.version),
+                       {"doc": _program_doc(p), "created_by": created_by, "created_at": iso(now)})
 
     @staticmethod
-    def put_member(m: Member, fingerprint: str, signup: dict[str, Any], balances: dict[str, int],
-                   advocate_payment_hash: str | None = None) -> dict[str, Any]:
-        return Op.put_new(keys.member(m.member_id), {**member_item(m, fingerprint, signup, balances),
-                                                     "advocate_payment_hash": advocate_payment_hash})
+    def program_listed(p: RewardProgram, existing: int) -> Update:
+        """The version appended to the list the order path reads, only if the list still holds the
+        `existing` versions it was numbered after."""
+        return Update(keys.reward_programs(), append={"versions": [_program_doc(p)]},
+                      when=ops.Absent("versions") | ops.SizeIs("versions", existing))
 
     @staticmethod
-    def put_invite_code(code: str, member_id: str, now: datetime) -> dict[str, Any]:
-        return Op.put_new(keys.invite_code(code), {"code": code, "member_id": member_id, "created_at": iso(now)})
+    def new(p: MemberProfile, balances: Mapping[str, int]) -> Put:
+        """The member's profile: the claim of a registration (its existence means "registered")."""
+        m, i = p.member, p.member.identity
+        return put_new(keys.member(m.member_id), {
+            "member_id": i.member_id, "customer_hash": i.customer_hash, "email_hash": i.email_hash,
+            "phone_hash": i.phone_hash, "payment_hash": i.payment_hash, "invite_code": m.invite_code,
+            "tz": m.quiet.tz, "quiet_start": m.quiet.start.strftime("%H:%M"),
+            "quiet_end": m.quiet.end.strftime("%H:%M"), "tier": m.tier.tier, "tier_since": iso(m.created_at),
+            "advocate_id": m.advocate_id, "ledger_seq": m.ledger_seq,
+            **{f"bal_{u}": n for u, n in balances.items()}, "created_at": iso(m.created_at),
+            "fingerprint": p.fingerprint, "signup": json.dumps(dict(p.signup), sort_keys=True),
+            "advocate_payment_hash": p.advocate_payment_hash,
+            schema.GSI1PK: keys.MEMBERS_INDEX, schema.GSI1SK: f"{iso(m.created_at)}#{i.member_id}",
+        })
 
     @staticmethod
-    def put_claim(kind: str, value_hash: str, member_id: str) -> dict[str, Any]:
-        return Op.put_new(keys.identity_claim(kind, value_hash), {"member_id": member_id})
+    def new_invite_code(code: str, member_id: str, now: datetime) -> Put:
+        return put_new(keys.invite_code(code), {"code": code, "member_id": member_id, "created_at": iso(now)})
 
     @staticmethod
-    def put_entry(e: RewardEntry) -> dict[str, Any]:
-        return Op.put_new(keys.member_entry(e.member_id, e.entry_id), entry_item(e))
+    def new_identity_claim(kind: str, value_hash: str, member_id: str) -> Put:
+        """This email, phone or card hash is first registered by `member_id`."""
+        return put_new(keys.identity_claim(kind, value_hash), {"member_id": member_id})
 
     @staticmethod
-    def put_reward(r: AdvocateReward) -> dict[str, Any]:
-        return Op.put_new(keys.member_reward(r.advocate_id, r.reward_id), reward_item(r))
+    def new_entry(e: RewardEntry) -> Put:
+        return put_new(keys.member_entry(e.member_id, e.entry_id), _entry_item(e))
 
     @staticmethod
-    def put_coupon(c: Coupon) -> dict[str, Any]:
-        return Op.put_new(keys.coupon(c.code), coupon_item(c))
+    def new_reward(r: AdvocateReward) -> Put:
+        return put_new(keys.member_reward(r.advocate_id, r.reward_id), _reward_item(r))
 
     @staticmethod
-    def put_refusal(member_id: str, refusal_id: str, refusal: Refusal, friend_id: str | None,
-                    at: datetime) -> dict[str, Any]:
-        return Op.put_new(keys.member_refusal(member_id, refusal_id), {
-            "refusal_id": refusal_id, "advocate_id": member_id, "friend_id": friend_id, "code": refusal.code,
-            "message": refusal.message, "at": iso(at),
-            schema.GSI1PK: keys.REFUSALS_INDEX, schema.GSI1SK: f"{iso(at)}#{member_id}#{refusal_id}"})
+    def new_coupon(c: Coupon) -> Put:
+        return put_new(keys.coupon(c.code), {
+            "code": c.code, "member_id": c.member_id, "value_minor": c.value_minor, "currency": c.currency,
+            "min_order_minor": c.min_order_minor, "source": c.source, "created_at": iso(c.created_at),
+            "expires_at": iso(c.expires_at), "for_order": c.for_order,
+            schema.GSI1PK: keys.member_coupons_index(c.member_id), schema.GSI1SK: f"{iso(c.created_at)}#{c.code}"})
 
     @staticmethod
-    def put_notification(n: Notification) -> dict[str, Any]:
+    def new_refusal(r: RefusalRecord) -> Put:
+        return put_new(keys.member_refusal(r.advocate_id, r.refusal_id), {
+            "refusal_id": r.refusal_id, "advocate_id": r.advocate_id, "friend_id": r.friend_id, "code": r.code,
+            "message": r.message, "at": iso(r.at),
+            schema.GSI1PK: keys.REFUSALS_INDEX, schema.GSI1SK: f"{iso(r.at)}#{r.advocate_id}#{r.refusal_id}"})
+
+    @staticmethod
+    def new_notification(n: Notification) -> Put:
         entry = n.eventbridge_entry()
-        return Op.put_new(keys.member_outbox(n.member_id, n.event_id), {
+        return put_new(keys.member_outbox(n.member_id, n.event_id), {
             "event_id": n.event_id, "member_id": n.member_id, "created_at": iso(n.created_at),
             "not_before": iso(n.not_before), "source": entry["Source"], "detail_type": entry["DetailType"],
             "detail": entry["Detail"],
             schema.GSI1PK: keys.OUTBOX_INDEX, schema.GSI1SK: f"{iso(n.not_before)}#{n.member_id}#{n.event_id}"})
 
     @staticmethod
-    def put_redemption(member_id: str, redemption_id: str, fingerprint: str, result: dict[str, Any],
-                       now: datetime) -> dict[str, Any]:
-        return Op.put_new(keys.member_redemption(member_id, redemption_id), {
-            "redemption_id": redemption_id, "fingerprint": fingerprint, "created_at": iso(now),
-            "result": json.dumps(result, sort_keys=True)})
+    def new_redemption(r: Redemption) -> Put:
+        """The redemption record: the claim of a redemption."""
+        return put_new(keys.member_redemption(r.member_id, r.redemption_id), {
+            "redemption_id": r.redemption_id, "fingerprint": r.fingerprint, "created_at": iso(r.created_at),
+            "result": json.dumps(dict(r.result), sort_keys=True)})
 
     @staticmethod
-    def move_ledger(member_id: str, seq: int, balances: dict[str, int], tier: TierState | None = None,
-                    now: datetime | None = None, invites_on: dict[str, int] | None = None,
-                    also_set: dict[str, Any] | None = None, remove: list[str] | None = None) -> dict[str, Any]:
+    def ledger_moved(member_id: str, seq: int, balances: Mapping[str, int], now: datetime,
+                     tier: TierState | None = None, invites_on: Mapping[str, int] | None = None,
+                     reviewed_month: str | None = None, prune_days: Iterable[str] = ()) -> Update:
         """The balance projection moves with the entries, only from the sequence number it was read
-        at: two writers racing on one member's ledger take turns."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {":seq": seq, ":next": seq + 1}
-        sets = ["ledger_seq = :next"]
-        for i, (unit, n) in enumerate(sorted(balances.items())):
-            names[f"#b{i}"] = f"bal_{unit}"
-            values[f":b{i}"] = n
-            sets.append(f"#b{i} = :b{i}")
+        at: two writers racing on one member's ledger take turns. With it: a tier change, invites
+        counted on their days, the month reviewed, and activity days too old to matter removed."""
+        sets: dict[str, Any] = {"ledger_seq": seq + 1, **{f"bal_{u}": n for u, n in sorted(balances.items())}}
         if tier is not None:
-            names.update({"#tier": "tier", "#grace": "grace_since"})
-            values.update({":tier": tier.tier, ":grace": tier.grace_since or "", ":now": iso(now)})
-            sets += ["#tier = :tier", "#grace = :grace", "tier_since = :now"]
-        for i, (name, value) in enumerate(sorted((also_set or {}).items())):
-            names[f"#x{i}"] = name
-            values[f":x{i}"] = value
-            sets.append(f"#x{i} = :x{i}")
-        adds = []
-        for i, (day, n) in enumerate(sorted((invites_on or {}).items())):
-            names[f"#i{i}"] = day_attr(day, "i")
-            values[f":i{i}"] = n
-            adds.append(f"#i{i} :i{i}")
-        removes = []
-        for i, name in enumerate(remove or []):
-            names[f"#r{i}"] = name
-            removes.append(f"#r{i}")
-        expression = ("SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
-                      + (" REMOVE " + ", ".join(removes) if removes else ""))
-        return Op.update(keys.member(member_id), expression, names=names, values=values,
-                         condition="ledger_seq = :seq")
+            sets.update({"tier": tier.tier, "grace_since": tier.grace_since or "", "tier_since": iso(now)})
+        if reviewed_month is not None:
+            sets["reviewed_month"] = reviewed_month
+        adds = {_day_attr(day, "i"): n for day, n in sorted((invites_on or {}).items())}
+        removes = tuple(_day_attr(d, w) for d in sorted(prune_days) for w in "soi")
+        return Update(keys.member(member_id), set=sets, add=adds, remove=removes, when=ops.eq("ledger_seq", seq))
 
     @staticmethod
-    def record_order(member_id: str, day: str, spend_minor: int, orders: int, first_order_id: str | None,
-                     tier: TierState | None, now: datetime) -> dict[str, Any]:
-        """The buyer's activity on the order's day (ADD: commutative, needs no condition), its first
-        qualifying order, and an upgrade when the order earned one."""
-        names = {"#s": day_attr(day, "s"), "#o": day_attr(day, "o")}
-        values: dict[str, Any] = {":s": spend_minor, ":o": orders}
-        sets = []
+    def order_recorded(member_id: str, day: str, spend_minor: int, first_order_id: str | None,
+                       tier: TierState | None, now: datetime) -> Update:
+        """The buyer's activity on the order's day (ADD: commutative, needs no condition beyond the
+        profile existing), its first qualifying order (once), and an upgrade the order earned."""
+        sets: dict[str, Any] = {}
+        when: ops.Cond = ops.ITEM_PRESENT
         if first_order_id:
-            sets.append("first_order_id = :first")
-            values[":first"] = first_order_id
+            sets["first_order_id"] = first_order_id
+            when = when & ops.Absent("first_order_id")
         if tier is not None:
-            sets += ["#tier = :tier", "grace_since = :grace", "tier_since = :now"]
-            names["#tier"] = "tier"
-            values.update({":tier": tier.tier, ":grace": tier.grace_since or "", ":now": iso(now)})
-        expression = ("SET " + ", ".join(sets) + " " if sets else "") + "ADD #s :s, #o :o"
-        condition = "attribute_exists(PK)" + (" AND attribute_not_exists(first_order_id)" if first_order_id else "")
-        return Op.update(keys.member(member_id), expression, names=names, values=values, condition=condition)
+            sets.update({"tier": tier.tier, "grace_since": tier.grace_since or "", "tier_since": iso(now)})
+        return Update(keys.member(member_id), set=sets,
+                      add={_day_attr(day, "s"): spend_minor, _day_attr(day, "o"): 1}, when=when)
 
     @staticmethod
-    def record_refund(order_member: dict[str, Any], refund_id: str, refunded_at: datetime,
-                      refund_minor: int, cancels_reward: bool) -> list[dict[str, Any]]:
-        """A refund takes its amount off the buyer's spend that day, and marks the advocate reward
-        its order created as refunded (once: the first refund that took the order below the minimum)."""
-        ops = []
-        if order_member.get("spend_counted"):
-            ops.append(Op.update(keys.member(order_member["member_id"]), "ADD #s :s",
-                                 names={"#s": day_attr(order_member["day"], "s")}, values={":s": -refund_minor}))
-        if cancels_reward and order_member.get("reward_id"):
-            ops.append(Op.update(
-                keys.member_reward(order_member["advocate_id"], order_member["reward_id"]),
-                "SET refunded_at = if_not_exists(refunded_at, :at), refund_id = if_not_exists(refund_id, :r)",
-                values={":at": iso(refunded_at), ":r": refund_id}))
-        return ops
+    def spend_refunded(member_id: str, day: str, refund_minor: int) -> Update:
+        """A refund takes its amount off the buyer's spend on the order's day."""
+        return Update(keys.member(member_id), add={_day_attr(day, "s"): -refund_minor})
 
     @staticmethod
-    def use_coupon(code: str, order_id: str, now: datetime) -> dict[str, Any]:
-        return Op.update(keys.coupon(code), "SET used_by_order = :o, used_at = :at",
-                         values={":o": order_id, ":at": iso(now)},
-                         condition="attribute_exists(PK) AND attribute_not_exists(used_by_order)")
+    def reward_refunded(advocate_id: str, reward_id: str, refund_id: str, at: datetime) -> Update:
+        """The advocate reward an order created is marked refunded, once: the first refund that took
+        the order below the minimum stays the one recorded."""
+        return Update(keys.member_reward(advocate_id, reward_id),
+                      set_if_absent={"refunded_at": iso(at), "refund_id": refund_id})
 
     @staticmethod
-    def prune_days(member_id: str, attrs: list[str]) -> dict[str, Any]:
-        names = {f"#p{i}": a for i, a in enumerate(attrs)}
-        return Op.update(keys.member(member_id), "REMOVE " + ", ".join(names), names=names)
+    def coupon_used(code: str, order_id: str, now: datetime) -> Update:
+        """The coupon is used by this order, if it exists and no order used it yet."""
+        return Update(keys.coupon(code), set={"used_by_order": order_id, "used_at": iso(now)},
+                      when=ops.ITEM_PRESENT & ops.Absent("used_by_order"))
 
-    def commit(self, ops: list[dict[str, Any]]) -> None:
-        self.table.transact(ops)

@@ -7,6 +7,7 @@ from typing import Any
 from .accounts import AccountRepo
 from .ledger import LedgerRepo
 from .links import CODE_CACHE_SIZE, LinkRepo
+from .members import MemberRepo
 from .orders import OrderRepo
 from .partners import PartnerRepo
 from .plans import PlanRepo
@@ -27,3 +28,4 @@ class Repositories:
         self.settlement = SettlementStore(table)
         self.stats = StatsRepo(table)
         self.orders = OrderRepo(table, self.links, self.stats)
+        self.members = MemberRepo(table)

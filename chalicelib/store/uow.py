@@ -17,16 +17,20 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..domain.errors import AlreadyExists, ConcurrentUpdate
+from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
 from . import ops
 from .repositories import Repositories
+
+
+# What a unit of work collects (the type services name, without importing store/ops.py).
+TransactOp = ops.TransactOp
 
 
 class Backend(Protocol):
     """What a table backend offers: store/dynamo.Table and store/memory.MemoryTable."""
     name: str
 
-    def get(self, key: ops.Key, consistent: bool = True) -> dict[str, Any] | None: ...
+    def get(self, key: ops.Key, consistent: bool = True, attrs: tuple[str, ...] = ()) -> dict[str, Any] | None: ...
 
     def write(self, op: ops.Write) -> bool: ...
 
@@ -46,6 +50,7 @@ class UnitOfWork:
         self.review = repos.review
         self.settlement = repos.settlement
         self.stats = repos.stats
+        self.members = repos.members
         self._ops: list[ops.TransactOp] = []
         self._claim: int | None = None
 
@@ -86,6 +91,9 @@ class UnitOfWork:
             return
         try:
             self.table.commit(staged)
+        except ops.TooLarge as e:
+            # More than one transaction holds: a domain error, so a job can skip this unit and go on.
+            raise Conflict(f"too many changes for one transaction: {e}", code="transaction_too_large") from None
         except ops.Cancelled as c:
             if claim is not None and claim in c.failed:
                 raise AlreadyExists("already done") from None

@@ -148,11 +148,11 @@ def test_a_corrupt_reward_program_in_the_table_stops_no_order_sign_up_or_reward_
 
 def test_the_daily_member_job_runs_past_a_corrupt_reward_program(m):
     from chalicelib.services import member_settle
-    from chalicelib.store.members import MemberStore
 
     m.register("host")
     corrupt_reward_program()
-    assert isinstance(member_settle.daily(MemberStore(bootstrap.table()), m.clock.at), dict)
+    with bootstrap.uow() as uow:
+        assert isinstance(member_settle.daily(uow, m.clock.at), dict)
 
 
 def test_a_corrupt_plan_version_is_skipped_and_a_corrected_plan_can_be_published(m, counted):

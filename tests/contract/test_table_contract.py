@@ -27,6 +27,12 @@ def test_an_item_comes_back_with_its_keys_whole_numbers_as_int_and_none_dropped(
     assert type(item["n"]) is int
 
 
+def test_a_get_naming_attributes_returns_only_those_and_none_for_a_missing_item(table):
+    table.write(Put(K, {"n": 10, "s": "x"}))
+    assert table.get(K, attrs=(schema.PK, "n")) == {schema.PK: K[0], "n": 10}
+    assert table.get(("ITEM#NONE", "A"), attrs=(schema.PK,)) is None
+
+
 def test_a_float_is_refused_before_anything_is_written(table):
     with pytest.raises(TypeError):
         table.write(Put(K, {"f": 1.5}))

@@ -8,7 +8,6 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.domain.errors import DomainError
 from chalicelib.services import members as svc
-from chalicelib.store.members import MemberStore
 from tests.support.members import Clock, Members
 from tests.support.program import table_snapshot
 
@@ -30,8 +29,8 @@ def ann(api_local, monkeypatch):
 
 def _redeem(rid: str, amount: int, member_id: str, at):
     try:
-        return svc.redeem(MemberStore(bootstrap.table()), member_id,
-                          svc.RedeemCommand(rid, "points", amount, f"fp-{rid}-{amount}"), at)[0]
+        with bootstrap.uow() as uow:
+            return svc.redeem(uow, member_id, svc.RedeemCommand(rid, "points", amount, f"fp-{rid}-{amount}"), at)[0]
     except DomainError as e:
         return e.code
 
