@@ -11,14 +11,14 @@ from ..config import Settings
 from ..domain.errors import TooManyRequests
 from ..security import keyed_hash
 from ..services.audit import AuditTrail
-from ..store.ops import Update
+from ..store.uow import TransactOp
 
 
 def client_ip(bp: Blueprint) -> str:
     return ((bp.current_request.context or {}).get("identity") or {}).get("sourceIp") or ""
 
 
-def limit_signups(bp: Blueprint, s: Settings) -> Update:
+def limit_signups(bp: Blueprint, s: Settings) -> TransactOp:
     """At most `signup_limit` sign-ups from one (hashed) IP per window, across instances.
     Refuses (429) once the window is full; otherwise returns the counter's conditional ADD, which
     the caller commits in the sign-up's own transaction (a refused sign-up counts nothing, and two

@@ -10,7 +10,7 @@ import uuid
 from chalice import Chalice, Response
 
 from .. import bootstrap
-from ..store.dynamo import DEADLINE
+from ..store.uow import write_deadline
 from ..observability import flush_metrics, logger
 from .http import error_body
 
@@ -22,16 +22,15 @@ def install(app: Chalice) -> None:
         correlation_id = headers.get("x-correlation-id") or (event.context or {}).get("requestId") \
             or str(uuid.uuid4())
         logger.set_correlation_id(correlation_id)
-        # No write of this request may be sent after its deadline (store/dynamo.DEADLINE).
-        deadline = DEADLINE.set(time.monotonic() + bootstrap.settings().max_request_seconds)
         try:
-            response = _uniform_errors(get_response(event))
+            # No write of this request may be sent after its deadline (store/uow.write_deadline).
+            with write_deadline(time.monotonic() + bootstrap.settings().max_request_seconds):
+                response = _uniform_errors(get_response(event))
         except Exception:  # whatever failed, the client still gets the error shape and the headers
             logger.exception("unhandled error outside a handler")
             response = Response(body=error_body("internal_error", "something went wrong on our side"),
                                 status_code=500, headers={"Content-Type": "application/json"})
         finally:
-            DEADLINE.reset(deadline)
             flush_metrics()
         response.headers["X-Correlation-Id"] = correlation_id
         _protect(response, headers.get("origin"))

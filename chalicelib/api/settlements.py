@@ -22,7 +22,7 @@ FINANCE = ("finance", "admin")
 @route(bp, "/settlements")
 def list_batches():
     caller(bp).require(*FINANCE)
-    return json_response({"batches": bootstrap.settlement().store.batches()})
+    return json_response({"batches": svc.batches(bootstrap.settlement())})
 
 
 @route(bp, "/settlements/run", ("POST",), body=SettlementRun)
@@ -132,7 +132,7 @@ def line_entries(period: str, partner_id: str):
     return json_response({"period": period, "partner_id": partner_id, "entries": [
         {"entry_id": e.entry_id, "kind": e.kind, "order_id": e.order_id, "level": e.level, "currency": e.currency,
          "amount_minor": e.amount_minor, "period": e.period, "plan_version": e.plan_version, "rate_bps": e.rate_bps,
-         "reverses": e.reverses, "trace": e.trace} for e in d.store.entries_of_line(period, partner_id)]})
+         "reverses": e.reverses, "trace": e.trace} for e in svc.entries_of_line(d, period, partner_id)]})
 
 
 def _period_param(d) -> str:

@@ -10,8 +10,7 @@ from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound
 from ..domain.ledger import HOLD, Entry
 from ..domain.periods import Calendar
 from ..domain.orders import RecordedOrder
-from ..store.ops import Put
-from ..store.uow import UnitOfWork
+from ..store.uow import TransactOp, UnitOfWork
 
 
 def release_entries(order: Any, cal: Calendar, actor: str, now: datetime) -> list[Entry]:
@@ -43,7 +42,7 @@ def _held(uow: UnitOfWork, order_id: str) -> RecordedOrder:
 
 
 def release(uow: UnitOfWork, order_id: str, cal: Calendar, actor: str, now: datetime,
-            audit: Put) -> dict[str, Any]:
+            audit: TransactOp) -> dict[str, Any]:
     """The release entries (new, append-only), the order settling normally from now on (so later
     refunds claw back), its remaining sales posted to the partner's volume in the release period, the
     hold marked released and the audit record: one transaction, conditional on the order still being
@@ -70,7 +69,7 @@ def release(uow: UnitOfWork, order_id: str, cal: Calendar, actor: str, now: date
     raise Conflict("the order changed while releasing it; retry", code="busy")
 
 
-def reject(uow: UnitOfWork, order_id: str, actor: str, now: datetime, audit: Put) -> dict[str, Any]:
+def reject(uow: UnitOfWork, order_id: str, actor: str, now: datetime, audit: TransactOp) -> dict[str, Any]:
     """The held entries stay held for good: no settlement ever pays them. Nothing else is written."""
     _held(uow, order_id)
     uow.add(*uow.review.reject(order_id, actor, now), audit)

@@ -14,9 +14,8 @@ from ..domain.links import PARTNER
 from ..domain.partners import Partner, check_code, new_partner, partner_id_for
 from ..domain.standing import Chain, Standing, TreeRules, chain_at, schedule_change
 from ..domain.tree import STATUSES, Node, child_upline, rebase_upline, would_cycle
-from ..store.ops import TransactOp
 from ..store.stats import TOTAL
-from ..store.uow import UnitOfWork
+from ..store.uow import TransactOp, UnitOfWork
 
 ATTEMPTS = 5
 MAX_ROUNDS = 64  # batch reads one walk may make before it gives up on a corrupt tree

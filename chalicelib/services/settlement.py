@@ -474,6 +474,16 @@ def _batch(d: Deps, period: str) -> dict[str, Any]:
     return batch
 
 
+def batches(d: Deps) -> list[dict[str, Any]]:
+    """Every period's batch, for finance's list."""
+    return d.uow.settlement.batches()
+
+
+def entries_of_line(d: Deps, period: str, partner_id: str) -> list[Entry]:
+    """The ledger entries one partner's payout in a batch is made of."""
+    return list(d.uow.settlement.entries_of_line(period, partner_id))
+
+
 def show(d: Deps, period: str) -> dict[str, Any]:
     batch = _batch(d, period)
     return {"batch": batch, "lines": [{**_line_view(line, details), "returns": returned_payouts(d, period, line)}

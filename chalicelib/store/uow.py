@@ -15,10 +15,12 @@ keys or expressions. Leaving the `with` block without committing discards what w
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from contextlib import contextmanager
+from typing import Any, Iterator, Protocol
 
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
 from . import ops
+from .dynamo import DEADLINE
 from .repositories import Repositories
 
 
@@ -102,3 +104,14 @@ class UnitOfWork:
     def write(self, op: ops.Write) -> bool:
         """One write on its own, now (outside the transaction). False when its condition failed."""
         return self.table.write(op)
+
+
+@contextmanager
+def write_deadline(at: float) -> Iterator[None]:
+    """No write inside this block may be sent after `at` (time.monotonic()): the request's own
+    deadline, past which a write fails as TooSlow rather than land after the effectivity fence."""
+    token = DEADLINE.set(at)
+    try:
+        yield
+    finally:
+        DEADLINE.reset(token)
