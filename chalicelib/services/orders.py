@@ -143,7 +143,10 @@ def _decide(cmd: OrderCommand, plan: Plan, found: attr.Attribution | None, partn
     if result["status"] == ATTRIBUTED and entries and fraud_rules is not None:
         assert partner is not None and found is not None and chain is not None
         reasons = fraud.assess(
-            fraud_rules, buyer_is_partner=ctx.buyer_partners, chain=[n.partner_id for n in chain.nodes],
+            fraud_rules, buyer_is_partner=ctx.buyer_partners,
+            # The commission chain stops at the plan's depth; a ring is anyone above the partner, so
+            # the stored upline (its hint, to the tree's depth) counts as well.
+            chain=[*(n.partner_id for n in chain.nodes), *partner.upline_ids],
             clicked_at=ctx.click.clicked_at if ctx.click and found.source == attr.CLICK else None,
             ordered_at=cmd.ordered_at, counters=figures, currency=cmd.currency)
         if reasons:

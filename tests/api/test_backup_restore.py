@@ -18,9 +18,9 @@ from chalicelib.services import bounces
 from chalicelib.services import settlement as settle_svc
 from chalicelib.store.dynamo import Table
 from chalicelib.store.files import FolderFiles, S3Files
-from chalicelib.store.repository import Repository
+from chalicelib.store.repositories import Repositories
 from chalicelib.store.schema import create_table
-from chalicelib.store.settlement import SettlementStore
+from chalicelib.store.uow import UnitOfWork
 from tests.integration.test_settlement_runs import PERIOD, busy_august, snapshot
 from tests.support.settlement import AFTER_AUG_LOCK, Clock, Settling
 
@@ -51,8 +51,7 @@ def settled(api, moto_client, tmp_path, monkeypatch):
 
 def restored_deps(client, files) -> settle_svc.Deps:
     table = Table(client, RESTORED)
-    return settle_svc.Deps(repo=Repository(table), store=SettlementStore(table), files=files,
-                           cal=bootstrap.settings().calendar)
+    return settle_svc.Deps(uow=UnitOfWork(Repositories(table)), files=files, cal=bootstrap.settings().calendar)
 
 
 def test_a_backup_in_s3_restores_into_an_empty_table_that_reconciles_and_regenerates_the_exports(

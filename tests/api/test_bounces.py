@@ -144,7 +144,7 @@ def test_a_confirmation_whose_reply_is_lost_returns_the_payout_once_and_its_audi
     pay(program)
     program.clock.t = datetime(2026, 9, 8, tzinfo=UTC)
     post(program, PAYOUT, "finance-2", {"reason": "account closed"})
-    proxy = losing(bootstrap.repository(), "transact_write_items")
+    proxy = losing(bootstrap.uow(), "transact_write_items")
     r = post(program, PAYOUT + "/confirm", "finance-3")
     assert proxy.seen >= 1 and r.status_code == 200, r.body
     assert json.loads(r.body)["status"] == "confirmed"

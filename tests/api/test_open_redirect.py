@@ -13,7 +13,7 @@ from chalicelib import bootstrap
 from chalicelib.domain import urls
 from chalicelib.domain.links import CLICK_PARAM, LINK, CodeRef
 from tests.support.helpers import auth, dumps
-from tests.support.program import Program, table_snapshot
+from tests.support.program import Program, store_link, table_snapshot
 from tests.support.urls import ALLOWED, REPORTED, destinations
 
 
@@ -55,9 +55,7 @@ def test_a_link_is_stored_and_answered_in_its_canonical_form_and_the_redirect_se
 
 def test_a_link_stored_before_the_fix_that_leads_off_the_allow_list_sends_the_visitor_to_the_default(program):
     # What urlsplit let through: its host "ends" in the shop's domain; a browser goes to evil.com.
-    bootstrap.repository().create_link(
-        CodeRef("OLDEVIL", LINK, "P-AAA", "https://evil.com\\.shop.example.com/landing"),
-        datetime(2026, 1, 1, tzinfo=timezone.utc))
+    store_link(CodeRef("OLDEVIL", LINK, "P-AAA", "https://evil.com\\.shop.example.com/landing"), datetime(2026, 1, 1, tzinfo=timezone.utc))
     r = program.c.get("/r/OLDEVIL")
     assert r.status_code == 302
     assert location_host(r.headers["Location"]) == "shop.example.com"

@@ -254,8 +254,8 @@ def test_on_s3_exports_are_encrypted_and_linked_by_a_short_lived_presigned_url(a
 def test_a_batch_that_does_not_reconcile_fails_loudly_and_cannot_be_approved(program, moto_client):
     from chalicelib.domain.ledger import COMMISSION, Entry
     from chalicelib.services import settlement as svc
-    from chalicelib.store.repository import entry_item
-    from chalicelib.store import dynamo, keys
+    from chalicelib.store.ledger import entry_item, entry_key
+    from chalicelib.store import dynamo
 
     program.sell("o1", 1_000_000)
     program.clock.t = AFTER_AUG_LOCK
@@ -268,15 +268,15 @@ def test_a_batch_that_does_not_reconcile_fails_loudly_and_cannot_be_approved(pro
     # A defect writes an entry behind settlement's back, after the lines were drawn up.
     stray = Entry("stray#L1", COMMISSION, "P-DDD", "stray", 1, 999, "USD", 1, 1000, AFTER_AUG_LOCK, AFTER_AUG_LOCK,
                   period="2026-08", settles_in="2026-08")
-    moto_client.put_item(TableName=d.repo.table.name,
-                         Item=dynamo.encode(dynamo.with_key(keys.entry("P-DDD", stray.entry_id), entry_item(stray))))
+    moto_client.put_item(TableName=d.uow.table.name,
+                         Item=dynamo.encode(dynamo.with_key(entry_key(stray), entry_item(stray))))
     batch = svc.finalize(d, "2026-08", AFTER_AUG_LOCK)
     assert batch["status"] == "reconciliation_failed"
     assert any("ledger entries sum to" in p for p in batch["reconciliation"]["problems"])
     r = program.approve("2026-08", "finance-2")
     assert (r.status_code, json.loads(r.body)["error"]["code"]) == (409, "reconciliation_failed")
     # Nothing is closed or settled past it: the next run finalizes it again, and fails again, loudly.
-    assert d.store.period("2026-08")["status"] != "closed" and d.store.settled_through() is None
+    assert d.uow.settlement.period("2026-08")["status"] != "closed" and d.uow.settlement.settled_through() is None
     assert svc.close_period(d, "2026-08", AFTER_AUG_LOCK, "system")["status"] == "reconciliation_failed"
     assert svc.run_daily(d, AFTER_SEP_LOCK) == [{"period": "2026-08", "status": "reconciliation_failed"}]
 

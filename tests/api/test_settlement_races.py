@@ -79,8 +79,8 @@ def test_a_rerun_after_a_crash_between_the_batch_and_closing_the_period_closes_i
     with pytest.raises(RuntimeError):
         svc.close_period(deps_on(crashing, tmp_path / "a"), PERIOD, AFTER_AUG_LOCK, "system")
     d = deps_on(moto_client, tmp_path / "a")
-    assert d.store.batch(PERIOD)["status"] == "draft" and d.store.period(PERIOD)["status"] == "bonused"
+    assert d.uow.settlement.batch(PERIOD)["status"] == "draft" and d.uow.settlement.period(PERIOD)["status"] == "bonused"
     # Before the fix the rerun returned the finished batch and left the period half-closed for good.
     assert svc.run_daily(d, AFTER_AUG_LOCK) == [{"period": PERIOD, "status": "draft"}]
-    assert d.store.period(PERIOD)["status"] == "closed" and d.store.settled_through() == PERIOD
+    assert d.uow.settlement.period(PERIOD)["status"] == "closed" and d.uow.settlement.settled_through() == PERIOD
     assert svc.run_daily(d, AFTER_AUG_LOCK) == []

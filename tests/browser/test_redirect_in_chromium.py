@@ -16,7 +16,7 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.links import LINK, CodeRef, check_destination, with_click_id
 from scripts.dynamodb_local import free_port
 from tests.support.helpers import auth, dumps
-from tests.support.program import Program
+from tests.support.program import Program, store_link
 from tests.support.urls import ALLOWED, REPORTED, destinations
 
 pytestmark = pytest.mark.browser
@@ -120,8 +120,7 @@ def test_following_links_in_chromium_lands_on_an_allowed_host_even_for_a_link_st
     p = Program(api_local)
     p.enrol("AAA")
     # Written as urlsplit let it through; a browser would have gone to evil.com.
-    bootstrap.repository().create_link(CodeRef("OLDEVIL", LINK, "P-AAA", "https://evil.com\\.shop.example.com/x"),
-                                       datetime(2026, 1, 1, tzinfo=timezone.utc))
+    store_link(CodeRef("OLDEVIL", LINK, "P-AAA", "https://evil.com\\.shop.example.com/x"), datetime(2026, 1, 1, tzinfo=timezone.utc))
     r = p.c.post("/links", headers=auth("partner", "P-AAA"),
                  body=dumps({"destination": "https:\\\\SHOP.example.com\\bags?x=\u00fc", "code": "TRICKY"}))
     assert r.status_code == 201, r.body

@@ -95,4 +95,25 @@ def table_snapshot() -> list[dict]:
 
 
 def ledger_items() -> list[dict]:
-    return [i for i in table_snapshot() if i["SK"].startswith("ENTRY#")]
+    """The ledger's entries (commissions, reversals, bonuses, payouts...), not its sale postings."""
+    return [i for i in table_snapshot() if i["PK"].startswith("LEDGER#") and "entry_id" in i]
+
+
+def sale_postings() -> list[dict]:
+    """What counted orders towards partners' volumes (store/ledger.LedgerRepo.sale)."""
+    return [i for i in table_snapshot() if i["PK"].startswith("LEDGER#") and "sale_partner" in i]
+
+
+def store_link(ref, at: datetime) -> None:
+    """A link as an older release stored it, before any of today's checks (straight to the table)."""
+    uow = bootstrap.uow()
+    uow.add(uow.links.new(ref, at))
+    uow.commit()
+
+
+def project_figures() -> int:
+    """Run the stream projector over what the table's stream holds (as Lambda would, moments after
+    the writes): partners' counters and the fraud rules' figures catch up."""
+    from scripts import stream
+
+    return stream.drain(bootstrap.uow())
