@@ -45,6 +45,9 @@ ZIPF_S = 1.1            # uniform workload: partner of rank r gets orders in pro
 # sign-up in 10 (30% of them with a friend's invite code), 1 order in 10 by a registered member.
 CLICKS_PER_ORDER, REFUNDS_PER_ORDER, SIGNUPS_PER_ORDER = 5.0, 0.05, 0.10
 INVITED_SHARE, MEMBER_ORDER_SHARE, REPEAT_CUSTOMER_SHARE = 0.30, 0.10, 0.30
+# A person places at most one order in this many seconds: a repeat customer or a member drawn again
+# sooner is a new customer instead (one person does not buy hundreds of times a second).
+PERSON_GAP_S = 60.0
 
 MEMBER_PROGRAM = {"currency": "USD", "friend_reward": {"kind": "coupon", "amount": 1000},
                   "advocate_reward": {"kind": "points", "amount": 500}, "min_order_minor": 2000,
@@ -215,6 +218,7 @@ class Driver:
         self.customers: list[str] = []                  # customers who ordered (repeat buyers)
         self.members: list[str] = []                    # registered members' customer ids
         self.invites: list[str] = []
+        self.last_order: dict[str, float] = {}          # customer id -> modelled time of its last order
         self.n = 0
         ranked = world.partners[:]
         rng.shuffle(ranked)  # popularity is independent of position in the tree
@@ -240,20 +244,27 @@ class Driver:
         amount = int(self.rng.lognormvariate(math.log(6000), 0.6)) + 500
         body: dict[str, Any] = {"order_id": order_id, "amount_minor": amount, "currency": "USD",
                                 "ordered_at": self.sim.datetime().isoformat()}
-        draw = self.rng.random()
-        if self.workload != "kol" and self.customers and draw < REPEAT_CUSTOMER_SHARE:
-            body["customer_id"] = self.rng.choice(self.customers)  # attributed by the binding
+        draw, now = self.rng.random(), self.sim.datetime().timestamp()
+        again = self._person(self.customers, now) if self.workload != "kol" and draw < REPEAT_CUSTOMER_SHARE else None
+        if again is not None:
+            body["customer_id"] = again  # attributed by the binding
         else:
-            if self.members and draw > 1 - MEMBER_ORDER_SHARE:
-                body["customer_id"] = self.rng.choice(self.members)
-            else:
-                body["customer_id"] = f"c{self.n:08d}{secrets.token_hex(3)}"
+            member = self._person(self.members, now) if draw > 1 - MEMBER_ORDER_SHARE else None
+            body["customer_id"] = member or f"c{self.n:08d}{secrets.token_hex(3)}"
             body["referral_code"] = self._partner_code()
+        self.last_order[body["customer_id"]] = now
         response = self.lam(self._signed("/webhooks/orders", body))
         if response["statusCode"] == 201:
             self.orders_done.append((order_id, amount))
             self.customers.append(body["customer_id"])
         return {"status": response["statusCode"], "code": _error_code(response)}
+
+    def _person(self, among: list[str], now: float) -> str | None:
+        """Someone from `among` who may order now (none ordered within PERSON_GAP_S), or None."""
+        if not among:
+            return None
+        who = self.rng.choice(among)
+        return who if now - self.last_order.get(who, -PERSON_GAP_S) >= PERSON_GAP_S else None
 
     def refund(self) -> dict[str, Any] | None:
         if not self.orders_done:

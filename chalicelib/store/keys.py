@@ -217,6 +217,14 @@ def member_coupons_index(member_id: str) -> str:
 
 
 MEMBERS_INDEX, REFUSALS_INDEX, OUTBOX_INDEX = "MEMBERS", "REFUSALS", "OUTBOX"
+# A member's profile is indexed for the daily job's walk, and every order of a member rewrites it:
+# one index partition for all of them would take a share of writes that grows with the program.
+MEMBER_SUBS = 16
+
+
+def members_index(sub: int) -> str:
+    """GSI1: every member, spread over MEMBER_SUBS partitions (MEMBERS_INDEX: as older releases wrote)."""
+    return f"{MEMBERS_INDEX}#{sub:02d}"
 
 # ---- security (issue 9): abuse counters, identities, fraud holds, audit ---------------------
 HOLD_MARKER = "HOLD"  # settles_in of a held entry (domain.ledger.HOLD): no settlement period queries it

@@ -14,7 +14,7 @@ from .ops import Absent, Put, Update, lt, put_new
 from .items import epoch, iso
 
 CODE_CACHE_SIZE = 10_000  # ~0.5 KB a code: ~5 MB, far more than one instance sees clicked between deploys
-CLICK_SUBS = 16  # a partner's clicks are indexed over this many partitions: a viral link stays under 1,000 writes/s each  # a code ref is ~300 bytes: the cache stays under ~15 MB however many links
+CLICK_SUBS = 32  # a partner's clicks are indexed over this many partitions: a viral link stays under 1,000 writes/s each
 
 
 @dataclass(frozen=True)

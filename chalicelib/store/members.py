@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..domain.members import Member, member_id_for
+from ..domain.settlement import shard_of
 from ..domain.notifications import Notification, QuietHours, parse_hhmm
 from ..domain.rewards import AdvocateReward, Identity, Reward, RewardEntry, RewardProgram
 from ..domain.tiers import Activity, TierProgram, TierRule, TierState
@@ -323,9 +324,11 @@ class MemberRepo:
                                                             forward=False, limit=limit)]
 
     def member_ids(self) -> Iterator[str]:
-        """Every member, oldest first, page by page."""
-        for item in self.table.query(keys.MEMBERS_INDEX, index=schema.GSI1, projection="member_id"):
-            yield item["member_id"]
+        """Every member, page by page, index partition by partition (in no overall order), those
+        indexed by older releases first."""
+        for pk in (keys.MEMBERS_INDEX, *(keys.members_index(sub) for sub in range(keys.MEMBER_SUBS))):
+            for item in self.table.query(pk, index=schema.GSI1, projection="member_id"):
+                yield item["member_id"]
 
     def refusals(self, limit: int = 100) -> list[RefusalRecord]:
         """The latest refusals across members, newest first."""
@@ -374,7 +377,8 @@ class MemberRepo:
             **{f"bal_{u}": n for u, n in balances.items()}, "created_at": iso(m.created_at),
             "fingerprint": p.fingerprint, "signup": json.dumps(dict(p.signup), sort_keys=True),
             "advocate_payment_hash": p.advocate_payment_hash,
-            schema.GSI1PK: keys.MEMBERS_INDEX, schema.GSI1SK: f"{iso(m.created_at)}#{i.member_id}",
+            schema.GSI1PK: keys.members_index(shard_of(i.member_id, keys.MEMBER_SUBS)),
+            schema.GSI1SK: f"{iso(m.created_at)}#{i.member_id}",
         })
 
     @staticmethod
