@@ -378,7 +378,11 @@ def summarize(r: Run) -> dict[str, Any]:
     latencies = [d["latency"] for d in orders]
     tx_all = sum(c.transactions.values())
     order_tx = c.transactions["order"]
+    # The most-included item of the order transactions. One that a single transaction included (an
+    # order's own item, in the transaction that wrote it) is not shared: it counts as no hot item.
     hot_item, hot_n = (c.included["order"].most_common(1) or [((None, None), 0)])[0]
+    if hot_n < 2:
+        hot_item, hot_n = (None, None), 0
     span = r.sim.now if r.sim.now > 0 else 1.0
     figures: dict[str, Any] = {
         "workload": r.workload, "orders_per_s": r.rate,

@@ -108,7 +108,8 @@ def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]
         finish_closing(d, period, now)  # a run may have died between the batch and these last steps
         return batch
     if not d.cal.closeable(period, now):
-        raise Unprocessable(f"{period} is open until {d.cal.lock_at(period).isoformat()}", code="period_not_locked")
+        raise Unprocessable(f"{period} can be settled from {d.cal.settles_from(period).isoformat()} (its lock, "
+                           f"{d.cal.lock_at(period).isoformat()}, and the fence after it)", code="period_not_locked")
     done = d.uow.settlement.settled_through()
     first = _first_period(d)
     if (done is not None and done < previous_period(period)) or (done is None and first is not None and period > first):

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
 from . import ops, schema
-from .dynamo import TRANSACT_LIMIT, attribute_value, decode, encode, with_key
+from .dynamo import TRANSACT_LIMIT, attribute_value, check_deadline, decode, encode, with_key
 from .ops import Key
 
 MAX_ITEM_BYTES = 400 * 1024
@@ -259,6 +259,7 @@ class MemoryTable:
 
     # ---- writes ----------------------------------------------------------------------------
     def write(self, op: ops.Write) -> bool:
+        check_deadline()  # as the DynamoDB table does: nothing is sent past the request's deadline
         with self._lock:
             if not holds(op.when, self._items.get(op.key)):
                 return False
@@ -269,6 +270,7 @@ class MemoryTable:
     def commit(self, operations: list[ops.TransactOp], token: str | None = None) -> None:
         if not operations:
             return
+        check_deadline()
         if len(operations) > TRANSACT_LIMIT:
             raise ops.TooLarge(f"{len(operations)} operations; one transaction holds at most {TRANSACT_LIMIT}")
         seen = [tuple(op.key) for op in operations]
