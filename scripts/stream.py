@@ -45,14 +45,46 @@ def records(dynamodb: Any, table: str) -> list[dict[str, Any]]:
                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         while iterator:
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            for r in page["Records"]:
-                change = r["dynamodb"]
-                out.append({"event_name": r["eventName"], "keys": change["Keys"],
-                            "new_image": change.get("NewImage"), "sequence_number": change["SequenceNumber"]})
+            out += [_record(r) for r in page["Records"]]
             if not page["Records"]:
                 break  # an open shard always hands back a next iterator: stop at its end for now
             iterator = page.get("NextShardIterator")
     return out
+
+
+class Follower:
+    """Follows a table's stream as Lambda's event source does: each `poll` hands back only the records
+    written since the last one, shard by shard (`make run` polls every second)."""
+
+    def __init__(self, dynamodb: Any, table: str):
+        self.dynamodb, self.table = dynamodb, table
+        self.streams = _streams_client(dynamodb)
+        self.iterators: dict[str, str | None] = {}
+
+    def poll(self) -> list[dict[str, Any]]:
+        arn = self.dynamodb.describe_table(TableName=self.table)["Table"].get("LatestStreamArn")
+        if not arn:
+            return []
+        for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"].get("Shards", []):
+            if shard["ShardId"] not in self.iterators:
+                self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
+                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        out: list[dict[str, Any]] = []
+        for shard_id, iterator in list(self.iterators.items()):
+            while iterator:
+                page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+                out += [_record(r) for r in page["Records"]]
+                iterator = page.get("NextShardIterator")  # None once a closed shard is read to its end
+                if not page["Records"]:
+                    break
+            self.iterators[shard_id] = iterator
+        return out
+
+
+def _record(r: dict[str, Any]) -> dict[str, Any]:
+    change = r["dynamodb"]
+    return {"event_name": r["eventName"], "keys": change["Keys"], "new_image": change.get("NewImage"),
+            "sequence_number": change["SequenceNumber"]}
 
 
 def drain(uow: UnitOfWork) -> int:
