@@ -36,8 +36,9 @@ from chalicelib.services import plans as plans_svc
 from chalicelib.services import settlement as settle_svc
 from chalicelib.store import dynamo
 from chalicelib.store.dynamo import Retry, Table
-from chalicelib.store.repository import Repository
-from chalicelib.store.settlement import SettlementStore
+from chalicelib.store.ledger import is_entry
+from chalicelib.store.repositories import Repositories
+from chalicelib.store.uow import UnitOfWork
 from tests.simulation import reference as refm
 from tests.simulation.faults import Crash, FaultyClient
 from tests.simulation.invariants import FINISHED, check
@@ -107,7 +108,9 @@ class Simulation:
         self.sleeps: list[float] = []
         self.table = Table(self.faults, table_name,
                            Retry(sleep=self.sleeps.append, rng=random.Random(seed * 31 + 7)))
-        self.repo = Repository(self.table)
+        # One set of repositories (and their caches) for the process, as bootstrap builds it; both
+        # the services called here and the HTTP handlers go through it.
+        self.repos = Repositories(self.table)
         self.files = MemoryFiles()
         self.ref = refm.Reference()
         self.now = start
@@ -124,17 +127,21 @@ class Simulation:
         s = bootstrap.settings()
         self.settings = s
         self.rules = AttributionRules(s.attribution_window, s.lifetime_binding)
+        self.tree = s.tree_rules
         self.secrets = SeededSecrets(random.Random(seed * 13 + 5))
 
     # ---- wiring -----------------------------------------------------------------------------
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work for one delivery, as bootstrap.uow() hands one to each request."""
+        return UnitOfWork(self.repos)
+
     def deps(self) -> settle_svc.Deps:
-        return settle_svc.Deps(repo=self.repo, store=SettlementStore(self.table), files=self.files,
-                               cal=self.settings.calendar, max_depth=self.settings.max_depth)
+        return settle_svc.Deps(uow=self.uow(), files=self.files, cal=self.settings.calendar, tree=self.tree)
 
     def run(self) -> "Simulation":
         links_secrets, links_svc.secrets = links_svc.secrets, self.secrets
         now_before = bootstrap.now
-        bootstrap.use(self.repo)
+        bootstrap.use_repositories(self.repos)
         bootstrap.now = lambda: self.now
         try:
             self._setup()
@@ -148,7 +155,7 @@ class Simulation:
         finally:
             links_svc.secrets = links_secrets
             bootstrap.now = now_before
-            bootstrap.use(None)
+            bootstrap.use_table(None)
         return self
 
     # ---- delivery: at-least-once, through the service or HTTP --------------------------------
@@ -211,7 +218,7 @@ class Simulation:
         assert out.status == 201, out
 
     def _publish_once(self, levels, cap, holding, min_payout, effective_from) -> Outcome:
-        plans_svc.publish(self.repo, levels_bps=levels, cap_bps=cap, rank_overrides={}, holding_days=holding,
+        plans_svc.publish(self.uow(), levels_bps=levels, cap_bps=cap, rank_overrides={}, holding_days=holding,
                           effective_from=effective_from, created_by="admin-user", max_depth=self.settings.max_depth,
                           now=self.now, min_payout_minor=min_payout)
         return Outcome(201)
@@ -225,7 +232,7 @@ class Simulation:
         def once(via_http: bool) -> Outcome:
             if via_http:
                 return self._http("post", "/partners", dumps(body), auth("admin"))
-            _, created = partners_svc.enrol(self.repo, name=code.title(), code=code, sponsor_code=sponsor,
+            _, created = partners_svc.enrol(self.uow(), name=code.title(), code=code, sponsor_code=sponsor,
                                             customer_hash=None, fingerprint=fingerprint(EnrolPartner(**body)),
                                             max_depth=self.settings.max_depth, now=self.now)
             return Outcome(201 if created else 200)
@@ -245,11 +252,11 @@ class Simulation:
         code = self.rng.choice(self.partners)
         if code not in self.link_of:
             ref = self.deliver(f"link for {code}", lambda _: Outcome(201, body=links_svc.create_link(
-                self.repo, f"P-{code}", "https://shop.example.com/p", None, frozenset(self.settings.allowed_domains),
+                self.uow(), f"P-{code}", "https://shop.example.com/p", None, frozenset(self.settings.allowed_domains),
                 self.now, self.settings.link_limits))).body
             self.link_of[code] = ref.code
         out = self.deliver(f"click {code}", lambda _: Outcome(302, body=links_svc.follow(
-            self.repo, self.link_of[code], "iphash", "uahash", "https://shop.example.com", self.now,
+            self.uow(), self.link_of[code], "iphash", "uahash", "https://shop.example.com", self.now,
             self.settings.click_ttl)))
         click_id = out.body[1]
         self.ref.click(click_id, f"P-{code}", self.now)
@@ -264,12 +271,12 @@ class Simulation:
             sponsor = code
         self.note(f"move {code} under {sponsor}")
         try:
-            self.ref.move(f"P-{code}", f"P-{sponsor}")
+            self.ref.move(f"P-{code}", f"P-{sponsor}", self.now)
             expected = 200
         except refm.Refused as r:
             expected = r.status
         out = self.deliver(f"move {code}", lambda _: Outcome(200, body=partners_svc.move(
-            self.repo, f"P-{code}", sponsor, self.settings.max_depth)))
+            self.uow(), f"P-{code}", sponsor, self.now, self.tree)))
         if out.status != expected:
             raise Mismatch(f"move {code} under {sponsor}: expected {expected}, got {out}")
 
@@ -280,8 +287,8 @@ class Simulation:
         status = self.rng.choice(["active", "active", "inactive"])
         self.note(f"{code} becomes {status}")
         self.deliver(f"status {code}", lambda _: Outcome(200, body=partners_svc.set_status(
-            self.repo, f"P-{code}", status, None, self.settings.max_depth)))
-        self.ref.set_status(f"P-{code}", status)
+            self.uow(), f"P-{code}", status, None, self.now, self.tree)))
+        self.ref.set_status(f"P-{code}", status, self.now)
 
     def plan_change(self) -> None:
         self._publish(self.now + timedelta(days=self.rng.randint(0, 6), hours=self.rng.randint(0, 23)))
@@ -339,8 +346,8 @@ class Simulation:
                 cmd = OrderCommand(order_id=order_id, customer_hash=keyed_hash(self.settings.hash_pepper, customer),
                                    amount_minor=amount, currency=currency, ordered_at=req.ordered_at,
                                    fingerprint=fingerprint(req), click_id=click_id, referral_code=code)
-                res = orders_svc.attribute_order(self.repo, cmd, self.rules, self.now, self.settings.calendar,
-                                                  max_depth=self.settings.max_depth)
+                res = orders_svc.attribute_order(self.uow(), cmd, self.rules, self.now, self.settings.calendar,
+                                                  self.settings.fraud_rules, tree=self.tree)
                 out = Outcome(201 if res.created else 200, body=res.result)
             if out.status < 300:
                 out.body = sorted((c["entry_id"], c["partner_id"], c["amount_minor"])
@@ -384,7 +391,7 @@ class Simulation:
                 req = RefundIn(**body)
                 cmd = RefundCommand(order_id=order_id, refund_id=refund_id, amount_minor=amount, currency=currency,
                                     refunded_at=req.refunded_at, fingerprint=fingerprint(req))
-                res = orders_svc.refund_order(self.repo, cmd, self.now, self.settings.calendar)
+                res = orders_svc.refund_order(self.uow(), cmd, self.now, self.settings.calendar)
                 out = Outcome(201 if res.created else 200, body=res.result)
             if out.status < 300:
                 out.body = sorted((r["entry_id"], r["partner_id"], r["amount_minor"]) for r in out.body["reversals"])
@@ -491,7 +498,7 @@ class Simulation:
         items = self.snapshot()
         check(items, self.seen)
         entries = {i["entry_id"]: (i["partner_id"], i["kind"], i["amount_minor"], i["currency"], i["period"],
-                                   i["settles_in"]) for i in items if i["SK"].startswith("ENTRY#")}
+                                   i["settles_in"]) for i in items if i["PK"].startswith("LEDGER#") and is_entry(i)}
         expected = {e.entry_id: (e.partner, e.kind, e.amount, e.currency, e.period, e.settles_in)
                     for e in self.ref.entries.values()}
         if entries != expected:
@@ -525,8 +532,8 @@ class Simulation:
 
     def check_exports(self) -> None:
         clean = Table(self.raw, self.table.name)  # the checker reads past the faulty edge
-        d = settle_svc.Deps(repo=Repository(clean), store=SettlementStore(clean), files=self.files,
-                            cal=self.settings.calendar, max_depth=self.settings.max_depth)
+        d = settle_svc.Deps(uow=UnitOfWork(Repositories(clean)), files=self.files, cal=self.settings.calendar,
+                            tree=self.tree)
         for period, status in sorted(self.ref.batches.items()):
             if status in FINISHED:
                 verdict = settle_svc.verify_exports(d, period)
