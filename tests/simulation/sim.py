@@ -25,7 +25,7 @@ from chalicelib.api.http import fingerprint
 from chalicelib.api.schemas import EnrolPartner, OrderIn, RefundIn
 from chalicelib.auth import Principal
 from chalicelib.domain.attribution import AttributionRules
-from chalicelib.domain.errors import DomainError, NotFound
+from chalicelib.domain.errors import ConcurrentUpdate, DomainError, NotFound
 from chalicelib.domain.orders import OrderCommand, RefundCommand
 from chalicelib.security import keyed_hash
 from chalicelib.services import bounces
@@ -33,15 +33,17 @@ from chalicelib.services import links as links_svc
 from chalicelib.services import orders as orders_svc
 from chalicelib.services import partners as partners_svc
 from chalicelib.services import plans as plans_svc
+from chalicelib.services.projection import project
 from chalicelib.services import settlement as settle_svc
 from chalicelib.store import dynamo
 from chalicelib.store.dynamo import Retry, Table
 from chalicelib.store.ledger import is_entry
 from chalicelib.store.repositories import Repositories
+from chalicelib.store.stats import TOTAL
 from chalicelib.store.uow import UnitOfWork
 from tests.simulation import reference as refm
 from tests.simulation.faults import Crash, FaultyClient
-from tests.simulation.invariants import FINISHED, check
+from tests.simulation.invariants import FINISHED, check, check_projection
 from tests.support.helpers import auth, dumps, signed_headers
 
 UTC = timezone.utc
@@ -129,6 +131,11 @@ class Simulation:
         self.rules = AttributionRules(s.attribution_window, s.lifetime_binding)
         self.tree = s.tree_rules
         self.secrets = SeededSecrets(random.Random(seed * 13 + 5))
+        # The table's stream as the projector sees it: the inserts into ledger partitions, in order.
+        self.stream: list[dict[str, Any]] = []
+        self.streamed: set[tuple[str, str]] = set()
+        self.projected = 0  # how much of the stream the projector has taken in
+        self.stream_rng = random.Random(seed * 17 + 3)  # batches of its own: the history stays the same
 
     # ---- wiring -----------------------------------------------------------------------------
     def uow(self) -> UnitOfWork:
@@ -159,10 +166,12 @@ class Simulation:
         return self
 
     # ---- delivery: at-least-once, through the service or HTTP --------------------------------
-    def deliver(self, what: str, call: Callable[[bool], Outcome], retry_codes: tuple[str, ...] = ("busy",)) -> Outcome:
+    def deliver(self, what: str, call: Callable[[bool], Outcome], retry_codes: tuple[str, ...] = ("busy",),
+                via_http: bool | None = None) -> Outcome:
         """Deliver a request until it gets an answer that is not a failure of ours; the last
         delivery runs without faults. `call(via_http)` returns an Outcome or raises."""
-        via_http = self.http is not None and self.rng.random() < self.http_share
+        if via_http is None:
+            via_http = self.http is not None and self.rng.random() < self.http_share
         for attempt in range(DELIVERIES):
             self.deliveries += 1
             self.redeliveries += attempt > 0
@@ -490,13 +499,56 @@ class Simulation:
         while True:
             resp = self.raw.scan(**kwargs)
             items += [{k: dynamo._plain(_de.deserialize(v)) for k, v in i.items()} for i in resp["Items"]]
+            self._stream_from(resp["Items"])
             if "LastEvaluatedKey" not in resp:
                 return items
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
+    def _stream_from(self, raw_items: list[dict[str, Any]]) -> None:
+        """New items in ledger partitions become stream records (INSERT, NEW_IMAGE), numbered in the
+        order they are first seen."""
+        for raw in sorted(raw_items, key=lambda i: (i["PK"]["S"], i["SK"]["S"])):
+            key = (raw["PK"]["S"], raw["SK"]["S"])
+            if not key[0].startswith("LEDGER#") or key in self.streamed:
+                continue
+            self.streamed.add(key)
+            self.stream.append({"event_name": "INSERT", "keys": {"PK": raw["PK"], "SK": raw["SK"]},
+                                "new_image": raw, "sequence_number": str(len(self.stream) + 1)})
+
+    def drain(self) -> None:
+        """The stream consumer (services/projection.py) takes the new records in, in batches of any
+        size, through the faulty edge. Delivery is at least once: a failed batch comes again whole,
+        and now and then a batch overlaps records already taken in."""
+        while self.projected < len(self.stream):
+            end = min(len(self.stream), self.projected + self.stream_rng.randint(1, 25))
+            start = self.projected
+            if start and self.stream_rng.random() < 0.25:
+                start = self.stream_rng.randrange(max(0, start - 30), start)
+            batch = self.stream[start:end]
+
+            def once(_: bool) -> Outcome:
+                try:
+                    project(self.uow(), batch)
+                except ConcurrentUpdate:
+                    return Outcome(503, "busy")
+                return Outcome(200)
+            self.deliver(f"stream records {start + 1}..{end}", once, via_http=False)
+            self.projected = end
+
+    def check_projection(self, items: list[dict[str, Any]]) -> None:
+        """Once the stream is drained, every partner's figures are its ledger's, each record counted once."""
+        ledger = [i for i in items if i["PK"].startswith("LEDGER#")]
+        wanted = {(i.get("partner_id") or i["sale_partner"], TOTAL) for i in ledger}
+        wanted |= {(i["sale_partner"], i["sale_period"]) for i in ledger if "sale_partner" in i}
+        clean = Repositories(Table(self.raw, self.table.name)).stats  # read past the faulty edge
+        figures = {k: f.figures for k, f in clean.get_many(sorted(wanted)).items()}
+        check_projection(ledger, figures, TOTAL)
+
     def compare(self) -> None:
         items = self.snapshot()
         check(items, self.seen)
+        self.drain()
+        self.check_projection(items)
         entries = {i["entry_id"]: (i["partner_id"], i["kind"], i["amount_minor"], i["currency"], i["period"],
                                    i["settles_in"]) for i in items if i["PK"].startswith("LEDGER#") and is_entry(i)}
         expected = {e.entry_id: (e.partner, e.kind, e.amount, e.currency, e.period, e.settles_in)
