@@ -41,11 +41,12 @@ def test_an_order_with_a_referral_code_this_process_knows_is_one_read_and_one_wr
 def test_a_click_id_naming_another_partner_still_credits_the_partner_of_the_stored_click(program):
     program.enrol("REAL")
     program.enrol("DECOY")
-    repo = bootstrap.repository()
+    uow = bootstrap.uow()
     forged = "c_" + "Z" * 20 + "P-DECOY"  # the id names DECOY, the stored click belongs to REAL
     s = bootstrap.settings()
-    repo.record_click(forged, CodeRef("REAL", "partner", "P-REAL"), "ip", "ua", bootstrap.now(), s.click_ttl)
-    calls = DynamoCalls(repo.table.client)
+    assert uow.write(uow.links.click(forged, CodeRef("REAL", "partner", "P-REAL"), "ip", "ua", bootstrap.now(),
+                                     s.click_ttl))
+    calls = DynamoCalls(bootstrap.table().client)
     r = program.order("o1", 10_000, customer="c", click_id=forged)
     assert r.status_code == 201
     assert credited(r) == {"P-REAL": 500}
@@ -54,10 +55,10 @@ def test_a_click_id_naming_another_partner_still_credits_the_partner_of_the_stor
 
 def test_a_click_id_without_a_partner_part_is_still_honoured(program):
     program.enrol("OLD")
-    repo = bootstrap.repository()
+    uow = bootstrap.uow()
     old_style = "c_" + "Y" * 20
-    repo.record_click(old_style, CodeRef("OLD", "partner", "P-OLD"), "ip", "ua", bootstrap.now(),
-                      bootstrap.settings().click_ttl)
+    assert uow.write(uow.links.click(old_style, CodeRef("OLD", "partner", "P-OLD"), "ip", "ua", bootstrap.now(),
+                                     bootstrap.settings().click_ttl))
     r = program.order("o1", 10_000, customer="d", click_id=old_style)
     assert r.status_code == 201
     assert credited(r) == {"P-OLD": 500}

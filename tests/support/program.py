@@ -95,4 +95,6 @@ def table_snapshot() -> list[dict]:
 
 
 def ledger_items() -> list[dict]:
-    return [i for i in table_snapshot() if i["SK"].startswith("ENTRY#")]
+    """Every ledger entry, from the partners' ledger partitions (`LEDGER#{partner}#{sub}`), without
+    the sale postings that share them."""
+    return [i for i in table_snapshot() if i["PK"].startswith("LEDGER#") and "entry_id" in i]
