@@ -1,7 +1,8 @@
 """Invariants checked on the stored table after every step, from what is stored alone (no model).
 
 Balances, per partner and currency (all in minor units):
-  ledger    = the sum of every ENTRY# item (commissions, reversals, bonuses, returned payouts)
+  ledger    = the sum of every entry in the partners' ledger partitions, LEDGER#{partner}#{sub}
+              (commissions, reversals, bonuses, returned payouts; not the sale postings beside them)
   pending   = entries whose settlement period has no finished batch yet (not in any line)
   paid_out  = payout_minor of the lines of batches issued to the bank (approved or paid), failed
               payouts included: a failure gives the amount back as a new ledger entry, which is
@@ -18,7 +19,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from chalicelib.domain.ledger import LineFate, totals_by_state
-from chalicelib.store.repository import entry_from
+from chalicelib.store.ledger import entry_from, is_entry
 
 FINISHED = {"draft", "approved", "paid", "reconciliation_failed"}
 ISSUED = {"approved", "paid"}
@@ -33,8 +34,9 @@ def check(items: list[dict[str, Any]], seen_entries: dict[tuple[str, str], dict[
     entries, lines, carries, batches, orders, periods, plans = [], [], {}, {}, {}, {}, {}
     for i in items:
         pk, sk = i["PK"], i["SK"]
-        if sk.startswith("ENTRY#"):
-            entries.append(i)
+        if pk.startswith("LEDGER#"):
+            if is_entry(i):
+                entries.append(i)
         elif pk.startswith("BATCH#") and sk.startswith("LINE#"):
             lines.append(i)
         elif sk.startswith("CARRY#"):
