@@ -41,9 +41,6 @@ pytestmark = pytest.mark.integration
 UTC = timezone.utc
 PERIOD = "2026-08"
 ORDERED = datetime(2026, 8, 20, tzinfo=UTC)
-BEFORE_LOCK = datetime(2026, 9, 5, 23, 59, tzinfo=UTC)  # the first wave's requests start: August is open
-LATE = datetime(2026, 9, 6, 0, 1, tzinfo=UTC)  # the second wave's: August is locked, they land in September
-AFTER_LOCK = datetime(2026, 9, 6, 1, tzinfo=UTC)  # the scheduler's: past August's lock and fence
 PLAN = {"levels_bps": [1000, 500, 200], "cap_bps": 2000, "holding_days": 0, "min_payout_minor": 1_000,
         "effective_from": "2026-08-01T00:00:00Z"}
 
@@ -81,8 +78,11 @@ def test_a_storm_of_orders_refunds_and_settlement_runs_leaves_every_invariant_in
     for i in range(6):  # orders already there, to be refunded during the storm
         assert p.order(f"pre{i}", 100_000 + i, at=ORDERED, referral_code="DDD", customer=f"pc{i}").status_code == 201
     s = bootstrap.settings()
-    assert s.calendar.lock_at(PERIOD) <= LATE and s.calendar.closeable(PERIOD, AFTER_LOCK)
-    assert not s.calendar.closeable(PERIOD, BEFORE_LOCK + timedelta(seconds=s.max_request_seconds))
+    lock = s.calendar.lock_at(PERIOD)  # in the program's time zone
+    before_lock = lock - timedelta(minutes=1)  # the first wave's requests start: August is open
+    late = lock + timedelta(minutes=1)  # the second wave's: August is locked, they land in September
+    after_lock = s.calendar.settles_from(PERIOD) + timedelta(minutes=45)  # the scheduler's
+    assert not s.calendar.closeable(PERIOD, before_lock + timedelta(seconds=s.max_request_seconds))
 
     rules = AttributionRules(s.attribution_window, s.lifetime_binding)
     cal, tree = s.calendar, s.tree_rules
@@ -100,7 +100,7 @@ def test_a_storm_of_orders_refunds_and_settlement_runs_leaves_every_invariant_in
         worker, job = numbered
         table = worker_table(local_client, worker)
         uow = uow_of(table)
-        t = at or (BEFORE_LOCK if job in waves[0] else LATE)
+        t = at or (before_lock if job in waves[0] else late)
         try:
             if job[0] == "order":
                 return orders_svc.attribute_order(uow, order_cmd(job[1], job[2], job[3]), rules, t, cal,
@@ -108,7 +108,7 @@ def test_a_storm_of_orders_refunds_and_settlement_runs_leaves_every_invariant_in
             if job[0] == "refund":
                 return orders_svc.refund_order(uow, refund_cmd(job[1], job[2], job[3]), t, cal).result
             d = settle_svc.Deps(uow=uow, files=files, cal=cal, tree=tree, shard_threads=2)
-            return settle_svc.close_period(d, PERIOD, AFTER_LOCK, "system:schedule")["status"]
+            return settle_svc.close_period(d, PERIOD, after_lock, "system:schedule")["status"]
         except DomainError as e:
             return e.code
         except Exception as e:  # the faulty edge outlasted the retries: the sender would try again
@@ -129,7 +129,7 @@ def test_a_storm_of_orders_refunds_and_settlement_runs_leaves_every_invariant_in
                 run((0, job))
         jobs += wave
     d = settle_svc.Deps(uow=uow_of(Table(local_client, os.environ["UPLINE_TABLE"])), files=files, cal=cal, tree=tree)
-    batch = settle_svc.close_period(d, PERIOD, AFTER_LOCK, "system:schedule")
+    batch = settle_svc.close_period(d, PERIOD, after_lock, "system:schedule")
     assert batch["status"] == "draft" and batch["reconciliation"]["ok"], batch
 
     items = table_snapshot()
