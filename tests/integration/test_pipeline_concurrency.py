@@ -96,11 +96,11 @@ def test_a_storm_of_orders_refunds_and_settlement_runs_leaves_every_invariant_in
     waves[1] += [("settle",)] * 6
     files = FolderFiles(tmp_path / "exports")  # one export folder for every worker
 
-    def run(numbered, at=None):
+    def run(numbered):
         worker, job = numbered
         table = worker_table(local_client, worker)
         uow = uow_of(table)
-        t = at or (before_lock if job in waves[0] else late)
+        t = before_lock if job in waves[0] else late
         try:
             if job[0] == "order":
                 return orders_svc.attribute_order(uow, order_cmd(job[1], job[2], job[3]), rules, t, cal,

@@ -11,10 +11,10 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.services import partners as partner_svc
 from chalicelib.services import settlement as svc
 from chalicelib.store.dynamo import Table
 from chalicelib.store.files import FolderFiles
-from chalicelib.services import partners as partner_svc
 from chalicelib.store.repositories import Repositories
 from chalicelib.store.schema import create_table
 from chalicelib.store.settlement import SettlementStore
@@ -241,7 +241,8 @@ def test_a_shard_waits_until_the_index_shows_every_bonus_then_refuses(august, mo
     shard = next(int(s) for s, n in counts.items() if n)
     seen = []
     monkeypatch.setattr(svc.time, "sleep", seen.append)
-    monkeypatch.setattr(d.uow.settlement, "bonus_entries_visible", lambda period, shard: 0)  # an index lagging behind
+    # An index lagging behind:
+    monkeypatch.setattr(d.uow.settlement, "bonus_entries_visible", lambda period, shard: 0)
     with pytest.raises(Conflict) as lagging:
         svc.settle_shard(d, PERIOD, shard)
     assert lagging.value.code == "index_lagging" and len(seen) == 6
