@@ -270,3 +270,25 @@ def test_a_rank_set_at_close_changes_only_the_rank_and_only_from_what_it_was(aug
     with pytest.raises(ConcurrentUpdate):  # written from what it was, which someone else moved
         uow.commit()
     assert uow_on(moto_client).partners.get("P-DDD").schedule == ddd.schedule
+
+
+def test_a_rank_earned_at_close_is_scheduled_once_however_often_the_step_runs(api, clock, moto_client, tmp_path):
+    """A rerun of the ranks step (after a crash, or a racing run) finds the rank already scheduled."""
+    from datetime import timedelta
+
+    from tests.support.settlement import BONUS_PLAN
+
+    p = Settling(api, clock)
+    p.worked_program({**BONUS_PLAN, "bonus": {**BONUS_PLAN["bonus"],
+                                              "ranks": [{"rank": "gold", "min_personal_minor": 5_000_000}]}})
+    p.sell("o1", 6_200_000)
+    clock.t = AFTER_AUG_LOCK
+    before = uow_on(moto_client).partners.get("P-DDD").schedule
+    d = deps_on(moto_client, tmp_path)
+    assert svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")["status"] == "draft"
+    for later in (AFTER_AUG_LOCK, AFTER_AUG_LOCK + timedelta(hours=1)):
+        svc.apply_ranks(d, PERIOD, svc.plan_for(d.uow, d.cal, PERIOD), later)
+    after = uow_on(moto_client).partners.get("P-DDD").schedule
+    assert after[:len(before)] == before and len(after) == len(before) + 1
+    fence = bootstrap.settings().tree_rules.fence
+    assert after[-1].rank == "gold" and after[-1].since >= AFTER_AUG_LOCK + fence
