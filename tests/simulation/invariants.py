@@ -1,7 +1,8 @@
 """Invariants checked on the stored table after every step, from what is stored alone (no model).
 
 Balances, per partner and currency (all in minor units):
-  ledger    = the sum of every entry in the LEDGER# partitions (commissions, reversals, bonuses, returned payouts)
+  ledger    = the sum of every entry in the partners' ledger partitions, LEDGER#{partner}#{sub}
+              (commissions, reversals, bonuses, returned payouts; not the sale postings beside them)
   pending   = entries whose settlement period has no finished batch yet (not in any line)
   paid_out  = payout_minor of the lines of batches issued to the bank (approved or paid), failed
               payouts included: a failure gives the amount back as a new ledger entry, which is
