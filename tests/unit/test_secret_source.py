@@ -66,8 +66,9 @@ def test_in_aws_the_settings_read_every_secret_decrypted_from_ssm(in_aws):
 
 def test_every_parameter_under_the_path_is_a_setting_the_app_reads():
     unset = bootstrap.Settings.from_env({})
+    samples = {"UPLINE_JWT_JWKS_URL": "https://idp.example.com/.well-known/jwks.json"}  # parsed as a URL
     for variable in PARAMETERS.values():
-        assert bootstrap.Settings.from_env({variable: "x"}) != unset, variable
+        assert bootstrap.Settings.from_env({variable: samples.get(variable, "x")}) != unset, variable
 
 
 def test_secrets_are_read_once_and_served_from_the_cache_until_their_max_age(in_aws, ssm, calls):
