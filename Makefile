@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: run test test-quick test-slow setup clean token package checkov bench bench-quick docs
+.PHONY: run test test-slow setup clean token package checkov bench bench-quick docs
 
 $(STAMP): pyproject.toml requirements.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,10 +31,9 @@ setup: $(STAMP) $(CHECKOV_STAMP)
 run: $(STAMP)
 	$(BIN)/python -m scripts.run_local
 
+# The whole suite but the tests marked slow (the long seeded simulation and property runs), which
+# `make test-slow` runs.
 test: $(STAMP) $(CHECKOV_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-
-test-quick: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # docs/configuration.md, generated from the settings model and .chalice/config.json (a test checks it is current).
@@ -61,7 +60,8 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
-# The long seeded simulation (2,000 histories with injected faults); `make test` skips it.
+# The long runs `make test` skips: the seeded simulation (2,000 histories with injected faults) and
+# the long property runs.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -s $(PYTEST_ARGS)
 

@@ -342,6 +342,8 @@ def finance(args: argparse.Namespace) -> int:
 
 def bounce(d, trail, args: argparse.Namespace, who, now):
     """The bounce steps, through the same finance actions (and audit records) as the API."""
+    from chalicelib.services import finance as fin
+
     where = (d, trail, who, args.period, args.partner_id, args.currency)
     if args.command == "mark-failed":
         return fin.report_bounce(*where, args.reason, now)

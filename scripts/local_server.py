@@ -17,8 +17,8 @@ import logging
 import sys
 from typing import Any
 
-from chalice.local import (ChaliceRequestHandler, LocalDevServer, LocalGateway, LocalGatewayException,
-                           RouteMatcher)
+from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer, LocalGateway,
+                           LocalGatewayException, RouteMatcher)
 
 from chalicelib.api import gateway
 from scripts.dynamodb_local import ROOT
@@ -70,6 +70,15 @@ class RequestHandler(ChaliceRequestHandler):
             self.wfile.write(payload)
 
 
+def local_dev_server(app: Any, config: Any, host: str, port: int) -> LocalDevServer:
+    """chalice.local.create_local_server with this module's request handler: the app becomes a
+    LocalChalice (a request per thread), once, as Chalice does it."""
+    if not isinstance(app, CustomLocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return LocalDevServer(app, config, host, port, handler_cls=RequestHandler)
+
+
 def server(host: str, port: int, stage: str) -> LocalDevServer:
     from chalice.cli.factory import CLIFactory
     from chalice.deploy.validate import validate_routes
@@ -77,7 +86,7 @@ def server(host: str, port: int, stage: str) -> LocalDevServer:
     emulate_gateway_responses()
     config = CLIFactory(project_dir=str(ROOT)).create_config_obj(chalice_stage_name=stage)
     validate_routes(config.chalice_app.routes)  # as `chalice local` does: only routes AWS would take
-    return LocalDevServer(config.chalice_app, config, host, port, handler_cls=RequestHandler)
+    return local_dev_server(config.chalice_app, config, host, port)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,12 +92,15 @@ def _protect(response: Response, origin: str | None) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers["Vary"] = "Origin"
-    try:
-        allowed = bootstrap.settings().cors_origins
-    except Exception:  # settings that do not load answer 500 above; no CORS for them either
-        allowed = []
-    if origin and origin in allowed:
+    if origin and origin in _cors_origins():
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-Correlation-Id"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT"
         response.headers["Access-Control-Max-Age"] = "600"
+
+
+def _cors_origins() -> list[str]:
+    try:
+        return bootstrap.settings().cors_origins
+    except Exception:  # settings that do not load already answer 500; no CORS for that answer either
+        return []

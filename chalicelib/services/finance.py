@@ -41,8 +41,9 @@ def next_period(d: svc.Deps, now: datetime) -> str:
 def run(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
     """Settle one period (or finish settling it)."""
     who.require(*RUNNERS)
+    before = _batch_status(d, period)
     result = svc.close_period(d, period, now, who.subject)
-    trail.record(who, "settlement.run", f"period:{period}", None, status_of(result))
+    trail.record(who, "settlement.run", f"period:{period}", before, status_of(result))
     return result
 
 

@@ -155,16 +155,17 @@ def test_a_confirmation_whose_reply_is_lost_returns_the_payout_once_and_its_audi
     assert sum(1 for x in records if x["action"] == "payout.failed" and x["outcome"] == "changed") == 1
 
 
-def test_the_cli_reports_and_confirms_a_bounce_by_the_same_rule_and_audits_it(program, capsys):
-    from scripts import cli
-
+def test_the_cli_reports_and_confirms_a_bounce_by_the_same_rule_and_audits_it(program, cli):
     pay(program)
     where = ["2026-08", "P-CCC", "USD"]
-    assert cli.main(["--aws", "mark-failed", *where, "--reason", "account closed", "--as", "finance-2"]) == 0
-    assert cli.main(["--aws", "confirm-failed", *where, "--as", "Finance-2"]) == 2  # the reporter, in any case
-    assert "maker_checker" in capsys.readouterr().err
-    assert cli.main(["--aws", "confirm-failed", *where, "--as", "finance-3"]) == 0
-    assert json.loads(capsys.readouterr().out)["status"] == "confirmed"
+    on_moto = ("--aws", "--stage", "test")
+    reported = cli(*on_moto, "mark-failed", *where, "--reason", "account closed", "--as", "finance-2")
+    assert reported.code == 0, reported.err
+    refused = cli(*on_moto, "confirm-failed", *where, "--as", "Finance-2")  # the reporter, in any case
+    assert refused.code == 2 and "maker_checker" in refused.err
+    confirmed = cli(*on_moto, "confirm-failed", *where, "--as", "finance-3")
+    assert confirmed.code == 0, confirmed.err
+    assert json.loads(confirmed.out)["status"] == "confirmed"
     assert len([i for i in ledger_items() if i["kind"] == "payout_return"]) == 1
     records = json.loads(program.c.get(f"/admin/audit?day={AFTER_AUG_LOCK.date()}", headers=auth("admin")).body)
     assert [(r["action"], r["actor"], r["outcome"]) for r in records["records"] if r["action"].startswith("payout")] \

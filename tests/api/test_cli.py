@@ -99,7 +99,7 @@ def test_cli_finance_actions_leave_the_same_audit_records_as_the_apis(program, c
         ("settlement.run", "maker", f"period:{PERIOD}"),
         ("settlement.approve", "checker", f"period:{PERIOD}"),
         ("export.download", "checker", f"export:{PERIOD}:summary"),
-        ("payout.failed", "checker", f"payout:{PERIOD}:P-DDD:USD"),
+        ("payout.bounce_reported", "checker", f"payout:{PERIOD}:P-DDD:USD"),
         ("settlement.paid", "checker", f"period:{PERIOD}"),
     ]
     approve = by_cli[1]

@@ -65,8 +65,9 @@ def test_a_link_stored_before_the_fix_that_leads_off_the_allow_list_sends_the_vi
 def test_the_invite_redirect_is_built_by_the_same_parser(api, monkeypatch):
     from tests.support.members import Clock, Members
 
-    monkeypatch.setattr(bootstrap.settings(), "default_destination",
-                        "https://shop.example.com/join?ref=a&upline_invite=forged#x")
+    joined = bootstrap.settings().model_copy(
+        update={"default_destination": "https://shop.example.com/join?ref=a&upline_invite=forged#x"})
+    monkeypatch.setattr(bootstrap, "settings", lambda: joined)
     m = Members(api, Clock(monkeypatch))
     code = m.register("inv-1")["invite_code"]
     r = api.http.get(f"/i/{code}")

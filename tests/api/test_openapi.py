@@ -56,14 +56,27 @@ def handlers_parsing_bodies() -> dict[tuple[str, str], str]:
     """(method, path) -> the model each @route handler in chalicelib/api passes to parse()."""
     found: dict[tuple[str, str], str] = {}
     for source in (ROOT / "chalicelib" / "api").glob("*.py"):
-        for fn in ast.walk(ast.parse(source.read_text())):
+        module = ast.parse(source.read_text())
+        constants = {t.id: n.value.value for n in module.body if isinstance(n, ast.Assign)
+                     and isinstance(n.value, ast.Constant) for t in n.targets if isinstance(t, ast.Name)}
+
+        def text(node: ast.expr) -> str:
+            """A route's path as written: a literal, a module constant, or their sum."""
+            if isinstance(node, ast.Constant):
+                return node.value
+            if isinstance(node, ast.Name):
+                return constants[node.id]
+            assert isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add), ast.dump(node)
+            return text(node.left) + text(node.right)
+
+        for fn in ast.walk(module):
             if not isinstance(fn, ast.FunctionDef):
                 continue
             routes = [d for d in fn.decorator_list if isinstance(d, ast.Call) and getattr(d.func, "id", "") == "route"]
             models = {c.args[1].id for c in ast.walk(fn) if isinstance(c, ast.Call)
                       and getattr(c.func, "id", "") == "parse" and len(c.args) > 1 and isinstance(c.args[1], ast.Name)}
             for d in routes:
-                path = d.args[1].value
+                path = text(d.args[1])
                 methods = [e.value for e in d.args[2].elts] if len(d.args) > 2 else ["GET"]
                 declared = next((k.value.id for k in d.keywords if k.arg == "body"), None)
                 assert len(models) <= 1 and declared == (next(iter(models)) if models else None), \

@@ -86,17 +86,20 @@ def test_every_destination_upline_accepts_is_read_by_chromium_as_an_allowed_host
 
 @pytest.fixture(scope="module")
 def server():
+    """The app on a loopback port as `make run` serves it (scripts/local_server.py)."""
     from chalice.config import Config
-    from chalice.local import create_local_server
 
     from app import app
+    from scripts.local_server import local_dev_server
 
+    original = app.__class__
     port = free_port()
-    local = create_local_server(app, Config.create(chalice_app=app, chalice_stage="local"), "127.0.0.1", port)
+    local = local_dev_server(app, Config.create(chalice_app=app, chalice_stage="local"), "127.0.0.1", port)
     thread = threading.Thread(target=local.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
     local.shutdown()
+    app.__class__ = original  # another module's chalice.local.create_local_server converts it again
 
 
 def where_chromium_goes(chromium, url: str) -> list[str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -39,8 +40,15 @@ def test_concurrent_settlement_runs_writing_one_export_folder_never_answer_500(a
         return api_local.http.post("/settlements/run", headers=auth("finance", subject=f"finance-{i}"),
                                    body=dumps({"period": PERIOD}))
 
-    with ThreadPoolExecutor(6) as pool:
-        answers = list(pool.map(run, range(6)))
+    # chalice.test.Client sets the stage's environment around each request and puts back what it
+    # found, which threads interleave; put the process environment back as it was before them.
+    environment = dict(os.environ)
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(run, range(6)))
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
     statuses = [r.status_code for r in answers]
     assert all(s < 500 for s in statuses), [(r.status_code, r.body) for r in answers]
     assert 200 in statuses
