@@ -28,9 +28,10 @@ def deltas_of(change: LedgerChange) -> list[tuple[str, dict[str, int]]]:
         return []
     s = change.sale or {}
     amount, cur, period = s["sale_minor"], s["sale_currency"], s["sale_period"]
-    total = {f"sales_{cur}": amount, **({"attributed_orders": 1} if s.get("counts_order") else {})}
-    in_period = {f"sales_{cur}": amount} if amount >= 0 else {f"refunds_{cur}": -amount}
-    return [(TOTAL, total), (period, in_period)]
+    # Sales and refunds are kept apart (a partner sees both; a refund does not shrink "sales").
+    moved = {f"sales_{cur}": amount} if amount >= 0 else {f"refunds_{cur}": -amount}
+    total = {**moved, **({"attributed_orders": 1} if s.get("counts_order") else {})}
+    return [(TOTAL, total), (period, moved)]
 
 
 def project(uow: UnitOfWork, records: Iterable[dict[str, Any]]) -> int:

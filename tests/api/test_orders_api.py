@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.support.program import Program, credited, ledger_items, table_snapshot
+from tests.support.program import Program, credited, ledger_items, past_the_fence, project_figures, table_snapshot
 
 
 @pytest.fixture
@@ -22,10 +22,11 @@ def test_worked_example_order_through_ds_link_credits_d_c_and_b(program):
     assert body["attribution"]["source"] == "click" and body["plan_version"] == 1
 
 
-def test_worked_example_with_c_inactive_compresses_to_b_and_a(program, api_any):
+def test_worked_example_with_c_inactive_compresses_to_b_and_a(program, api_any, monkeypatch):
     from tests.support.helpers import auth, dumps
     r = api_any.http.post("/admin/partners/P-CCC/status", headers=auth("admin"), body=dumps({"status": "inactive"}))
     assert r.status_code == 200
+    past_the_fence(monkeypatch)  # a change of status takes effect a fence after it is made
     r = program.order("o-120", 12000, referral_code="DDD")
     assert credited(r) == {"P-DDD": 1200, "P-BBB": 600, "P-AAA": 240}
 
@@ -112,6 +113,7 @@ def test_partner_counters_follow_credits_and_reversals(program, api_any):
     from tests.support.helpers import auth
     program.order("o1", 10000, referral_code="DDD")
     program.refund("o1", "r1", 10000)
+    project_figures()  # the counters are projected from the ledger's stream, a moment later
     d = json.loads(api_any.http.get("/partners/P-DDD", headers=auth("partner", "P-DDD")).body)
     assert d["counters"]["credited_USD"] == 1000 and d["counters"]["reversed_USD"] == 1000
     assert d["counters"]["attributed_orders"] == 1 and d["counters"]["sales_USD"] == 10000

@@ -175,7 +175,7 @@ def check_projection(ledger: list[dict[str, Any]], figures: dict[tuple[str, str]
     """The stream projection, fully drained, holds each partner's figures exactly as its ledger
     partitions add them up — every entry and sale posting counted once, however often the stream
     delivered it: all-time credited and reversed commissions, sales and attributed orders per
-    partner (`total`), and sales and refunds per partner and period."""
+    partner (`total`, refunds apart from sales), and sales and refunds per partner and period."""
     expected: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for i in ledger:
         if "entry_id" in i:
@@ -185,9 +185,10 @@ def check_projection(ledger: list[dict[str, Any]], figures: dict[tuple[str, str]
                 expected[(i["partner_id"], total)][f"reversed_{i['currency']}"] -= i["amount_minor"]
         elif "sale_partner" in i:
             pid, cur, amount = i["sale_partner"], i["sale_currency"], i["sale_minor"]
-            expected[(pid, total)][f"sales_{cur}"] += amount
+            figure = f"{'sales' if amount >= 0 else 'refunds'}_{cur}"
+            expected[(pid, total)][figure] += abs(amount)
             expected[(pid, total)]["attributed_orders"] += 1 if i.get("counts_order") else 0
-            expected[(pid, i["sale_period"])][f"{'sales' if amount >= 0 else 'refunds'}_{cur}"] += abs(amount)
+            expected[(pid, i["sale_period"])][figure] += abs(amount)
     for key in set(expected) | set(figures):
         want = {k: v for k, v in expected.get(key, {}).items() if v}
         got = {k: v for k, v in figures.get(key, {}).items() if v}

@@ -117,3 +117,16 @@ def project_figures() -> int:
     from scripts import stream
 
     return stream.drain(bootstrap.uow())
+
+
+def past_the_fence(monkeypatch: Any) -> None:
+    """Let the fence pass: the app's clock (bootstrap.now) moves on by UPLINE_FENCE_SECONDS and a
+    second, so a change of status, rank or sponsor made without an instant is in effect from here
+    on (docs/architecture.md, "Standings are scheduled"). A test clock with `t` is moved; the real
+    clock is shifted for the rest of the test."""
+    step = timedelta(seconds=bootstrap.settings().fence_seconds + 1)
+    clock = bootstrap.now
+    if hasattr(clock, "t"):
+        clock.t += step
+    else:
+        monkeypatch.setattr(bootstrap, "now", lambda: clock() + step)
