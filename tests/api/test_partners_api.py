@@ -1,10 +1,12 @@
 """The partner tree through the API: enrol, read, move, status, roles."""
 import json
+from datetime import timedelta
 
 import pytest
 
+from chalicelib import bootstrap
 from tests.support.helpers import auth, dumps
-from tests.support.program import Program, credited, table_snapshot
+from tests.support.program import Program, credited, past_the_fence, table_snapshot
 
 
 @pytest.fixture
@@ -52,11 +54,16 @@ def test_downline_by_level_with_counts(program):
     assert sorted(p["partner_id"] for p in body["partners"]) == ["P-CC2", "P-CC3", "P-CCC"]
 
 
-def test_moving_a_partner_moves_its_downline_and_changes_who_earns(program):
+def test_moving_a_partner_moves_its_downline_and_changes_who_earns_from_its_instant(program, monkeypatch):
     program.chain(["AAA", "BBB", "CCC", "DDD"])
     program.enrol("ZZZ")
     r = program.c.post("/admin/partners/P-CCC/move", headers=auth("admin"), body=dumps({"new_sponsor_code": "ZZZ"}))
-    assert r.status_code == 200 and json.loads(r.body)["sponsor_id"] == "P-ZZZ"
+    moved = json.loads(r.body)
+    assert r.status_code == 200 and moved["sponsor_id"] == "P-BBB"  # still, until the move takes effect
+    assert [c["sponsor_id"] for c in moved["scheduled"]] == ["P-ZZZ"]
+    assert credited(program.order("o0", 12000, referral_code="DDD")) == {"P-DDD": 1200, "P-CCC": 600,
+                                                                          "P-BBB": 240}
+    past_the_fence(monkeypatch)
     _, up = get(program, "/partners/P-DDD/upline")
     assert [u["partner_id"] for u in up["upline"]] == ["P-CCC", "P-ZZZ"]
     _, down = get(program, "/partners/P-ZZZ/downline")
@@ -85,22 +92,29 @@ def test_a_cycle_is_caught_even_below_the_stored_upline_depth(program):
     assert r.status_code == 409
 
 
-def test_status_change_reaches_every_descendants_snapshot(program, wired_any):
+def test_a_status_change_applies_to_every_order_below_the_partner_from_its_instant(program, monkeypatch):
+    """Nothing is copied into the downline: each order reads each ancestor's own standing at its
+    instant, so the change reaches every descendant's orders at once, when it takes effect."""
     program.chain(["AAA", "BBB", "CCC", "DDD"])
-    program.c.post("/admin/partners/P-BBB/status", headers=auth("admin"), body=dumps({"status": "terminated"}))
-    d = wired_any.get_partner("P-DDD")
-    assert [n.status for n in d.upline] == ["active", "terminated", "active"]
+    r = program.c.post("/admin/partners/P-BBB/status", headers=auth("admin"), body=dumps({"status": "terminated"}))
+    assert r.status_code == 200 and json.loads(r.body)["scheduled"][0]["status"] == "terminated"
+    assert credited(program.order("o0", 10000, referral_code="DDD")) == {"P-DDD": 1000, "P-CCC": 500,
+                                                                          "P-BBB": 200}
+    past_the_fence(monkeypatch)
+    _, up = get(program, "/partners/P-DDD/upline")
+    assert [u["status"] for u in up["upline"]] == ["active", "terminated", "active"]
     assert credited(program.order("o1", 10000, referral_code="DDD")) == {"P-DDD": 1000, "P-CCC": 500,
                                                                           "P-AAA": 200}
 
 
-def test_a_stale_snapshot_never_pays_an_inactive_partner(program, wired_any):
-    """Status written, fan-out not yet run: the order's transaction notices and reads the live upline."""
-    program.chain(["AAA", "BBB", "CCC", "DDD"])
-    wired_any.set_status("P-CCC", "inactive", "base")  # no refresh of DDD's snapshot
-    assert wired_any.get_partner("P-DDD").upline[0].status == "active"
-    assert credited(program.order("o1", 10000, referral_code="DDD")) == {"P-DDD": 1000, "P-BBB": 500,
-                                                                          "P-AAA": 200}
+def test_a_status_change_asked_for_sooner_than_the_fence_is_refused_and_writes_nothing(program):
+    program.chain(["AAA", "BBB"])
+    before = table_snapshot()
+    soon = (bootstrap.now() + timedelta(seconds=10)).isoformat()
+    r = program.c.post("/admin/partners/P-BBB/status", headers=auth("admin"),
+                       body=dumps({"status": "inactive", "effective_at": soon}))
+    assert 400 <= r.status_code < 500 and json.loads(r.body)["error"]["code"]
+    assert table_snapshot() == before
 
 
 def test_partners_see_only_their_own_records(program):
