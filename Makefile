@@ -7,8 +7,12 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov (the infrastructure scanner the suite runs on the packaged templates) lives in a venv of
+# its own: its pins (boto3==1.35.49, networkx<2.7, packaging<24) would downgrade the project's.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: run test test-quick test-slow setup clean token package bench bench-quick
+.PHONY: run test test-quick test-slow setup clean token package checkov bench bench-quick docs
 
 $(STAMP): pyproject.toml requirements.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,16 +21,25 @@ $(STAMP): pyproject.toml requirements.txt package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(CHECKOV_STAMP): infra/checkov-requirements.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --requirement infra/checkov-requirements.txt
+	touch $(CHECKOV_STAMP)
+
+setup: $(STAMP) $(CHECKOV_STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m scripts.run_local
 
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-quick: $(STAMP)
+test-quick: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# docs/configuration.md, generated from the settings model and .chalice/config.json (a test checks it is current).
+docs: $(STAMP)
+	$(BIN)/python -m scripts.gen_config_docs
 
 # make package STAGE=prod — the CloudFormation template for one stage, offline (see "Deploy to AWS").
 STAGE ?= dev
@@ -34,8 +47,14 @@ package: $(STAMP)
 	$(BIN)/python -m infra.package --stage $(STAGE) --out build/$(STAGE)
 	$(BIN)/cfn-lint build/$(STAGE)/package/sam.json
 
+# make checkov STAGE=prod — the infrastructure scan the suite runs, with the skips (and their reasons)
+# recorded in infra/.checkov.yaml.
+checkov: package $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --config-file infra/.checkov.yaml -f build/$(STAGE)/package/sam.json
+
 # Benchmarks against DynamoDB Local (docs/performance.md): figures and a final `BENCH {json}` line;
-# the report goes to bench/reports/. bench-quick takes under 3 minutes on 2 cores.
+# the report goes to bench/reports/. bench-quick: about a minute on 2 quiet cores, plus the contention
+# benchmark's modelled-time run (docs/performance.md, section 7).
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
@@ -46,9 +65,9 @@ bench-quick: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -s $(PYTEST_ARGS)
 
-# make token ROLE=partner PARTNER=P-ALICE
+# make token ROLE=partner PARTNER=P-ALICE   (admin and finance tokens name a person: SUB=fin-1)
 token: $(STAMP)
 	$(BIN)/python -m scripts.cli mint-token --role $(ROLE) $(if $(PARTNER),--partner-id $(PARTNER),) $(if $(SUB),--subject $(SUB),)
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis build
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .hypothesis build

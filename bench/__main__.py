@@ -1,3 +1,4 @@
 from bench.run import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a spawned benchmark process imports this module again
+    raise SystemExit(main())

@@ -93,7 +93,8 @@ def new_link(repo: Repository, partner_code: str) -> str:
     from chalicelib.services import links
 
     ref = links.create_link(repo, f"P-{partner_code}", "https://shop.example.com/bags", None,
-                            frozenset(bootstrap.settings().allowed_domains), bootstrap.now())
+                            frozenset(bootstrap.settings().allowed_domains), bootstrap.now(),
+                            bootstrap.settings().link_limits)
     return ref.code
 
 
@@ -122,19 +123,27 @@ class Lambda:
 
     def order_event(self, order_id: str, customer_id: str, amount_minor: int, click_id: str | None = None,
                     referral_code: str | None = None) -> dict:
-        """What the shop sends: a JSON body signed with HMAC over "timestamp.body"."""
-        import json
-
         body = {"order_id": order_id, "customer_id": customer_id, "amount_minor": amount_minor,
                 "currency": "USD", "ordered_at": datetime.now(timezone.utc).isoformat()}
         if click_id:
             body["click_id"] = click_id
         if referral_code:
             body["referral_code"] = referral_code
+        return self.webhook_event("/webhooks/orders", body)
+
+    def refund_event(self, order_id: str, refund_id: str, amount_minor: int) -> dict:
+        return self.webhook_event("/webhooks/refunds", {
+            "order_id": order_id, "refund_id": refund_id, "amount_minor": amount_minor, "currency": "USD",
+            "refunded_at": datetime.now(timezone.utc).isoformat()})
+
+    def webhook_event(self, path: str, body: dict) -> dict:
+        """What the shop sends: a JSON body signed with HMAC over "timestamp.body"."""
+        import json
+
         raw = json.dumps(body).encode()
         ts = str(int(time.time()))
         secret = bootstrap.settings().webhook_secrets[0]
-        return self.event("POST", "/webhooks/orders", {
+        return self.event("POST", path, {
             "Content-Type": "application/json", "X-Upline-Timestamp": ts,
             "X-Upline-Signature": sign(secret, ts, raw), "User-Agent": "shop/1.0"}, raw)
 
@@ -148,6 +157,15 @@ class Lambda:
             n = secrets.randbelow(2**16)
             event["requestContext"].setdefault("identity", {})["sourceIp"] = f"198.18.{n >> 8}.{n & 255}"
         return event
+
+
+def resident_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory now (VmRSS), or its peak so far (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def click_id_of(response: dict) -> str:

@@ -3,23 +3,48 @@ swap the settings or the table before anything touches AWS."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
-from functools import lru_cache
+from typing import Mapping
 
 import boto3
 from botocore.config import Config
 
+from . import secret_source
 from .config import Settings
+from .services.audit import AuditTrail
 from .services.settlement import Deps
 from .store.dynamo import Table
 from .store.files import FileStore, FolderFiles, S3Files
 from .store.repository import Repository
+from .store.security import SecurityStore
 from .store.settlement import SettlementStore
 
 
-@lru_cache(maxsize=1)
+_secrets: secret_source.Source | None = None
+_settings: tuple[Mapping[str, str], Settings] | None = None
+
+
 def settings() -> Settings:
-    return Settings.from_env()
+    """The environment parsed once, with the secrets overlaid from their one source
+    (secret_source: SSM in AWS, the environment elsewhere). Re-parsed only when a secret has
+    changed, which in AWS is noticed when the cached SSM values pass their max age."""
+    global _secrets, _settings
+    if _secrets is None:
+        _secrets = secret_source.source(os.environ)
+    current = _secrets.values()
+    built = _settings
+    if built is None or built[0] is not current:
+        built = _settings = (current, Settings.from_env({**os.environ, **current}))
+    return built[1]
+
+
+def _forget_settings() -> None:
+    global _secrets, _settings
+    _secrets = _settings = None
+
+
+settings.cache_clear = _forget_settings  # type: ignore[attr-defined]  # tests: re-read the environment
 
 
 def dynamodb_client(s: Settings):
@@ -35,7 +60,7 @@ def repository() -> Repository:
     global _repository
     if _repository is None:
         s = settings()
-        _repository = Repository(Table(dynamodb_client(s), s.table_name))
+        _repository = Repository(Table(dynamodb_client(s), s.table))
     return _repository
 
 
@@ -84,6 +109,11 @@ def settlement(progress=None, fan_out: bool | None = None) -> Deps:
                 payout_provider=s.payout_provider, shard_threads=s.settlement_threads,
                 fanout=_send_to_queue(s.settlement_queue_url) if fan_out and s.settlement_queue_url else None,
                 progress=progress)
+
+
+def audit_trail(request_id: str | None = None) -> AuditTrail:
+    """The one audit writer, for the API request, CLI invocation or job run named by `request_id`."""
+    return AuditTrail(SecurityStore(repository().table), lambda: now(), request_id)
 
 
 def now() -> datetime:

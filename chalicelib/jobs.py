@@ -6,19 +6,23 @@ import json
 from chalice import Blueprint, Cron
 
 from . import bootstrap
+from .auth import Principal
 from .observability import flush_metrics, logger
-from .services import settlement
+from .services import finance, settlement
 
 bp = Blueprint(__name__)
 
 QUEUE = "upline-settlement"
+# The schedule acts under its own name, in the audit log and as the maker of the batches it builds.
+SCHEDULE = Principal(subject=settlement.SYSTEM, role="system")
 
 
 @bp.schedule(Cron(0, 1, "*", "*", "?", "*"), name="settle_daily")
 def settle_daily(event):
     """Every day at 01:00 UTC: close each period past its lock and settle it (or fan its shards out)."""
     try:
-        results = settlement.run_daily(bootstrap.settlement(), bootstrap.now())
+        trail = bootstrap.audit_trail(f"settle_daily:{_event_id(event)}")
+        results = finance.run_daily(bootstrap.settlement(), trail, SCHEDULE, bootstrap.now())
         logger.info("settlement run", extra={"results": results})
         return {"results": results}
     finally:
@@ -34,6 +38,10 @@ def settlement_worker(event):
         return _work(bootstrap.settlement(fan_out=False), event)
     finally:
         flush_metrics()
+
+
+def _event_id(event) -> str:
+    return str((getattr(event, "to_dict", dict)() or {}).get("id") or "")
 
 
 def _work(deps, event) -> dict:

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 
 from .domain.errors import Unauthorized
+from .domain.identity import normalize_email
 
 SIGNATURE_HEADER = "x-upline-signature"
 TIMESTAMP_HEADER = "x-upline-timestamp"
@@ -15,12 +16,19 @@ def keyed_hash(pepper: str, value: str) -> str:
     return hmac.new(pepper.encode(), value.strip().lower().encode(), hashlib.sha256).hexdigest()[:40]
 
 
+def email_hash(pepper: str, email: str) -> str:
+    """A member's e-mail as stored: the keyed hash of its canonical form, so an alias of an address
+    (`mia+1@`, `m.i.a@gmail.com`) hashes as the address itself."""
+    return keyed_hash(pepper, normalize_email(email))
+
+
 def identity_hashes(pepper: str, email: str | None = None, phone: str | None = None,
                     payment_fingerprint: str | None = None) -> tuple[str, ...]:
-    """Keyed hashes of a person's identifiers, each tagged with its kind so they never collide."""
+    """Keyed hashes of a person's identifiers, each tagged with its kind so they never collide. The
+    e-mail is hashed in its canonical form (domain/identity.normalize_email), as `email_hash` does."""
     out = []
     if email:
-        out.append(keyed_hash(pepper, "email:" + email))
+        out.append(keyed_hash(pepper, "email:" + normalize_email(email)))
     if phone:
         digits = "".join(ch for ch in phone if ch.isdigit())
         out.append(keyed_hash(pepper, "phone:" + digits))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from .telemetry import KEY
+
 APP_NAMESPACE = "Upline"
 APP_DIMENSIONS = [{"Name": "service", "Value": "upline"}]
 SETTLEMENT_COMPLETED = "SettlementCompleted"
@@ -34,7 +36,9 @@ def _alarm(description: str, namespace: str, metric: str, dimensions: list, stat
 
 def resources(stage: str, functions: Iterable) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"upline-{stage}-alarms"}},
+        # Encrypted with the stack's telemetry key, whose policy lets CloudWatch alarms publish.
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
+            "TopicName": f"upline-{stage}-alarms", "KmsMasterKeyId": {"Fn::GetAtt": [KEY, "Arn"]}}},
         "AlarmEmailSubscription": {
             "Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail",
             "Properties": {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}},
@@ -54,6 +58,12 @@ def resources(stage: str, functions: Iterable) -> dict[str, Any]:
         "Settlement work landed in the dead-letter queue: inspect, fix, then redrive",
         "AWS/SQS", "ApproximateNumberOfMessagesVisible",
         [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["SettlementDeadLetterQueue", "QueueName"]}}],
+        statistic="Maximum")
+    out["ScheduleDeadLetterQueueAlarm"] = _alarm(
+        "A scheduled run failed three times and its event landed in the schedule DLQ: read the error, "
+        "fix, then run the job again (every job is idempotent)",
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "QueueName"]}}],
         statistic="Maximum")
     out["SettlementMissedDeadlineAlarm"] = _alarm(
         "No settlement completed within SettlementDeadlineHours (missing data counts as missed; "

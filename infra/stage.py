@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from chalice.app import SQSEventConfig
+from chalice.app import CloudWatchEventConfig, S3EventConfig, ScheduledEventConfig, SNSEventConfig, SQSEventConfig
 from chalice.config import Config
 from chalice.constants import DEFAULT_LAMBDA_TIMEOUT
 from chalice.utils import to_cfn_resource_name
@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG_FILE = ROOT / ".chalice" / "config.json"
 API_FUNCTION = "api_handler"
 DEPLOYABLE_STAGES = ("dev", "prod")
+# Event sources that invoke their function asynchronously: Lambda retries a failed event twice, then
+# drops it unless the function has a dead-letter queue.
+ASYNC_SOURCES = (ScheduledEventConfig, CloudWatchEventConfig, S3EventConfig, SNSEventConfig)
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Function:
     timeout: int
     environment: dict[str, str]
     sqs_queue: str | None     # the queue name given to @on_sqs_message, if it is a queue consumer
+    asynchronous: bool        # invoked asynchronously (@schedule and the like): its failures need a DLQ
+    reserved_concurrency: int | None  # "reserved_concurrency" in .chalice/config.json
 
 
 @lru_cache(maxsize=1)
@@ -53,12 +58,13 @@ def functions(stage: str) -> list[Function]:
     if stage not in DEPLOYABLE_STAGES:
         raise ValueError(f"stage must be one of {DEPLOYABLE_STAGES}, not {stage!r}")
     app = _app()
-    names: list[tuple[str, str | None]] = [(API_FUNCTION, None)] if app.routes else []
+    names: list[tuple[str, str | None, bool]] = [(API_FUNCTION, None, False)] if app.routes else []
     for source in app.event_sources:
-        names.append((source.name, source.queue if isinstance(source, SQSEventConfig) else None))
-    names += [(f.name, None) for f in app.pure_lambda_functions]
+        names.append((source.name, source.queue if isinstance(source, SQSEventConfig) else None,
+                      isinstance(source, ASYNC_SOURCES)))
+    names += [(f.name, None, False) for f in app.pure_lambda_functions]
     out = []
-    for name, queue in names:
+    for name, queue, asynchronous in names:
         cfg = _config(stage, name)
         policy = cfg.iam_policy_file
         if not policy or not (ROOT / ".chalice" / policy).is_file():
@@ -69,7 +75,7 @@ def functions(stage: str) -> list[Function]:
         out.append(Function(name=name, logical_id=logical, role_logical_id=to_cfn_resource_name(f"{name}_role"),
                             log_group_logical_id=to_cfn_resource_name(f"{name}-log-group"),
                             timeout=int(cfg.lambda_timeout or DEFAULT_LAMBDA_TIMEOUT), environment=dict(cfg.environment_variables),
-                            sqs_queue=queue))
+                            sqs_queue=queue, asynchronous=asynchronous, reserved_concurrency=cfg.reserved_concurrency))
     return out
 
 

@@ -1,6 +1,8 @@
 """The merge template for `chalice package --merge-template`: every resource Chalice does not make
-(table, export bucket, settlement queue and its DLQ, alarms) plus the patches Chalice cannot
-express (partial-batch reporting on the SQS event source, resource names in the environment).
+(table, export bucket, settlement queue and its DLQ, the scheduled functions' DLQ, alarms, the
+telemetry key and the API's access log) plus the patches Chalice cannot express (partial-batch
+reporting and a concurrency bound on the SQS event source, dead-letter queues, conditional reserved
+concurrency, encrypted log groups, resource names in the environment).
 
 The table's keys and index come from chalicelib/store/schema.py, the one schema the code, the
 tests and the local runner use. Resource names come from the stage's environment variables in
@@ -15,10 +17,11 @@ import json
 import sys
 from typing import Any
 
+from chalicelib.api.gateway import sam_gateway_responses
 from chalicelib.store import schema
 
-from . import alarms
-from .stage import environment, functions
+from . import alarms, telemetry
+from .stage import config_from_disk, environment, functions
 
 NO_VALUE = {"Ref": "AWS::NoValue"}
 VISIBILITY_TIMEOUT_FACTOR = 6     # AWS: queue visibility >= 6x the consuming function's timeout
@@ -38,6 +41,10 @@ def _if_customer_key(with_key: Any, without: Any) -> dict:
     return {"Fn::If": ["UseCustomerKey", with_key, without]}
 
 
+def _if_reserving(value: Any) -> dict:
+    return {"Fn::If": ["ReserveConcurrency", value, NO_VALUE]}
+
+
 def parameters(stage: str) -> dict[str, Any]:
     return {
         "Stage": {"Type": "String", "Default": stage, "AllowedValues": [stage],
@@ -51,6 +58,10 @@ def parameters(stage: str) -> dict[str, Any]:
         "SettlementDeadlineHours": {"Type": "Number", "Default": 26, "MinValue": 2, "MaxValue": 168,
                                     "Description": "Alarm when no settlement has completed for this many hours "
                                                    "(daily cadence plus grace)."},
+        "ReserveConcurrency": {"Type": "String", "Default": "true", "AllowedValues": ["true", "false"],
+                               "Description": "Reserve each function's concurrency (reserved_concurrency in "
+                                              ".chalice/config.json). 'false' only for an account whose Lambda "
+                                              "concurrency quota is too small to reserve any (new accounts)."},
     }
 
 
@@ -58,6 +69,7 @@ def conditions() -> dict[str, Any]:
     return {
         "UseCustomerKey": {"Fn::Not": [{"Fn::Equals": [{"Ref": "KmsKeyArn"}, ""]}]},
         "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+        "ReserveConcurrency": {"Fn::Equals": [{"Ref": "ReserveConcurrency"}, "true"]},
     }
 
 
@@ -139,6 +151,14 @@ def queues(stage: str) -> dict[str, Any]:
     name = settlement_queue_name(stage)
     worker = settlement_worker(stage)
     return {
+        # Events the scheduled functions failed on after Lambda's two retries land here (with the
+        # error in the message attributes), instead of being dropped.
+        "ScheduleDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            **TRANSIENT,
+            "Properties": {"QueueName": f"upline-{stage}-schedule-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
+                           "SqsManagedSseEnabled": True},
+        },
         "SettlementDeadLetterQueue": {
             "Type": "AWS::SQS::Queue",
             **TRANSIENT,
@@ -162,26 +182,43 @@ def queues(stage: str) -> dict[str, Any]:
 
 def function_patches(stage: str) -> dict[str, Any]:
     """Deep-merged over what Chalice generates: fixed names, CloudFormation substitutions in the
-    environment, and the settlement worker's event source pointed at this stack's queue with
-    partial batch failure reporting (Chalice's SQS event has no such option)."""
+    environment, reserved concurrency (unless the account cannot reserve any), a dead-letter queue
+    for every asynchronously invoked function, encrypted log groups, and the settlement worker's
+    event source pointed at this stack's queue with partial batch failure reporting and a
+    concurrency bound (Chalice's SQS event has neither option)."""
     patches: dict[str, Any] = {}
     for fn in functions(stage):
         env = {k: sub_if_needed(v) for k, v in fn.environment.items() if "${" in v}
         props: dict[str, Any] = {"FunctionName": f"upline-{stage}-{fn.name}"}
         if env:
             props["Environment"] = {"Variables": env}
+        if fn.reserved_concurrency is not None:
+            props["ReservedConcurrentExecutions"] = _if_reserving(fn.reserved_concurrency)
+        if fn.asynchronous:
+            props["DeadLetterQueue"] = {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}}
         patches[fn.logical_id] = {"Properties": props}
         # Chalice names the API function's log group after "ApiHandler" while the function is
         # "APIHandler" (a dangling Sub that cfn-lint reports); point every log group at its function.
         patches[fn.log_group_logical_id] = {
-            **TRANSIENT, "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{fn.logical_id}}}"}}}
+            **TRANSIENT, "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{fn.logical_id}}}"},
+                                        **telemetry.log_group_patch()}}
     worker = settlement_worker(stage)
+    if not worker.reserved_concurrency or worker.reserved_concurrency < 2:
+        raise ValueError("the settlement worker needs a reserved_concurrency of at least 2 in .chalice/config.json "
+                         "(its event source's MaximumConcurrency is set to the same number; SQS allows 2 to 1000)")
     patches[worker.logical_id]["Properties"]["Events"] = {f"{worker.logical_id}SqsEventSource": {"Properties": {
         # Chalice writes the ARN as {"Fn::Sub": ...}; the merge is per key, so replace that key's value.
         "Queue": {"Fn::Sub": "${SettlementQueue.Arn}"},
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        # Never poll more batches than the function may run at once: a batch throttled by reserved
+        # concurrency goes back to the queue and counts as a receive, towards the DLQ.
+        "ScalingConfig": {"MaximumConcurrency": worker.reserved_concurrency},
     }}}
-    patches["RestAPI"] = {"Properties": {"Name": f"upline-{stage}"}}
+    patches["RestAPI"] = telemetry.api_patch()
+    patches["RestAPI"]["Properties"]["Name"] = f"upline-{stage}"
+    # What API Gateway answers by itself (an unknown path or method, throttling, a body too large,
+    # a timeout) in the house error shape with the security headers: chalicelib/api/gateway.py.
+    patches["RestAPI"]["Properties"]["GatewayResponses"] = sam_gateway_responses()
     return patches
 
 
@@ -191,6 +228,8 @@ def outputs() -> dict[str, Any]:
         "ExportBucketName": {"Value": {"Ref": "ExportBucket"}},
         "SettlementQueueUrl": {"Value": {"Ref": "SettlementQueue"}},
         "SettlementDeadLetterQueueUrl": {"Value": {"Ref": "SettlementDeadLetterQueue"}},
+        "ScheduleDeadLetterQueueUrl": {"Value": {"Ref": "ScheduleDeadLetterQueue"}},
+        "ApiAccessLogGroupName": {"Value": {"Ref": telemetry.ACCESS_LOG_GROUP}},
         "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
     }
 
@@ -201,12 +240,15 @@ def template(stage: str = "dev") -> dict[str, Any]:
         "ExportBucket": export_bucket(stage),
         "ExportBucketPolicy": export_bucket_policy(),
         **queues(stage),
+        telemetry.KEY: telemetry.key(stage),
+        f"{telemetry.KEY}Alias": telemetry.key_alias(stage),
+        **telemetry.api_logging(stage, config_from_disk()["log_retention_in_days"], TRANSIENT),
         **alarms.resources(stage, functions(stage)),
         **function_patches(stage),
     }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"Upline ({stage}): Chalice app, its table, export bucket, settlement queue and alarms",
+        "Description": f"Upline ({stage}): Chalice app, its table, export bucket, queues, alarms and telemetry",
         "Parameters": parameters(stage),
         "Conditions": conditions(),
         "Resources": resources,

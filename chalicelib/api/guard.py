@@ -10,6 +10,7 @@ from ..auth import Principal
 from ..config import Settings
 from ..domain.errors import TooManyRequests
 from ..security import keyed_hash
+from ..services.audit import AuditTrail
 from ..store.security import SecurityStore
 
 
@@ -22,30 +23,33 @@ def client_ip(bp: Blueprint) -> str:
 
 
 def limit_signups(bp: Blueprint, s: Settings) -> dict[str, Any]:
-    """At most `signup_limit_per_window` sign-ups from one (hashed) IP per window, across instances.
+    """At most `signup_limit` sign-ups from one (hashed) IP per window, across instances.
     Refuses (429) once the window is full; otherwise returns the counter's conditional ADD, which
     the caller commits in the sign-up's own transaction (a refused sign-up counts nothing, and two
     racing past the check cannot both take the last slot)."""
     now, ip = bootstrap.now(), keyed_hash(s.hash_pepper, client_ip(bp))
     window = s.signup_window_seconds
-    if store().hits("signup", ip, window, now) >= s.signup_limit_per_window:
+    if store().hits("signup", ip, window, now) >= s.signup_limit:
         raise TooManyRequests("too many sign-ups from your address; try later",
                               retry_after=window - int(now.timestamp()) % window)
-    return store().hit_op("signup", ip, s.signup_limit_per_window, window, now)
+    return store().hit_op("signup", ip, s.signup_limit, window, now)
 
 
 def request_id(bp: Blueprint) -> str | None:
     return (bp.current_request.context or {}).get("requestId")
 
 
+def trail(bp: Blueprint) -> AuditTrail:
+    """The audit trail for this request: the one writer every entry point records through."""
+    return bootstrap.audit_trail(request_id(bp))
+
+
 def audit_op(bp: Blueprint, who: Principal, action: str, target: str, before: Any, after: Any) -> dict[str, Any]:
     """The audit record as a transaction action, for services that commit it with their change."""
-    return SecurityStore.audit_op(who.subject, who.role, action, target, before, after, bootstrap.now(),
-                                  request_id(bp))
+    return trail(bp).op(who, action, target, before, after)
 
 
 def audit(bp: Blueprint, who: Principal, action: str, target: str, before: Any, after: Any) -> None:
     """Append who did what to which record, with the state before and after, after the action
     committed (for actions whose service commits several transactions of its own)."""
-    store().audit(who.subject, who.role, action, target, before, after, bootstrap.now(),
-                  request_id=request_id(bp))
+    trail(bp).record(who, action, target, before, after)

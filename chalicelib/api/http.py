@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from typing import Any, Callable, TypeVar
 
 from chalice import Blueprint, Response
@@ -49,26 +50,43 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), **kwargs: Any):
-    """Register `fn` behind the authorization matrix (api/access.py) and the error mapping."""
+# The request body each route takes, declared where the route is: the OpenAPI document reads it
+# (api/openapi.py), and `parse` refuses to read a body a route did not declare, so a body cannot be
+# left out of the document (and so out of the schema fuzz).
+BODIES: dict[tuple[str, str], type[BaseModel]] = {}
+
+
+def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), body: type[BaseModel] | None = None,
+          **kwargs: Any):
+    """Register `fn` behind the authorization matrix (api/access.py) and the error mapping; `body`
+    is the pydantic model of the request body the handler parses, if it takes one."""
+    if body is not None:
+        for method in methods:
+            BODIES[(method, path)] = body
+
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def admitted(*args: Any, **kw: Any) -> Any:
             rule = access.rule_for(bp.current_request.method, path)
             if rule is None or not rule.public:  # a public route ignores whatever token it is sent
-                access.admit(rule, _role_of(bp))
+                role = _role_of(bp)
+                access.admit(rule, role)
+                if role in access.STANDING:
+                    who = caller(bp)
+                    access.admit_owner(rule, role, own_id(who, rule.owner), kw)
+                    access.admit_standing(rule, role, account_status(bp))
             return fn(*args, **kw)
         # Any content type is accepted: the body is parsed (and refused) by us, never by Chalice.
         bp.route(path, methods=list(methods), content_types=CONTENT_TYPES, **kwargs)(handles_errors(admitted))
-        if path not in _PREFLIGHT:  # one OPTIONS per path, whichever blueprint registers it first
-            _PREFLIGHT.add(path)
+        if path not in PREFLIGHT_PATHS:  # one OPTIONS per path, whichever blueprint registers it first
+            PREFLIGHT_PATHS.add(path)
             bp.route(path, methods=["OPTIONS"], content_types=CONTENT_TYPES)(_preflight_view(path))
         return fn
     return register
 
 
 CONTENT_TYPES = [JSON, "text/plain", "application/octet-stream", "application/x-www-form-urlencoded"]
-_PREFLIGHT: set[str] = set()
+PREFLIGHT_PATHS: set[str] = set()
 
 
 def _preflight_view(path: str) -> Callable[..., Any]:
@@ -91,6 +109,30 @@ def _role_of(bp: Blueprint) -> str | None:
     return None
 
 
+def own_id(who: Principal, owner: str | None) -> str | None:
+    """The id a partner's or member's token names for the path parameter `owner` names."""
+    return {"partner_id": who.partner_id, "member_id": who.member_id}.get(owner or "")
+
+
+def account_status(bp: Blueprint) -> str | None:
+    """The status of the account a partner's or member's token names, as stored (None: no such
+    account; members have none, so an existing one is `registered`). One read, once per request."""
+    request = bp.current_request
+    if not hasattr(request, "_upline_account"):
+        who = caller(bp)
+        status = None
+        # An id no account could have (too long for a key, say) is no account: never a read, never a 500.
+        if who.role == access.PARTNER and ACCOUNT_ID.match(who.partner_id or ""):
+            status = bootstrap.repository().partner_status(who.partner_id)
+        elif who.role == access.MEMBER and ACCOUNT_ID.match(who.member_id or ""):
+            status = access.REGISTERED if bootstrap.repository().member_exists(who.member_id) else None
+        request._upline_account = status
+    return request._upline_account
+
+
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
 def raw_body(bp: Blueprint) -> bytes:
     body = bp.current_request.raw_body or b""
     if len(body) > bootstrap.settings().max_body_bytes:
@@ -99,6 +141,11 @@ def raw_body(bp: Blueprint) -> bytes:
 
 
 def parse(bp: Blueprint, model: type[M], body: bytes | None = None) -> M:
+    request = bp.current_request
+    declared = BODIES.get((request.method, (request.context or {}).get("resourcePath", "")))
+    if declared is not model:
+        raise RuntimeError(f"{request.method} {(request.context or {}).get('resourcePath')} parses "
+                           f"{model.__name__} but its @route declares body={getattr(declared, '__name__', None)}")
     body = raw_body(bp) if body is None else body
     try:
         return model.model_validate_json(body or b"{}")

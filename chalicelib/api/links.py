@@ -15,7 +15,7 @@ bp = Blueprint(__name__)
 COOKIE = "upline_click"
 
 
-@route(bp, "/links", ("POST",))
+@route(bp, "/links", ("POST",), body=CreateLink)
 def create():
     who = caller(bp).require("partner")
     if not who.partner_id:
@@ -23,7 +23,7 @@ def create():
     req = parse(bp, CreateLink)
     s = bootstrap.settings()
     ref = svc.create_link(bootstrap.repository(), who.partner_id, req.destination, req.code,
-                          frozenset(s.allowed_domains), bootstrap.now())
+                          frozenset(s.allowed_domains), bootstrap.now(), s.link_limits)
     return json_response({"code": ref.code, "destination": ref.destination, "partner_id": ref.partner_id,
                           "url": f"/r/{ref.code}"}, 201)
 
@@ -37,7 +37,7 @@ def follow(code: str):
     location, click_id = svc.follow(
         bootstrap.repository(), code, keyed_hash(s.hash_pepper, ip), keyed_hash(s.hash_pepper, ua),
         s.default_destination, bootstrap.now(), s.click_ttl, pepper=s.hash_pepper,
-        limit=s.click_limit_per_window, window_seconds=s.click_window_seconds)
+        limit=s.click_limit, window_seconds=s.click_window_seconds, allowed_domains=s.allowed_domains)
     max_age = int(s.attribution_window.total_seconds())
     return Response(body="", status_code=302, headers={
         "Location": location,

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
-from .schemas import Body, Bps, Currency, Id
+from .schemas import Body, Bps, Currency, Id, Instant
 
 Secretish = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 InviteCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{4,16}$")]
@@ -61,7 +61,7 @@ class RewardProgramIn(Body):
     point_value_minor: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
     expiry_notice_days: Annotated[StrictInt, Field(ge=0, le=365)] = 14
     tiers: TiersIn = TiersIn()
-    effective_from: AwareDatetime | None = None
+    effective_from: Instant | None = None
 
 
 class RedeemIn(Body):

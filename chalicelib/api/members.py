@@ -2,19 +2,17 @@
 tier and coupons and redeem (JWT role `member` naming its `member_id`); admins run the program."""
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
 from chalice import Blueprint, Response
 
 from .. import bootstrap
 from ..auth import Principal
+from ..domain import urls
 from ..domain.errors import Forbidden, NotFound
-from ..domain.members import check_invite_code
+from ..domain.members import MEMBER_ID_RE, check_invite_code
 from ..domain.notifications import QuietHours, check_tz, parse_hhmm
 from ..domain.rewards import Reward
 from ..domain.tiers import TierProgram, TierRule
-from ..security import keyed_hash
+from ..security import email_hash, keyed_hash
 from ..services import members as svc
 from ..store import keys
 from ..store.members import MemberStore
@@ -32,9 +30,6 @@ def store() -> MemberStore:
     return MemberStore(bootstrap.repository().table)
 
 
-MEMBER_ID_RE = re.compile(r"^M-[0-9a-f]{20}$")
-
-
 def _own(who: Principal, member_id: str) -> None:
     """A member may act only on itself; an admin on anyone."""
     if not (who.role == "admin" or (who.role == "member" and who.member_id == member_id)):
@@ -43,7 +38,7 @@ def _own(who: Principal, member_id: str) -> None:
         raise NotFound(f"no member {member_id[:40]}", code="unknown_member")
 
 
-@route(bp, "/webhooks/members", ("POST",))
+@route(bp, "/webhooks/members", ("POST",), body=RegisterMember)
 def register():
     body = _verified_body()
     req = parse(bp, RegisterMember, body)
@@ -55,7 +50,7 @@ def register():
     cmd = svc.RegisterCommand(
         # the body holds the raw email: its fingerprint is keyed too, so it cannot be brute-forced back
         customer_hash=keyed_hash(pepper, req.customer_id), fingerprint=keyed_hash(pepper, fingerprint(req)),
-        email_hash=h(req.email),
+        email_hash=email_hash(pepper, req.email),
         phone_hash=h(req.phone), payment_hash=h(req.payment_fingerprint),
         invite_code=check_invite_code(req.invite_code) if req.invite_code else None,
         quiet=QuietHours(check_tz(req.time_zone), parse_hhmm(req.quiet_start), parse_hhmm(req.quiet_end)))
@@ -71,10 +66,7 @@ def invite(code: str):
         raise NotFound("no such invite")
     if store().resolve_invite(code) is None:
         raise NotFound("no such invite")
-    parts = urlsplit(bootstrap.settings().default_destination)
-    query = urlencode([*((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != INVITE_PARAM),
-                       (INVITE_PARAM, code.upper())])
-    location = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    location = urls.with_param(bootstrap.settings().default_destination, INVITE_PARAM, code.upper())
     return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
@@ -99,7 +91,7 @@ def tier(member_id: str):
     return json_response(svc.tier_view(store(), member_id, bootstrap.now()))
 
 
-@route(bp, "/members/{member_id}/redemptions", ("POST",))
+@route(bp, "/members/{member_id}/redemptions", ("POST",), body=RedeemIn)
 def redeem(member_id: str):
     _own(caller(bp), member_id)
     req = parse(bp, RedeemIn)
@@ -121,7 +113,7 @@ def program_view(p) -> dict:
                       "require_both": p.tiers.require_both}}
 
 
-@route(bp, "/admin/reward-programs", ("POST",))
+@route(bp, "/admin/reward-programs", ("POST",), body=RewardProgramIn)
 def publish_program():
     who = caller(bp).require("admin")
     req = parse(bp, RewardProgramIn)
@@ -142,7 +134,9 @@ def publish_program():
 @route(bp, "/admin/reward-programs")
 def list_programs():
     caller(bp).require("admin", "finance")
-    return json_response({"programs": [program_view(p) for p in store().programs()]})
+    versions = store().program_versions()
+    return json_response({"programs": [program_view(p) for p in versions.items],
+                          "unreadable": [u.as_dict() for u in versions.unreadable]})
 
 
 @route(bp, "/admin/members/refusals")
@@ -154,8 +148,15 @@ def refusals():
 
 @route(bp, "/admin/members/outbox")
 def outbox():
+    """Notifications due now, and those a member's quiet hours hold, each with the time it is due."""
     caller(bp).require("admin")
-    due = store().outbox_due(bootstrap.now(), query_int(bp, "limit", 1, 500) or 100)
-    return json_response({"due": [{"event_id": i["event_id"], "member_id": i["member_id"],
-                                   "not_before": i["not_before"], "Source": i["source"],
-                                   "DetailType": i["detail_type"], "Detail": i["detail"]} for i in due]})
+    now, limit = bootstrap.now(), query_int(bp, "limit", 1, 500) or 100
+    waiting = [_note(i) for i in store().outbox_waiting(now, limit)]
+    return json_response({"due": [_note(i) for i in store().outbox_due(now, limit)], "waiting": waiting,
+                          "next_due_at": waiting[0]["due_at"] if waiting else None})
+
+
+def _note(i: dict) -> dict:
+    return {"event_id": i["event_id"], "member_id": i["member_id"], "due_at": i["not_before"],
+            "not_before": i["not_before"], "Source": i["source"], "DetailType": i["detail_type"],
+            "Detail": i["detail"]}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import uuid
 
 from chalice import Chalice, Response
@@ -21,6 +22,10 @@ def install(app: Chalice) -> None:
         logger.set_correlation_id(correlation_id)
         try:
             response = _uniform_errors(get_response(event))
+        except Exception:  # whatever failed, the client still gets the error shape and the headers
+            logger.exception("unhandled error outside a handler")
+            response = Response(body=error_body("internal_error", "something went wrong on our side"),
+                                status_code=500, headers={"Content-Type": "application/json"})
         finally:
             flush_metrics()
         response.headers["X-Correlation-Id"] = correlation_id
@@ -45,8 +50,15 @@ def freeze_once() -> None:
         gc.freeze()
 
 
+def chalice_code(name: str) -> str:
+    """Chalice's error class names as house codes: MethodNotAllowedError -> method_not_allowed."""
+    name = name[:-5] if name.endswith("Error") and name != "Error" else name
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
 def _uniform_errors(response: Response) -> Response:
-    """Chalice's own refusals ({"Code", "Message"}) are rewritten into the house error shape."""
+    """Chalice's own refusals ({"Code", "Message"}: an unsupported method or media type when the
+    Lambda is invoked directly, a view error) are rewritten into the house error shape."""
     body = response.body
     if isinstance(body, (str, bytes)) and response.status_code >= 400:
         try:
@@ -54,7 +66,7 @@ def _uniform_errors(response: Response) -> Response:
         except ValueError:
             return response
     if isinstance(body, dict) and "Code" in body and "Message" in body:
-        code = "internal_error" if response.status_code >= 500 else str(body["Code"]).lower()
+        code = "internal_error" if response.status_code >= 500 else chalice_code(str(body["Code"]))
         return Response(body=error_body(code, str(body["Message"])), status_code=response.status_code,
                         headers={**response.headers, "Content-Type": "application/json"})
     return response
@@ -76,7 +88,11 @@ def _protect(response: Response, origin: str | None) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers["Vary"] = "Origin"
-    if origin and origin in bootstrap.settings().cors_origins:
+    try:
+        allowed = bootstrap.settings().cors_origins
+    except Exception:  # settings that do not load answer 500 above; no CORS for them either
+        allowed = []
+    if origin and origin in allowed:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-Correlation-Id"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT"

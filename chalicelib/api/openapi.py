@@ -9,24 +9,16 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import BaseModel
 
+from ..domain.members import MEMBER_ID_RE
+from ..domain.periods import PERIOD_RE
 from . import access, schemas as m
-from .http import json_response, route
+from .http import BODIES, PREFLIGHT_PATHS, json_response, route
 
 bp = Blueprint(__name__)
 
-# What each route accepts and answers, where a model says more than "a JSON object".
-REQUESTS: dict[tuple[str, str], type[BaseModel]] = {
-    ("POST", "/partners"): m.EnrolPartner,
-    ("POST", "/links"): m.CreateLink,
-    ("POST", "/webhooks/orders"): m.OrderIn,
-    ("POST", "/webhooks/refunds"): m.RefundIn,
-    ("POST", "/admin/plans"): m.PlanIn,
-    ("POST", "/admin/partners/{partner_id}/move"): m.MovePartner,
-    ("POST", "/admin/partners/{partner_id}/status"): m.SetStatus,
-    ("PUT", "/admin/partners/{partner_id}/targets/{period}"): m.TargetIn,
-    ("POST", "/settlements/run"): m.SettlementRun,
-    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed"): m.PayoutFailed,
-}
+# What each route accepts: the body model its @route declares (api/http.py), the same dict, so a
+# route cannot take a body the document does not describe.
+REQUESTS: dict[tuple[str, str], type[BaseModel]] = BODIES
 RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("GET", "/health"): (200, m.HealthOut),
     ("GET", "/me"): (200, m.MeOut),
@@ -41,12 +33,19 @@ RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("GET", "/admin/audit"): (200, m.AuditOut),
     ("GET", "/admin/holds"): (200, m.HoldsOut),
     ("GET", "/r/{code}"): (302, None),
+    ("GET", "/i/{code}"): (302, None),
+    ("POST", "/webhooks/members"): (201, None),
+    ("POST", "/members/{member_id}/redemptions"): (201, None),
+    ("POST", "/admin/reward-programs"): (201, None),
 }
 # A retried POST that found its first result answers 200 with the same body.
-REPLAYS = {("POST", "/partners"), ("POST", "/webhooks/orders"), ("POST", "/webhooks/refunds")}
+REPLAYS = {("POST", "/partners"), ("POST", "/webhooks/orders"), ("POST", "/webhooks/refunds"),
+           ("POST", "/webhooks/members"), ("POST", "/members/{member_id}/redemptions")}
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
-PATH_PARAMS = {"code": r"^[A-Za-z0-9_-]{1,32}$", "period": r"^[0-9]{4}-[0-9]{2}$", "name": r"^[a-z]{1,16}$",
-               "currency": r"^[A-Z]{3}$"}
+# Path parameters as the handlers check them (the period and member id from the same patterns), so
+# generated requests get past the path and reach the body.
+PATH_PARAMS = {"code": r"^[A-Za-z0-9_-]{1,32}$", "period": PERIOD_RE.pattern, "name": r"^[a-z]{1,16}$",
+               "currency": r"^[A-Z]{3}$", "member_id": MEMBER_ID_RE.pattern}
 ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
 TEXT = {("GET", "/settlements/{period}/exports/{name}/content")}
 
@@ -85,7 +84,8 @@ def _operation(method: str, path: str, rule: access.Rule, components: dict[str, 
                                                                                             components)}}}
     status, model = RESPONSES.get(key, (200, None))
     if status == 302:
-        op["responses"]["302"] = {"description": "redirect to the destination, with the click id",
+        op["responses"]["302"] = {"description": "a redirect: a link's destination with the click id (/r), "
+                                                 "or the shop's sign-up with the invite code (/i)",
                                   "headers": {"Location": {"schema": {"type": "string"}}}}
     elif key in TEXT:
         op["responses"]["200"] = {"description": "the file", "content": {"text/csv": {"schema": {"type": "string"}},
@@ -101,12 +101,27 @@ def _operation(method: str, path: str, rule: access.Rule, components: dict[str, 
     return op
 
 
+def _preflight(path: str) -> dict[str, Any]:
+    return {
+        "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"options{path}").strip("_"),
+        "summary": "CORS preflight", "description": "Who: anyone. CORS headers only for an allow-listed Origin.",
+        "security": [],
+        "parameters": [{"name": p, "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": PATH_PARAMS.get(p, ID)}}
+                       for p in re.findall(r"{(\w+)}", path)],
+        "responses": {"204": {"description": "no content"}},
+    }
+
+
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     components: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
     for (method, path), rule in sorted(access.MATRIX.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         paths.setdefault(path, {})[method.lower()] = _operation(method, path, rule, components)
+    for path, ops in paths.items():  # the CORS preflight api/http.route registers beside each path
+        if path in PREFLIGHT_PATHS:
+            ops["options"] = _preflight(path)
     error_ref = _ref(m.ErrorOut, components)
     return {
         "openapi": "3.1.0",

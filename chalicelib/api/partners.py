@@ -9,7 +9,7 @@ from ..security import identity_hashes, keyed_hash
 from ..services import partners as svc
 from ..services import settlement as settlement_svc
 from .guard import audit, limit_signups
-from .http import caller, fingerprint, json_response, parse, query_int, route
+from .http import account_status, caller, fingerprint, json_response, parse, query_int, route
 from .schemas import EnrolPartner
 
 bp = Blueprint(__name__)
@@ -23,7 +23,7 @@ def partner_view(p) -> dict:
     }
 
 
-@route(bp, "/partners", ("POST",))
+@route(bp, "/partners", ("POST",), body=EnrolPartner)
 def enrol():
     who = caller(bp).require("admin")
     req = parse(bp, EnrolPartner)
@@ -44,8 +44,10 @@ def enrol():
 @route(bp, "/me")
 def me():
     who = caller(bp)
+    # `status`: the caller's own partner status (what the portal may offer it), `registered` for a
+    # member, null for staff.
     return json_response({"subject": who.subject, "role": who.role, "partner_id": who.partner_id,
-                          "member_id": who.member_id})
+                          "member_id": who.member_id, "status": account_status(bp)})
 
 
 @route(bp, "/partners/{partner_id}")

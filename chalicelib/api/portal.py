@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 
 from chalice import Blueprint, Response
 
+from .. import bootstrap
 from ..domain.errors import NotFound
 from .http import route
 
@@ -39,7 +41,15 @@ def root():
 
 @route(bp, "/app")
 def index():
-    return _file("index.html")
+    """The portal's page, with where its single sign-on starts (if one is configured)."""
+    s = bootstrap.settings()
+    sso = ""
+    if s.sso_authorize_url:
+        client = s.sso_client_id or s.jwt_audience or ""
+        sso = (f'<meta name="upline-sso-authorize" content="{escape(s.sso_authorize_url)}">'
+               f'<meta name="upline-sso-client" content="{escape(client)}">')
+    return Response(body=_read("index.html").replace("<!-- sso -->", sso), status_code=200,
+                    headers={"Content-Type": TYPES[".html"], **PAGE_HEADERS})
 
 
 @route(bp, "/app/assets/{name}")

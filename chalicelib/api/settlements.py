@@ -5,13 +5,11 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from .. import bootstrap
-from ..domain.errors import NotFound
 from ..domain.periods import parse as check_period
-from ..services import dashboard
+from ..services import dashboard, finance
 from ..services import progress as progress_svc
 from ..services import settlement as svc
-from ..store.files import sha256
-from .guard import audit
+from .guard import trail
 from ..observability import logger
 from .http import caller, error_body, json_response, parse, route
 from .schemas import PayoutFailed, SettlementRun
@@ -27,28 +25,16 @@ def list_batches():
     return json_response({"batches": bootstrap.settlement().store.batches()})
 
 
-@route(bp, "/settlements/run", ("POST",))
+@route(bp, "/settlements/run", ("POST",), body=SettlementRun)
 def run():
-    """Run settlement for a period by hand (default: the latest one past its lock), or dry-run it."""
+    """Run settlement for a period by hand (default: the oldest past its lock not settled yet), or dry-run it."""
     who = caller(bp).require(*FINANCE)
     req = parse(bp, SettlementRun)
     d, now = bootstrap.settlement(), bootstrap.now()
-    period = req.period or d.cal.last_closeable(now)
+    period = req.period or finance.next_period(d, now)
     if req.dry_run:
         return json_response(svc.dry_run(d, period, now))
-    result = svc.close_period(d, period, now, who.subject)
-    audit(bp, who, "settlement.run", f"period:{period}", None, _status(result))
-    return json_response(result)
-
-
-def _status(result) -> dict:
-    """What an audit record keeps of a batch: its state, not its lines."""
-    batch = result.get("batch", result) if isinstance(result, dict) else {}
-    return {k: batch.get(k) for k in ("period", "status", "approved_by", "paid_at") if k in batch}
-
-
-def _batch_status(period: str) -> dict:
-    return _status(bootstrap.settlement().store.batch(period) or {})
+    return json_response(finance.run(d, trail(bp), who, period, now))
 
 
 @route(bp, "/settlements/{period}")
@@ -60,68 +46,47 @@ def show(period: str):
 
 @route(bp, "/settlements/{period}/approve", ("POST",))
 def approve(period: str):
-    who = caller(bp)
     check_period(period)
-    before = _batch_status(period)
-    result = svc.approve(bootstrap.settlement(), period, who, bootstrap.now())
-    audit(bp, who, "settlement.approve", f"period:{period}", before, _batch_status(period))
-    return json_response(result)
+    return json_response(finance.approve(bootstrap.settlement(), trail(bp), caller(bp), period, bootstrap.now()))
 
 
 @route(bp, "/settlements/{period}/paid", ("POST",))
 def paid(period: str):
-    who = caller(bp)
     check_period(period)
-    before = _batch_status(period)
-    result = svc.mark_paid(bootstrap.settlement(), period, who, bootstrap.now())
-    audit(bp, who, "settlement.paid", f"period:{period}", before, _batch_status(period))
-    return json_response(result)
+    return json_response(finance.mark_paid(bootstrap.settlement(), trail(bp), caller(bp), period, bootstrap.now()))
 
 
-@route(bp, "/settlements/{period}/payouts/{partner_id}/{currency}/failed", ("POST",))
+@route(bp, "/settlements/{period}/payouts/{partner_id}/{currency}/failed", ("POST",),
+       body=PayoutFailed)
 def failed(period: str, partner_id: str, currency: str):
     who = caller(bp)
     check_period(period)
     req = parse(bp, PayoutFailed)
-    result = svc.mark_failed(bootstrap.settlement(), period, partner_id, currency, req.reason, who, bootstrap.now())
-    audit(bp, who, "payout.failed", f"payout:{period}:{partner_id}:{currency}", None, {"reason": req.reason})
-    return json_response(result)
-
-
-def _export(period: str, name: str) -> tuple[dict, str]:
-    caller(bp).require(*FINANCE)
-    check_period(period)
-    batch = svc.show(bootstrap.settlement(), period)["batch"]
-    files = {**(batch.get("exports") or {})}
-    if batch.get("payout_file"):
-        files["payouts"] = batch["payout_file"]
-    if name not in files:
-        raise NotFound(f"no export {name!r} for {period}; there are: {', '.join(sorted(files)) or 'none yet'}",
-                       code="unknown_export")
-    return files[name], svc.export_key(period, files[name]["file"])
+    return json_response(finance.mark_failed(bootstrap.settlement(), trail(bp), who, period, partner_id, currency,
+                                             req.reason, bootstrap.now()))
 
 
 @route(bp, "/settlements/{period}/exports/{name}")
 def export_link(period: str, name: str):
     """Where to download an export: a short-lived presigned S3 link in AWS, and always the API route."""
-    meta, key = _export(period, name)
+    who = caller(bp).require(*FINANCE)
+    check_period(period)
     s = bootstrap.settings()
-    audit(bp, caller(bp), "export.link", f"export:{period}:{name}", None, {"sha256": meta["sha256"]})
-    return json_response({**meta, "url": bootstrap.files().url(key, s.export_url_seconds),
-                          "expires_in": s.export_url_seconds,
-                          "download": f"/settlements/{period}/exports/{name}/content"})
+    link = finance.export_link(bootstrap.settlement(), trail(bp), who, period, name, s.export_url_seconds)
+    return json_response({**link, "download": f"/settlements/{period}/exports/{name}/content"})
 
 
 @route(bp, "/settlements/{period}/exports/{name}/content")
 def export_content(period: str, name: str):
-    meta, key = _export(period, name)
-    data = bootstrap.files().get(key)
-    if sha256(data) != meta["sha256"]:
+    who = caller(bp).require(*FINANCE)
+    check_period(period)
+    try:
+        meta, data = finance.download(bootstrap.settlement(), trail(bp), who, period, name)
+    except finance.CorruptExport:
         # Our storage failed us, not the caller: a 5xx, and never the corrupt bytes.
         logger.error("export checksum mismatch", extra={"period": period, "export": name})
         return json_response(error_body("export_corrupt", "the stored export does not match its recorded "
                                         "checksum; finance has been alerted"), 500)
-    audit(bp, caller(bp), "export.download", f"export:{period}:{name}", None, {"sha256": meta["sha256"]})
     content_type = "application/json" if meta["file"].endswith(".json") else "text/csv; charset=utf-8"
     return Response(body=data.decode("utf-8"), status_code=200, headers={
         "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{period}-{meta["file"]}"',

@@ -26,7 +26,7 @@ def _verified_body() -> bytes:
     return body
 
 
-@route(bp, "/webhooks/orders", ("POST",))
+@route(bp, "/webhooks/orders", ("POST",), body=OrderIn)
 def order_posted():
     body = _verified_body()
     req = parse(bp, OrderIn, body)
@@ -56,7 +56,7 @@ def order_posted():
                          {"Idempotent-Replay": "false" if outcome.created else "true"})
 
 
-@route(bp, "/webhooks/refunds", ("POST",))
+@route(bp, "/webhooks/refunds", ("POST",), body=RefundIn)
 def refund_posted():
     body = _verified_body()
     req = parse(bp, RefundIn, body)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from datetime import datetime
+from typing import Iterable
 
-from .errors import InvalidInput
+from . import urls
+from .errors import DomainError, InvalidInput, TooManyRequests, Unprocessable
 
 CLICK_PARAM = "upline_click"
 # A click id is "c_", 20 random url-safe characters, then the id of the partner the link belongs
@@ -23,24 +25,33 @@ class CodeRef:
     destination: str | None = None
 
 
-def check_destination(url: str, allowed_domains: frozenset[str]) -> str:
-    """Only https URLs on the program's own domains (or their subdomains): no open redirect."""
-    if len(url) > 2048:
-        raise InvalidInput("destination is too long", code="invalid_destination")
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "https" or not host or parts.username or parts.password:
-        raise InvalidInput("destination must be an https URL without credentials", code="invalid_destination")
-    if not any(host == d or host.endswith("." + d) for d in allowed_domains):
-        raise InvalidInput(f"{host} is not one of the program's domains", code="destination_not_allowed")
-    return url
+def check_destination(url: str, allowed_domains: Iterable[str]) -> str:
+    """Only https URLs whose host, as a browser reads it, is one of the program's own domains (or
+    a subdomain of one): no open redirect. Returns the canonical form, which is what is stored and
+    what the redirect sends, so the URL checked is exactly the URL followed."""
+    try:
+        parsed = urls.https_url(url)
+    except urls.InvalidUrl as e:
+        raise InvalidInput(f"destination {e}", code="invalid_destination") from None
+    if parsed.host_kind != urls.DOMAIN or not urls.within(parsed.host, allowed_domains):
+        raise InvalidInput(f"{parsed.host} is not one of the program's domains", code="destination_not_allowed")
+    return parsed.href
+
+
+def redirect_target(stored: str | None, default_destination: str, allowed_domains: Iterable[str]) -> tuple[str, bool]:
+    """Where a click goes, and whether the link's own destination was refused: a destination is
+    checked again as it is followed, since links written before destinations were parsed the way a
+    browser parses them can hold one that leads elsewhere (`https://evil.com\\.shop.example.com`)."""
+    if not stored:
+        return default_destination, False
+    try:
+        return check_destination(stored, allowed_domains), False
+    except InvalidInput:
+        return default_destination, True
 
 
 def with_click_id(destination: str, click_id: str) -> str:
-    parts = urlsplit(destination)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != CLICK_PARAM]
-    query.append((CLICK_PARAM, click_id))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+    return urls.with_param(destination, CLICK_PARAM, click_id)
 
 
 def new_click_id(token: str, partner_id: str) -> str:
@@ -55,3 +66,25 @@ def partner_hint(click_id: str | None) -> str | None:
     if not click_id or not click_id.startswith(CLICK_PREFIX) or len(click_id) <= head:
         return None
     return click_id[head:]
+
+
+@dataclass(frozen=True)
+class LinkLimits:
+    """How many links one partner may create: `total` in all, and `per_window` in each fixed window
+    of `window_seconds` (a burst of creations is refused long before the total is reached)."""
+    total: int
+    per_window: int
+    window_seconds: int
+
+    def window(self, now: datetime) -> int:
+        return int(now.timestamp()) // self.window_seconds
+
+    def refusal(self, created: int, in_window: int, now: datetime) -> DomainError | None:
+        """Why one more link is refused, given the counts so far; None if it is not."""
+        if created >= self.total:
+            return Unprocessable(f"a partner may create at most {self.total} links", code="link_limit_reached")
+        if in_window >= self.per_window:
+            retry = (self.window(now) + 1) * self.window_seconds - int(now.timestamp())
+            return TooManyRequests(f"at most {self.per_window} new links per {self.window_seconds // 60} minutes; "
+                                   "try later", code="link_rate_limited", retry_after=retry)
+        return None

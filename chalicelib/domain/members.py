@@ -31,6 +31,9 @@ class Member:
         return self.identity.member_id
 
 
+MEMBER_ID_RE = re.compile(r"^M-[0-9a-f]{20}$")
+
+
 def member_id_for(customer_hash: str) -> str:
     """Member ids follow from the (hashed) shop customer id, so an order finds its buyer's member
     record by key, in the read it already makes."""

@@ -3,36 +3,49 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Iterable
 
-from ..domain.errors import AlreadyExists, Conflict, NotFound, TooManyRequests
-from ..domain.links import CLICK_TOKEN_CHARS, LINK, CodeRef, check_destination, new_click_id, with_click_id
+from ..domain import urls
+from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, TooManyRequests
+from ..domain.links import (CLICK_TOKEN_CHARS, LINK, CodeRef, LinkLimits, check_destination, new_click_id,
+                            redirect_target,
+                            with_click_id)
 from ..domain.partners import check_code
+from ..observability import logger, metrics
 from ..security import keyed_hash
 from ..store.repository import Repository
 
 
 def create_link(repo: Repository, partner_id: str, destination: str, code: str | None,
-                allowed_domains: frozenset[str], now: datetime) -> CodeRef:
+                allowed_domains: frozenset[str], now: datetime, limits: LinkLimits) -> CodeRef:
+    """A new link for the partner, within its limits (422 past the total, 429 past the rate). Who
+    may create one at all (an existing partner whose status allows it) is decided before, by the
+    authorization layer."""
     destination = check_destination(destination, allowed_domains)
     ref = CodeRef(check_code(code) if code else secrets.token_hex(4).upper(), LINK, partner_id, destination)
     try:
-        repo.create_link(ref, now)
+        repo.create_link(ref, now, limits)
     except AlreadyExists:
         existing = repo.resolve_code(ref.code)
         if existing == ref:  # a retry of the same request
             return ref
         raise Conflict(f"the code {ref.code} is already in use", code="code_taken") from None
+    except ConcurrentUpdate:
+        refusal = limits.refusal(*repo.link_counts(partner_id, limits, now), now)
+        # No limit reached on a re-read: a window rolled over in between; the caller may simply retry.
+        raise refusal or Conflict("the link could not be created just now; try again", code="try_again") from None
     return ref
 
 
 def follow(repo: Repository, code: str, ip_hash: str, ua_hash: str, default_destination: str,
            now: datetime, click_ttl: timedelta, pepper: str = "", limit: int | None = None,
-           window_seconds: int = 3600) -> tuple[str, str]:
+           window_seconds: int = 3600, allowed_domains: Iterable[str] | None = None) -> tuple[str, str]:
     """Record a click and say where to send the visitor: (location, click_id).
 
     The hot path: the code is read once per warm process (codes never change) and the click is one
     conditional UpdateItem on an item named by (visitor, link, window), which de-duplicates the
-    visitor's repeat clicks and limits a flood from one IP on one link (TooManyRequests)."""
+    visitor's repeat clicks and limits a flood from one IP on one link (TooManyRequests).
+    `allowed_domains` defaults to the default destination's own domain."""
     ref = repo.resolve_code(code) if 1 <= len(code) <= 32 else None
     if ref is None:
         raise NotFound("no such link")
@@ -45,4 +58,11 @@ def follow(repo: Repository, code: str, ip_hash: str, ua_hash: str, default_dest
     if not repo.record_click(click_id, ref, ip_hash, ua_hash, now, click_ttl, limit):
         retry = (window + 1) * window_seconds - int(now.timestamp())
         raise TooManyRequests("too many clicks on this link from your address; try later", retry_after=retry)
-    return with_click_id(ref.destination or default_destination, click_id), click_id
+    if allowed_domains is None:
+        allowed_domains = (urls.parse(default_destination).host,)
+    target, refused = redirect_target(ref.destination, default_destination, allowed_domains)
+    if refused:
+        logger.error("a stored link destination is off the allow-list; sent to the default destination",
+                     extra={"code": ref.code, "partner_id": ref.partner_id})
+        metrics.add_metric(name="LinkDestinationRefused", unit="Count", value=1)
+    return with_click_id(target, click_id), click_id

@@ -14,6 +14,7 @@ from ..domain.notifications import TIER_CHANGED, notify
 from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
 from ..store import keys
 from ..store.members import MemberStore, member_from, programs_from
+from ..store.readable import UnreadableRecord, read_one
 from ..store.repository import iso
 
 
@@ -39,13 +40,24 @@ def order_effects(found: dict[keys.Key, dict[str, Any]], cmd: OrderCommand, now:
     mid = member_id_for(cmd.customer_hash)
     profile = found.get(keys.member(mid))
     program = rw.program_in_force(programs_from(found.get(keys.reward_programs())), cmd.ordered_at)
+    # The member side never stops the order: a coupon or profile that cannot be read is reported
+    # (store/readable.py) and the order is recorded without it.
     if cmd.coupon_code:
-        out.coupon = _coupon_use(found.get(keys.coupon(cmd.coupon_code)), cmd, mid, now)
+        coupon_key = keys.coupon(cmd.coupon_code)
+        try:
+            out.coupon = read_one("/".join(coupon_key), lambda item: _coupon_use(item, cmd, mid, now),
+                                  found.get(coupon_key))
+        except UnreadableRecord:
+            out.coupon = {"code": cmd.coupon_code, "status": "not_applied", "reason": "coupon_unreadable",
+                          "message": "the coupon's record could not be read"}
         if out.coupon["status"] == "applied":
             out.ops.append(MemberStore.use_coupon(cmd.coupon_code, cmd.order_id, now))
     if profile is None:
         return out
-    member = member_from(profile)
+    try:
+        member = read_one("/".join(keys.member(mid)), member_from, profile)
+    except UnreadableRecord:
+        return out
     day = tr.day_key(cmd.ordered_at)
     spend = cmd.amount_minor if cmd.currency == program.currency else 0
     days = tr.merge_days([*member.days.items(), (day, tr.Activity(spend, 1, 0))])

@@ -35,10 +35,11 @@ def _replay(recorded: str, fingerprint: str, what: str) -> None:
 def publish_program(store: MemberStore, fields: dict[str, Any], created_by: str, now: datetime) -> rw.RewardProgram:
     """Add the next reward program version; versions are never edited."""
     for _ in range(ATTEMPTS):
-        existing = store.programs()
-        program = rw.validate_program(rw.RewardProgram(version=len(existing) + 1, **fields))
+        # Counted as stored, readable or not: a version nothing can read does not block the next one.
+        existing = store.program_versions().stored
+        program = rw.validate_program(rw.RewardProgram(version=existing + 1, **fields))
         try:
-            store.commit(store.put_program(program, len(existing), created_by, now))
+            store.commit(store.put_program(program, existing, created_by, now))
             return program
         except (AlreadyExists, ConcurrentUpdate):
             continue

@@ -19,11 +19,13 @@ def publish(repo: Repository, *, levels_bps: list[int], cap_bps: int | None,
     Publishing the plan that is already the latest version changes nothing and returns it: that is a
     retry (of a request whose answer was lost, or of a write whose reply was), not a new plan."""
     for _ in range(5):
-        plans = repo.plans()
-        plan = validate_plan(Plan(len(plans) + 1, effective_from, tuple(levels_bps), cap_bps,
+        # Numbered after every stored version, readable or not (store/readable.py).
+        versions = repo.plan_versions()
+        plans = versions.items
+        plan = validate_plan(Plan(versions.stored + 1, effective_from, tuple(levels_bps), cap_bps,
                                   {r: dict(o) for r, o in rank_overrides.items()}, holding_days,
                                   min_payout_minor, bonus), max_depth)
-        if plans and replace(plans[-1], version=plan.version) == plan:
+        if plans and plans[-1].version == versions.stored and replace(plans[-1], version=plan.version) == plan:
             return plans[-1]
         try:
             repo.publish_plan(plan, created_by, now)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..auth import Principal
 from ..domain import bonuses as rules
+from ..domain.actors import among, same_person, system
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, Forbidden, NotFound, Unprocessable
 from ..domain.ledger import BONUS, PAYOUT_RETURN, Entry, bonus_entry_id, payout_return_entry_id
 from ..domain.periods import BONUSED, CLOSED, CLOSING, OPEN, Calendar, next_period, previous_period
@@ -36,7 +37,7 @@ from ..store.settlement import NewLine, SettlementStore
 from . import partners as partner_svc
 
 CHUNK = 100  # partners per batch read while settling a shard
-SYSTEM = "system:schedule"
+SYSTEM = system("schedule")  # the daily run's name on what it does
 UNFINISHED = (BUILDING, RECONCILIATION_FAILED)  # a batch settlement still has to finish
 EXPORTS = {"summary": ("summary.csv", "text/csv"), "detail": ("detail.csv", "text/csv"),
            "json": ("export.json", "application/json")}
@@ -453,13 +454,13 @@ def approve(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, An
     file is produced at that moment."""
     who.require("finance")
     batch = _batch(d, period)
-    if batch["status"] == APPROVED and batch.get("approved_by") == who.subject:
+    if batch["status"] == APPROVED and same_person(batch.get("approved_by"), who.subject):
         return batch  # a retried approval
     if batch["status"] == RECONCILIATION_FAILED:
         raise Conflict("this batch did not reconcile; it cannot be approved", code="reconciliation_failed")
     if batch["status"] != DRAFT:
         raise Conflict(f"the batch is {batch['status']}, not draft", code="invalid_state")
-    if who.subject in (batch["created_by"], batch["changed_by"], *batch.get("touched_by", [])):
+    if among(who.subject, (batch["created_by"], batch["changed_by"], *batch.get("touched_by", []))):
         raise Forbidden("maker-checker: the batch must be approved by someone other than who created or "
                         "last changed it", code="maker_checker")
     finish_closing(d, period, now)  # never pay out of a period that is not closed
@@ -484,7 +485,7 @@ def _done_by(d: Deps, period: str, status: str, who: Principal) -> bool:
     """After a failed conditional transition: did this very call make it (its reply was lost and the
     retry found the batch already moved), rather than someone else?"""
     batch = _batch(d, period)
-    return batch["status"] == status and batch.get(f"{status}_by") == who.subject
+    return batch["status"] == status and same_person(batch.get(f"{status}_by"), who.subject)
 
 
 def mark_paid(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, Any]:

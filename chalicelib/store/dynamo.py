@@ -13,7 +13,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
-from . import schema
+from . import ops, schema
+from .expressions import Expression
 from .keys import Key
 
 _ser = TypeSerializer()
@@ -192,9 +193,14 @@ class Table:
         self.name = name
         self.retry = retry or Retry()
 
-    def get(self, key: Key, consistent: bool = True) -> dict[str, Any] | None:
+    def get(self, key: Key, consistent: bool = True, attrs: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """One item, or only its `attrs` when given (a smaller reply; the read costs the same)."""
+        extra: dict[str, Any] = {}
+        if attrs:
+            extra = {"ProjectionExpression": ", ".join(f"#a{i}" for i in range(len(attrs))),
+                     "ExpressionAttributeNames": {f"#a{i}": a for i, a in enumerate(attrs)}}
         resp = self.retry.run(lambda: self.client.get_item(TableName=self.name, Key=key_of(key),
-                                                           ConsistentRead=consistent))
+                                                           ConsistentRead=consistent, **extra))
         item = resp.get("Item")
         return decode(item) if item else None
 
@@ -243,12 +249,14 @@ class Table:
     def delete(self, key: Key) -> None:
         self.retry.run(lambda: self.client.delete_item(TableName=self.name, Key=key_of(key)))
 
-    def transact(self, ops: list[dict[str, Any]]) -> None:
+    def transact(self, ops: list[Any]) -> None:
         """Commit all of `ops` or none. A failed condition on the first op (by convention the
         item whose existence means 'already done') raises AlreadyExists; any other failed
-        condition or a conflicting transaction raises ConcurrentUpdate."""
+        condition or a conflicting transaction raises ConcurrentUpdate. Typed operations
+        (store/ops.py) may sit beside the older op dicts while the areas move to the unit of work."""
         if not ops:
             return
+        ops = [dict([self._request(op)]) if not isinstance(op, dict) else op for op in ops]
         if len(ops) > TRANSACT_LIMIT:
             raise Conflict("too many changes for one transaction", code="transaction_too_large")
         for op in ops:
@@ -284,7 +292,8 @@ class Table:
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def query(self, pk: str, sk_prefix: str | None = None, *, index: str | None = None,
-              forward: bool = True, limit: int | None = None, projection: str | None = None,
+              forward: bool = True, limit: int | None = None,
+              projection: str | tuple[str, ...] | list[str] | None = None,
               start_key: dict[str, Any] | None = None,
               sk_between: tuple[str, str] | None = None,
               page_size: int | None = None, consistent: bool = False) -> Iterator[dict[str, Any]]:
@@ -310,7 +319,11 @@ class Table:
             kwargs["IndexName"] = index
         elif consistent:  # only the table itself can be read consistently, never an index
             kwargs["ConsistentRead"] = True
-        if projection:
+        if isinstance(projection, (tuple, list)):
+            names = {f"#p{i}": a for i, a in enumerate(projection)}
+            kwargs["ProjectionExpression"] = ", ".join(names)
+            kwargs["ExpressionAttributeNames"].update(names)
+        elif projection:
             kwargs["ProjectionExpression"] = projection
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
@@ -328,6 +341,100 @@ class Table:
             if "LastEvaluatedKey" not in resp:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+    # ---- typed writes (store/ops.py) ---------------------------------------------------------------
+    def _request(self, op: ops.TransactOp) -> tuple[str, dict[str, Any]]:
+        """(the TransactWriteItems action name, its request) for one typed operation."""
+        expr = Expression(attribute_value)
+        if isinstance(op, ops.Put):
+            return "Put", expr.apply({"TableName": self.name, "Item": encode(with_key(op.key, dict(op.attrs)))},
+                                     op.when)
+        if isinstance(op, ops.Update):
+            request = {"TableName": self.name, "Key": key_of(op.key), "UpdateExpression": expr.update(op)}
+            return "Update", expr.apply(request, op.when)
+        if isinstance(op, ops.Delete):
+            return "Delete", expr.apply({"TableName": self.name, "Key": key_of(op.key)}, op.when)
+        if isinstance(op, ops.Check):
+            return "ConditionCheck", expr.apply({"TableName": self.name, "Key": key_of(op.key)}, op.when)
+        raise TypeError(f"not an operation: {op!r}")
+
+    def write(self, op: ops.Write) -> bool:
+        """One write on its own. False when its condition did not hold (nothing was written)."""
+        action, request = self._request(op)
+        call = {"Put": self.client.put_item, "Update": self.client.update_item,
+                "Delete": self.client.delete_item}[action]
+        try:
+            self.retry.run(lambda: call(**request))
+            return True
+        except ClientError as e:
+            if _code(e) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def commit(self, operations: list[ops.TransactOp], token: str | None = None) -> None:
+        """All of `operations` or none, as one TransactWriteItems with one ClientRequestToken across
+        every retry (so DynamoDB answers the replay of a write whose reply was lost as a success).
+        Raises ops.Cancelled naming the operations whose condition failed."""
+        if not operations:
+            return
+        if len(operations) > TRANSACT_LIMIT:
+            raise ops.TooLarge(f"{len(operations)} operations; one transaction holds at most {TRANSACT_LIMIT}")
+        items = [dict([self._request(op)]) for op in operations]
+        token = token or uuid.uuid4().hex
+        try:
+            self.retry.run(lambda: self.client.transact_write_items(TransactItems=items, ClientRequestToken=token))
+        except ClientError as e:
+            if _code(e) != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
+            raise ops.Cancelled([i for i, r in enumerate(reasons) if r == "ConditionalCheckFailed"],
+                                conflict="TransactionConflict" in reasons, reasons=reasons) from None
+
+    def count_where(self, pk: str, where: ops.Cond, *, index: str) -> int:
+        """How many items under one index partition satisfy `where`: DynamoDB reads them all but
+        sends back only the count."""
+        pk_name = schema.INDEX_KEYS[index][0]
+        expr = Expression(attribute_value)
+        filter_expression = expr.condition(where)
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "IndexName": index, "Select": "COUNT",
+            "KeyConditionExpression": f"{expr.name(pk_name)} = {expr.value(pk)}",
+            "FilterExpression": filter_expression,
+            "ExpressionAttributeNames": expr.names, "ExpressionAttributeValues": expr.values,
+        }
+        total = 0
+        while True:
+            resp = self.retry.run(lambda: self.client.query(**kwargs))
+            total += resp.get("Count", 0)
+            if "LastEvaluatedKey" not in resp:
+                return total
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    # ---- whole-table access (backup and restore) -------------------------------------------------
+    def scan_wire(self) -> Iterator[dict[str, Any]]:
+        """Every item, as the wire gives it, page by page (consistent reads)."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "ConsistentRead": True}
+        while True:
+            resp = self.retry.run(lambda: self.client.scan(**kwargs))
+            yield from resp.get("Items", [])
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def put_wire(self, items: list[dict[str, Any]]) -> None:
+        """Put items in wire form, 25 per BatchWriteItem, until none is left unprocessed."""
+        for start in range(0, len(items), 25):
+            request = {self.name: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]}
+            while request:
+                resp = self.retry.run(lambda: self.client.batch_write_item(RequestItems=request))
+                request = resp.get("UnprocessedItems") or None
+                if request:
+                    self.retry.sleep(self.retry.delay(1))
+
+    def is_empty(self) -> bool:
+        resp = self.retry.run(lambda: self.client.scan(TableName=self.name, Limit=1))
+        return not resp.get("Items")
 
 
 def _code(error: ClientError) -> str:

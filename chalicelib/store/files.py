@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -49,13 +50,23 @@ class FolderFiles:
         return path
 
     def put(self, key: str, source: IO[bytes], content_type: str) -> None:
+        """Write beside the target under a name no other writer can hold, then rename over it: two
+        settlement runs finishing the same batch at once each replace the file whole (their bytes
+        are the same), and a reader never sees half a file."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
         source.seek(0)
-        with open(tmp, "wb") as f:
-            shutil.copyfileobj(source, f)
-        os.replace(tmp, path)  # readers never see half a file
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                shutil.copyfileobj(source, f)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
 
     def get(self, key: str) -> bytes:
         path = self._path(key)

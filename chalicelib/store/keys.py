@@ -35,6 +35,12 @@ def entry(partner_id: str, entry_id: str) -> Key:
     return (f"PARTNER#{partner_id}", f"{LEDGER_PREFIX}{entry_id}")
 
 
+def link_count(partner_id: str) -> Key:
+    """How many links the partner has created (its own item: link creation never touches the profile
+    that orders read and check)."""
+    return (f"PARTNER#{partner_id}", "LINKCOUNT")
+
+
 def downline_edge(ancestor_id: str, level: int, partner_id: str) -> Key:
     return (f"PARTNER#{ancestor_id}", downline_level_prefix(level) + partner_id)
 

@@ -14,6 +14,7 @@ from ..domain.tiers import Activity, TierProgram, TierRule, TierState
 from . import keys, schema
 from .dynamo import Op, Table
 from .keys import Key
+from .readable import Versions, read_versions
 from .repository import iso, parse_iso
 
 DAY_PREFIX = "d#"  # activity buckets on the profile: d#YYYYMMDD#s (spend), #o (orders), #i (invites)
@@ -40,8 +41,13 @@ def program_from_doc(doc: str) -> RewardProgram:
                             "advocate_reward": Reward(**d["advocate_reward"]), "tiers": TierProgram(**tiers)})
 
 
+def program_versions_from(item: dict[str, Any] | None) -> Versions[RewardProgram]:
+    """Every stored version that can be read; one that cannot is skipped and reported (store/readable.py)."""
+    return read_versions("/".join(keys.reward_programs()), (item or {}).get("versions", []), program_from_doc)
+
+
 def programs_from(item: dict[str, Any] | None) -> list[RewardProgram]:
-    return [program_from_doc(doc) for doc in (item or {}).get("versions", [])]
+    return program_versions_from(item).items
 
 
 # ---- members ------------------------------------------------------------------------------------
@@ -158,7 +164,10 @@ class MemberStore:
 
     # ---- reads ---------------------------------------------------------------------------------
     def programs(self) -> list[RewardProgram]:
-        return programs_from(self.table.get(keys.reward_programs()))
+        return self.program_versions().items
+
+    def program_versions(self) -> Versions[RewardProgram]:
+        return program_versions_from(self.table.get(keys.reward_programs()))
 
     def get_many(self, wanted: list[Key]) -> dict[Key, dict[str, Any]]:
         return self.table.batch_get(wanted)
@@ -200,8 +209,14 @@ class MemberStore:
                 for i in self.table.query(keys.REFUSALS_INDEX, index=schema.GSI1, forward=False, limit=limit)]
 
     def outbox_due(self, until: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        return [i for i in self.table.query(keys.OUTBOX_INDEX, index=schema.GSI1, limit=limit)
-                if i[schema.GSI1SK] <= iso(until)]
+        """Notifications whose time has come by `until`, oldest first."""
+        return list(self.table.query(keys.OUTBOX_INDEX, index=schema.GSI1, limit=limit,
+                                     sk_between=("0", f"{iso(until)}#\uffff")))
+
+    def outbox_waiting(self, after: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        """Notifications held until later (a member's quiet hours), soonest first."""
+        return list(self.table.query(keys.OUTBOX_INDEX, index=schema.GSI1, limit=limit,
+                                     sk_between=(f"{iso(after)}#\uffff", "\uffff")))
 
     def resolve_invite(self, code: str) -> str | None:
         item = self.table.get(keys.invite_code(code), consistent=False)

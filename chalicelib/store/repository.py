@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from ..domain.attribution import BindingRef, ClickRef
 from ..domain.errors import AlreadyExists
 from ..domain.ledger import COMMISSION, Entry
-from ..domain.links import CodeRef
+from ..domain.links import CodeRef, LinkLimits
 from ..domain.orders import RecordedOrder, RecordedRefund
 from ..domain.partners import Partner
 from ..domain.periods import OPEN
@@ -17,16 +17,29 @@ from ..domain.bonuses import BonusRules, RankRule, Tier
 from ..domain.plans import DEFAULT_MIN_PAYOUT_MINOR, Plan
 from ..domain.settlement import shard_of
 from ..domain.tree import Node
+from ..lru import LRU
 from . import keys, schema
 from .dynamo import Op, Table
 from .keys import Key
+from .readable import Versions, read_versions
 
 COUNTER_PREFIXES = ("credited_", "reversed_", "sales_")
+# Referral codes a warm process keeps resolved (a code never changes once written). Bounded: a
+# program with a million links must not fill the function's memory; a kept code is ~0.5 KB, so
+# this is ~5 MB, far more than the links one instance sees clicked between two deploys.
+CODE_CACHE_SIZE = 10_000
 
 
 def iso(dt: datetime) -> str:
-    """Fixed-width UTC timestamps, so they sort as strings."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Fixed-width UTC timestamps, so they sort as strings. The year is padded here, not by
+    strftime's %Y (which writes year 1 as "1" on Linux, a time parse_iso then cannot read)."""
+    try:
+        u = dt.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{dt.isoformat()} is outside the years a stored time can hold") from None
+    if u.year >= 1000:
+        return u.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{u.year:04d}" + u.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_iso(text: str) -> datetime:
@@ -127,6 +140,11 @@ def _plan_from(item: dict[str, Any]) -> Plan:
     )
 
 
+def plan_versions_from(item: dict[str, Any] | None) -> Versions[Plan]:
+    """Every stored plan version that can be read; one that cannot is skipped and reported."""
+    return read_versions("/".join(keys.plans()), (item or {}).get("versions", []), _plan_from)
+
+
 def _code_from(item: dict[str, Any]) -> CodeRef:
     return CodeRef(item["code"], item["kind"], item["partner_id"], item.get("destination"))
 
@@ -161,14 +179,17 @@ class OrderContext:
 
 
 class Repository:
-    def __init__(self, table: Table):
+    def __init__(self, table: Table, code_cache_size: int = CODE_CACHE_SIZE):
         self.table = table
-        self._codes: dict[str, CodeRef] = {}  # codes never change once written: safe to keep
+        # Lets a click skip its read and an order name the partner in its first batch read.
+        self._codes: LRU[str, CodeRef] = LRU(code_cache_size)
 
     # ---- plans ----------------------------------------------------------------------------
     def plans(self) -> list[Plan]:
-        item = self.table.get(keys.plans())
-        return [_plan_from(p) for p in (item or {}).get("versions", [])]
+        return self.plan_versions().items
+
+    def plan_versions(self) -> Versions[Plan]:
+        return plan_versions_from(self.table.get(keys.plans()))
 
     def publish_plan(self, plan: Plan, created_by: str, now: datetime) -> None:
         """Append a version; the condition on the version count makes concurrent publishes take turns."""
@@ -184,24 +205,48 @@ class Repository:
     # ---- codes, links and clicks --------------------------------------------------------------
     def resolve_code(self, code: str) -> CodeRef | None:
         code = code.upper()
-        if code in self._codes:
-            return self._codes[code]
+        ref = self._codes.get(code)
+        if ref is not None:
+            return ref
         item = self.table.get(keys.code(code), consistent=False)
         if item is None:
-            return None
-        ref = self._codes[code] = _code_from(item)
-        return ref
+            return None  # unknown codes are not kept: a scan of made-up codes costs no memory
+        return self._codes.put(code, _code_from(item))
 
     def cached_code(self, code: str | None) -> CodeRef | None:
         """A code this process has already resolved, without reading anything."""
         return self._codes.get(code.upper()) if code else None
 
-    def create_link(self, ref: CodeRef, now: datetime) -> None:
-        self.table.put_new(keys.code(ref.code), {
-            "code": ref.code, "kind": ref.kind, "partner_id": ref.partner_id, "destination": ref.destination,
-            "created_at": iso(now),
-            schema.GSI1PK: keys.partner_links_index(ref.partner_id), schema.GSI1SK: f"{iso(now)}#{ref.code}",
-        })
+    def create_link(self, ref: CodeRef, now: datetime, limits: LinkLimits) -> None:
+        """The code, and the partner's two link counters moved only if both are under their limits,
+        in one transaction: a refused or repeated link counts nothing. Raises AlreadyExists if the
+        code is taken, ConcurrentUpdate if a limit was reached (`link_counts` says which)."""
+        self.table.transact([
+            Op.put_new(keys.code(ref.code), {
+                "code": ref.code, "kind": ref.kind, "partner_id": ref.partner_id, "destination": ref.destination,
+                "created_at": iso(now),
+                schema.GSI1PK: keys.partner_links_index(ref.partner_id), schema.GSI1SK: f"{iso(now)}#{ref.code}",
+            }),
+            Op.update(keys.link_count(ref.partner_id), "ADD links :one", values={":one": 1, ":max": limits.total},
+                      condition="attribute_not_exists(links) OR links < :max"),
+            self.window_hit_op("link", ref.partner_id, limits.per_window, limits.window_seconds, now),
+        ])
+
+    def link_counts(self, partner_id: str, limits: LinkLimits, now: datetime) -> tuple[int, int]:
+        """(links created in all, links created in the current window)."""
+        total, window = keys.link_count(partner_id), keys.rate("link", partner_id, limits.window(now))
+        found = self.table.batch_get([total, window])
+        return int(found.get(total, {}).get("links", 0)), int(found.get(window, {}).get("hits", 0))
+
+    @staticmethod
+    def window_hit_op(scope: str, subject: str, limit: int, window_seconds: int, now: datetime) -> dict[str, Any]:
+        """One hit on a fixed-window counter (TTL'd) as a transaction action: refused once `limit`
+        hits are counted in the window, written only if the guarded change is."""
+        window = int(now.timestamp()) // window_seconds
+        return Op.update(keys.rate(scope, subject, window), "ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                         names={"#ttl": schema.TTL_ATTRIBUTE},
+                         values={":one": 1, ":limit": limit, ":ttl": (window + 2) * window_seconds},
+                         condition="attribute_not_exists(hits) OR hits < :limit")
 
     def links_of(self, partner_id: str, limit: int = 100) -> list[dict[str, Any]]:
         return [
@@ -247,6 +292,15 @@ class Repository:
     def get_partner(self, partner_id: str) -> Partner | None:
         item = self.table.get(keys.partner(partner_id))
         return _partner_from(item) if item else None
+
+    def partner_status(self, partner_id: str) -> str | None:
+        """The partner's status as stored now (a consistent read of one attribute), None if there is
+        no such partner: what its own token may do follows from it (api/access.STANDING)."""
+        item = self.table.get(keys.partner(partner_id), attrs=("status",))
+        return item.get("status") if item else None
+
+    def member_exists(self, member_id: str) -> bool:
+        return self.table.get(keys.member(member_id), attrs=(schema.PK,)) is not None
 
     def get_partners(self, partner_ids: Iterable[str]) -> dict[str, Partner]:
         found = self.table.batch_get(keys.partner(p) for p in partner_ids)
@@ -360,7 +414,7 @@ class Repository:
         click = found.get(keys.click(click_id)) if click_id else None
         code_item = found.get(keys.code(code)) if code and cached_code is None else None
         if code_item:
-            cached_code = self._codes[code.upper()] = _code_from(code_item)
+            cached_code = self._codes.put(code.upper(), _code_from(code_item))
         binding = found.get(keys.binding(customer_hash))
         partner = found.get(keys.partner(partner_hint)) if partner_hint else None
         return OrderContext(
@@ -370,7 +424,7 @@ class Repository:
             binding=BindingRef(binding["partner_id"],
                                parse_iso(binding["bound_until"]) if binding.get("bound_until") else None)
             if binding else None,
-            plans=[_plan_from(p) for p in (found.get(keys.plans()) or {}).get("versions", [])],
+            plans=plan_versions_from(found.get(keys.plans())).items,
             extra={k: found[k] for k in extra_keys if k in found},
             partner=_partner_from(partner) if partner else None,
             buyer_partners=frozenset(found[keys.identity(h)]["partner_id"] for h in identity_hashes

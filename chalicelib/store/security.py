@@ -31,11 +31,7 @@ class SecurityStore:
 
     def hit_op(self, scope: str, subject_hash: str, limit: int, window_seconds: int, now: datetime) -> dict[str, Any]:
         """The same count as a transaction action, so it is written only if the guarded change is."""
-        window = int(now.timestamp()) // window_seconds
-        return Op.update(keys.rate(scope, subject_hash, window), "ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)",
-                         names={"#ttl": schema.TTL_ATTRIBUTE},
-                         values={":one": 1, ":limit": limit, ":ttl": (window + 2) * window_seconds},
-                         condition="attribute_not_exists(hits) OR hits < :limit")
+        return Repository.window_hit_op(scope, subject_hash, limit, window_seconds, now)
 
     def hits(self, scope: str, subject_hash: str, window_seconds: int, now: datetime) -> int:
         item = self.table.get(keys.rate(scope, subject_hash, int(now.timestamp()) // window_seconds))

@@ -5,6 +5,7 @@ const I18N = window.UPLINE_I18N;
 const S = {
   token: sessionStorage.getItem("upline.token") || "",
   me: null,
+  notice: "",  // an i18n key shown once on the next page (e.g. why a sign-in link was ignored)
   lang: localStorage.getItem("upline.lang") ||
     ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en"),
 };
@@ -121,18 +122,88 @@ function table(columns, rows, rowAttrs) {
 
 const pill = (s) => h("span", { class: `pill ${s || ""}` }, s ? t(s) : "—");
 
+// ---- single sign-on (the identity provider's hosted page, OAuth 2.0 implicit grant) ----------------
+// A token in the URL fragment is accepted only as the end of a sign-in this page started: before
+// leaving for the identity provider it keeps a random `state` and `nonce` in sessionStorage (this tab,
+// this origin); the provider sends `state` back and puts `nonce` inside the signed ID token. A link
+// made by someone else (`/app#id_token=<their token>`) matches neither, so it is dropped unread and
+// nobody is signed in as whoever minted it (login CSRF).
+const SSO_KEY = "upline.sso";
+const SSO_MAX_AGE_MS = 10 * 60 * 1000;
+
+function ssoConfig() {
+  const meta = (name) => (document.querySelector(`meta[name="${name}"]`) || {}).content || "";
+  const authorize = meta("upline-sso-authorize");
+  return authorize ? { authorize, client: meta("upline-sso-client") } : null;
+}
+
+function randomHex(bytes) {
+  const a = new Uint8Array(bytes);
+  crypto.getRandomValues(a);
+  return Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function beginSignOn() {
+  const sso = ssoConfig();
+  const pending = { state: randomHex(32), nonce: randomHex(32), at: Date.now() };
+  sessionStorage.setItem(SSO_KEY, JSON.stringify(pending));
+  const url = new URL(sso.authorize);
+  for (const [k, v] of Object.entries({ response_type: "token", client_id: sso.client, scope: "openid",
+    redirect_uri: location.origin + location.pathname, state: pending.state, nonce: pending.nonce })) {
+    url.searchParams.set(k, v);
+  }
+  location.assign(url.toString());
+}
+
+// A JWT's claims, unverified: only to compare the nonce; the API verifies the signature.
+function jwtClaims(token) {
+  try {
+    const b64 = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(b64.padEnd(Math.ceil(b64.length / 4) * 4, "=")), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) { return null; }
+}
+
+// The token the identity provider handed back, or null. Whatever the fragment held is removed from
+// the URL and the pending sign-in is used up, accepted or not; S.notice says why nothing was taken.
+function signOnParams() {
+  const hash = location.hash;
+  if (!hash || hash.startsWith("#/")) return null;
+  const params = new URLSearchParams(hash.slice(1));
+  return ["id_token", "access_token", "state", "error"].some((k) => params.has(k)) ? params : null;
+}
+
+function takeSignOnResult() {
+  const params = signOnParams();
+  if (!params) return null;
+  history.replaceState(null, "", location.pathname + location.search);
+  let pending = null;
+  try { pending = JSON.parse(sessionStorage.getItem(SSO_KEY) || "null"); } catch (e) { pending = null; }
+  sessionStorage.removeItem(SSO_KEY);
+  const ours = pending && typeof pending.state === "string" && params.get("state") === pending.state &&
+    Date.now() - pending.at < SSO_MAX_AGE_MS;
+  if (!ours) { S.notice = "sso_not_started"; return null; }
+  const token = params.get("id_token") || "";
+  const claims = token ? jwtClaims(token) : null;
+  if (!claims || claims.nonce !== pending.nonce) { S.notice = "sso_failed"; return null; }
+  return token;
+}
+
 // ---- pages -------------------------------------------------------------------------------------
 function signIn(main) {
   const input = h("input", { id: "token", type: "password", autocomplete: "off", "aria-label": t("token"),
     placeholder: t("token") });
-  const msg = h("p", { class: "state" });
+  const msg = h("p", { class: "state", id: "signin-message" });
+  if (S.notice) { msg.className = "state error"; msg.textContent = t(S.notice); S.notice = ""; }
   const form = h("form", { class: "row", onsubmit: async (ev) => {
     ev.preventDefault();
     S.token = input.value.trim();
     try { await start(); } catch (e) { msg.className = "state error"; msg.textContent = t("invalid_token"); }
   } }, input, h("button", { type: "submit", id: "signin" }, t("sign_in")));
+  const sso = ssoConfig() ? h("div", { class: "row" },
+    h("button", { type: "button", id: "signin-sso", onclick: beginSignOn }, t("sign_in_idp"))) : null;
   main.replaceChildren(h("section", { class: "card" }, h("h1", {}, t("sign_in")),
-    h("p", { class: "muted" }, t("sign_in_help")), form, msg));
+    h("p", { class: "muted" }, t("sign_in_help")), sso, form, msg));
 }
 
 function forbidden(main, page) {
@@ -142,9 +213,12 @@ function forbidden(main, page) {
 
 function partnerPage(main) {
   const id = S.me.partner_id;
+  // A terminated partner keeps only what it earned and was paid (the API refuses the rest:
+  // api/access.STANDING), so the other cards are not even asked for.
+  const ended = S.me.status === "terminated";
   const period = h("select", { id: "period", "aria-label": t("period") },
     periods(6).map((p) => h("option", { value: p }, p)));
-  const links = card(t("my_links"), () => api(`/partners/${id}/links`), (data, refresh) => {
+  const links = ended ? null : card(t("my_links"), () => api(`/partners/${id}/links`), (data, refresh) => {
     const dest = h("input", { id: "destination", type: "url", required: true, placeholder: "https://…",
       "aria-label": t("destination") });
     const form = h("form", { class: "row", onsubmit: async (ev) => {
@@ -162,7 +236,7 @@ function partnerPage(main) {
     ], data.links) : h("p", { class: "state empty" }, t("no_links"));
     return h("div", {}, form, list);
   }, { wide: true });
-  const funnel = card(t("funnel"), () => api(`/partners/${id}/funnel?period=${period.value}`), (f) => {
+  const funnel = ended ? null : card(t("funnel"), () => api(`/partners/${id}/funnel?period=${period.value}`), (f) => {
     const earned = Object.entries(f.earned_minor);
     return h("div", {}, h("div", { class: "row" }, period), h("div", { class: "funnel", id: "funnel" },
       [["clicks", f.clicks], ["signups", f.signups], ["orders", f.orders]].map(([k, v]) =>
@@ -171,7 +245,7 @@ function partnerPage(main) {
         h("b", {}, earned.length ? earned.map(([c, m]) => money(m, c)).join(" · ") : money(0, "USD")),
         h("span", {}, t("commissions")))));
   });
-  period.addEventListener("change", () => funnel.refresh());
+  period.addEventListener("change", () => funnel && funnel.refresh());
   const earnings = card(t("earnings"), () => Promise.all([api(`/partners/${id}/commissions`),
     api(`/partners/${id}/earnings`)]), ([c, e]) => {
     const totals = Object.entries(c.totals);
@@ -180,7 +254,7 @@ function partnerPage(main) {
       ...["pending", "payable", "paid", "reversed"].map((s) => [t(s), (r) => h("span", { "data-state": s },
         money(r[1][s] || 0, r[0])), true])], totals), chart(e.months));
   });
-  const downline = card(t("downline"), () => api(`/partners/${id}/downline`), (d) => d.total ? table(
+  const downline = ended ? null : card(t("downline"), () => api(`/partners/${id}/downline`), (d) => d.total ? table(
     [[t("level"), (l) => l.level], [t("partners"), (l) => l.count, true]], d.levels)
     : h("p", { class: "state empty" }, t("no_downline")));
   const progress = card(t("progress"), () => api(`/partners/${id}/progress`), (p) => {
@@ -207,6 +281,7 @@ function partnerPage(main) {
       t("download"))],
   ], d.payouts) : h("p", { class: "state empty" }, t("no_payouts")), { wide: true });
   main.replaceChildren(h("h1", {}, t("nav_partner")),
+    ended ? h("p", { class: "state", id: "partner-ended" }, t("partner_ended")) : null,
     h("div", { class: "grid" }, links, funnel, progress, earnings, downline, payouts));
 }
 
@@ -429,7 +504,14 @@ function chrome() {
 
 function route() {
   const main = document.getElementById("main");
+  if (signOnParams()) {
+    // A sign-on result only ever arrives by the identity provider's redirect, a fresh page load
+    // (start()); one that appears in an open page was put there by a link: dropped unread.
+    history.replaceState(null, "", location.pathname + location.search);
+    S.notice = "sso_not_started";
+  }
   chrome();
+  if (S.notice && S.me) { toast(t(S.notice)); S.notice = ""; }
   if (!S.me) return signIn(main);
   const page = (location.hash.match(/^#\/(\w+)/) || [])[1];
   const allowed = ROLE_PAGES[S.me.role] || [];
@@ -439,9 +521,9 @@ function route() {
 }
 
 async function start() {
-  // A token handed over by the identity provider's redirect (#id_token=…) is taken and removed from the URL.
-  const m = location.hash.match(/[#&](?:id_token|access_token)=([^&]+)/);
-  if (m) { S.token = decodeURIComponent(m[1]); history.replaceState(null, "", location.pathname); }
+  // The end of a single sign-on this page started replaces the session; a planted link changes nothing.
+  const handed = takeSignOnResult();
+  if (handed) S.token = handed;
   if (!S.token) { S.me = null; return route(); }
   S.me = await api("/me");
   sessionStorage.setItem("upline.token", S.token);

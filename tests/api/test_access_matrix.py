@@ -14,8 +14,9 @@ from chalicelib.auth import mint_token
 from tests.support.helpers import JWT_SECRET, auth, dumps, signed_headers
 from tests.support.program import Program
 
-OWN = {"partner_id": "P-OWNA", "member_id": "M-OWN"}
-OTHER = {"partner_id": "P-OTHB", "member_id": "M-OTHER"}
+# Members' ids follow from their hashed customer ids: the fixture registers both and fills them in.
+OWN = {"partner_id": "P-OWNA", "member_id": "M-own-unregistered"}
+OTHER = {"partner_id": "P-OTHB", "member_id": "M-other-unregistered"}
 PARAMS = {"code": "OWNA", "period": "2026-07", "name": "summary", "currency": "USD", "order_id": "no-such-order"}
 REFUSALS = {"unauthorized", "bad_signature", "forbidden_role", "forbidden", "route_not_authorized"}
 
@@ -45,11 +46,20 @@ def error_code(r) -> str | None:
         return None
 
 
+def register_member(api, customer: str) -> str:
+    body = dumps({"customer_id": customer, "email": f"{customer}@example.com"})
+    r = api.http.post("/webhooks/members", headers=signed_headers(body), body=body)
+    assert r.status_code == 201, r.body
+    return json.loads(r.body)["member_id"]
+
+
 @pytest.fixture
-def two_partners(api):
+def two_partners(api, monkeypatch):
     p = Program(api)
     p.enrol("OWNA")
     p.enrol("OTHB")
+    monkeypatch.setitem(OWN, "member_id", register_member(api, "cust-own"))
+    monkeypatch.setitem(OTHER, "member_id", register_member(api, "cust-other"))
     return api
 
 

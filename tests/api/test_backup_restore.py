@@ -104,18 +104,16 @@ def test_a_restore_into_a_table_that_is_not_empty_is_refused(settled, moto_clien
     assert refused.value.code == "table_not_empty"
 
 
-def test_the_operator_commands_back_up_to_a_folder_and_restore_into_a_new_table(settled, moto_client, tmp_path,
-                                                                                 capsys, monkeypatch):
-    from scripts.cli import main
-    from tests.support.helpers import TEST_ENV
-
-    monkeypatch.setenv("UPLINE_TABLE", TEST_ENV["UPLINE_TABLE"])  # the test client set its stage's name
-    bootstrap.settings.cache_clear()
-
-    assert main(["--aws", "backup", "--to", str(tmp_path / "backups"), "--name", "nightly"]) == 0
-    made = json.loads(capsys.readouterr().out)
-    assert made["items"] > 0 and (tmp_path / "backups" / "nightly" / "manifest.json").exists()
-    assert main(["--aws", "restore", "--from", str(tmp_path / "backups" / "nightly"), "--table", RESTORED]) == 0
-    restored = json.loads(capsys.readouterr().out)
-    assert restored == {"table": RESTORED, "items": made["items"], "files": 1, "reconciled": True}
-    assert main(["--aws", "restore", "--from", str(tmp_path / "backups" / "nightly"), "--table", RESTORED]) == 2
+def test_the_operator_commands_back_up_to_a_folder_and_restore_into_a_new_table(settled, moto_client, tmp_path, cli):
+    made = cli("--aws", "--stage", "test", "backup", "--to", str(tmp_path / "backups"), "--name", "nightly",
+               "--as", "carol")
+    assert made.code == 0, made.err
+    assert json.loads(made.out)["items"] > 0 and (tmp_path / "backups" / "nightly" / "manifest.json").exists()
+    restored = cli("--aws", "--stage", "test", "restore", "--from", str(tmp_path / "backups" / "nightly"),
+                   "--table", RESTORED, "--as", "carol")
+    assert restored.code == 0, restored.err
+    assert json.loads(restored.out) == {"table": RESTORED, "items": json.loads(made.out)["items"], "files": 1,
+                                        "reconciled": True}
+    again = cli("--aws", "--stage", "test", "restore", "--from", str(tmp_path / "backups" / "nightly"),
+                "--table", RESTORED, "--as", "carol")
+    assert again.code == 2 and again.err.count("\n") == 1 and "table_not_empty" in again.err

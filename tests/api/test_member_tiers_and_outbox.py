@@ -64,6 +64,21 @@ def test_a_notification_due_in_the_members_quiet_hours_waits_for_its_morning(m):
     assert [(d["DetailType"], d["Source"]) for d in due] == [("TierChanged", "upline.members")]
 
 
+def test_the_outbox_shows_a_notification_held_by_quiet_hours_with_the_time_it_is_due(m):
+    m.clock.at = datetime(2026, 3, 10, 22, 30, tzinfo=timezone.utc)  # 07:30 next day in Tokyo: still quiet
+    m.register("kei", time_zone="Asia/Tokyo")
+    m.buy("kei", "k1", 60_000)
+    view = json.loads(m.c.get("/admin/members/outbox", headers=auth("admin")).body)
+    assert view["due"] == []
+    [held] = view["waiting"]
+    assert held["DetailType"] == "TierChanged" and held["member_id"] == m.ids["kei"]
+    assert held["due_at"] == view["next_due_at"] == "2026-03-11T00:00:00.000000Z"  # 09:00 JST
+    m.clock.advance(hours=1, minutes=30)  # exactly 09:00 in Tokyo: due, not waiting
+    view = json.loads(m.c.get("/admin/members/outbox", headers=auth("admin")).body)
+    assert [d["due_at"] for d in view["due"]] == ["2026-03-11T00:00:00.000000Z"]
+    assert view["waiting"] == [] and view["next_due_at"] is None
+
+
 def test_a_member_is_never_demoted_mid_month_and_keeps_its_tier_through_the_grace_month(m, api):
     m.register("ann")
     for i in range(3):

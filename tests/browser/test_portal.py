@@ -208,3 +208,127 @@ def test_a_member_sees_its_invite_tier_and_rewards_and_redeems_points_for_a_coup
     shoot(page, "member")
     page.goto(f"{server}/app#/partner")
     page.wait_for_selector("#forbidden")
+
+
+# ---- sign-in from the URL fragment: only the end of a sign-on this page started (login CSRF) --------
+
+IDP = "https://idp.example/oauth2/authorize"
+
+
+def minted(role: str = "admin", subject: str = "mallory", **extra) -> str:
+    from chalicelib.auth import mint_token
+
+    return mint_token(bootstrap.settings().jwt_secret, role, subject, extra=extra or None)
+
+
+def seen_bearers(page) -> list[str]:
+    """Every bearer token the page sends to the API, as it sends it."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.headers.get("authorization", "")))
+    return sent
+
+
+@pytest.fixture
+def with_sso(monkeypatch, api_local):
+    monkeypatch.setenv("UPLINE_SSO_AUTHORIZE_URL", IDP)
+    monkeypatch.setenv("UPLINE_SSO_CLIENT_ID", "portal-client")
+    bootstrap.settings.cache_clear()
+    yield
+    bootstrap.settings.cache_clear()
+
+
+def test_a_planted_id_token_link_signs_nobody_in(server, api_local, browser):
+    planted = minted("admin", "mallory")
+    page = browser.new_context(viewport=DESKTOP, locale="en-US").new_page()
+    sent = seen_bearers(page)
+    page.goto(f"{server}/app#id_token={planted}&token_type=Bearer")
+    expect(page.locator("#signin-message")).to_contain_text("did not start that sign-in")
+    expect(page.locator("#token")).to_be_visible()
+    assert "id_token" not in page.url
+    assert page.evaluate("sessionStorage.getItem('upline.token')") is None
+    assert not any(planted in b for b in sent), "the planted token reached the API"
+    assert page.locator("#signin-sso").count() == 0  # no identity provider configured: no button
+
+
+def test_a_planted_link_with_a_made_up_state_does_not_replace_the_visitors_own_session(site, browser):
+    base, _ = site
+    page = browser.new_context(viewport=DESKTOP, locale="zh-CN").new_page()
+    own = token("partner", "P-DDD", "ddd")
+    sign_in(page, base, own)
+    page.wait_for_selector("#create-link")
+    planted = f"id_token={minted('admin', 'mallory', nonce='x')}&state=guessed"
+    # into the open page (a same-document link), then as a fresh page load (a link from elsewhere)
+    for arrive in (lambda: page.evaluate(f"location.hash = {planted!r}"),
+                   lambda: page.goto(f"{base}/app?from=mail#{planted}")):
+        page.evaluate("document.getElementById('toast').hidden = true")
+        arrive()
+        expect(page.locator("#toast")).to_contain_text("已忽略一个登录链接")
+        page.wait_for_selector("#create-link")
+        assert "id_token" not in page.url
+        assert page.evaluate("sessionStorage.getItem('upline.token')") == own
+        assert page.locator("nav a").all_text_contents() == ["概览"]  # still the partner's dashboard only
+
+
+def start_sign_on(page, base: str) -> dict[str, str]:
+    """Click single sign-on; the identity provider's page is stood in for. Returns what it was asked."""
+    from urllib.parse import parse_qs, urlsplit
+
+    asked: dict[str, str] = {}
+
+    def idp(route):
+        asked.update({k: v[0] for k, v in parse_qs(urlsplit(route.request.url).query).items()})
+        route.fulfill(status=200, content_type="text/html", body="<p>identity provider</p>")
+
+    page.route(f"{IDP}*", idp)
+    page.goto(f"{base}/app")
+    page.click("#signin-sso")
+    page.wait_for_url(f"{IDP}*")
+    return asked
+
+
+def test_single_sign_on_the_page_started_signs_in_when_state_and_nonce_match(server, with_sso, browser):
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    asked = start_sign_on(page, server)
+    assert asked["client_id"] == "portal-client" and asked["response_type"] == "token"
+    assert asked["redirect_uri"] == f"{server}/app" and len(asked["state"]) == len(asked["nonce"]) == 64
+    handed = minted("admin", "root", nonce=asked["nonce"])
+    page.goto(f"{asked['redirect_uri']}#id_token={handed}&state={asked['state']}&token_type=Bearer")
+    page.wait_for_selector("#q")  # the admin page
+    assert "id_token" not in page.url
+    assert page.evaluate("sessionStorage.getItem('upline.token')") == handed
+    assert page.evaluate("sessionStorage.getItem('upline.sso')") is None  # used up
+
+
+@pytest.mark.parametrize("spoil", ["nonce", "state", "replay"])
+def test_a_returned_token_with_another_nonce_or_state_or_a_used_up_sign_on_is_ignored(server, with_sso, browser,
+                                                                                      spoil):
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    asked = start_sign_on(page, server)
+    nonce = "0" * 64 if spoil == "nonce" else asked["nonce"]
+    state = "0" * 64 if spoil == "state" else asked["state"]
+    handed = minted("admin", "root", nonce=nonce)
+    if spoil == "replay":  # the sign-on completes once; the same answer a second time is not a sign-on
+        page.goto(f"{server}/app#id_token={minted('finance', 'fin', nonce=nonce)}&state={state}")
+        page.wait_for_selector("#signout:not([hidden])")
+        page.click("#signout")
+    page.goto(f"{server}/app#id_token={handed}&state={state}")
+    page.wait_for_selector("#signin-message.error")
+    assert page.evaluate("sessionStorage.getItem('upline.token')") is None
+    assert page.locator("#q").count() == 0
+
+
+def test_a_terminated_partner_sees_its_earnings_and_payouts_and_no_working_tools(site, browser):
+    from tests.support.helpers import auth, dumps
+
+    base, program = site
+    r = program.c.post("/admin/partners/P-DDD/status", headers=auth("admin"), body=dumps({"status": "terminated"}))
+    assert r.status_code == 200, r.body
+    page = browser.new_context(viewport=DESKTOP, locale="en-US").new_page()
+    statuses: list[tuple[int, str]] = []
+    page.on("response", lambda resp: statuses.append((resp.status, resp.url)))
+    sign_in(page, base, token("partner", "P-DDD", "ddd"))
+    expect(page.locator("#partner-ended")).to_contain_text("partnership has ended")
+    expect(page.locator("section[aria-label='My payouts']")).to_be_visible()
+    expect(page.locator("section[aria-label='Earnings'] .state.loading")).to_have_count(0)
+    assert page.locator("#create-link").count() == 0 and page.locator("#funnel").count() == 0
+    assert [s for s in statuses if s[0] >= 400] == []

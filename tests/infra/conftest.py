@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,12 +19,19 @@ class Packaged:
     stage: str
     path: Path            # build/<stage>/package/sam.json, what `aws cloudformation deploy` gets
     template: dict        # its contents (SAM: AWS::Serverless::* before the transform)
+    _transformed: dict | None = field(default=None, repr=False)
 
     def resources(self, type_: str) -> dict[str, dict]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == type_}
 
     def transformed(self) -> dict:
-        """The plain CloudFormation the SAM transform turns this into (what CloudFormation creates)."""
+        """The plain CloudFormation the SAM transform turns this into (what CloudFormation creates);
+        transformed once per session, a fresh copy for each caller."""
+        if self._transformed is None:
+            self._transformed = self._transform()
+        return copy.deepcopy(self._transformed)
+
+    def _transform(self) -> dict:
         from samtranslator.translator.transform import transform
 
         sam = copy.deepcopy(self.template)

@@ -4,7 +4,7 @@ resources the stack really makes, and that the event source mapping comes out as
 
 moto cannot create everything: the API Gateway resources (it refuses the Chalice-generated REST API
 body), and it skips alarms and the bucket policy with a warning. Those are left out here and
-covered by the structural tests and cfn-lint. moto also leaves {{resolve:ssm:...}} unresolved."""
+covered by the structural tests and cfn-lint."""
 from __future__ import annotations
 
 import json
@@ -13,6 +13,7 @@ import os
 import boto3
 import pytest
 
+from chalicelib import secret_source
 from chalicelib.store import schema
 
 UNSUPPORTED_BY_MOTO = ("AWS::ApiGateway::", "AWS::CloudWatch::Alarm", "AWS::S3::BucketPolicy")
@@ -60,3 +61,14 @@ def test_the_stack_creates_and_each_function_is_pointed_at_what_it_made(deployed
     assert mapping["FunctionArn"].endswith(":function:upline-dev-settlement_worker")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert os.environ["AWS_DEFAULT_REGION"] in outputs["SettlementQueueUrl"]
+
+
+def test_a_deployed_function_finds_its_secrets_where_its_environment_says(deployed):
+    env = boto3.client("lambda").get_function_configuration(
+        FunctionName="upline-dev-api_handler")["Environment"]["Variables"]
+    assert not set(env) & set(secret_source.VARIABLES)  # what lambda:GetFunctionConfiguration shows: names only
+    ssm = boto3.client("ssm")
+    for name in secret_source.PARAMETERS:
+        ssm.put_parameter(Name=f"/upline/dev/{name}", Value=f"value-of-{name}", Type="SecureString")
+    values = secret_source.source({**env, "AWS_REGION": os.environ["AWS_DEFAULT_REGION"]}).values()
+    assert values == {variable: f"value-of-{name}" for name, variable in secret_source.PARAMETERS.items()}

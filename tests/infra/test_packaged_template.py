@@ -7,12 +7,14 @@ from typing import Any, Iterator
 
 import pytest
 
+from chalicelib import secret_source
 from chalicelib.store import schema
 from infra import stage as app_stage
 from infra.stage import ROOT
 
 SCOPED_SERVICES = ("dynamodb:", "s3:", "sqs:")
-STACK_DATA_RESOURCES = ("UplineTable", "ExportBucket", "SettlementQueue", "SettlementDeadLetterQueue")
+STACK_DATA_RESOURCES = ("UplineTable", "ExportBucket", "SettlementQueue", "SettlementDeadLetterQueue",
+                        "ScheduleDeadLetterQueue")
 
 
 def _statements(document: dict) -> Iterator[dict]:
@@ -157,13 +159,24 @@ def test_every_function_is_told_the_names_of_this_stacks_resources(packaged):
         assert queue_name == f"upline-{packaged.stage}-settlement"
 
 
-def test_secrets_are_ssm_references_and_never_values_in_the_repository(packaged):
-    env = _function(packaged, "api_handler")["Properties"]["Environment"]["Variables"]
-    for name in ("UPLINE_WEBHOOK_SECRETS", "UPLINE_HASH_PEPPER", "UPLINE_JWT_JWKS_URL"):
-        assert re.fullmatch(r"\{\{resolve:ssm:/upline/%s/[a-z-]+\}\}" % packaged.stage, env[name]), name
-    assert "UPLINE_JWT_SECRET" not in env  # in AWS tokens are verified against the Cognito JWKS
-    config = (ROOT / ".chalice" / "config.json").read_text()
-    assert not re.search(r'"UPLINE_(WEBHOOK_SECRETS|HASH_PEPPER|JWT_SECRET)":\s*"(?!\{\{resolve:ssm:)', config)
+def test_no_function_environment_carries_a_secret_or_a_deploy_time_ssm_reference(packaged):
+    assert "{{resolve:" not in json.dumps(packaged.template)  # nowhere, not only in functions
+    for fn in app_stage.functions(packaged.stage):
+        env = _function(packaged, fn.name)["Properties"]["Environment"]["Variables"]
+        assert not set(env) & set(secret_source.VARIABLES), fn.name
+        assert env[secret_source.PATH_VARIABLE] == f"/upline/{packaged.stage}"  # names only: values are read at run time
+    functions = [r for r in packaged.transformed()["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) == len(app_stage.functions(packaged.stage))
+    for fn in functions:  # ...and so it stays after the SAM transform, in what CloudFormation creates
+        assert not set(fn["Properties"]["Environment"]["Variables"]) & set(secret_source.VARIABLES)
+
+
+def test_the_repository_holds_no_secret_value():
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    environments = [config.get("environment_variables", {})] + \
+        [stage.get("environment_variables", {}) for stage in config["stages"].values()]
+    environments += [fn.get("environment_variables", {}) for fn in config.get("lambda_functions", {}).values()]
+    assert not [name for env in environments for name in env if name in secret_source.VARIABLES]
 
 
 # --- IAM -------------------------------------------------------------------------------------
@@ -210,6 +223,26 @@ def test_each_function_may_only_do_what_its_job_needs(packaged):
         assert "logs:CreateLogGroup" not in actions  # the stack creates each log group with its retention
 
 
+def test_each_function_may_read_only_its_stages_secrets_and_decrypt_them_only_through_ssm(packaged):
+    # ${Stage} can only be this stage (its one allowed value), and the functions read under that path.
+    assert packaged.template["Parameters"]["Stage"]["AllowedValues"] == [packaged.stage]
+    assert app_stage.environment(packaged.stage)[secret_source.PATH_VARIABLE] == f"/upline/{packaged.stage}"
+    parameters = {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/upline/${Stage}/*"}
+    for fn in app_stage.functions(packaged.stage):
+        statements = [st for owner, d in _policy_documents(packaged.template) if owner == fn.role_logical_id
+                      for st in _statements(d)]
+        reads = [(st["Action"], st["Resource"]) for st in statements
+                 if any(a.startswith("ssm:") for a in _listed(st["Action"]))]
+        assert reads == [(["ssm:GetParameters"], parameters)], fn.name
+        (decrypt,) = [st for st in statements if "kms:Decrypt" in _listed(st["Action"])
+                      and "kms:EncryptionContext:PARAMETER_ARN" in json.dumps(st)]
+        assert decrypt["Action"] == ["kms:Decrypt"]
+        assert decrypt["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}
+        assert decrypt["Condition"] == {
+            "StringEquals": {"kms:ViaService": {"Fn::Sub": "ssm.${AWS::Region}.${AWS::URLSuffix}"}},
+            "StringLike": {"kms:EncryptionContext:PARAMETER_ARN": parameters}}
+
+
 # --- alarms ----------------------------------------------------------------------------------
 
 def _alarms(packaged) -> list[dict]:
@@ -223,12 +256,17 @@ def test_every_function_has_an_errors_and_a_throttles_alarm(packaged):
         assert {("Errors", fn.logical_id), ("Throttles", fn.logical_id)} <= watched
 
 
-def test_a_message_in_the_dead_letter_queue_raises_an_alarm(packaged):
-    dlq, = [a for a in _alarms(packaged) if a["Namespace"] == "AWS/SQS"]
-    assert dlq["Dimensions"] == [{"Name": "QueueName",
-                                  "Value": {"Fn::GetAtt": ["SettlementDeadLetterQueue", "QueueName"]}}]
-    assert (dlq["MetricName"], dlq["ComparisonOperator"], dlq["Threshold"]) == \
-        ("ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0)
+def test_a_message_in_either_dead_letter_queue_raises_an_alarm(packaged):
+    watched = {}
+    for a in _alarms(packaged):
+        if a["Namespace"] == "AWS/SQS":
+            (dimension,) = a["Dimensions"]
+            assert dimension["Name"] == "QueueName"
+            watched[dimension["Value"]["Fn::GetAtt"][0]] = a
+    assert set(watched) == {"SettlementDeadLetterQueue", "ScheduleDeadLetterQueue"}
+    for dlq in watched.values():
+        assert (dlq["MetricName"], dlq["ComparisonOperator"], dlq["Threshold"]) == \
+            ("ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0)
 
 
 def test_a_missing_settlement_and_a_failed_reconciliation_raise_alarms(packaged):

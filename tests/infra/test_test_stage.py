@@ -1,6 +1,7 @@
-"""The deploy stages (dev, prod) carry values only CloudFormation can fill in ({{resolve:ssm:...}},
-${AWS::AccountId}). Chalice's test client applies a stage's environment and defaults to "dev",
-so every test client must name the empty "test" stage."""
+"""The deploy stages (dev, prod) carry values only CloudFormation can fill in (${AWS::AccountId})
+and UPLINE_SECRETS_PATH, which sends the settings to SSM for their secrets. Chalice's test client
+applies a stage's environment and defaults to "dev", so every test client must name the empty
+"test" stage."""
 from __future__ import annotations
 
 import json

@@ -33,6 +33,18 @@ def fresh_table(client, name: str) -> Iterator[str]:
     finally:
         os.environ["UPLINE_TABLE"] = previous
         client.delete_table(TableName=name)
+        forget_moto_instances()
+
+
+def forget_moto_instances() -> None:
+    """moto records every model object it creates (for its server's dashboard) and lets go only when
+    the last mock stops (getmoto/moto#5920). Its TransactWriteItems deep-copies the whole table
+    first, to roll back, so one mock session kept every table of every history ever run, copied once
+    per transaction: ~4.4 MB a history, 3.2 GB after 650. Histories share one session, so each
+    lets go of its own."""
+    from moto.core.model_instances import reset_model_data
+
+    reset_model_data()
 
 
 @pytest.fixture

@@ -2,15 +2,22 @@
 plain Decimal arithmetic and dictionaries. It imports nothing from chalicelib on purpose, so a bug
 shared by the production rules and this model would have to be written twice.
 
-Periods are calendar months in UTC, locked LOCK_DAYS after they end (the test settings).
+Periods are calendar months in the test stage's time zone (UPLINE_PROGRAM_TZ in .chalice/config.json,
+read here as plain JSON), locked LOCK_DAYS after they end.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
+_CONFIG = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
+ZONE = ZoneInfo({**_CONFIG.get("environment_variables", {}),
+                 **_CONFIG["stages"]["test"].get("environment_variables", {})}.get("UPLINE_PROGRAM_TZ", "UTC"))
 LOCK_DAYS = 5
 WINDOW = timedelta(days=30)
 SKEW = timedelta(minutes=5)
@@ -27,7 +34,7 @@ class Refused(Exception):
 # ---- periods ------------------------------------------------------------------------------------
 
 def period_of(at: datetime) -> str:
-    at = at.astimezone(UTC)
+    at = at.astimezone(ZONE)
     return f"{at.year:04d}-{at.month:02d}"
 
 
@@ -43,12 +50,12 @@ def prev_p(p: str) -> str:
 
 def lock_at(p: str) -> datetime:
     n = next_p(p)
-    return datetime(int(n[:4]), int(n[5:]), 1, tzinfo=UTC) + timedelta(days=LOCK_DAYS)
+    return datetime(int(n[:4]), int(n[5:]), 1, tzinfo=ZONE).astimezone(UTC) + timedelta(days=LOCK_DAYS)
 
 
 def end_of(p: str) -> datetime:
     n = next_p(p)
-    return datetime(int(n[:4]), int(n[5:]), 1, tzinfo=UTC)
+    return datetime(int(n[:4]), int(n[5:]), 1, tzinfo=ZONE).astimezone(UTC)
 
 
 def settles_in(p: str, payable_at: datetime) -> str:

@@ -244,7 +244,7 @@ class Simulation:
         if code not in self.link_of:
             ref = self.deliver(f"link for {code}", lambda _: Outcome(201, body=links_svc.create_link(
                 self.repo, f"P-{code}", "https://shop.example.com/p", None, frozenset(self.settings.allowed_domains),
-                self.now))).body
+                self.now, self.settings.link_limits))).body
             self.link_of[code] = ref.code
         out = self.deliver(f"click {code}", lambda _: Outcome(302, body=links_svc.follow(
             self.repo, self.link_of[code], "iphash", "uahash", "https://shop.example.com", self.now,

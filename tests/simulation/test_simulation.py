@@ -16,6 +16,7 @@ import pytest
 from tests.simulation.conftest import fresh_table
 from tests.simulation.fastmoto import fast_dynamodb_replies
 from tests.simulation.sim import Simulation
+from tests.support.helpers import resident_mb
 
 QUICK_SEEDS, QUICK_STEPS, QUICK_RATE = 120, 10, 0.08
 QUICK_START = datetime(2026, 2, 2, tzinfo=timezone.utc)  # three days before January locks
@@ -56,7 +57,8 @@ def _run(client, http, seeds, steps: int, fault_rate: float, **kw) -> dict:
                     continue
             totals["seeds"] += 1
             if totals["seeds"] % 50 == 0:
-                print(f"\n{totals['seeds']} seeds passed (last {seed}, {time.monotonic() - started:.0f}s)", flush=True)
+                print(f"\n{totals['seeds']} seeds passed (last {seed}, {time.monotonic() - started:.0f}s, "
+                      f"resident {resident_mb():.0f} MB)", flush=True)
             totals["steps"] += s["steps"]
             for k in ("orders", "refunds", "batches", "retries", "redeliveries", "db_calls"):
                 totals[k] += s[k]

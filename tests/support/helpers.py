@@ -75,3 +75,12 @@ class DynamoCalls:
     @property
     def writes(self) -> int:
         return sum(v for k, v in self.ops.items() if k in self.WRITES)
+
+
+def resident_mb() -> float:
+    """This process's resident memory now (not its peak), from /proc (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")

@@ -15,4 +15,16 @@ def test_the_cpu_benchmark_runs_one_capped_order_at_depth_ten():
 def test_every_benchmark_module_registers_itself():
     names = {b.name for b in discover()}
     assert {"cpu_per_order", "round_trips", "cost_model", "attribution_throughput",
-            "redirect_throughput", "settlement_scaling"} <= names
+            "redirect_throughput", "settlement_scaling", "soak", "contention"} <= names
+
+
+def test_the_soak_refuses_a_run_whose_requests_did_not_do_their_work():
+    import pytest
+
+    from bench.bench_soak import _check
+
+    _check({"click 302": 990, "click 429": 10, "order 201": 100})  # a few refusals: still a soak
+    with pytest.raises(RuntimeError):
+        _check({"click 302": 999, "order 500": 1})
+    with pytest.raises(RuntimeError):
+        _check({"click 302": 1000, "order 201": 90, "order 409": 10})

@@ -48,3 +48,13 @@ def test_no_module_under_integrations_does_io_reads_the_environment_or_the_clock
         assert not [ln for ln in imports if re.search(
             r"\b(boto3|botocore|os|time|socket|requests|urllib\.request|http|store|services|bootstrap|config)\b",
             ln)], path
+
+
+def test_a_json_number_amount_is_read_exactly_and_an_absurd_exponent_is_refused_cheaply():
+    from chalicelib.integrations.payload import decimal_money
+    assert decimal_money(Decimal("195.66"), "USD", "subtotal") == 19566
+    assert decimal_money(10, "JPY", "subtotal") == 10
+    with pytest.raises(PayloadRefused):
+        decimal_money(Decimal("1e999999999"), "USD", "subtotal")
+    with pytest.raises(PayloadRefused):
+        decimal_money(True, "USD", "subtotal")

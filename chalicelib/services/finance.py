@@ -1,0 +1,107 @@
+"""Finance actions as a person (or the schedule) takes them. The API's handlers, the CLI and the
+daily job all call these, so each action is checked by the same rule (the settlement services'
+role and maker-checker checks, with identities compared by `domain.actors`) and leaves the same
+audit record, whichever way it was reached."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..auth import Principal
+from ..domain.errors import NotFound
+from ..store.files import sha256
+from . import settlement as svc
+from .audit import AuditTrail
+
+RUNNERS = ("finance", "admin", "system")  # who may run a settlement (the access matrix's rule, and the schedule)
+
+
+class CorruptExport(Exception):
+    """A stored export does not match its recorded checksum: our storage failed, not the caller."""
+
+
+def status_of(batch: Any) -> dict[str, Any]:
+    """What an audit record keeps of a batch: its state, not its lines."""
+    batch = batch.get("batch", batch) if isinstance(batch, dict) else {}
+    return {k: batch.get(k) for k in ("period", "status", "approved_by", "paid_at") if k in batch}
+
+
+def _batch_status(d: svc.Deps, period: str) -> dict[str, Any]:
+    return status_of(d.store.batch(period) or {})
+
+
+def next_period(d: svc.Deps, now: datetime) -> str:
+    """The period a settlement run without one settles: the oldest past its lock not settled yet
+    (periods are settled in order), else the latest past its lock (which shows its batch)."""
+    todo = svc.periods_to_close(d, now)
+    return todo[0] if todo else d.cal.last_closeable(now)
+
+
+def run(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
+    """Settle one period (or finish settling it)."""
+    who.require(*RUNNERS)
+    result = svc.close_period(d, period, now, who.subject)
+    trail.record(who, "settlement.run", f"period:{period}", None, status_of(result))
+    return result
+
+
+def run_daily(d: svc.Deps, trail: AuditTrail, who: Principal, now: datetime) -> list[dict[str, Any]]:
+    """The scheduled run: every period past its lock, in order; each period it worked on is audited."""
+    who.require(*RUNNERS)
+    results = svc.run_daily(d, now, by=who.subject)
+    for r in results:
+        trail.record(who, "settlement.run", f"period:{r['period']}", None, _batch_status(d, r["period"]))
+    return results
+
+
+def approve(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
+    before = _batch_status(d, period)
+    result = svc.approve(d, period, who, now)
+    trail.record(who, "settlement.approve", f"period:{period}", before, _batch_status(d, period))
+    return result
+
+
+def mark_paid(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
+    before = _batch_status(d, period)
+    result = svc.mark_paid(d, period, who, now)
+    trail.record(who, "settlement.paid", f"period:{period}", before, _batch_status(d, period))
+    return result
+
+
+def mark_failed(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
+                reason: str, now: datetime) -> dict[str, Any]:
+    result = svc.mark_failed(d, period, partner_id, currency, reason, who, now)
+    trail.record(who, "payout.failed", f"payout:{period}:{partner_id}:{currency}", None, {"reason": reason})
+    return result
+
+
+def export_meta(d: svc.Deps, period: str, name: str) -> tuple[dict[str, Any], str]:
+    """An export's record on its batch (file, checksum, size) and its storage key."""
+    batch = svc.show(d, period)["batch"]
+    files = {**(batch.get("exports") or {})}
+    if batch.get("payout_file"):
+        files["payouts"] = batch["payout_file"]
+    if name not in files:
+        raise NotFound(f"no export {name!r} for {period}; there are: {', '.join(sorted(files)) or 'none yet'}",
+                       code="unknown_export")
+    return files[name], svc.export_key(period, files[name]["file"])
+
+
+def export_link(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, name: str,
+                seconds: int) -> dict[str, Any]:
+    """Where to download an export: a short-lived link (presigned in S3), recorded as handed out."""
+    who.require("finance", "admin")
+    meta, key = export_meta(d, period, name)
+    trail.record(who, "export.link", f"export:{period}:{name}", None, {"sha256": meta["sha256"]})
+    return {**meta, "url": d.files.url(key, seconds), "expires_in": seconds}
+
+
+def download(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, name: str) -> tuple[dict[str, Any], bytes]:
+    """An export's bytes, checked against the checksum recorded at settlement; never corrupt bytes."""
+    who.require("finance", "admin")
+    meta, key = export_meta(d, period, name)
+    data = d.files.get(key)
+    if sha256(data) != meta["sha256"]:
+        raise CorruptExport(f"the stored export {period}/{meta['file']} does not match its recorded checksum")
+    trail.record(who, "export.download", f"export:{period}:{name}", None, {"sha256": meta["sha256"]})
+    return meta, data

@@ -1,0 +1,170 @@
+"""Orders, refunds and customer bindings: the items an order or a refund records, and the one
+batch read that gathers what an order needs before its partner is known."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from ..domain.attribution import BindingRef, ClickRef
+from ..domain.ledger import Entry
+from ..domain.links import CodeRef
+from ..domain.orders import RecordedOrder, RecordedRefund
+from ..domain.partners import Partner
+from ..domain.periods import OPEN
+from ..domain.plans import Plan
+from . import keys, ops
+from .links import LinkRepo
+from .ops import Check, Put, Update, eq, put_new
+from .reads import Reads
+from .repository import _code_from, _order_from, _partner_from, _plan_from, iso, parse_iso
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OrderContext(Generic[T]):
+    """Everything an order needs that can be read before its partner is known: one batch read."""
+    order: RecordedOrder | None
+    click: ClickRef | None
+    code: CodeRef | None
+    binding: BindingRef | None
+    plans: list[Plan]
+    also: T | None = None  # what another area asked to read along (the buyer's member items)
+    partner: Partner | None = None  # the partner named in advance (a hint), read in the same batch
+    buyer_partners: frozenset[str] = field(default_factory=frozenset)  # partners whose identity is the buyer's
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """What an order item stores: its idempotency fingerprint, what it credited and its result."""
+    order_id: str
+    fingerprint: str
+    amount_minor: int
+    currency: str
+    ordered_at: datetime
+    customer_hash: str
+    plan: Plan | None
+    entries: tuple[Entry, ...]
+    result: dict[str, Any]
+    created_at: datetime
+    period: str
+    attributed_to: str | None
+
+
+@dataclass(frozen=True)
+class Hold:
+    order_id: str
+    partner_id: str
+    reasons: tuple[str, ...]
+    held_at: datetime
+    currency: str
+    amount_minor: int
+
+
+class OrderRepo:
+    def __init__(self, table: Any, links: LinkRepo):
+        self.table = table
+        self.links = links
+
+    # ---- reads -----------------------------------------------------------------------------
+    def context(self, order_id: str, click_id: str | None, code: str | None, customer_hash: str,
+                identity_hashes: tuple[str, ...] = (), partner_hint: str | None = None,
+                also: Reads[T] | None = None) -> OrderContext[T]:
+        """In one batch read: the order (idempotency), click, code, binding, plans, the buyer's
+        identity hashes (fraud: is the buyer a partner?), the partner a hint names, and what `also`
+        asks for."""
+        wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans(),
+                  *(keys.identity(h) for h in identity_hashes), *(also.keys if also else ())]
+        if click_id:
+            wanted.append(keys.click(click_id))
+        if partner_hint:
+            wanted.append(keys.partner(partner_hint))
+        cached = self.links.cached(code)
+        if code and cached is None:
+            wanted.append(keys.code(code))
+        found = self.table.batch_get(wanted)
+        if code and cached is None and keys.code(code) in found:
+            cached = _code_from(found[keys.code(code)])
+            self.links.remember(cached)
+        order = found.get(keys.order(order_id))
+        click = found.get(keys.click(click_id)) if click_id else None
+        binding = found.get(keys.binding(customer_hash))
+        partner = found.get(keys.partner(partner_hint)) if partner_hint else None
+        return OrderContext(
+            order=_order_from(order) if order else None,
+            click=ClickRef(click["click_id"], click["partner_id"], parse_iso(click["clicked_at"])) if click else None,
+            code=cached,
+            binding=BindingRef(binding["partner_id"],
+                               parse_iso(binding["bound_until"]) if binding.get("bound_until") else None)
+            if binding else None,
+            plans=[_plan_from(p) for p in (found.get(keys.plans()) or {}).get("versions", [])],
+            also=also.of(found) if also else None,
+            partner=_partner_from(partner) if partner else None,
+            buyer_partners=frozenset(found[keys.identity(h)]["partner_id"] for h in identity_hashes
+                                     if keys.identity(h) in found),
+        )
+
+    def get(self, order_id: str) -> RecordedOrder | None:
+        item = self.table.get(keys.order(order_id))
+        return _order_from(item) if item else None
+
+    def refund_context(self, order_id: str, refund_id: str) -> tuple[RecordedOrder | None, RecordedRefund | None]:
+        found = self.table.batch_get([keys.order(order_id), keys.refund(order_id, refund_id)])
+        order = found.get(keys.order(order_id))
+        refund = found.get(keys.refund(order_id, refund_id))
+        return (
+            _order_from(order) if order else None,
+            RecordedRefund(order_id, refund_id, refund["fingerprint"], json.loads(refund["result"])) if refund else None,
+        )
+
+    def period_status(self, period: str) -> str:
+        item = self.table.get(keys.period(period))
+        return item["status"] if item else OPEN
+
+    # ---- writes ----------------------------------------------------------------------------
+    def new(self, o: OrderRecord) -> Put:
+        """The order item: the claim of an order (its existence means it was recorded)."""
+        e = o.entries
+        return put_new(keys.order(o.order_id), {
+            "order_id": o.order_id, "fingerprint": o.fingerprint, "amount_minor": o.amount_minor,
+            "currency": o.currency, "ordered_at": iso(o.ordered_at), "customer_hash": o.customer_hash,
+            "period": o.period, "settles_in": e[0].settles_in if e else None, "attributed_to": o.attributed_to,
+            "plan_version": o.plan.version if o.plan else 0, "holding_days": o.plan.holding_days if o.plan else 0,
+            "refunded_minor": 0, "created_at": iso(o.created_at),
+            "lines": [{"entry_id": x.entry_id, "partner_id": x.partner_id, "level": x.level,
+                       "amount_minor": x.amount_minor, "rate_bps": x.rate_bps} for x in e],
+            "result": json.dumps(o.result, sort_keys=True),
+        })
+
+    def bind(self, customer_hash: str, binding: BindingRef, order_id: str, at: datetime) -> Put:
+        """The customer's binding to a partner, unless a live one exists (a race keeps the first)."""
+        return Put(keys.binding(customer_hash),
+                   {"partner_id": binding.partner_id,
+                    "bound_until": iso(binding.bound_until) if binding.bound_until else None, "order_id": order_id},
+                   when=ops.Absent() | (ops.Present("bound_until") & ops.le("bound_until", iso(at))))
+
+    def hold(self, h: Hold) -> Put:
+        """The order's commissions wait for review (services/holds.py)."""
+        return Put(keys.hold(h.order_id), {
+            "order_id": h.order_id, "partner_id": h.partner_id, "reasons": list(h.reasons),
+            "held_at": h.held_at.isoformat(), "status": "held", "currency": h.currency,
+            "amount_minor": h.amount_minor})
+
+    def period_open(self, period: str) -> Check:
+        """Entries may land in a period only until settlement starts closing it."""
+        return Check(keys.period(period), ops.Absent() | eq("status", OPEN))
+
+    def new_refund(self, order_id: str, refund_id: str, fingerprint: str, amount_minor: int,
+                   result: dict[str, Any], now: datetime) -> Put:
+        """The refund record: the claim of a refund."""
+        return put_new(keys.refund(order_id, refund_id), {
+            "order_id": order_id, "refund_id": refund_id, "fingerprint": fingerprint, "amount_minor": amount_minor,
+            "created_at": iso(now), "result": json.dumps(result, sort_keys=True)})
+
+    def refunded(self, order: RecordedOrder, amount_minor: int) -> Update:
+        """The order's refunded total, moved only from the value it was read at: two refunds
+        racing cannot together reverse more than the order earned."""
+        return Update(keys.order(order.order_id), set={"refunded_minor": order.refunded_minor + amount_minor},
+                      when=eq("refunded_minor", order.refunded_minor))

@@ -1,0 +1,90 @@
+"""Review and abuse control: fixed-window limits, the audit log, and orders held for fraud review."""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator
+
+from . import keys, ops, schema
+from .ops import Put, Update, eq, put_new
+from .repository import iso
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    actor: str
+    role: str
+    action: str
+    target: str
+    before: Any
+    after: Any
+    at: datetime
+    request_id: str | None = None
+
+
+class ReviewRepo:
+    def __init__(self, table: Any):
+        self.table = table
+
+    # ---- fixed-window limits -------------------------------------------------------------------
+    def hits(self, scope: str, subject_hash: str, window_seconds: int, now: datetime) -> int:
+        item = self.table.get(keys.rate(scope, subject_hash, int(now.timestamp()) // window_seconds))
+        return int(item["hits"]) if item else 0
+
+    def hit(self, scope: str, subject_hash: str, limit: int, window_seconds: int, now: datetime) -> Update:
+        """Count one hit in the current window, unless `limit` hits were already counted. Committed
+        inside the guarded change's transaction, it is counted only if that change is written."""
+        window = int(now.timestamp()) // window_seconds
+        return Update(keys.rate(scope, subject_hash, window), add={"hits": 1},
+                      set_if_absent={schema.TTL_ATTRIBUTE: (window + 2) * window_seconds},
+                      when=ops.Absent("hits") | ops.lt("hits", limit))
+
+    # ---- audit ---------------------------------------------------------------------------------
+    def audit(self, r: AuditRecord) -> Put:
+        """An audit record, put only if absent: records are never changed. Its sort key orders
+        records by the action's time, then by when they were written."""
+        audit_id = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+        return put_new(keys.audit(r.at.date().isoformat(), f"{iso(r.at)}#{audit_id}"), {
+            "audit_id": audit_id, "request_id": r.request_id, "actor": r.actor, "role": r.role, "action": r.action,
+            "target": r.target, "at": iso(r.at), "before": json.dumps(r.before, sort_keys=True, default=str),
+            "after": json.dumps(r.after, sort_keys=True, default=str),
+        })
+
+    def audit_day(self, day: str, limit: int = 500) -> list[dict[str, Any]]:
+        return [{**{k: i[k] for k in ("audit_id", "actor", "role", "action", "target", "at")},
+                 "before": json.loads(i["before"]), "after": json.loads(i["after"])}
+                for i in self.table.query(f"{keys.AUDIT_PREFIX}{day}", limit=limit)]
+
+    # ---- fraud holds ---------------------------------------------------------------------------
+    def holds(self, limit: int = 500) -> Iterator[dict[str, Any]]:
+        for item in self.table.query(keys.HOLDS_PK, limit=limit):
+            yield {k: item.get(k) for k in ("order_id", "partner_id", "reasons", "held_at", "status",
+                                             "amount_minor", "currency", "released_at", "released_by",
+                                             "rejected_at", "rejected_by")}
+
+    def hold(self, order_id: str) -> dict[str, Any] | None:
+        return self.table.get(keys.hold(order_id))
+
+    def release(self, order_id: str, refunded_minor: int, settles_in: str, partner_id: str, actor: str,
+                now: datetime) -> list[ops.TransactOp]:
+        """The order settles normally from now on, conditional on it still being held with the
+        refunded total read; the hold is marked released."""
+        return [
+            Update(keys.order(order_id),
+                   set={"settles_in": settles_in, "released_at": iso(now), "released_by": actor,
+                        "attributed_to": partner_id},
+                   when=eq("settles_in", keys.HOLD_MARKER) & eq("refunded_minor", refunded_minor)
+                   & ops.Absent("rejected_at")),
+            Update(keys.hold(order_id), set={"status": "released", "released_at": iso(now), "released_by": actor}),
+        ]
+
+    def reject(self, order_id: str, actor: str, now: datetime) -> list[ops.TransactOp]:
+        return [
+            Update(keys.order(order_id), set={"rejected_at": iso(now), "rejected_by": actor},
+                   when=eq("settles_in", keys.HOLD_MARKER) & ops.Absent("rejected_at")),
+            Update(keys.hold(order_id), set={"status": "rejected", "rejected_at": iso(now), "rejected_by": actor},
+                   when=eq("status", "held")),
+        ]

@@ -1,0 +1,95 @@
+"""The unit of work: one per request or job. It hands out the repositories, collects their typed
+writes, and commits them as one transaction, with the idempotency claim made explicit.
+
+    with bootstrap.uow() as uow:
+        ctx = uow.orders.context(...)                 # reads go straight to the table
+        uow.claim(uow.orders.new(order))              # exists already -> AlreadyExists
+        uow.add(*uow.ledger.new_entries(entries))
+        uow.commit()                                  # one TransactWriteItems, or nothing
+
+A claim is a create whose existence means "this was done": if its condition fails, a retry or a
+concurrent duplicate got there first (AlreadyExists, which services answer by replaying the
+recorded result). Any other failed condition, or a conflicting transaction, is ConcurrentUpdate:
+something the decision depended on moved; read again and decide again. Services never see botocore,
+keys or expressions. Leaving the `with` block without committing discards what was collected.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..domain.errors import AlreadyExists, ConcurrentUpdate
+from . import ops
+from .repositories import Repositories
+
+
+class Backend(Protocol):
+    """What a table backend offers: store/dynamo.Table and store/memory.MemoryTable."""
+    name: str
+
+    def get(self, key: ops.Key, consistent: bool = True) -> dict[str, Any] | None: ...
+
+    def write(self, op: ops.Write) -> bool: ...
+
+    def commit(self, operations: list[ops.TransactOp], token: str | None = None) -> None: ...
+
+
+class UnitOfWork:
+    def __init__(self, repos: Repositories):
+        # The process's repositories (they hold its caches), handed out by name.
+        self.table = repos.table
+        self.links = repos.links
+        self.partners = repos.partners
+        self.orders = repos.orders
+        self.ledger = repos.ledger
+        self.plans = repos.plans
+        self.periods = repos.periods
+        self.batches = repos.batches
+        self.review = repos.review
+        self._ops: list[ops.TransactOp] = []
+        self._claim: int | None = None
+
+    def __enter__(self) -> "UnitOfWork":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.discard()
+
+    # ---- collecting ---------------------------------------------------------------------------
+    def claim(self, create: ops.Put) -> None:
+        """The write whose existence means the whole unit was done (an order, a refund, an
+        enrolment...). It must be a create; there is at most one per unit."""
+        if create.when != ops.ITEM_ABSENT:
+            raise ValueError("a claim is a create (put_new)")
+        if self._claim is not None:
+            raise ValueError("a unit of work has one claim")
+        self._claim = len(self._ops)
+        self._ops.append(create)
+
+    def add(self, *writes: ops.TransactOp) -> None:
+        self._ops.extend(writes)
+
+    @property
+    def pending(self) -> int:
+        return len(self._ops)
+
+    def discard(self) -> None:
+        self._ops, self._claim = [], None
+
+    # ---- committing ---------------------------------------------------------------------------
+    def commit(self) -> None:
+        """Everything collected, all or nothing. Raises AlreadyExists when the claim was already
+        made, ConcurrentUpdate when any other condition failed or a transaction was in the way."""
+        staged, self._ops, claim = self._ops, [], self._claim
+        self._claim = None
+        if not staged:
+            return
+        try:
+            self.table.commit(staged)
+        except ops.Cancelled as c:
+            if claim is not None and claim in c.failed:
+                raise AlreadyExists("already done") from None
+            raise ConcurrentUpdate(f"transaction cancelled: {list(c.reasons) or list(c.failed)}") from None
+
+    def write(self, op: ops.Write) -> bool:
+        """One write on its own, now (outside the transaction). False when its condition failed."""
+        return self.table.write(op)
