@@ -8,8 +8,8 @@ does three things, each here:
     # then each ShopOrder / ShopRefund / ShopDispute goes to the order services; Ignored and Ping
     # are answered 200 and write nothing.
 
-`hash_email` is the caller's keyed hash (security.keyed_hash with the pepper, tagged as
-security.identity_hashes tags an e-mail): the mapping hands the buyer's address to it and keeps
-only the hash, so no raw e-mail leaves this package. Refusals are typed: WebhookRefused (401, the
+`hash_email` is the caller's keyed hash, `functools.partial(security.email_hash, pepper)` (the
+canonical form members' e-mails are stored in): the mapping hands the buyer's address to it and
+keeps only the hash, so no raw e-mail leaves this package. Refusals are typed: WebhookRefused (401, the
 check that failed), ProviderNotConfigured (404), PayloadRefused (422, the field that was wrong).
 """
