@@ -158,7 +158,7 @@ def build_world(partners: int = 10_000, seed: int = 7) -> World:
     # The KOL: a partner 10 levels down (in a small test tree, the deepest there is).
     kol = max(made, key=lambda p: (depth[p.partner_id] == KOL_DEPTH, min(depth[p.partner_id], KOL_DEPTH)))
     kol_link = links.create_link(repo, kol.partner_id, "https://shop.example.com/sale", "KOLSALE",
-                                 frozenset(s.allowed_domains), now).code
+                                 frozenset(s.allowed_domains), now, s.link_limits).code
     hist = Counter(depth.values())
     recruits = sorted(Counter(p.sponsor_id for p in made if p.sponsor_id).values(), reverse=True)
     world = World(memory, made, depth, kol, kol_link)

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
         DEPLOYMENT)
     jwt_issuer: str | None = _setting(None, "The issuer tokens must name, when set.", DEPLOYMENT)
     jwt_audience: str | None = _setting(None, "The audience tokens must name, when set.", DEPLOYMENT)
+    secrets_path: str | None = _setting(
+        None, "In AWS, the SSM Parameter Store path the secrets are read from at run time (`/upline/<stage>`; "
+              "chalicelib/secret_source.py); unset: the secrets come from the environment.", DEPLOYMENT)
     jwt_role_claim: str | None = _setting(
         None, "The token claim that names the caller's role; unset: `role` for local HS256 tokens, "
               "`cognito:groups` (user-pool groups, which a user cannot write) with a JWKS.", DEPLOYMENT)

@@ -8,7 +8,9 @@
   python -m scripts.cli approve 2026-09 --as bob
   python -m scripts.cli export 2026-09 summary --as bob [--out summary.csv]
   python -m scripts.cli mark-paid 2026-09 --as bob
-  python -m scripts.cli mark-failed 2026-09 P-DAN USD --reason "account closed" --as bob
+  python -m scripts.cli mark-failed 2026-09 P-DAN USD --reason "account closed" --as bob   (reports a bounce)
+  python -m scripts.cli confirm-failed 2026-09 P-DAN USD --as carol                       (a second finance user)
+  python -m scripts.cli dismiss-failed 2026-09 P-DAN USD --reason "paid after all" --as carol
   python -m scripts.cli backup --to s3://my-backups/upline --as carol            (or --to ./backups)
   python -m scripts.cli restore --from ./backups/upline-20261125T031200Z --table upline-restored --as carol
   python -m scripts.cli create-table | seed-demo
@@ -37,7 +39,8 @@ from chalicelib.store.schema import create_table
 from scripts import localenv
 
 DEMO = Principal(subject=actors.system("demo"), role="system")
-ACTS = {"settle", "approve", "mark-paid", "mark-failed", "export", "backup", "restore"}
+ACTS = {"settle", "approve", "mark-paid", "mark-failed", "confirm-failed", "dismiss-failed", "export", "backup",
+        "restore"}
 
 
 class Refused(Exception):
@@ -74,11 +77,17 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("period")
     exp.add_argument("name", choices=["summary", "detail", "json", "payouts"])
     exp.add_argument("--out")
-    failed = sub.add_parser("mark-failed", help="a payout bounced: give its amount back to the partner")
-    failed.add_argument("period")
-    failed.add_argument("partner_id")
-    failed.add_argument("currency")
-    failed.add_argument("--reason", required=True)
+    # A bounced payout: one finance user reports it, another confirms it (only then is it owed again).
+    for name, text in (("mark-failed", "report that a payout bounced (moves nothing until confirmed)"),
+                       ("confirm-failed", "confirm a reported bounce: the payout fails and is owed again"),
+                       ("dismiss-failed", "withdraw a reported bounce that did not happen")):
+        failed = sub.add_parser(name, help=text)
+        failed.add_argument("period")
+        failed.add_argument("partner_id")
+        failed.add_argument("currency")
+        if name != "confirm-failed":
+            failed.add_argument("--reason", required=True)
+    # ---- backup and restore (issue 8) ----
     bk = sub.add_parser("backup", help="export the whole table as checksummed JSON lines to S3 or a folder")
     bk.add_argument("--to", required=True, help="s3://bucket/prefix or a local folder")
     bk.add_argument("--name", help="the backup's name under --to (default: upline-<UTC time>)")
@@ -313,9 +322,8 @@ def finance(args: argparse.Namespace) -> int:
         print(json.dumps(fin.approve(d, trail, who, args.period, now), indent=2, default=str))
     elif args.command == "mark-paid":
         print(json.dumps(fin.mark_paid(d, trail, who, args.period, now), indent=2, default=str))
-    elif args.command == "mark-failed":
-        print(json.dumps(fin.mark_failed(d, trail, who, args.period, args.partner_id, args.currency, args.reason,
-                                         now), indent=2))
+    elif args.command in ("mark-failed", "confirm-failed", "dismiss-failed"):
+        print(json.dumps(bounce(d, trail, args, who, now), indent=2))
     elif args.command == "export":
         try:
             meta, data = fin.download(d, trail, who, args.period, args.name)
@@ -329,6 +337,16 @@ def finance(args: argparse.Namespace) -> int:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
     return 0
+
+
+def bounce(d, trail, args: argparse.Namespace, who, now):
+    """The bounce steps, through the same finance actions (and audit records) as the API."""
+    where = (d, trail, who, args.period, args.partner_id, args.currency)
+    if args.command == "mark-failed":
+        return fin.report_bounce(*where, args.reason, now)
+    if args.command == "confirm-failed":
+        return fin.confirm_bounce(*where, now)
+    return fin.dismiss_bounce(*where, args.reason, now)
 
 
 if __name__ == "__main__":

@@ -116,8 +116,12 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("GET", "/settlements/{period}"): rule("a batch with lines and events", **FIN),
     ("POST", "/settlements/{period}/approve"): rule("approve (maker-checker)", finance=ALL),
     ("POST", "/settlements/{period}/paid"): rule("mark a batch paid", finance=ALL),
-    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed"): rule("a payout failed",
-                                                                                   finance=ALL),
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed"): rule(
+        "report a bounced payout (moves nothing until a second finance user confirms it)", finance=ALL),
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/confirm"): rule(
+        "confirm a reported bounce (maker-checker): the payout fails and is owed again", finance=ALL),
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/dismiss"): rule(
+        "withdraw a reported bounce that did not happen", finance=ALL),
     ("GET", "/settlements/{period}/exports/{name}"): rule("an export's link and checksum", **FIN),
     ("GET", "/settlements/{period}/exports/{name}/content"): rule("download an export", **FIN),
     ("GET", "/settlements/{period}/lines/{partner_id}/entries"): rule("a payout's entries and bonus traces",

@@ -82,8 +82,11 @@ def set_target(partner_id: str, period: str):
     req = parse(bp, TargetIn)
     check_period(period)
     partner_svc.get(bootstrap.repository(), partner_id)
-    bootstrap.settlement().store.set_target(partner_id, period, req.target_minor, who.subject, bootstrap.now())
-    audit(bp, who, "target.set", f"partner:{partner_id}:{period}", None, {"target_minor": req.target_minor})
+    store = bootstrap.settlement().store
+    before = store.targets([partner_id], period).get(partner_id)
+    store.set_target(partner_id, period, req.target_minor, who.subject, bootstrap.now())
+    audit(bp, who, "target.set", f"partner:{partner_id}:{period}",
+          None if before is None else {"target_minor": before}, {"target_minor": req.target_minor})
     return json_response({"partner_id": partner_id, "period": period, "target_minor": req.target_minor})
 
 

@@ -37,6 +37,9 @@ RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/webhooks/members"): (201, None),
     ("POST", "/members/{member_id}/redemptions"): (201, None),
     ("POST", "/admin/reward-programs"): (201, None),
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed"): (200, m.BounceOut),
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/confirm"): (200, m.BounceOut),
+    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/dismiss"): (200, m.BounceOut),
 }
 # A retried POST that found its first result answers 200 with the same body.
 REPLAYS = {("POST", "/partners"), ("POST", "/webhooks/orders"), ("POST", "/webhooks/refunds"),

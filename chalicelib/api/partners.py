@@ -4,7 +4,6 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from .. import bootstrap
-from ..domain.ledger import entry_states, totals_by_state
 from ..security import identity_hashes, keyed_hash
 from ..services import partners as svc
 from ..services import settlement as settlement_svc
@@ -36,8 +35,9 @@ def enrol():
                                  identity_hashes=identity_hashes(s.hash_pepper, req.email, req.phone,
                                                                  req.payment_fingerprint),
                                  extra_ops=(counted,))
-    if created:
-        audit(bp, who, "partner.enrol", partner.partner_id, None, partner_view(partner))
+    # A replayed enrolment is recorded too, as changing nothing (before == after).
+    audit(bp, who, "partner.enrol", partner.partner_id, None if created else partner_view(partner),
+          partner_view(partner))
     return json_response(partner_view(partner), 201 if created else 200)
 
 
@@ -88,13 +88,10 @@ def clicks(partner_id: str):
 def commissions(partner_id: str):
     caller(bp).require_partner(partner_id)
     svc.get(bootstrap.repository(), partner_id)
-    entries = list(bootstrap.repository().ledger(partner_id))
-    now = bootstrap.now()
-    paid = settlement_svc.paid_entry_ids(bootstrap.settlement(), partner_id, entries)
-    states = entry_states(entries, now, paid)
+    entries, states, totals = settlement_svc.partner_ledger(bootstrap.settlement(), partner_id, bootstrap.now())
     return json_response({
         "partner_id": partner_id,
-        "totals": totals_by_state(entries, now, paid),
+        "totals": totals,
         "entries": [{
             "entry_id": e.entry_id, "kind": e.kind, "order_id": e.order_id, "level": e.level,
             "amount_minor": e.amount_minor, "currency": e.currency, "rate_bps": e.rate_bps,

@@ -123,6 +123,12 @@ class SettlementRun(Body):
 
 
 class PayoutFailed(Body):
+    """A bounced payout reported: why (the bank's words)."""
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class BounceDismissed(Body):
+    """A reported bounce withdrawn: why it did not happen."""
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -215,6 +221,7 @@ class AuditRecordOut(Out):
     action: str
     target: str
     at: str
+    outcome: Literal["changed", "no_change", "read"]
     before: object
     after: object
 
@@ -233,3 +240,23 @@ class HoldOut(Out):
 
 class HoldsOut(Out):
     holds: list[HoldOut]
+
+
+class BounceOut(Out):
+    """A payout's bounce: reported by one finance user, confirmed (or dismissed) by another."""
+    payout_id: str
+    period: str
+    partner_id: str
+    currency: str
+    payout_minor: int
+    status: Literal["none", "reported", "confirmed", "dismissed"]
+    reason: str | None
+    reported_by: str | None
+    reported_at: str | None
+    confirmed_by: str | None
+    confirmed_at: str | None
+    dismissed_by: str | None
+    dismissed_at: str | None
+    dismissal: str | None
+    entry_id: str | None = None
+    returned_minor: int | None = None

@@ -12,7 +12,7 @@ from ..services import settlement as svc
 from .guard import trail
 from ..observability import logger
 from .http import caller, error_body, json_response, parse, route
-from .schemas import PayoutFailed, SettlementRun
+from .schemas import BounceDismissed, PayoutFailed, SettlementRun
 
 bp = Blueprint(__name__)
 
@@ -56,14 +56,36 @@ def paid(period: str):
     return json_response(finance.mark_paid(bootstrap.settlement(), trail(bp), caller(bp), period, bootstrap.now()))
 
 
-@route(bp, "/settlements/{period}/payouts/{partner_id}/{currency}/failed", ("POST",),
-       body=PayoutFailed)
+PAYOUT = "/settlements/{period}/payouts/{partner_id}/{currency}/failed"
+
+
+@route(bp, PAYOUT, ("POST",), body=PayoutFailed)
 def failed(period: str, partner_id: str, currency: str):
+    """Report that a payout bounced (a second finance user confirms it: only then does money move)."""
     who = caller(bp)
     check_period(period)
     req = parse(bp, PayoutFailed)
-    return json_response(finance.mark_failed(bootstrap.settlement(), trail(bp), who, period, partner_id, currency,
-                                             req.reason, bootstrap.now()))
+    return json_response(finance.report_bounce(bootstrap.settlement(), trail(bp), who, period, partner_id, currency,
+                                               req.reason, bootstrap.now()))
+
+
+@route(bp, PAYOUT + "/confirm", ("POST",))
+def confirm_failed(period: str, partner_id: str, currency: str):
+    """Confirm a reported bounce: the payout is failed and its amount is owed again (next batch)."""
+    who = caller(bp)
+    check_period(period)
+    return json_response(finance.confirm_bounce(bootstrap.settlement(), trail(bp), who, period, partner_id, currency,
+                                                bootstrap.now()))
+
+
+@route(bp, PAYOUT + "/dismiss", ("POST",), body=BounceDismissed)
+def dismiss_failed(period: str, partner_id: str, currency: str):
+    """Withdraw a reported bounce that did not happen (nothing moves)."""
+    who = caller(bp)
+    check_period(period)
+    req = parse(bp, BounceDismissed)
+    return json_response(finance.dismiss_bounce(bootstrap.settlement(), trail(bp), who, period, partner_id, currency,
+                                                req.reason, bootstrap.now()))
 
 
 @route(bp, "/settlements/{period}/exports/{name}")

@@ -1,4 +1,4 @@
-"""Ledger entries are immutable; an entry's state is derived from time and from later entries."""
+"""Ledger entries are immutable; an entry's state is derived from what settlement did with it."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -15,7 +15,11 @@ BONUS = "bonus"
 PAYOUT_RETURN = "payout_return"  # a failed payout's amount, given back to the partner's balance
 
 PENDING, PAYABLE, PAID, REVERSED = "pending", "payable", "paid", "reversed"
+IN_PAYMENT = "in_payment"  # in a payout of a batch that is not marked paid yet
+RETURNED = "returned"  # in a payout that bounced: its payout_return entry owes the amount again
 HELD, RELEASED = "held", "released"  # a commission held for fraud review; released by an admin
+STATES = (PENDING, PAYABLE, IN_PAYMENT, PAID, HELD, RETURNED, RELEASED, REVERSED)
+BATCH_PAID = "paid"  # a settlement batch's status once the bank confirmed it (domain.settlement.PAID)
 HOLD = "HOLD"  # the settles_in of a held entry: no settlement period ever includes it
 
 
@@ -83,50 +87,81 @@ def reversal_entry(original: Entry, refund_id: str, amount_minor: int, occurred_
     )
 
 
-def entry_states(entries: Iterable[Entry], now: datetime, paid_ids: frozenset[str] = frozenset()) -> dict[str, str]:
-    """State of each entry: a reversal is 'reversed'; a commission is reversed once its reversals net
-    it to zero; otherwise an entry is paid once settled, payable once its holding period has passed,
-    pending before."""
+@dataclass(frozen=True)
+class LineFate:
+    """What state derivation needs of one of a partner's settlement lines (one period, one currency)."""
+    period: str
+    currency: str
+    payout_minor: int
+    batch_status: str  # building, draft, approved, paid, reconciliation_failed
+    returned: bool = False  # its payout bounced and the bounce was confirmed: a payout_return re-owes it
+
+
+def _fate_of_lines(lines: Iterable[LineFate]) -> dict[tuple[str, str], str]:
+    """(period, currency) -> the state of the entries a line settled. A line that pays takes with it
+    everything carried into it, so the entries of the lines that carried (paid nothing) before it
+    share its fate; the entries of the lines carried since the last payout are the carried balance,
+    owed with the next settlement (payable)."""
+    out: dict[tuple[str, str], str] = {}
+    by_currency: dict[str, list[LineFate]] = defaultdict(list)
+    for ln in lines:
+        by_currency[ln.currency].append(ln)
+    for currency, lns in by_currency.items():
+        carried: list[str] = []
+        for ln in sorted(lns, key=lambda x: x.period):
+            carried.append(ln.period)
+            if ln.payout_minor > 0:
+                state = RETURNED if ln.returned else PAID if ln.batch_status == BATCH_PAID else IN_PAYMENT
+                out.update({(p, currency): state for p in carried})
+                carried = []
+        out.update({(p, currency): PAYABLE for p in carried})
+    return out
+
+
+def entry_states(entries: Iterable[Entry], due_through: str, lines: Iterable[LineFate] = ()) -> dict[str, str]:
+    """The state of each entry: the one place its amount counts in what a person is shown.
+
+    It follows what settlement does with the entry, never a rule of its own: an entry in a line
+    takes the fate of the payout that line's balance went into (paid, in payment, returned when the
+    payout bounced), or is payable while it sits in the carried balance; an entry no line has taken
+    yet is payable once its settlement period is due (`due_through`: the last period past its lock,
+    so the next settlement run pays it), pending before. Held entries are held until released, and
+    then `released` (their release entries carry the amount). A commission whose reversals net it
+    to zero in one and the same state is shown, with them, as `reversed`. So the totals by state add
+    up to the ledger, and payable is what the next run would pay (before the bonuses it computes)."""
     entries = list(entries)
-    reversed_by: dict[str, int] = defaultdict(int)
-    for e in entries:
-        if e.reverses:
-            reversed_by[e.reverses] += -e.amount_minor
+    fates = _fate_of_lines(lines)
     released = {e.trace["releases"] for e in entries if e.trace and e.trace.get("releases")}
-    states = {}
+    states: dict[str, str] = {}
     for e in entries:
-        if e.kind == REVERSAL:
-            states[e.entry_id] = REVERSED
-        elif e.kind == COMMISSION and reversed_by[e.entry_id] >= e.amount_minor:
-            states[e.entry_id] = REVERSED
-        elif e.settles_in == HOLD:
-            states[e.entry_id] = RELEASED if e.entry_id in released else HELD
-        elif e.entry_id in paid_ids:
-            states[e.entry_id] = PAID
-        elif now < e.payable_at:
-            states[e.entry_id] = PENDING
+        if e.settles_in == HOLD:
+            states[e.entry_id] = RELEASED if (e.reverses or e.entry_id) in released else HELD
+        elif (e.settles_in, e.currency) in fates:
+            states[e.entry_id] = fates[(e.settles_in, e.currency)]
         else:
-            states[e.entry_id] = PAYABLE
+            states[e.entry_id] = PAYABLE if e.settles_in <= due_through else PENDING
+    groups: dict[str, list[Entry]] = defaultdict(list)
+    for e in entries:
+        groups[e.reverses or e.entry_id].append(e)
+    for group in groups.values():
+        if len(group) > 1 and sum(e.amount_minor for e in group) == 0 and len({states[e.entry_id] for e in group}) == 1:
+            states.update({e.entry_id: REVERSED for e in group})
     return states
 
 
-def totals_by_state(entries: Iterable[Entry], now: datetime,
-                    paid_ids: frozenset[str] = frozenset()) -> dict[str, dict[str, int]]:
-    """currency -> state -> net minor units (a partly reversed commission counts its net)."""
+def totals_by_state(entries: Iterable[Entry], due_through: str,
+                    lines: Iterable[LineFate] = ()) -> dict[str, dict[str, int]]:
+    """currency -> state -> minor units: each entry counted once, in its state (see entry_states).
+    Their sum is the ledger's. `returned` and `released` are amounts superseded by a newer entry
+    (a bounced payout's return, a held order's release), so what is owed and not yet paid is
+    pending + payable + in_payment, and what reached the partner is paid."""
     entries = list(entries)
-    states = entry_states(entries, now, paid_ids)
-    net: dict[str, int] = {e.entry_id: e.amount_minor for e in entries if e.kind != REVERSAL}
-    reversed_total: dict[str, int] = defaultdict(int)
+    return totals_of(entries, entry_states(entries, due_through, lines))
+
+
+def totals_of(entries: Iterable[Entry], states: dict[str, str]) -> dict[str, dict[str, int]]:
+    """Sum entries by currency and the state `entry_states` gave each."""
+    out: dict[str, dict[str, int]] = {}
     for e in entries:
-        if e.reverses in net:
-            net[e.reverses] += e.amount_minor
-            reversed_total[e.currency] += -e.amount_minor
-    out: dict[str, dict[str, int]] = defaultdict(lambda: {PENDING: 0, PAYABLE: 0, PAID: 0, REVERSED: 0})
-    for e in entries:
-        if e.kind != REVERSAL and states[e.entry_id] in (PENDING, PAYABLE, PAID):
-            out[e.currency][states[e.entry_id]] += net[e.entry_id]
-        elif e.kind != REVERSAL and states[e.entry_id] == HELD:
-            out[e.currency][HELD] = out[e.currency].get(HELD, 0) + net[e.entry_id]
-    for cur, amount in reversed_total.items():
-        out[cur][REVERSED] += amount
-    return {k: dict(v) for k, v in out.items()}
+        out.setdefault(e.currency, dict.fromkeys(STATES, 0))[states[e.entry_id]] += e.amount_minor
+    return out

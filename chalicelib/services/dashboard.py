@@ -2,44 +2,56 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 import io
 
 from ..domain.errors import NotFound
-from ..domain.ledger import COMMISSION, entry_states
+from ..domain.ledger import BONUS, COMMISSION, HOLD, REVERSAL
 from ..exports import DETAIL_COLUMNS, CsvOut, HashingWriter, detail_row
 from . import partners as partner_svc
-from .settlement import Deps, paid_entry_ids
+from .settlement import Deps, partner_ledger
 
 
 def funnel(d: Deps, partner_id: str, period: str) -> dict[str, Any]:
     """Clicks on its links, direct recruits enrolled, orders attributed to it, and what it earned,
-    all in one period."""
+    all in one period: commissions (net of the refunds that took some back, as they happened in the
+    period) and the period's bonuses, apart. Never a returned payout (it is not earned, it is owed
+    again), and never a commission twice: a held one counts when it is released, as its release."""
     partner_svc.get(d.repo, partner_id)
     start, end = d.cal.start(period), d.cal.end(period)
     recruits = [e["partner_id"] for e in d.repo.downline(partner_id, 1)]
     joined = d.repo.get_partners(recruits)
-    earned: dict[str, int] = defaultdict(int)
+    commissions: dict[str, int] = defaultdict(int)
+    bonuses: dict[str, int] = defaultdict(int)
     orders = set()
-    for e in d.repo.ledger_between(partner_id, start, end):
-        earned[e.currency] += e.amount_minor
-        if e.kind == COMMISSION and e.level == 1:
+    # A period's bonus is dated at its end (the next period's first instant): read up to it too.
+    for e in d.repo.ledger_between(partner_id, start, end + timedelta(microseconds=1)):
+        if e.kind == BONUS:
+            if e.period == period:
+                bonuses[e.currency] += e.amount_minor
+        elif e.occurred_at >= end:
+            continue
+        elif e.kind in (COMMISSION, REVERSAL) and e.settles_in != HOLD:
+            commissions[e.currency] += e.amount_minor
+        if e.kind == COMMISSION and e.level == 1 and e.occurred_at < end and not (e.trace or {}).get("releases"):
             orders.add(e.order_id)
+    earned = {c: commissions.get(c, 0) + bonuses.get(c, 0) for c in sorted(set(commissions) | set(bonuses))}
     return {
         "partner_id": partner_id, "period": period,
         "clicks": d.repo.click_count(partner_id, start, end),
         "signups": sum(1 for p in joined.values() if p.created_at and start <= p.created_at < end),
         "orders": len(orders),
-        "earned_minor": dict(sorted(earned.items())),
+        "commissions_minor": dict(sorted(commissions.items())),
+        "bonuses_minor": dict(sorted(bonuses.items())),
+        "earned_minor": earned,  # commissions and bonuses
     }
 
 
 def earnings_by_month(d: Deps, partner_id: str, now) -> dict[str, Any]:
     """Net earnings per period and state, oldest first: the dashboard's chart."""
-    entries = list(d.repo.ledger(partner_id))
-    paid = paid_entry_ids(d, partner_id, entries)
-    states = entry_states(entries, now, paid)
+    entries, states, _ = partner_ledger(d, partner_id, now)
     months: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     for e in entries:
         months[e.period or d.cal.period_of(e.occurred_at)][e.currency][states[e.entry_id]] += e.amount_minor

@@ -10,6 +10,7 @@ from typing import Any
 from ..auth import Principal
 from ..domain.errors import NotFound
 from ..store.files import sha256
+from . import bounces
 from . import settlement as svc
 from .audit import AuditTrail
 
@@ -68,11 +69,31 @@ def mark_paid(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, now: 
     return result
 
 
-def mark_failed(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
-                reason: str, now: datetime) -> dict[str, Any]:
-    result = svc.mark_failed(d, period, partner_id, currency, reason, who, now)
-    trail.record(who, "payout.failed", f"payout:{period}:{partner_id}:{currency}", None, {"reason": reason})
-    return result
+def _bounce_audit(trail: AuditTrail, who: Principal, action: str, period: str, partner_id: str, currency: str):
+    """The audit record a bounce step commits with its change (before and after: the bounce)."""
+    target = f"payout:{period}:{partner_id}:{currency}"
+    return lambda before, after: trail.op(who, action, target, before, after)
+
+
+def report_bounce(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
+                  reason: str, now: datetime) -> dict[str, Any]:
+    """A payout came back: recorded, for a second finance user to confirm. No money moves."""
+    return bounces.report(d, period, partner_id, currency, reason, who, now,
+                          _bounce_audit(trail, who, "payout.bounce_reported", period, partner_id, currency))
+
+
+def confirm_bounce(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
+                   now: datetime) -> dict[str, Any]:
+    """A second finance user confirms a reported bounce: the payout is failed and owed again."""
+    return bounces.confirm(d, period, partner_id, currency, who, now,
+                           _bounce_audit(trail, who, "payout.failed", period, partner_id, currency))
+
+
+def dismiss_bounce(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
+                   reason: str, now: datetime) -> dict[str, Any]:
+    """Withdraw a reported bounce that did not happen (nothing moves)."""
+    return bounces.dismiss(d, period, partner_id, currency, reason, who, now,
+                           _bounce_audit(trail, who, "payout.bounce_dismissed", period, partner_id, currency))
 
 
 def export_meta(d: svc.Deps, period: str, name: str) -> tuple[dict[str, Any], str]:

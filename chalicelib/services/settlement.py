@@ -18,12 +18,14 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..auth import Principal
 from ..domain import bonuses as rules
-from ..domain.actors import among, same_person, system
-from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, Forbidden, NotFound, Unprocessable
-from ..domain.ledger import BONUS, PAYOUT_RETURN, Entry, bonus_entry_id, payout_return_entry_id
+from ..domain.actors import same_person, system
+from ..domain.errors import Conflict, NotFound, Unprocessable
+from ..domain.ledger import (BONUS, HOLD, PAYOUT_RETURN, Entry, LineFate, bonus_entry_id, entry_states,
+                             totals_of)
+from ..domain.maker_checker import require_checker
 from ..domain.periods import BONUSED, CLOSED, CLOSING, OPEN, Calendar, next_period, previous_period
 from ..domain.plans import Plan, plan_in_force
-from ..domain.settlement import (APPROVED, BUILDING, DRAFT, PAID, RECONCILIATION_FAILED, Control, Line, Posting,
+from ..domain.settlement import (APPROVED, BUILDING, DRAFT, FAILED, PAID, RECONCILIATION_FAILED, Control, Line, Posting,
                                  Totals,
                                  control_totals, reconcile, settle_line, shard_of, totals_by_partner)
 from ..exports import (DETAIL_COLUMNS, SUMMARY_COLUMNS, CsvOut, HashingWriter, control_json, detail_row, dumps,
@@ -415,23 +417,44 @@ def _line_view(line: Line, details: dict[str, Any]) -> dict[str, Any]:
         "adjustments_minor": line.adjustments_minor, "carried_in_minor": line.carried_in_minor,
         "payout_minor": line.payout_minor, "carried_out_minor": line.carried_out_minor,
         "entries": line.entry_count, "payout_status": details.get("payout_status"),
-        "failure_reason": details.get("failure_reason"),
+        "failure_reason": details.get("failure_reason"), "bounce_status": details.get("bounce_status"),
+        "bounce_reported_by": details.get("bounce_reported_by"),
+        "bounce_confirmed_by": details.get("bounce_confirmed_by"),
     }
 
 
-def paid_entry_ids(d: Deps, partner_id: str, entries: Iterable[Entry]) -> frozenset[str]:
-    """Which of a partner's entries were paid out: settled in a batch marked paid, on a line whose
-    payout went out and did not fail. (An entry on a line that carried forward is still payable.)"""
-    entries = list(entries)
-    wanted = {(e.settles_in, e.currency) for e in entries if e.settles_in}
+def returned_payouts(d: Deps, period: str, line: Line) -> list[dict[str, Any]]:
+    """The bounced payouts a line pays again (its adjustments), each with who reported and who
+    confirmed the bounce: read from the payout_return entries it settled (rare, so read on demand)."""
+    if not line.adjustments_minor:
+        return []
+    return [{"payout_id": e.order_id, "amount_minor": e.amount_minor, "entry_id": e.entry_id,
+             **{k: (e.trace or {}).get(k) for k in ("reason", "reported_by", "confirmed_by")}}
+            for e in d.store.entries_of_line(period, line.partner_id)
+            if e.kind == PAYOUT_RETURN and e.currency == line.currency]
+
+
+def line_fates(d: Deps, partner_id: str, entries: Iterable[Entry]) -> list[LineFate]:
+    """The partner's settlement lines that took any of `entries`, with their batch's status and
+    whether their payout bounced: what `domain.ledger.entry_states` needs. Two batch reads."""
+    wanted = {(e.settles_in, e.currency) for e in entries if e.settles_in and e.settles_in != HOLD}
     if not wanted:
-        return frozenset()
-    batches = d.repo.table.batch_get(keys.batch(p) for p, _ in wanted)
-    paid_periods = {p for p, _ in wanted if (batches.get(keys.batch(p)) or {}).get("status") == PAID}
-    lines = d.repo.table.batch_get(keys.batch_line(p, partner_id, c) for p, c in wanted if p in paid_periods)
-    paid_lines = {(i["period"], i["currency"]) for i in lines.values()
-                  if i["payout_minor"] > 0 and i.get("payout_status") != "failed"}
-    return frozenset(e.entry_id for e in entries if (e.settles_in, e.currency) in paid_lines)
+        return []
+    lines = d.repo.table.batch_get(keys.batch_line(p, partner_id, c) for p, c in wanted)
+    batches = d.repo.table.batch_get(keys.batch(p) for p in {i["period"] for i in lines.values()})
+    return [LineFate(i["period"], i["currency"], i["payout_minor"],
+                     (batches.get(keys.batch(i["period"])) or {}).get("status", BUILDING),
+                     i.get("payout_status") == FAILED) for i in lines.values()]
+
+
+def partner_ledger(d: Deps, partner_id: str, now: datetime) -> tuple[list[Entry], dict[str, str], dict]:
+    """A partner's entries, the state of each and the totals by currency and state, derived from
+    what settlement did with them (so every reader shows each minor unit once, where it is)."""
+    entries = list(d.repo.ledger(partner_id))
+    fates = line_fates(d, partner_id, entries)
+    due = d.cal.last_closeable(now)
+    states = entry_states(entries, due, fates)
+    return entries, states, totals_of(entries, states)
 
 
 # ---- finance: review, approve, pay ------------------------------------------------------------------
@@ -445,7 +468,8 @@ def _batch(d: Deps, period: str) -> dict[str, Any]:
 
 def show(d: Deps, period: str) -> dict[str, Any]:
     batch = _batch(d, period)
-    return {"batch": batch, "lines": [_line_view(line, details) for line, details in d.store.lines(period)],
+    return {"batch": batch, "lines": [{**_line_view(line, details), "returns": returned_payouts(d, period, line)}
+                                      for line, details in d.store.lines(period)],
             "events": d.store.events(period)}
 
 
@@ -460,9 +484,8 @@ def approve(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, An
         raise Conflict("this batch did not reconcile; it cannot be approved", code="reconciliation_failed")
     if batch["status"] != DRAFT:
         raise Conflict(f"the batch is {batch['status']}, not draft", code="invalid_state")
-    if among(who.subject, (batch["created_by"], batch["changed_by"], *batch.get("touched_by", []))):
-        raise Forbidden("maker-checker: the batch must be approved by someone other than who created or "
-                        "last changed it", code="maker_checker")
+    require_checker(who.subject, [batch["created_by"], batch["changed_by"], *batch.get("touched_by", [])],
+                    "the batch must be approved by someone other than who created or last changed it")
     finish_closing(d, period, now)  # never pay out of a period that is not closed
     p = provider(d.payout_provider)
     payouts = [Payout(line.payout_id, period, line.partner_id, details.get("partner_name", ""), line.currency,
@@ -502,42 +525,3 @@ def mark_paid(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, 
     d.store.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#paid",
                       {"event": "paid", "by": who.subject, "at": now.isoformat()})
     return _batch(d, period)
-
-
-def mark_failed(d: Deps, period: str, partner_id: str, currency: str, reason: str, who: Principal,
-                now: datetime) -> dict[str, Any]:
-    """A payout bounced: its amount goes back to the partner's balance as a new ledger entry in the
-    current period, and is paid again with the next settlement."""
-    who.require("finance")
-    batch = _batch(d, period)
-    if batch["status"] not in (APPROVED, PAID):
-        raise Conflict("only payouts of an approved or paid batch can fail", code="invalid_state")
-    found = d.store.lines_at(period, [(partner_id, currency)])
-    line = found.get((partner_id, currency))
-    if line is None or line.payout_minor <= 0:
-        raise NotFound(f"no payout to {partner_id} in {currency} in {period}", code="unknown_payout")
-    entry_id = payout_return_entry_id(line.payout_id)
-    existing = d.repo.table.get(keys.entry(partner_id, entry_id))
-    if existing is None:
-        for _ in range(3):
-            landing = d.cal.landing_period(now, now)
-            while d.store.period(landing) and d.store.period(landing)["status"] != OPEN:
-                landing = next_period(landing)
-            entry = Entry(entry_id, PAYOUT_RETURN, partner_id, line.payout_id, 0, line.payout_minor, currency,
-                          batch["plan_version"], 0, now, now, period=landing, settles_in=landing,
-                          trace={"reason": reason, "payout_id": line.payout_id, "failed_by": who.subject})
-            try:
-                d.store.write_payout_return(line, entry, who.subject, reason, now)
-                break
-            except AlreadyExists:
-                break  # a retried or concurrent call got there first
-            except ConcurrentUpdate:
-                continue  # the landing period started closing: land in the next one
-        else:
-            raise Conflict("the payout could not be marked failed because of concurrent changes; retry",
-                           code="busy")
-        d.store.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#failed#{partner_id}#{currency}",
-                          {"event": "payout_failed", "by": who.subject, "at": now.isoformat(),
-                           "payout_id": line.payout_id, "reason": reason})
-    return {"payout_id": line.payout_id, "status": "failed", "returned_minor": line.payout_minor,
-            "entry_id": entry_id}

@@ -7,6 +7,8 @@ import time
 from datetime import datetime
 from typing import Any, Iterator
 
+from ..domain import audit as audit_rules
+from ..domain.audit import canonical
 from ..domain.errors import Conflict, NotFound
 from ..domain.ledger import Entry
 from . import keys, schema
@@ -46,8 +48,8 @@ class SecurityStore:
         audit_id = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
         return Op.put_new(keys.audit(at.date().isoformat(), f"{iso(at)}#{audit_id}"), {
             "audit_id": audit_id, "request_id": request_id, "actor": actor, "role": role, "action": action, "target": target,
-            "at": iso(at), "before": json.dumps(before, sort_keys=True, default=str),
-            "after": json.dumps(after, sort_keys=True, default=str),
+            "at": iso(at), "before": canonical(before), "after": canonical(after),
+            "outcome": audit_rules.outcome(action, before, after),
         })
 
     def audit(self, *args: Any, **kwargs: Any) -> None:
@@ -58,6 +60,7 @@ class SecurityStore:
 
     def audit_day(self, day: str, limit: int = 500) -> list[dict[str, Any]]:
         return [{**{k: i[k] for k in ("audit_id", "actor", "role", "action", "target", "at")},
+                 "outcome": i.get("outcome", audit_rules.CHANGED),  # records written before outcomes were kept
                  "before": json.loads(i["before"]), "after": json.loads(i["after"])}
                 for i in self.table.query(f"{keys.AUDIT_PREFIX}{day}", limit=limit)]
 

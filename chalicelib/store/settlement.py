@@ -159,17 +159,65 @@ class SettlementStore:
         except AlreadyExists:
             return False
 
-    def write_payout_return(self, line: Line, entry: Entry, by: str, reason: str, now: datetime) -> None:
-        """Mark a payout failed and give its amount back to the partner's balance, as one transaction."""
+    # ---- bounced payouts: reported, then confirmed (or dismissed) by a second person -----------
+    def line_item(self, period: str, partner_id: str, currency: str) -> dict[str, Any] | None:
+        """A line as stored, with its payout and bounce state (read consistently)."""
+        return self.table.get(keys.batch_line(period, partner_id, currency))
+
+    def report_bounce(self, line: Line, reason: str, by: str, now: datetime, event: dict[str, Any],
+                      audit: list[dict[str, Any]]) -> None:
+        """Record that a payout bounced (it moves no money yet), with the batch event and the audit
+        record, as one transaction; only on a payout that is neither failed nor already reported."""
+        self.table.transact([
+            Op.update(keys.batch_line(line.period, line.partner_id, line.currency),
+                      "SET bounce_status = :reported, bounce_reason = :why, bounce_reported_by = :by, "
+                      "bounce_reported_at = :at REMOVE bounce_dismissed_by, bounce_dismissed_at, bounce_dismissal",
+                      values={":reported": "reported", ":why": reason, ":by": by, ":at": iso(now), ":zero": 0,
+                              ":dismissed": "dismissed"},
+                      condition="payout_minor > :zero AND attribute_not_exists(payout_status) AND "
+                                "(attribute_not_exists(bounce_status) OR bounce_status = :dismissed)"),
+            Op.put_new(keys.batch_event(line.period, event["event_id"]), event),
+            *audit,
+        ])
+
+    def confirm_bounce(self, line: Line, entry: Entry, reporter: str, reason: str, by: str, now: datetime,
+                       event: dict[str, Any], audit: list[dict[str, Any]]) -> None:
+        """The second person's confirmation: the payout is failed and its amount is given back to
+        the partner's balance as a new ledger entry, with the event and the audit record, as one
+        transaction; only while the report `reporter` made is still the one pending, and while the
+        entry's landing period is open."""
         self.table.transact([
             Op.put_new(keys.entry(entry.partner_id, entry.entry_id), entry_item(entry)),
             Op.update(keys.batch_line(line.period, line.partner_id, line.currency),
-                      "SET payout_status = :failed, failed_by = :by, failed_at = :at, failure_reason = :why",
-                      values={":failed": "failed", ":by": by, ":at": iso(now), ":why": reason, ":zero": 0},
-                      condition="attribute_not_exists(payout_status) AND payout_minor > :zero"),
+                      "SET payout_status = :failed, failed_by = :reporter, failed_at = :at, failure_reason = :why, "
+                      "bounce_status = :confirmed, bounce_confirmed_by = :by, bounce_confirmed_at = :at",
+                      values={":failed": "failed", ":reporter": reporter, ":by": by, ":at": iso(now), ":why": reason,
+                              ":confirmed": "confirmed", ":reported": "reported"},
+                      condition="bounce_status = :reported AND bounce_reported_by = :reporter AND "
+                                "bounce_reason = :why AND attribute_not_exists(payout_status)"),
             Op.check(keys.period(entry.period), "attribute_not_exists(PK) OR #st = :open",
                      names={"#st": "status"}, values={":open": OPEN}),
+            Op.put_new(keys.batch_event(line.period, event["event_id"]), event),
+            *audit,
         ])
+
+    def dismiss_bounce(self, line: Line, reporter: str, reason: str, by: str, now: datetime,
+                       event: dict[str, Any], audit: list[dict[str, Any]]) -> None:
+        """A pending report withdrawn (the payout did not bounce after all): nothing moves."""
+        self.table.transact([
+            Op.update(keys.batch_line(line.period, line.partner_id, line.currency),
+                      "SET bounce_status = :dismissed, bounce_dismissed_by = :by, bounce_dismissed_at = :at, "
+                      "bounce_dismissal = :why",
+                      values={":dismissed": "dismissed", ":by": by, ":at": iso(now), ":why": reason,
+                              ":reported": "reported", ":reporter": reporter},
+                      condition="bounce_status = :reported AND bounce_reported_by = :reporter"),
+            Op.put_new(keys.batch_event(line.period, event["event_id"]), event),
+            *audit,
+        ])
+
+    def write_audit(self, audit: list[dict[str, Any]]) -> None:
+        """An audit record on its own (a request that changed nothing)."""
+        self.table.transact(audit)
 
     def entries_to_settle(self, period: str, shard: int) -> Iterator[Entry]:
         """The entries a period's settlement pays in one shard, ordered by partner, page by page."""

@@ -237,21 +237,26 @@ function partnerPage(main) {
     return h("div", {}, form, list);
   }, { wide: true });
   const funnel = ended ? null : card(t("funnel"), () => api(`/partners/${id}/funnel?period=${period.value}`), (f) => {
-    const earned = Object.entries(f.earned_minor);
+    const sums = (by) => Object.entries(by);
+    const step = (key, by) => h("div", { class: "step", "data-step": key },
+      h("b", {}, sums(by).length ? sums(by).map(([c, m]) => money(m, c)).join(" · ") : money(0, "USD")),
+      h("span", {}, t(key)));
     return h("div", {}, h("div", { class: "row" }, period), h("div", { class: "funnel", id: "funnel" },
       [["clicks", f.clicks], ["signups", f.signups], ["orders", f.orders]].map(([k, v]) =>
         h("div", { class: "step", "data-step": k }, h("b", {}, v), h("span", {}, t(k)))),
-      h("div", { class: "step", "data-step": "commissions" },
-        h("b", {}, earned.length ? earned.map(([c, m]) => money(m, c)).join(" · ") : money(0, "USD")),
-        h("span", {}, t("commissions")))));
+      step("commissions", f.commissions_minor),
+      sums(f.bonuses_minor).length ? step("bonuses", f.bonuses_minor) : null));
   });
   period.addEventListener("change", () => funnel && funnel.refresh());
   const earnings = card(t("earnings"), () => Promise.all([api(`/partners/${id}/commissions`),
     api(`/partners/${id}/earnings`)]), ([c, e]) => {
     const totals = Object.entries(c.totals);
     if (!totals.length) return null;
+    // Each minor unit once: what is owed (pending, available, in payment), what was paid, and what
+    // is under review. Returned and released amounts are owed again by a newer entry, shown there.
+    const shown = ["pending", "payable", "in_payment", "paid"].concat(totals.some(([, x]) => x.held) ? ["held"] : []);
     return h("div", {}, table([[t("currency"), (r) => r[0]],
-      ...["pending", "payable", "paid", "reversed"].map((s) => [t(s), (r) => h("span", { "data-state": s },
+      ...shown.map((s) => [t(s), (r) => h("span", { "data-state": s },
         money(r[1][s] || 0, r[0])), true])], totals), chart(e.months));
   });
   const downline = ended ? null : card(t("downline"), () => api(`/partners/${id}/downline`), (d) => d.total ? table(
@@ -287,7 +292,7 @@ function partnerPage(main) {
 
 function chart(months) {
   if (!months.length) return null;
-  const states = [["pending", "#9a6700"], ["payable", "#1f6feb"], ["paid", "#1a7f37"]];
+  const states = [["pending", "#9a6700"], ["payable", "#1f6feb"], ["in_payment", "#8250df"], ["paid", "#1a7f37"]];
   const cur = Object.keys(months[months.length - 1].currencies)[0];
   const rows = months.slice(-8).map((m) => ({ p: m.period, v: (m.currencies[cur] || {}) }));
   const max = Math.max(1, ...rows.map((r) => states.reduce((a, [s]) => a + Math.max(0, r.v[s] || 0), 0)));
@@ -385,13 +390,25 @@ function financePage(main) {
           [t("commissions"), (l) => money(l.commissions_minor, l.currency), true],
           [t("bonuses"), (l) => money(l.bonuses_minor, l.currency), true],
           [t("clawbacks"), (l) => money(l.clawbacks_minor, l.currency), true],
+          [t("adjustments"), (l) => h("span", { class: "adjustments" }, money(l.adjustments_minor, l.currency),
+            ...(l.returns || []).map((r) => h("small", { class: "muted return-note" },
+              ` ${t("returns")}: ${r.payout_id} (${r.reason || ""}; ${t("reported_by")} ${r.reported_by}, ` +
+              `${t("confirmed_by")} ${r.confirmed_by})`))), true],
           [t("carried_in"), (l) => money(l.carried_in_minor, l.currency), true],
           [t("payout"), (l) => money(l.payout_minor, l.currency), true],
           [t("carried_out"), (l) => money(l.carried_out_minor, l.currency), true],
-          [t("status"), (l) => l.payout_status ? pill(l.payout_status) :
-            (l.payout_minor > 0 && ["approved", "paid"].includes(b.status) ? h("button", { class: "danger",
-              onclick: () => { const why = prompt(t("reason")); if (why) act(`/settlements/${period}/payouts/${l.partner_id}/${l.currency}/failed`, { reason: why }); } },
-              t("mark_failed")) : pill(l.payout_minor > 0 ? b.status : "carried"))],
+          [t("status"), (l) => {
+            const path = `/settlements/${period}/payouts/${l.partner_id}/${l.currency}/failed`;
+            const withReason = (suffix) => () => { const why = prompt(t("reason")); if (why) act(path + suffix, { reason: why }); };
+            if (l.payout_status) return pill(l.payout_status);
+            if (!(l.payout_minor > 0 && ["approved", "paid"].includes(b.status))) return pill(l.payout_minor > 0 ? b.status : "carried");
+            if (l.bounce_status === "reported") {  // a second finance user confirms it, or it is withdrawn
+              return h("span", {}, pill("bounce_reported"), ` ${t("reported_by")} ${l.bounce_reported_by} `,
+                h("button", { class: "danger", onclick: () => act(path + "/confirm") }, t("confirm_failed")),
+                h("button", { class: "secondary", onclick: withReason("/dismiss") }, t("dismiss_failed")));
+            }
+            return h("button", { class: "danger", onclick: withReason("") }, t("mark_failed"));
+          }],
         ], d.lines), entries);
     }, { wide: true }));
   };

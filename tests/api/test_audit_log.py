@@ -106,3 +106,38 @@ def test_audit_records_live_under_the_audit_prefix_and_are_never_overwritten(pro
 def test_a_bad_day_is_refused(program):
     r = program.c.get("/admin/audit?day=yesterday", headers=auth("admin"))
     assert r.status_code == 400
+
+
+def test_a_repeated_request_is_recorded_as_a_repeat_that_changed_nothing_not_as_another_action(program):
+    program.sell("o1", 100_000, code="CCC")
+    program.clock.t = AFTER_AUG_LOCK
+    assert program.run("2026-08", who="fin-1").status_code == 200
+    assert program.run("2026-08", who="fin-1").status_code == 200  # the batch is already drawn up
+    for _ in range(2):
+        assert program.approve("2026-08", "fin-2").status_code == 200
+    payout = "/settlements/2026-08/payouts/P-CCC/USD/failed"
+    for _ in range(10):
+        r = program.c.post(payout, headers=auth("finance", subject="fin-2"), body=dumps({"reason": "closed"}))
+        assert r.status_code == 200, r.body
+    for _ in range(2):
+        r = program.c.post(payout + "/confirm", headers=auth("finance", subject="fin-3"), body=b"{}")
+        assert r.status_code == 200, r.body
+    for _ in range(2):
+        program.set_target("BBB", "2026-09", 50_000)
+        program.export("2026-08", "summary", who="fin-2")
+    program.enrol("CCC", "BBB")  # a replayed enrolment
+    records = audit(program, AFTER_AUG_LOCK.date().isoformat())
+    seen = [(r["action"], r["outcome"]) for r in records]
+    assert seen == [
+        ("settlement.run", "changed"), ("settlement.run", "no_change"),
+        ("settlement.approve", "changed"), ("settlement.approve", "no_change"),
+        ("payout.bounce_reported", "changed"), *[("payout.bounce_reported", "no_change")] * 9,
+        ("payout.failed", "changed"), ("payout.failed", "no_change"),
+        ("target.set", "changed"), ("export.download", "read"),
+        ("target.set", "no_change"), ("export.download", "read"),
+        ("partner.enrol", "no_change"),
+    ]
+    failed = records[14]
+    assert (failed["before"]["status"], failed["after"]["status"], failed["after"]["confirmed_by"]) == \
+        ("reported", "confirmed", "fin-3")
+    assert len([i for i in table_snapshot() if i["SK"].startswith("ENTRY#return#")]) == 1

@@ -14,6 +14,7 @@ from chalicelib import bootstrap
 from chalicelib.auth import Principal
 from chalicelib.domain.errors import Conflict, Unprocessable
 from chalicelib.services import backup as svc
+from chalicelib.services import bounces
 from chalicelib.services import settlement as settle_svc
 from chalicelib.store.dynamo import Table
 from chalicelib.store.files import FolderFiles, S3Files
@@ -41,7 +42,9 @@ def settled(api, moto_client, tmp_path, monkeypatch):
     finance = Principal(subject="finance-2", role="finance")
     settle_svc.approve(d, PERIOD, finance, AFTER_AUG_LOCK)
     paid = [ln for ln in settle_svc.show(d, PERIOD)["lines"] if ln["payout_minor"] > 0]
-    settle_svc.mark_failed(d, PERIOD, paid[0]["partner_id"], "USD", "account closed", finance, AFTER_AUG_LOCK)
+    bounces.report(d, PERIOD, paid[0]["partner_id"], "USD", "account closed", finance, AFTER_AUG_LOCK)
+    bounces.confirm(d, PERIOD, paid[0]["partner_id"], "USD", Principal(subject="finance-3", role="finance"),
+                    AFTER_AUG_LOCK)
     p.sell("s1", 250_000)
     return d
 

@@ -129,7 +129,7 @@ def test_a_refund_after_payout_is_clawed_back_next_period_and_the_closed_export_
     assert program.batch("2026-08")["batch"]["status"] == "paid"
     states = {e["entry_id"]: e["state"] for e in program.commissions("DDD")["entries"]}
     assert states["o1#L1"] == "paid" and states["bonus#2026-08#threshold#P-DDD"] == "paid"
-    assert states["o2#L1"] == "payable"  # settled in September's batch, not yet approved and paid
+    assert states["o2#L1"] == "in_payment"  # settled in September's batch, not yet approved and paid
 
 
 def test_approval_needs_a_second_finance_user_and_the_reason_is_given(program):
@@ -159,6 +159,9 @@ def test_a_failed_payout_returns_its_amount_to_the_next_settlement(program):
     again = program.c.post("/settlements/2026-08/payouts/P-CCC/USD/failed",
                            headers=auth("finance", subject="finance-2"), body=dumps({"reason": "account closed"}))
     assert json.loads(again.body) == json.loads(r.body)
+    confirmed = program.c.post("/settlements/2026-08/payouts/P-CCC/USD/failed/confirm",
+                               headers=auth("finance", subject="finance-3"), body=b"{}")
+    assert confirmed.status_code == 200, confirmed.body
     assert program.lines("2026-08")["P-CCC/USD"]["payout_status"] == "failed"
     program.clock.t = AFTER_SEP_LOCK
     program.run()

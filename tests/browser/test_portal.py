@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from chalicelib import bootstrap
 from chalicelib.store.files import FolderFiles
 from scripts.dynamodb_local import ROOT, free_port
-from tests.support.helpers import token
+from tests.support.helpers import auth, token
 from tests.support.settlement import AFTER_AUG_LOCK, Clock, Settling
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -150,6 +150,38 @@ def test_finance_approves_a_batch_made_by_someone_else_and_downloads_its_export(
     batch = json.loads(program.batch("2026-08")["batch"] and json.dumps(program.batch("2026-08")["batch"]))
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == batch["exports"]["summary"]["sha256"]
     assert batch["status"] == "approved" and batch["approved_by"] == "finance-2"
+
+
+def test_a_bounce_reported_in_the_console_is_confirmed_by_a_second_person_and_the_partner_sees_it_once(
+        site, browser):
+    base, program = site
+    program.sell("o1", 1_000_000)  # C earns 500.00
+    program.clock.t = AFTER_AUG_LOCK
+    assert program.run(period="2026-08", who="finance-1").status_code == 200
+    assert program.approve("2026-08", "finance-2").status_code == 200
+    assert program.c.post("/settlements/2026-08/paid", headers=auth("finance", subject="finance-2"),
+                          body=b"{}").status_code == 200
+
+    reporter = browser.new_context(viewport=DESKTOP).new_page()
+    reporter.on("dialog", lambda dialog: dialog.accept("account closed"))
+    sign_in(reporter, base, token("finance", subject="finance-2"), "#/finance/2026-08")
+    row = reporter.locator("tr", has_text="P-CCC")
+    row.get_by_role("button", name="Payout failed").click()
+    expect(row).to_contain_text("Bounce reported")
+    row.get_by_role("button", name="Confirm bounce").click()
+    expect(reporter.locator(".action-error")).to_contain_text("maker-checker")
+
+    checker = browser.new_context(viewport=DESKTOP).new_page()
+    sign_in(checker, base, token("finance", subject="finance-3"), "#/finance/2026-08")
+    checker.locator("tr", has_text="P-CCC").get_by_role("button", name="Confirm bounce").click()
+    expect(checker.locator("tr", has_text="P-CCC")).to_contain_text("failed")
+    shoot(checker, "finance-bounce-confirmed")
+
+    partner = browser.new_context(viewport=DESKTOP, locale="en-US").new_page()
+    sign_in(partner, base, token("partner", "P-CCC", "ccc"))
+    expect(partner.locator("[data-state=paid]")).to_have_text("$0.00")
+    expect(partner.locator("[data-state=pending]")).to_have_text("$500.00")  # owed once: the return
+    expect(partner.locator("[data-state=payable]")).to_have_text("$0.00")
 
 
 def test_a_partner_cannot_open_the_finance_console(site, browser):

@@ -7,7 +7,8 @@ Balances, per partner and currency (all in minor units):
               payouts included: a failure gives the amount back as a new ledger entry, which is
               pending (or available) again
   available = the carried balance (CARRY#) plus payout_minor of lines in batches not issued yet (draft)
-and ledger == paid_out + available + pending must hold to the minor unit.
+and ledger == paid_out + available + pending must hold to the minor unit. Then what a partner is
+shown (the states `domain.ledger` derives for every reader) must agree with the same stored lines.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import json
 from collections import defaultdict
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
+
+from chalicelib.domain.ledger import LineFate, totals_by_state
+from chalicelib.store.repository import entry_from
 
 FINISHED = {"draft", "approved", "paid", "reconciliation_failed"}
 ISSUED = {"approved", "paid"}
@@ -93,6 +97,33 @@ def check(items: list[dict[str, Any]], seen_entries: dict[tuple[str, str], dict[
         if ledger[k] != paid[k] + available[k] + pending[k]:
             raise Broken(f"{k}: ledger {ledger[k]} != paid out {paid[k]} + available {available[k]} "
                          f"+ pending {pending[k]}")
+
+    # 7. What a partner is shown (domain.ledger, as every reader derives it) counts each unit once:
+    # the states add up to the ledger, paid / in payment / returned are the payouts of the lines,
+    # and what is owed but in no payout is the carried balance plus what no line has taken.
+    fates, lines_of = defaultdict(list), defaultdict(list)
+    for ln in lines:
+        lines_of[(ln["partner_id"], ln["currency"])].append(ln)
+        fates[ln["partner_id"]].append(LineFate(ln["period"], ln["currency"], ln["payout_minor"],
+                                                batches[ln["period"]]["status"], ln.get("payout_status") == "failed"))
+    mine = defaultdict(list)
+    for e in entries:
+        mine[e["partner_id"]].append(entry_from(e))
+    for pid, es in mine.items():
+        for cur, t in totals_by_state(es, "0000-00", fates[pid]).items():
+            k = (pid, cur)
+            payouts = defaultdict(int)
+            for ln in lines_of[k]:
+                status = batches[ln["period"]]["status"]
+                payouts["returned" if ln.get("payout_status") == "failed" else
+                        "paid" if status == "paid" else "in_payment"] += ln["payout_minor"]
+            unsettled = sum(e.amount_minor for e in es if e.currency == cur and e.settles_in != "HOLD"
+                            and (e.settles_in, pid, cur) not in seen_lines)
+            shown = {s: t[s] for s in ("paid", "in_payment", "returned")}
+            if (sum(t.values()) != ledger[k] or shown != {s: payouts[s] for s in shown}
+                    or t["pending"] + t["payable"] != carries.get(k, {}).get("amount_minor", 0) + unsettled):
+                raise Broken(f"{k}: shown {t} does not match the ledger {ledger[k]}, the payouts {dict(payouts)} "
+                             f"or the carried balance and unsettled entries {unsettled}")
 
     # 3. No order earns more than its plan's cap; 6. a full refund nets each of its entries to zero.
     by_order = defaultdict(list)

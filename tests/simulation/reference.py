@@ -150,6 +150,7 @@ class Reference:
     lines: dict[tuple[str, str, str], dict[str, int]] = field(default_factory=dict)
     batches: dict[str, str] = field(default_factory=dict)
     failed: set[tuple[str, str, str]] = field(default_factory=set)
+    reported: set[tuple[str, str, str]] = field(default_factory=set)
 
     # ---- program ----
     def publish(self, effective_from: datetime, levels: list[int], cap_bps: int | None, holding_days: int,
@@ -317,14 +318,30 @@ class Reference:
         elif self.batches[p] != "paid":
             raise Refused(409, "invalid_state")
 
-    def mark_failed(self, p: str, pid: str, cur: str, now: datetime) -> None:
-        if self.batches.get(p) not in ("approved", "paid"):
+    def _bounceable(self, p: str, pid: str, cur: str) -> dict:
+        if p not in self.batches:
+            raise Refused(404, "unknown_batch")
+        if self.batches[p] not in ("approved", "paid"):
             raise Refused(409, "invalid_state")
         line = self.lines.get((p, pid, cur))
         if line is None or line["payout_minor"] <= 0:
             raise Refused(404, "unknown_payout")
+        return line
+
+    def report_bounce(self, p: str, pid: str, cur: str) -> None:
+        self._bounceable(p, pid, cur)
+        if (p, pid, cur) not in self.failed:
+            self.reported.add((p, pid, cur))
+
+    def confirm_bounce(self, p: str, pid: str, cur: str, now: datetime, by_reporter: bool = False) -> None:
+        line = self._bounceable(p, pid, cur)
+        if (p, pid, cur) not in self.reported and (p, pid, cur) not in self.failed:
+            raise Refused(409, "bounce_not_reported")
+        if by_reporter:
+            raise Refused(403, "maker_checker")
         if (p, pid, cur) in self.failed:
             return
+        self.reported.discard((p, pid, cur))
         self.failed.add((p, pid, cur))
         landing = period_of(now)
         while landing in self.closing:

@@ -28,6 +28,7 @@ from chalicelib.domain.attribution import AttributionRules
 from chalicelib.domain.errors import DomainError, NotFound
 from chalicelib.domain.orders import OrderCommand, RefundCommand
 from chalicelib.security import keyed_hash
+from chalicelib.services import bounces
 from chalicelib.services import links as links_svc
 from chalicelib.services import orders as orders_svc
 from chalicelib.services import partners as partners_svc
@@ -47,6 +48,7 @@ START = datetime(2026, 1, 27, tzinfo=UTC)  # a few days before January locks (5 
 FIRST_PLAN = datetime(2026, 1, 1, tzinfo=UTC)
 DELIVERIES = 6  # the last one runs without faults
 FINANCE = Principal(subject="finance-2", role="finance")
+CHECKER = Principal(subject="finance-3", role="finance")  # confirms what finance-2 reports
 LEVELS = [[1000, 500, 200], [800, 400], [1500, 1000, 500, 250], [300], [2500, 2500, 2500]]
 _de = TypeDeserializer()
 
@@ -463,9 +465,17 @@ class Simulation:
         if not paying:
             return
         p, pid, cur = self.rng.choice(paying)
-        self.note(f"payout {p} {pid} {cur} bounces")
-        self._finance(f"mark failed {p} {pid}", lambda: self.ref.mark_failed(p, pid, cur, self.now),
-                      lambda: settle_svc.mark_failed(self.deps(), p, pid, cur, "account closed", FINANCE, self.now))
+        self.note(f"payout {p} {pid} {cur} bounces: finance-2 reports it")
+        self._finance(f"report bounce {p} {pid}", lambda: self.ref.report_bounce(p, pid, cur),
+                      lambda: bounces.report(self.deps(), p, pid, cur, "account closed", FINANCE, self.now))
+        if self.rng.random() < 0.2:  # the reporter tries to confirm it too: refused (maker-checker)
+            self._finance(f"self-confirm bounce {p} {pid}", lambda: self.ref.confirm_bounce(p, pid, cur, self.now,
+                                                                                           by_reporter=True),
+                          lambda: bounces.confirm(self.deps(), p, pid, cur, FINANCE, self.now))
+        if self.rng.random() < 0.8:
+            self.note(f"finance-3 confirms the bounce of {p} {pid} {cur}")
+            self._finance(f"confirm bounce {p} {pid}", lambda: self.ref.confirm_bounce(p, pid, cur, self.now),
+                          lambda: bounces.confirm(self.deps(), p, pid, cur, CHECKER, self.now))
 
     # ---- comparison ---------------------------------------------------------------------------
     def snapshot(self) -> list[dict[str, Any]]:

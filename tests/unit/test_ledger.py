@@ -1,9 +1,10 @@
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import datetime, timezone
 
 from chalicelib.domain.commissions import CommissionLine
 from chalicelib.domain.periods import Calendar
-from chalicelib.domain.ledger import (PAYABLE, PENDING, REVERSED, commission_entries, entry_states, reversal_entry,
-                                      totals_by_state)
+from chalicelib.domain.ledger import (IN_PAYMENT, PAID, PAYABLE, PENDING, RETURNED, REVERSED, LineFate,
+                                      commission_entries, entry_states, reversal_entry, totals_by_state)
 
 T = datetime(2026, 3, 1, tzinfo=timezone.utc)
 CAL = Calendar("UTC", 5)
@@ -15,20 +16,34 @@ def entries():
                               CAL, "2026-03")
 
 
-def test_a_commission_is_pending_until_its_holding_period_ends_then_payable():
-    es = entries()
-    assert set(entry_states(es, T + timedelta(days=29)).values()) == {PENDING}
-    assert set(entry_states(es, T + timedelta(days=30)).values()) == {PAYABLE}
+def test_an_entry_is_pending_until_its_settlement_period_locks_then_payable():
+    es = entries()  # ordered 1 March, payable 31 March: settles in March, which locks 5 April
+    assert set(entry_states(es, "2026-02").values()) == {PENDING}
+    assert set(entry_states(es, "2026-03").values()) == {PAYABLE}
 
 
-def test_a_fully_reversed_commission_is_reversed_and_a_partial_one_counts_its_net():
+def test_a_fully_reversed_commission_is_reversed_with_its_reversals_and_a_partial_one_counts_its_net():
     a, b = entries()
     full = reversal_entry(a, "r1", 1000, T, CAL, "2026-03")
     part = reversal_entry(b, "r1", 200, T, CAL, "2026-03")
-    states = entry_states([a, b, full, part], T)
-    assert states[a.entry_id] == REVERSED and states[b.entry_id] == PENDING
-    assert totals_by_state([a, b, full, part], T)["USD"] == {"pending": 300, "payable": 0, "paid": 0,
-                                                             "reversed": 1200}
+    states = entry_states([a, b, full, part], "2026-02")
+    assert states[a.entry_id] == states[full.entry_id] == REVERSED
+    assert states[b.entry_id] == states[part.entry_id] == PENDING
+    totals = totals_by_state([a, b, full, part], "2026-02")["USD"]
+    assert totals[PENDING] == 300 and sum(totals.values()) == 300
+
+
+def test_entries_take_the_fate_of_the_payout_their_line_went_into():
+    a, _ = entries()
+    april = commission_entries("o2", "USD", datetime(2026, 4, 1, tzinfo=timezone.utc), 1, 0,
+                               [CommissionLine(1, "P-A", "base", 1000, 4000)], CAL, "2026-04")[0]
+    carried = LineFate("2026-03", "USD", 0, "paid")  # below the minimum: carried into April's line
+    assert entry_states([a, april], "2026-04", [carried]) == {a.entry_id: PAYABLE, april.entry_id: PAYABLE}
+    paying = LineFate("2026-04", "USD", 5000, "approved")
+    assert set(entry_states([a, april], "2026-04", [carried, paying]).values()) == {IN_PAYMENT}
+    assert set(entry_states([a, april], "2026-04", [carried, replace(paying, batch_status="paid")]).values()) == {PAID}
+    bounced = replace(paying, batch_status="paid", returned=True)
+    assert set(entry_states([a, april], "2026-04", [carried, bounced]).values()) == {RETURNED}
 
 
 def test_reversal_entries_point_at_what_they_reverse_and_are_negative():

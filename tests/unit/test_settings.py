@@ -12,14 +12,27 @@ from scripts import gen_config_docs
 
 # A valid value per type, to set each variable once.
 SAMPLES = {str: "x", int: "7", bool: "true"}
+# Settings whose values are parsed (URLs as a browser reads them, domain names): a valid one, and how
+# it is kept.
+PARSED = {
+    "jwt_jwks_url": ("https://idp.example.com/.well-known/jwks.json", "https://idp.example.com/.well-known/jwks.json"),
+    "sso_authorize_url": ("https://idp.example.com/oauth2/authorize", "https://idp.example.com/oauth2/authorize"),
+    "default_destination": ("https://Shop.Example.com/x", "https://shop.example.com/x"),
+    "allowed_domains": ("Shop.Example.com, b.example.com ,,c.example.com",
+                        ["shop.example.com", "b.example.com", "c.example.com"]),
+    "cors_origins": ("https://A.example.com, https://b.example.com:8443 ,,https://c.example.com",
+                     ["https://a.example.com", "https://b.example.com:8443", "https://c.example.com"]),
+}
 
 
 def _sample(name: str) -> tuple[str, object]:
     field = Settings.model_fields[name]
     if name == "program_tz":
         return "Europe/Berlin", "Europe/Berlin"
+    if name in PARSED:
+        return PARSED[name]
     if "list" in str(field.annotation):
-        return "A, b ,,c", ["A", "b", "c"] if name != "allowed_domains" else ["a", "b", "c"]
+        return "A, b ,,c", ["A", "b", "c"]
     for t, raw in SAMPLES.items():
         if t in (field.annotation, *getattr(field.annotation, "__args__", ())):
             value = {"7": 7, "true": True}.get(raw, raw) if t is not str else raw
@@ -34,6 +47,8 @@ def _sample(name: str) -> tuple[str, object]:
 def test_every_setting_is_read_from_the_variable_named_after_it(name):
     raw, expected = _sample(name)
     env = {variable(name): raw}
+    if name == "default_destination":  # it must lie within the allowed domains
+        env["UPLINE_ALLOWED_DOMAINS"] = "shop.example.com"
     assert getattr(Settings.from_env(env), name) == expected
     if name not in ("region", "dynamodb_endpoint"):
         assert variable(name) == PREFIX + name.upper()

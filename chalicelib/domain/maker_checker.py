@@ -1,0 +1,19 @@
+"""Maker-checker: a change that moves money is made by one person and checked by another.
+
+One rule for every check (approving a batch, confirming a bounced payout) and every entry point
+(API, CLI, schedule): the checker is none of the makers, with identities compared the one way
+`domain/actors` compares them, so "Bob", " bob" and "BOB" are one person.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from .actors import among
+from .errors import Forbidden
+
+
+def require_checker(checker: str, makers: Iterable[str | None], what: str) -> None:
+    """Refuse (403 maker_checker) a check by anyone among `makers`; `what` says what needs a second
+    person, for the message."""
+    if among(checker, makers):
+        raise Forbidden(f"maker-checker: {what}", code="maker_checker")
