@@ -44,22 +44,21 @@ def outcome_or_error(fn):
 
 
 def test_concurrent_duplicate_orders_write_one_set_of_entries(program):
-    repo = bootstrap.repository()
-    with ThreadPoolExecutor(8) as pool:
+    with ThreadPoolExecutor(8) as pool:  # each thread its own unit of work, as each request has
         outcomes = list(pool.map(
-            lambda _: orders.attribute_order(repo, order_cmd("dup-1", 12000), AttributionRules(), NOW,
-                                                       max_depth=10), range(8)))
+            lambda _: orders.attribute_order(bootstrap.uow(), order_cmd("dup-1", 12000), AttributionRules(), NOW),
+            range(8)))
     assert sorted(o.created for o in outcomes) == [False] * 7 + [True]
     assert all(o.result == outcomes[0].result for o in outcomes)
     assert sorted(i["entry_id"] for i in ledger_items()) == ["dup-1#L1", "dup-1#L2", "dup-1#L3"]
 
 
 def test_racing_refunds_never_reverse_more_than_the_order_earned(program):
-    repo = bootstrap.repository()
-    orders.attribute_order(repo, order_cmd("o1", 10000), AttributionRules(), NOW, max_depth=10)
+    orders.attribute_order(bootstrap.uow(), order_cmd("o1", 10000), AttributionRules(), NOW)
     with ThreadPoolExecutor(6) as pool:
         outcomes = list(pool.map(
-            lambda i: outcome_or_error(lambda: orders.refund_order(repo, refund_cmd(f"r{i}", 3000), NOW)), range(6)))
+            lambda i: outcome_or_error(lambda: orders.refund_order(bootstrap.uow(), refund_cmd(f"r{i}", 3000), NOW)),
+            range(6)))
     accepted = [o for o in outcomes if isinstance(o, orders.Outcome)]
     refused = [o for o in outcomes if isinstance(o, DomainError)]
     assert len(accepted) == 3 and len(refused) == 3

@@ -1,5 +1,6 @@
-"""An order whose click id (or already resolved referral code) names the partner reads once; the
-stored click, never the hint, decides who is credited."""
+"""An order whose click id (or already resolved referral code) names the partner reads it in read 1,
+so with its chain recently read by this process the order is one read and one write; the stored
+click, never the hint, decides who is credited."""
 import pytest
 
 from chalicelib import bootstrap
@@ -17,12 +18,21 @@ def program(api_any):
     return p
 
 
-def test_an_order_through_a_click_is_one_read_and_one_write(program):
+def test_an_order_through_a_click_reads_its_partner_in_read_one_and_its_chain_once_per_process(program):
+    """Read 1 brings the click and the partner its id names (so the partner's upline hint is known
+    without a read of its own); the chain's own items are read 2 the first time, then come from the
+    process's recent reads (exact for less than the fence): one read and one write."""
     codes = [f"PF{i:02d}" for i in range(11)]
     program.chain(codes)
     click_id = program.follow(program.link(codes[-1]))
     calls = DynamoCalls(bootstrap.table().client)
     r = program.order("o1", 100_000, customer="new-buyer", click_id=click_id)
+    assert r.status_code == 201
+    assert len(credited(r)) == 10
+    assert calls.ops == {"BatchGetItem": 2, "TransactWriteItems": 1}, calls.ops
+    click_id = program.follow(program.link(codes[-1]))
+    calls.reset()
+    r = program.order("o2", 100_000, customer="other-buyer", click_id=click_id)
     assert r.status_code == 201
     assert len(credited(r)) == 10
     assert calls.ops == {"BatchGetItem": 1, "TransactWriteItems": 1}, calls.ops
@@ -41,11 +51,12 @@ def test_an_order_with_a_referral_code_this_process_knows_is_one_read_and_one_wr
 def test_a_click_id_naming_another_partner_still_credits_the_partner_of_the_stored_click(program):
     program.enrol("REAL")
     program.enrol("DECOY")
-    repo = bootstrap.repository()
+    uow = bootstrap.uow()
     forged = "c_" + "Z" * 20 + "P-DECOY"  # the id names DECOY, the stored click belongs to REAL
     s = bootstrap.settings()
-    repo.record_click(forged, CodeRef("REAL", "partner", "P-REAL"), "ip", "ua", bootstrap.now(), s.click_ttl)
-    calls = DynamoCalls(repo.table.client)
+    assert uow.write(uow.links.click(forged, CodeRef("REAL", "partner", "P-REAL"), "ip", "ua", bootstrap.now(),
+                                     s.click_ttl))
+    calls = DynamoCalls(bootstrap.table().client)
     r = program.order("o1", 10_000, customer="c", click_id=forged)
     assert r.status_code == 201
     assert credited(r) == {"P-REAL": 500}
@@ -54,10 +65,10 @@ def test_a_click_id_naming_another_partner_still_credits_the_partner_of_the_stor
 
 def test_a_click_id_without_a_partner_part_is_still_honoured(program):
     program.enrol("OLD")
-    repo = bootstrap.repository()
+    uow = bootstrap.uow()
     old_style = "c_" + "Y" * 20
-    repo.record_click(old_style, CodeRef("OLD", "partner", "P-OLD"), "ip", "ua", bootstrap.now(),
-                      bootstrap.settings().click_ttl)
+    assert uow.write(uow.links.click(old_style, CodeRef("OLD", "partner", "P-OLD"), "ip", "ua", bootstrap.now(),
+                                     bootstrap.settings().click_ttl))
     r = program.order("o1", 10_000, customer="d", click_id=old_style)
     assert r.status_code == 201
     assert credited(r) == {"P-OLD": 500}

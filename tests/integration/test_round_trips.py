@@ -1,5 +1,7 @@
 """An attributed order costs at most two batch reads and exactly one write, at any depth; one more read
 only when inactive partners fill the stored upline and compression must look above it."""
+from datetime import timedelta
+
 import pytest
 
 from chalicelib import bootstrap
@@ -72,14 +74,19 @@ def test_a_table_from_an_older_schema_gains_the_indexes_added_since(local_client
     local_client.delete_table(TableName=name)
 
 
-def test_an_order_whose_inactive_upline_runs_past_the_stored_snapshot_reads_once_more(program):
+def test_an_order_whose_inactive_upline_runs_past_the_stored_snapshot_reads_once_more(program, monkeypatch):
     """Five levels to fill; the leaf's stored ancestors are eight inactive partners and two active
-    ones: the last stored ancestor's snapshot is read too (three reads), still one write."""
+    ones: the last stored ancestor's snapshot is read too (three reads), still one write. (A status
+    change takes effect a fence after it is recorded: the order comes once it has.)"""
     program.publish_plan({"levels_bps": [1000, 500, 300, 200, 100], "effective_from": "2021-01-01T00:00:00Z"})
     top, idle = [f"DT{i}" for i in range(4)], [f"DI{i}" for i in range(8)]
     program.chain([*top, *idle, "DLEAF"])
     for code in idle:
-        program.c.post(f"/admin/partners/P-{code}/status", headers=auth("admin"), body=dumps({"status": "inactive"}))
+        r = program.c.post(f"/admin/partners/P-{code}/status", headers=auth("admin"),
+                           body=dumps({"status": "inactive"}))
+        assert r.status_code == 200, r.body
+    later = bootstrap.now() + bootstrap.settings().tree_rules.fence + timedelta(seconds=1)
+    monkeypatch.setattr(bootstrap, "now", lambda: later)
     calls = DynamoCalls(bootstrap.table().client)
     r = program.order("o1", 100_000, referral_code="DLEAF")
     assert credited(r) == {"P-DLEAF": 10_000, "P-DT3": 5_000, "P-DT2": 3_000, "P-DT1": 2_000, "P-DT0": 1_000}

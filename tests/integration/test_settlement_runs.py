@@ -11,12 +11,14 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.services import partners as partner_svc
 from chalicelib.services import settlement as svc
 from chalicelib.store.dynamo import Table
 from chalicelib.store.files import FolderFiles
-from chalicelib.store.repository import Repository
+from chalicelib.store.repositories import Repositories
 from chalicelib.store.schema import create_table
 from chalicelib.store.settlement import SettlementStore
+from chalicelib.store.uow import UnitOfWork
 from tests.support.settlement import AFTER_AUG_LOCK, Clock, Settling
 
 UTC = timezone.utc
@@ -49,12 +51,15 @@ class CrashAfter:
         return call
 
 
+def uow_on(client) -> UnitOfWork:
+    return UnitOfWork(Repositories(Table(client, os.environ["UPLINE_TABLE"])))
+
+
 def deps_on(client, folder, **kw) -> svc.Deps:
-    table = Table(client, os.environ["UPLINE_TABLE"])
     s = bootstrap.settings()
     kw.setdefault("shard_threads", s.settlement_threads)
-    return svc.Deps(repo=Repository(table), store=SettlementStore(table), files=FolderFiles(folder), cal=s.calendar,
-                    max_depth=s.max_depth, **kw)
+    return svc.Deps(uow=uow_on(client), files=FolderFiles(folder), cal=s.calendar, tree=s.tree_rules,
+                    payout_provider=s.payout_provider, **kw)
 
 
 def snapshot(client) -> list[dict]:
@@ -76,11 +81,12 @@ def restore(client, items: list[dict]) -> None:
 
 
 def money_items(client) -> list[dict]:
-    """What settlement decided: entries, lines, carried balances, shards and the batch's figures."""
+    """What settlement decided: entries (and the sale postings beside them in the partners' ledger
+    partitions), lines, carried balances, shards and the batch's figures."""
     keep = []
     for raw in snapshot(client):
         sk = raw["SK"]["S"]
-        if sk.startswith(("ENTRY#", "LINE#", "CARRY#", "SHARD#")) or sk == "BATCH":
+        if raw["PK"]["S"].startswith("LEDGER#") or sk.startswith(("LINE#", "CARRY#", "SHARD#")) or sk == "BATCH":
             item = {k: v for k, v in raw.items() if k not in ("finished_at",)}
             keep.append(item)
     return sorted(keep, key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
@@ -183,11 +189,15 @@ def test_concurrent_runs_on_dynamodb_local_settle_once(api_local, clock, local_c
     assert batch["status"] == "draft" and batch["reconciliation"]["ok"]
     lines = svc.show(d, PERIOD)["lines"]
     assert len({(ln["partner_id"], ln["currency"]) for ln in lines}) == len(lines)
-    bonuses = sorted(i["SK"]["S"] for i in money_items(local_client) if i["SK"]["S"].startswith("ENTRY#bonus#"))
-    assert bonuses == ["ENTRY#bonus#2026-08#overachievement#P-DDD", "ENTRY#bonus#2026-08#threshold#P-CCC",
-                       "ENTRY#bonus#2026-08#threshold#P-DDD"]
+    bonuses = sorted(i["entry_id"]["S"] for i in money_items(local_client) if _is_bonus(i))
+    assert bonuses == ["bonus#2026-08#overachievement#P-DDD", "bonus#2026-08#threshold#P-CCC",
+                       "bonus#2026-08#threshold#P-DDD"]
     written = [p for p in tmp_path.iterdir() if (p / "exports" / PERIOD / "summary.csv").exists()]
     assert len({(p / "exports" / PERIOD / "summary.csv").read_bytes() for p in written}) == 1
+
+
+def _is_bonus(raw: dict) -> bool:
+    return raw["PK"]["S"].startswith("LEDGER#") and raw.get("kind", {}).get("S") == "bonus"
 
 
 def _settle_or_busy(d: svc.Deps) -> str:
@@ -207,17 +217,17 @@ def test_lines_and_bonuses_written_in_batches_fall_back_one_by_one_when_some_are
     store = SettlementStore(Table(moto_client, os.environ["UPLINE_TABLE"]))
     new = [NewLine(Line(PERIOD, f"P-{i}", "USD", 100, 0, 0, 0, 1, 0, 0, 100), 0, f"P{i}", "bank_transfer", None)
            for i in range(30)]
-    assert store.write_line(new[3]) is True
+    assert store.write_lines([new[3]]) == [True]
     assert store.write_lines(new) == [i != 3 for i in range(30)]
     assert store.write_lines(new) == [False] * 30
     assert len(list(store.lines(PERIOD))) == 30
     at = datetime(2026, 8, 31, tzinfo=UTC)
     bonuses = [Entry(f"bonus#{PERIOD}#threshold#P-{i}", BONUS, f"P-{i % 7}", "b", 0, 10, "USD", 1, 0, at, at,
                      period=PERIOD, settles_in=PERIOD) for i in range(45)]
-    assert store.write_bonus(bonuses[41]) is True
+    assert store.table.write(store.ledger.new(bonuses[41])) is True
     store.write_bonuses(bonuses)
     store.write_bonuses(bonuses)
-    written = [i for i in snapshot(moto_client) if i["SK"]["S"].startswith("ENTRY#bonus#")]
+    written = [i for i in snapshot(moto_client) if _is_bonus(i)]
     assert len(written) == 45
     assert sum(int(i["amount_minor"]["N"]) for i in written) == 45 * 10
 
@@ -227,25 +237,58 @@ def test_a_shard_waits_until_the_index_shows_every_bonus_then_refuses(august, mo
 
     d = deps_on(moto_client, tmp_path, fanout=lambda period, shard: None)
     svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")  # bonuses written, shards handed out
-    counts = d.store.period(PERIOD)["bonus_counts"]
+    counts = d.uow.settlement.period(PERIOD)["bonus_counts"]
     shard = next(int(s) for s, n in counts.items() if n)
     seen = []
     monkeypatch.setattr(svc.time, "sleep", seen.append)
-    monkeypatch.setattr(d.store, "bonus_entries_visible", lambda period, shard: 0)  # an index lagging behind
+    # An index lagging behind:
+    monkeypatch.setattr(d.uow.settlement, "bonus_entries_visible", lambda period, shard: 0)
     with pytest.raises(Conflict) as lagging:
         svc.settle_shard(d, PERIOD, shard)
     assert lagging.value.code == "index_lagging" and len(seen) == 6
-    assert not d.store.shard_done(PERIOD, shard) and not list(d.store.lines(PERIOD))
+    assert not d.uow.settlement.shard_done(PERIOD, shard) and not list(d.uow.settlement.lines(PERIOD))
     monkeypatch.undo()
     svc.settle_shard(d, PERIOD, shard)  # once the index catches up, the shard settles
-    assert d.store.shard_done(PERIOD, shard)
+    assert d.uow.settlement.shard_done(PERIOD, shard)
 
 
 def test_a_rank_set_at_close_changes_only_the_rank_and_only_from_what_it_was(august, moto_client):
-    repo = Repository(Table(moto_client, os.environ["UPLINE_TABLE"]))
-    repo.set_status("P-DDD", "terminated", "base")  # an admin acts while settlement runs
-    assert repo.set_rank("P-DDD", "gold", previous="base") is True
-    assert (repo.get_partner("P-DDD").status, repo.get_partner("P-DDD").rank) == ("terminated", "gold")
-    assert repo.set_rank("P-DDD", "gold", previous="base") is True  # a rerun finds it done
-    assert repo.set_rank("P-DDD", "silver", previous="base") is False  # someone else moved it
-    assert repo.get_partner("P-DDD").rank == "gold"
+    """Ranks and statuses are scheduled on the partner's own item (domain/standing.py): a rank set
+    at close while an admin schedules a status keeps that status, and a change written from a
+    schedule someone else has moved since is refused (the writer reads again)."""
+    from chalicelib.domain.errors import ConcurrentUpdate
+    from chalicelib.domain.standing import schedule_change
+
+    uow, rules, now = uow_on(moto_client), bootstrap.settings().tree_rules, AFTER_AUG_LOCK
+    stale = uow.partners.get("P-DDD")
+    partner_svc.set_status(uow, "P-DDD", "terminated", None, now, rules)  # an admin acts while settlement runs
+    ddd = partner_svc.set_rank(uow, "P-DDD", "gold", now, rules)
+    in_effect = ddd.standing(now + rules.fence)
+    assert (in_effect.status, in_effect.rank) == ("terminated", "gold")
+    assert ddd.standing(now).rank == stale.standing(now).rank  # not before the fence
+    uow.add(uow.partners.schedule(stale, schedule_change(stale.schedule, now, rules.fence, rank="silver")))
+    with pytest.raises(ConcurrentUpdate):  # written from what it was, which someone else moved
+        uow.commit()
+    assert uow_on(moto_client).partners.get("P-DDD").schedule == ddd.schedule
+
+
+def test_a_rank_earned_at_close_is_scheduled_once_however_often_the_step_runs(api, clock, moto_client, tmp_path):
+    """A rerun of the ranks step (after a crash, or a racing run) finds the rank already scheduled."""
+    from datetime import timedelta
+
+    from tests.support.settlement import BONUS_PLAN
+
+    p = Settling(api, clock)
+    p.worked_program({**BONUS_PLAN, "bonus": {**BONUS_PLAN["bonus"],
+                                              "ranks": [{"rank": "gold", "min_personal_minor": 5_000_000}]}})
+    p.sell("o1", 6_200_000)
+    clock.t = AFTER_AUG_LOCK
+    before = uow_on(moto_client).partners.get("P-DDD").schedule
+    d = deps_on(moto_client, tmp_path)
+    assert svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")["status"] == "draft"
+    for later in (AFTER_AUG_LOCK, AFTER_AUG_LOCK + timedelta(hours=1)):
+        svc.apply_ranks(d, PERIOD, svc.plan_for(d.uow, d.cal, PERIOD), later)
+    after = uow_on(moto_client).partners.get("P-DDD").schedule
+    assert after[:len(before)] == before and len(after) == len(before) + 1
+    fence = bootstrap.settings().tree_rules.fence
+    assert after[-1].rank == "gold" and after[-1].since >= AFTER_AUG_LOCK + fence

@@ -1,7 +1,8 @@
 """Invariants checked on the stored table after every step, from what is stored alone (no model).
 
 Balances, per partner and currency (all in minor units):
-  ledger    = the sum of every ENTRY# item (commissions, reversals, bonuses, returned payouts)
+  ledger    = the sum of every entry in the partners' ledger partitions, LEDGER#{partner}#{sub}
+              (commissions, reversals, bonuses, returned payouts; not the sale postings beside them)
   pending   = entries whose settlement period has no finished batch yet (not in any line)
   paid_out  = payout_minor of the lines of batches issued to the bank (approved or paid), failed
               payouts included: a failure gives the amount back as a new ledger entry, which is
@@ -18,7 +19,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from chalicelib.domain.ledger import LineFate, totals_by_state
-from chalicelib.store.repository import entry_from
+from chalicelib.store.ledger import entry_from, is_entry
 
 FINISHED = {"draft", "approved", "paid", "reconciliation_failed"}
 ISSUED = {"approved", "paid"}
@@ -33,8 +34,9 @@ def check(items: list[dict[str, Any]], seen_entries: dict[tuple[str, str], dict[
     entries, lines, carries, batches, orders, periods, plans = [], [], {}, {}, {}, {}, {}
     for i in items:
         pk, sk = i["PK"], i["SK"]
-        if sk.startswith("ENTRY#"):
-            entries.append(i)
+        if pk.startswith("LEDGER#"):
+            if is_entry(i):  # else a sale posting (volume, not money)
+                entries.append(i)
         elif pk.startswith("BATCH#") and sk.startswith("LINE#"):
             lines.append(i)
         elif sk.startswith("CARRY#"):
@@ -166,3 +168,28 @@ def check(items: list[dict[str, Any]], seen_entries: dict[tuple[str, str], dict[
 
 def _entries_minor(ln: dict[str, Any]) -> int:
     return ln["commissions_minor"] + ln["bonuses_minor"] + ln["clawbacks_minor"] + ln["adjustments_minor"]
+
+
+def check_projection(ledger: list[dict[str, Any]], figures: dict[tuple[str, str], dict[str, int]],
+                     total: str) -> None:
+    """The stream projection, fully drained, holds each partner's figures exactly as its ledger
+    partitions add them up — every entry and sale posting counted once, however often the stream
+    delivered it: all-time credited and reversed commissions, sales and attributed orders per
+    partner (`total`), and sales and refunds per partner and period."""
+    expected: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for i in ledger:
+        if "entry_id" in i:
+            if i["kind"] == "commission" and not json.loads(i.get("trace") or "{}").get("releases"):
+                expected[(i["partner_id"], total)][f"credited_{i['currency']}"] += i["amount_minor"]
+            elif i["kind"] == "reversal":
+                expected[(i["partner_id"], total)][f"reversed_{i['currency']}"] -= i["amount_minor"]
+        elif "sale_partner" in i:
+            pid, cur, amount = i["sale_partner"], i["sale_currency"], i["sale_minor"]
+            expected[(pid, total)][f"sales_{cur}"] += amount
+            expected[(pid, total)]["attributed_orders"] += 1 if i.get("counts_order") else 0
+            expected[(pid, i["sale_period"])][f"{'sales' if amount >= 0 else 'refunds'}_{cur}"] += abs(amount)
+    for key in set(expected) | set(figures):
+        want = {k: v for k, v in expected.get(key, {}).items() if v}
+        got = {k: v for k, v in figures.get(key, {}).items() if v}
+        if want != got:
+            raise Broken(f"figures of {key} are {got}, the ledger says {want}")

@@ -3,11 +3,14 @@ plain Decimal arithmetic and dictionaries. It imports nothing from chalicelib on
 shared by the production rules and this model would have to be written twice.
 
 Periods are calendar months in the test stage's time zone (UPLINE_PROGRAM_TZ in .chalice/config.json,
-read here as plain JSON), locked LOCK_DAYS after they end.
+read here as plain JSON), locked LOCK_DAYS after they end; a period's settlement starts no sooner than
+FENCE after its lock. A change of a partner's status or sponsor recorded at W takes effect at W + FENCE
+(scheduled effectivity); an order is computed on the tree and statuses in effect when it is recorded.
 """
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -21,6 +24,8 @@ ZONE = ZoneInfo({**_CONFIG.get("environment_variables", {}),
 LOCK_DAYS = 5
 WINDOW = timedelta(days=30)
 SKEW = timedelta(minutes=5)
+# The effectivity fence (UPLINE_FENCE_SECONDS; the test stage keeps the default of five minutes).
+FENCE = timedelta(seconds=int(os.environ.get("UPLINE_FENCE_SECONDS", "300")))
 
 
 class Refused(Exception):
@@ -137,8 +142,9 @@ class RefOrder:
 @dataclass
 class Reference:
     plans: list[RefPlan] = field(default_factory=list)
-    parent: dict[str, str | None] = field(default_factory=dict)
-    status: dict[str, str] = field(default_factory=dict)
+    # Each partner's sponsor and status as schedules: [(effective from, value)], in effect order.
+    parent: dict[str, list[tuple[datetime | None, str | None]]] = field(default_factory=dict)
+    status: dict[str, list[tuple[datetime | None, str]]] = field(default_factory=dict)
     clicks: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     bindings: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     orders: dict[str, RefOrder] = field(default_factory=dict)
@@ -166,24 +172,40 @@ class Reference:
         return max(live, key=lambda p: (p.effective_from, p.version))
 
     def enrol(self, pid: str, sponsor: str | None) -> None:
-        if pid not in self.parent:
-            self.parent[pid] = sponsor
-            self.status[pid] = "active"
+        if pid not in self.parent:  # in effect from the start (an order dated earlier finds it enrolled)
+            self.parent[pid] = [(None, sponsor)]
+            self.status[pid] = [(None, "active")]
 
-    def ancestors(self, pid: str) -> list[str]:
-        out, p = [], self.parent[pid]
+    @staticmethod
+    def _at(schedule: list, at: datetime):
+        value = schedule[0][1]
+        for since, v in schedule[1:]:
+            if since <= at:
+                value = v
+        return value
+
+    def sponsor_at(self, pid: str, at: datetime) -> str | None:
+        return self._at(self.parent[pid], at)
+
+    def status_at(self, pid: str, at: datetime) -> str:
+        return self._at(self.status[pid], at)
+
+    def ancestors(self, pid: str, at: datetime) -> list[str]:
+        out, p = [], self.sponsor_at(pid, at)
         while p is not None:
             out.append(p)
-            p = self.parent[p]
+            p = self.sponsor_at(p, at)
         return out
 
-    def move(self, pid: str, sponsor: str) -> None:
-        if sponsor == pid or pid in self.ancestors(sponsor):
+    def move(self, pid: str, sponsor: str, now: datetime) -> None:
+        """Recorded now, in effect a fence later."""
+        at = now + FENCE
+        if sponsor == pid or pid in self.ancestors(sponsor, at):
             raise Refused(409, "cycle")
-        self.parent[pid] = sponsor
+        self.parent[pid].append((at, sponsor))
 
-    def set_status(self, pid: str, status: str) -> None:
-        self.status[pid] = status
+    def set_status(self, pid: str, status: str, now: datetime) -> None:
+        self.status[pid].append((now + FENCE, status))
 
     def click(self, click_id: str, pid: str, at: datetime) -> None:
         self.clicks[click_id] = (pid, at)
@@ -221,7 +243,8 @@ class Reference:
             if start is not None and not live:
                 self.bindings[customer] = (partner, start + WINDOW)
             # The whole chain: how many ancestors a partner stores is a storage bound, not a rule.
-            chain = [p for p in [partner, *self.ancestors(partner)] if self.status[p] == "active"]
+            # The tree and statuses in effect when the order is recorded (now).
+            chain = [p for p in [partner, *self.ancestors(partner, now)] if self.status_at(p, now) == "active"]
             due = settles_in(period, ordered_at + timedelta(days=plan.holding_days))
             for level, pid, _, amt in commissions(amount, chain, plan.levels, plan.cap_bps):
                 entries.append(RefEntry(f"{order_id}#L{level}", pid, "commission", amt, currency, period, due,
@@ -267,7 +290,7 @@ class Reference:
     # ---- settlement ----
     def closeable_through(self, now: datetime) -> str:
         p = prev_p(period_of(now))
-        while now < lock_at(p):
+        while now < lock_at(p) + FENCE:
             p = prev_p(p)
         return p
 

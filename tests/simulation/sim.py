@@ -25,7 +25,7 @@ from chalicelib.api.http import fingerprint
 from chalicelib.api.schemas import EnrolPartner, OrderIn, RefundIn
 from chalicelib.auth import Principal
 from chalicelib.domain.attribution import AttributionRules
-from chalicelib.domain.errors import DomainError, NotFound
+from chalicelib.domain.errors import ConcurrentUpdate, DomainError, NotFound
 from chalicelib.domain.orders import OrderCommand, RefundCommand
 from chalicelib.security import keyed_hash
 from chalicelib.services import bounces
@@ -33,14 +33,17 @@ from chalicelib.services import links as links_svc
 from chalicelib.services import orders as orders_svc
 from chalicelib.services import partners as partners_svc
 from chalicelib.services import plans as plans_svc
+from chalicelib.services.projection import project
 from chalicelib.services import settlement as settle_svc
 from chalicelib.store import dynamo
 from chalicelib.store.dynamo import Retry, Table
-from chalicelib.store.repository import Repository
-from chalicelib.store.settlement import SettlementStore
+from chalicelib.store.ledger import is_entry
+from chalicelib.store.repositories import Repositories
+from chalicelib.store.stats import TOTAL
+from chalicelib.store.uow import UnitOfWork
 from tests.simulation import reference as refm
 from tests.simulation.faults import Crash, FaultyClient
-from tests.simulation.invariants import FINISHED, check
+from tests.simulation.invariants import FINISHED, check, check_projection
 from tests.support.helpers import auth, dumps, signed_headers
 
 UTC = timezone.utc
@@ -107,7 +110,9 @@ class Simulation:
         self.sleeps: list[float] = []
         self.table = Table(self.faults, table_name,
                            Retry(sleep=self.sleeps.append, rng=random.Random(seed * 31 + 7)))
-        self.repo = Repository(self.table)
+        # One set of repositories (and their caches) for the process, as bootstrap builds it; both
+        # the services called here and the HTTP handlers go through it.
+        self.repos = Repositories(self.table)
         self.files = MemoryFiles()
         self.ref = refm.Reference()
         self.now = start
@@ -124,17 +129,26 @@ class Simulation:
         s = bootstrap.settings()
         self.settings = s
         self.rules = AttributionRules(s.attribution_window, s.lifetime_binding)
+        self.tree = s.tree_rules
         self.secrets = SeededSecrets(random.Random(seed * 13 + 5))
+        # The table's stream as the projector sees it: the inserts into ledger partitions, in order.
+        self.stream: list[dict[str, Any]] = []
+        self.streamed: set[tuple[str, str]] = set()
+        self.projected = 0  # how much of the stream the projector has taken in
+        self.stream_rng = random.Random(seed * 17 + 3)  # batches of its own: the history stays the same
 
     # ---- wiring -----------------------------------------------------------------------------
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work for one delivery, as bootstrap.uow() hands one to each request."""
+        return UnitOfWork(self.repos)
+
     def deps(self) -> settle_svc.Deps:
-        return settle_svc.Deps(repo=self.repo, store=SettlementStore(self.table), files=self.files,
-                               cal=self.settings.calendar, max_depth=self.settings.max_depth)
+        return settle_svc.Deps(uow=self.uow(), files=self.files, cal=self.settings.calendar, tree=self.tree)
 
     def run(self) -> "Simulation":
         links_secrets, links_svc.secrets = links_svc.secrets, self.secrets
         now_before = bootstrap.now
-        bootstrap.use(self.repo)
+        bootstrap.use_repositories(self.repos)
         bootstrap.now = lambda: self.now
         try:
             self._setup()
@@ -148,14 +162,16 @@ class Simulation:
         finally:
             links_svc.secrets = links_secrets
             bootstrap.now = now_before
-            bootstrap.use(None)
+            bootstrap.use_table(None)
         return self
 
     # ---- delivery: at-least-once, through the service or HTTP --------------------------------
-    def deliver(self, what: str, call: Callable[[bool], Outcome], retry_codes: tuple[str, ...] = ("busy",)) -> Outcome:
+    def deliver(self, what: str, call: Callable[[bool], Outcome], retry_codes: tuple[str, ...] = ("busy",),
+                via_http: bool | None = None) -> Outcome:
         """Deliver a request until it gets an answer that is not a failure of ours; the last
         delivery runs without faults. `call(via_http)` returns an Outcome or raises."""
-        via_http = self.http is not None and self.rng.random() < self.http_share
+        if via_http is None:
+            via_http = self.http is not None and self.rng.random() < self.http_share
         for attempt in range(DELIVERIES):
             self.deliveries += 1
             self.redeliveries += attempt > 0
@@ -211,7 +227,7 @@ class Simulation:
         assert out.status == 201, out
 
     def _publish_once(self, levels, cap, holding, min_payout, effective_from) -> Outcome:
-        plans_svc.publish(self.repo, levels_bps=levels, cap_bps=cap, rank_overrides={}, holding_days=holding,
+        plans_svc.publish(self.uow(), levels_bps=levels, cap_bps=cap, rank_overrides={}, holding_days=holding,
                           effective_from=effective_from, created_by="admin-user", max_depth=self.settings.max_depth,
                           now=self.now, min_payout_minor=min_payout)
         return Outcome(201)
@@ -225,7 +241,7 @@ class Simulation:
         def once(via_http: bool) -> Outcome:
             if via_http:
                 return self._http("post", "/partners", dumps(body), auth("admin"))
-            _, created = partners_svc.enrol(self.repo, name=code.title(), code=code, sponsor_code=sponsor,
+            _, created = partners_svc.enrol(self.uow(), name=code.title(), code=code, sponsor_code=sponsor,
                                             customer_hash=None, fingerprint=fingerprint(EnrolPartner(**body)),
                                             max_depth=self.settings.max_depth, now=self.now)
             return Outcome(201 if created else 200)
@@ -245,11 +261,11 @@ class Simulation:
         code = self.rng.choice(self.partners)
         if code not in self.link_of:
             ref = self.deliver(f"link for {code}", lambda _: Outcome(201, body=links_svc.create_link(
-                self.repo, f"P-{code}", "https://shop.example.com/p", None, frozenset(self.settings.allowed_domains),
+                self.uow(), f"P-{code}", "https://shop.example.com/p", None, frozenset(self.settings.allowed_domains),
                 self.now, self.settings.link_limits))).body
             self.link_of[code] = ref.code
         out = self.deliver(f"click {code}", lambda _: Outcome(302, body=links_svc.follow(
-            self.repo, self.link_of[code], "iphash", "uahash", "https://shop.example.com", self.now,
+            self.uow(), self.link_of[code], "iphash", "uahash", "https://shop.example.com", self.now,
             self.settings.click_ttl)))
         click_id = out.body[1]
         self.ref.click(click_id, f"P-{code}", self.now)
@@ -264,12 +280,12 @@ class Simulation:
             sponsor = code
         self.note(f"move {code} under {sponsor}")
         try:
-            self.ref.move(f"P-{code}", f"P-{sponsor}")
+            self.ref.move(f"P-{code}", f"P-{sponsor}", self.now)
             expected = 200
         except refm.Refused as r:
             expected = r.status
         out = self.deliver(f"move {code}", lambda _: Outcome(200, body=partners_svc.move(
-            self.repo, f"P-{code}", sponsor, self.settings.max_depth)))
+            self.uow(), f"P-{code}", sponsor, self.now, self.tree)))
         if out.status != expected:
             raise Mismatch(f"move {code} under {sponsor}: expected {expected}, got {out}")
 
@@ -280,8 +296,8 @@ class Simulation:
         status = self.rng.choice(["active", "active", "inactive"])
         self.note(f"{code} becomes {status}")
         self.deliver(f"status {code}", lambda _: Outcome(200, body=partners_svc.set_status(
-            self.repo, f"P-{code}", status, None, self.settings.max_depth)))
-        self.ref.set_status(f"P-{code}", status)
+            self.uow(), f"P-{code}", status, None, self.now, self.tree)))
+        self.ref.set_status(f"P-{code}", status, self.now)
 
     def plan_change(self) -> None:
         self._publish(self.now + timedelta(days=self.rng.randint(0, 6), hours=self.rng.randint(0, 23)))
@@ -339,8 +355,8 @@ class Simulation:
                 cmd = OrderCommand(order_id=order_id, customer_hash=keyed_hash(self.settings.hash_pepper, customer),
                                    amount_minor=amount, currency=currency, ordered_at=req.ordered_at,
                                    fingerprint=fingerprint(req), click_id=click_id, referral_code=code)
-                res = orders_svc.attribute_order(self.repo, cmd, self.rules, self.now, self.settings.calendar,
-                                                  max_depth=self.settings.max_depth)
+                res = orders_svc.attribute_order(self.uow(), cmd, self.rules, self.now, self.settings.calendar,
+                                                  self.settings.fraud_rules, tree=self.tree)
                 out = Outcome(201 if res.created else 200, body=res.result)
             if out.status < 300:
                 out.body = sorted((c["entry_id"], c["partner_id"], c["amount_minor"])
@@ -384,7 +400,7 @@ class Simulation:
                 req = RefundIn(**body)
                 cmd = RefundCommand(order_id=order_id, refund_id=refund_id, amount_minor=amount, currency=currency,
                                     refunded_at=req.refunded_at, fingerprint=fingerprint(req))
-                res = orders_svc.refund_order(self.repo, cmd, self.now, self.settings.calendar)
+                res = orders_svc.refund_order(self.uow(), cmd, self.now, self.settings.calendar)
                 out = Outcome(201 if res.created else 200, body=res.result)
             if out.status < 300:
                 out.body = sorted((r["entry_id"], r["partner_id"], r["amount_minor"]) for r in out.body["reversals"])
@@ -483,15 +499,58 @@ class Simulation:
         while True:
             resp = self.raw.scan(**kwargs)
             items += [{k: dynamo._plain(_de.deserialize(v)) for k, v in i.items()} for i in resp["Items"]]
+            self._stream_from(resp["Items"])
             if "LastEvaluatedKey" not in resp:
                 return items
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
+    def _stream_from(self, raw_items: list[dict[str, Any]]) -> None:
+        """New items in ledger partitions become stream records (INSERT, NEW_IMAGE), numbered in the
+        order they are first seen."""
+        for raw in sorted(raw_items, key=lambda i: (i["PK"]["S"], i["SK"]["S"])):
+            key = (raw["PK"]["S"], raw["SK"]["S"])
+            if not key[0].startswith("LEDGER#") or key in self.streamed:
+                continue
+            self.streamed.add(key)
+            self.stream.append({"event_name": "INSERT", "keys": {"PK": raw["PK"], "SK": raw["SK"]},
+                                "new_image": raw, "sequence_number": str(len(self.stream) + 1)})
+
+    def drain(self) -> None:
+        """The stream consumer (services/projection.py) takes the new records in, in batches of any
+        size, through the faulty edge. Delivery is at least once: a failed batch comes again whole,
+        and now and then a batch overlaps records already taken in."""
+        while self.projected < len(self.stream):
+            end = min(len(self.stream), self.projected + self.stream_rng.randint(1, 25))
+            start = self.projected
+            if start and self.stream_rng.random() < 0.25:
+                start = self.stream_rng.randrange(max(0, start - 30), start)
+            batch = self.stream[start:end]
+
+            def once(_: bool) -> Outcome:
+                try:
+                    project(self.uow(), batch)
+                except ConcurrentUpdate:
+                    return Outcome(503, "busy")
+                return Outcome(200)
+            self.deliver(f"stream records {start + 1}..{end}", once, via_http=False)
+            self.projected = end
+
+    def check_projection(self, items: list[dict[str, Any]]) -> None:
+        """Once the stream is drained, every partner's figures are its ledger's, each record counted once."""
+        ledger = [i for i in items if i["PK"].startswith("LEDGER#")]
+        wanted = {(i.get("partner_id") or i["sale_partner"], TOTAL) for i in ledger}
+        wanted |= {(i["sale_partner"], i["sale_period"]) for i in ledger if "sale_partner" in i}
+        clean = Repositories(Table(self.raw, self.table.name)).stats  # read past the faulty edge
+        figures = {k: f.figures for k, f in clean.get_many(sorted(wanted)).items()}
+        check_projection(ledger, figures, TOTAL)
+
     def compare(self) -> None:
         items = self.snapshot()
         check(items, self.seen)
+        self.drain()
+        self.check_projection(items)
         entries = {i["entry_id"]: (i["partner_id"], i["kind"], i["amount_minor"], i["currency"], i["period"],
-                                   i["settles_in"]) for i in items if i["SK"].startswith("ENTRY#")}
+                                   i["settles_in"]) for i in items if i["PK"].startswith("LEDGER#") and is_entry(i)}
         expected = {e.entry_id: (e.partner, e.kind, e.amount, e.currency, e.period, e.settles_in)
                     for e in self.ref.entries.values()}
         if entries != expected:
@@ -525,8 +584,8 @@ class Simulation:
 
     def check_exports(self) -> None:
         clean = Table(self.raw, self.table.name)  # the checker reads past the faulty edge
-        d = settle_svc.Deps(repo=Repository(clean), store=SettlementStore(clean), files=self.files,
-                            cal=self.settings.calendar, max_depth=self.settings.max_depth)
+        d = settle_svc.Deps(uow=UnitOfWork(Repositories(clean)), files=self.files, cal=self.settings.calendar,
+                            tree=self.tree)
         for period, status in sorted(self.ref.batches.items()):
             if status in FINISHED:
                 verdict = settle_svc.verify_exports(d, period)
