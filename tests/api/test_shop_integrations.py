@@ -37,9 +37,10 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
-def shop(api, clock, monkeypatch):
+def shop(api_any, clock, monkeypatch):
+    """The API on moto and, with -m integration, again on DynamoDB Local."""
     configure(monkeypatch, ENV)
-    return Shop(api, clock)
+    return Shop(api_any, clock)
 
 
 class Shop(Program):
@@ -293,6 +294,35 @@ def test_a_lost_stripe_dispute_refunds_what_is_left_and_an_opened_one_writes_not
     r = shop.deliver("stripe", body_of(lost))
     assert r.status_code == 201, r.body
     assert out(r)["results"][0]["amount_minor"] == goods
+
+
+def shopify_paid(shop: Shop) -> dict:
+    order = fields("shopify", "orders-paid.json")
+    shop.ready(datetime.fromisoformat(order["processed_at"]))
+    order["landing_site"] = f"/?upline_click={shop.click()}"
+    shop.clock.t = datetime.fromisoformat(order["processed_at"]) + timedelta(seconds=5)
+    r = shop.deliver("shopify", body_of(order), topic="orders/paid")
+    assert r.status_code == 201, r.body
+    return out(r)["results"][0]
+
+
+def test_a_shopify_refund_reverses_the_refunded_lines_value_without_tax_then_a_cancel_the_rest(shop):
+    placed = shopify_paid(shop)
+    refund = fields("shopify", "refunds-create.json")  # Shopify's sample refund of two lines
+    refund["order_id"] = 820982911946154508
+    lines = sum(int(x["subtotal_set"]["shop_money"]["amount"].replace(".", "")) for x in refund["refund_line_items"])
+    shop.clock.t = datetime.fromisoformat(refund["processed_at"]) + timedelta(seconds=5)
+    r = shop.deliver("shopify", body_of(refund), topic="refunds/create")
+    assert r.status_code == 201, r.body
+    assert out(r)["results"][0]["amount_minor"] == lines == 39133  # the order's prices exclude tax
+    cancelled = fields("shopify", "orders-paid.json")
+    cancelled["cancelled_at"] = (shop.clock.t + timedelta(minutes=1)).isoformat()
+    shop.clock.t += timedelta(minutes=2)
+    r = shop.deliver("shopify", body_of(cancelled), topic="orders/cancelled", delivery="cancel-1")
+    assert r.status_code == 201, r.body
+    rest = out(r)["results"][0]
+    assert rest["amount_minor"] == placed["amount_minor"] - lines
+    assert rest["refunded_total_minor"] == placed["amount_minor"]
 
 
 def test_a_refund_of_an_order_upline_never_recorded_answers_200_and_writes_nothing(shop):
