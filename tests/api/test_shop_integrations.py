@@ -126,6 +126,9 @@ def test_a_shopify_paid_order_credits_what_the_generic_webhook_credits_for_its_s
     assert result["order_id"] == "shopify:820982911946154508"  # kept exact: the id exceeds 2**53
     assert result["status"] == "attributed" and result["amount_minor"] == 156590
     assert commissions_of(result) == generic_commissions(shop, 156590)
+    stored = json.dumps(table_snapshot(), default=str)
+    assert "example.com" not in stored.replace("shop.example.com", "")  # no buyer e-mail, only its keyed hash
+    assert "123 Elm St." not in stored and "Happy birthday" not in stored  # and no payload
 
 
 def test_a_woocommerce_processing_order_credits_what_the_generic_webhook_credits_for_its_line_totals(shop):
