@@ -2,7 +2,8 @@
 from chalice import Chalice, Response
 
 from chalicelib import jobs, member_jobs
-from chalicelib.api import admin, links, members, openapi, partners, portal, review, settlements, webhooks
+from chalicelib.api import (admin, integrations, links, members, openapi, partners, portal, review, settlements,
+                            webhooks)
 from chalicelib.api.middleware import install
 
 app = Chalice(app_name="upline")
@@ -10,6 +11,7 @@ install(app)
 app.register_blueprint(partners.bp)
 app.register_blueprint(links.bp)
 app.register_blueprint(webhooks.bp)
+app.register_blueprint(integrations.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(settlements.bp)
 app.register_blueprint(members.bp)

@@ -88,6 +88,19 @@ class Settings(BaseSettings):
     # ---- secrets ----
     webhook_secrets: CommaList = _many([], "The shop's HMAC secrets for signed webhooks, comma-separated: two "
                                            "are accepted during a rotation.", SECRET)
+    stripe_webhook_secrets: CommaList = _many(
+        [], "Stripe's webhook signing secrets (`whsec_...`) for `POST /integrations/stripe`, comma-separated: two "
+            "are accepted during a rotation; empty: the Stripe route answers 404.", SECRET)
+    shopify_webhook_secrets: CommaList = _many(
+        [], "The Shopify app's client secrets (or the shop's webhook signing secret) for "
+            "`POST /integrations/shopify`, comma-separated: two are accepted during a rotation; empty: the Shopify "
+            "route answers 404.", SECRET)
+    woocommerce_webhook_secrets: CommaList = _many(
+        [], "The WooCommerce webhooks' secrets for `POST /integrations/woocommerce`, comma-separated: two are "
+            "accepted during a rotation; empty: the WooCommerce route answers 404.", SECRET)
+    paddle_webhook_secrets: CommaList = _many(
+        [], "Paddle Billing's notification destination secret keys for `POST /integrations/paddle`, "
+            "comma-separated: two are accepted during a rotation; empty: the Paddle route answers 404.", SECRET)
     jwt_secret: str | None = _setting(None, "The HS256 key for tokens when no JWKS URL is set (local use).", SECRET)
     hash_pepper: str = _setting("", "The key of every stored hash (IPs, user agents, customer ids, e-mails).",
                                 SECRET)
@@ -133,11 +146,16 @@ class Settings(BaseSettings):
                                                 "points) has its orders held.", ge=0, le=10_000)
     fraud_refund_min_sales_minor: int = _setting(10_000, "The sales (minor units) a partner must have made before "
                                                          "its refund rate can hold its orders.", ge=0)
+    shopify_shop_domain: str = _setting(
+        "", "The Shopify shop whose webhooks `POST /integrations/shopify` accepts (`example.myshopify.com`): a "
+            "delivery naming another shop in `X-Shopify-Shop-Domain` is refused; empty: the Shopify route answers "
+            "404.")
     link_limit: int = _setting(1000, "Links a partner may ever create.", ge=1, le=1_000_000)
     link_rate: int = _setting(60, "Links a partner may create in one window; past it, 429.", ge=1, le=10_000)
     link_window_seconds: int = _setting(3600, "The link rate's window.", ge=60, le=86_400)
 
-    @field_validator("webhook_secrets", "currencies", "allowed_domains", "cors_origins", mode="before")
+    @field_validator("webhook_secrets", "stripe_webhook_secrets", "shopify_webhook_secrets",
+                     "woocommerce_webhook_secrets", "paddle_webhook_secrets", "currencies", "allowed_domains", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, v: Any) -> Any:
         return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v

@@ -38,8 +38,17 @@ PARAMETERS: dict[str, str] = {
     "jwt-issuer": "UPLINE_JWT_ISSUER",
     "jwt-audience": "UPLINE_JWT_AUDIENCE",
 }
+# Parameters that may be absent: a shop provider whose secret is not put is not configured (its
+# /integrations route answers 404). Read in the same GetParameters call as the required ones; an
+# absent one is asked for again only once the cache's max age has passed.
+OPTIONAL_PARAMETERS: dict[str, str] = {
+    "stripe-webhook-secrets": "UPLINE_STRIPE_WEBHOOK_SECRETS",
+    "shopify-webhook-secrets": "UPLINE_SHOPIFY_WEBHOOK_SECRETS",
+    "woocommerce-webhook-secrets": "UPLINE_WOOCOMMERCE_WEBHOOK_SECRETS",
+    "paddle-webhook-secrets": "UPLINE_PADDLE_WEBHOOK_SECRETS",
+}
 # Every variable this module provides. UPLINE_JWT_SECRET (HS256) exists only outside AWS.
-VARIABLES: tuple[str, ...] = (*PARAMETERS.values(), "UPLINE_JWT_SECRET")
+VARIABLES: tuple[str, ...] = (*PARAMETERS.values(), *OPTIONAL_PARAMETERS.values(), "UPLINE_JWT_SECRET")
 
 
 class SecretsUnavailable(RuntimeError):
@@ -72,6 +81,9 @@ class SsmSecrets:
         self._max_age = max_age
         self._clock = clock  # None: time.monotonic, looked up at each call
         self._names = {f"{self.path}/{name}": variable for name, variable in PARAMETERS.items()}
+        self._optional = {f"{self.path}/{name}": variable for name, variable in OPTIONAL_PARAMETERS.items()}
+        self._absent: set[str] = set()      # optional names SSM did not have at the last asking
+        self._absent_until = 0.0            # ...not asked for again before this (monotonic)
         self._last: dict[str, str] | None = None
         self._next_look = 0.0
 
@@ -80,7 +92,7 @@ class SsmSecrets:
         if self._last is not None and now < self._next_look:
             return self._last
         try:
-            current = self._fetch()
+            current = self._fetch(now)
         except SecretsUnavailable as e:
             if self._last is None:
                 raise
@@ -94,20 +106,29 @@ class SsmSecrets:
             self._last = current
         return self._last
 
-    def _fetch(self) -> dict[str, str]:
+    def _fetch(self, now: float) -> dict[str, str]:
+        optional = [n for n in self._optional if not (n in self._absent and now < self._absent_until)]
         try:
             # From the provider's cache until max_age has passed, then one GetParameters call
-            # (WithDecryption) for all of them.
-            fetched = self._provider.get_parameters_by_name({name: {} for name in self._names}, decrypt=True,
-                                                            max_age=self._max_age)
+            # (WithDecryption) for all of them. Not failing fast: a missing optional name is no error.
+            fetched = self._provider.get_parameters_by_name({name: {} for name in (*self._names, *optional)},
+                                                            decrypt=True, max_age=self._max_age,
+                                                            raise_on_error=False)
         except (GetParameterError, ClientError, BotoCoreError) as e:
             raise SecretsUnavailable(self._problem(str(e))) from e
-        # powertools returns what it got without raising when KMS refuses a key or SSM has an
-        # internal error, so check that every name came back.
+        # powertools returns what it got without raising when a name is missing, KMS refuses a key
+        # or SSM has an internal error, so check that every required name came back.
         missing = sorted(set(self._names) - set(fetched))
         if missing:
             raise SecretsUnavailable(self._problem(f"not returned: {', '.join(missing)}"))
-        return {self._names[name]: fetched[name] for name in self._names}
+        skipped = set(self._optional) - set(optional)
+        now_absent = {n for n in optional if n not in fetched}
+        if now_absent - self._absent or self._absent & set(optional):
+            self._absent_until = now + self._max_age  # asked again for an absent one: wait a max age
+        self._absent = now_absent | skipped
+        values = {self._names[name]: fetched[name] for name in self._names}
+        values.update({self._optional[n]: fetched[n] for n in optional if n in fetched})
+        return values
 
     def _problem(self, detail: str) -> str:
         return (f"cannot read the secrets under {self.path} from SSM Parameter Store: {detail}. The functions "

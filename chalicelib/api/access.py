@@ -87,6 +87,12 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
     # ---- the shop -------------------------------------------------------------------------------
     ("POST", "/webhooks/orders"): rule("the shop posts an order (HMAC-signed)", webhook=ALL),
     ("POST", "/webhooks/refunds"): rule("the shop posts a refund (HMAC-signed)", webhook=ALL),
+    # Shops' own webhooks: public as far as tokens go; each handler checks the provider's signature.
+    ("POST", "/integrations/stripe"): rule("Stripe posts an event (Stripe-Signature)", **EVERYONE),
+    ("POST", "/integrations/shopify"): rule("Shopify posts a webhook (X-Shopify-Hmac-Sha256)", **EVERYONE),
+    ("POST", "/integrations/woocommerce"): rule("WooCommerce posts a webhook (X-WC-Webhook-Signature)",
+                                                **EVERYONE),
+    ("POST", "/integrations/paddle"): rule("Paddle Billing posts a notification (Paddle-Signature)", **EVERYONE),
     # ---- partners -------------------------------------------------------------------------------
     ("POST", "/partners"): rule("enrol a partner", admin=ALL),
     ("GET", "/partners/{partner_id}"): rule("a partner's profile", "partner_id", kind=ACCOUNT, partner=OWN,

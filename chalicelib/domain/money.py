@@ -1,12 +1,14 @@
 """Money is an integer count of minor units plus an ISO 4217 code. Rates are basis points."""
 from __future__ import annotations
 
+import re
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Sequence
 
 from .errors import InvalidInput
 
-# Minor-unit exponent per currency the program accepts (ISO 4217).
+# Minor-unit exponent per currency the program accepts (ISO 4217). A unit test holds each to the
+# ISO table below, so the accepted list and the exponents cannot drift apart.
 CURRENCY_EXPONENTS: dict[str, int] = {
     "USD": 2, "EUR": 2, "GBP": 2, "CNY": 2, "HKD": 2, "SGD": 2, "AUD": 2,
     "CAD": 2, "CHF": 2, "JPY": 0, "KRW": 0, "TWD": 2,
@@ -21,6 +23,60 @@ def check_currency(code: str, allowed: frozenset[str] | None = None) -> str:
     if code not in CURRENCY_EXPONENTS or (allowed is not None and code not in allowed):
         raise InvalidInput(f"unknown or unsupported currency {code!r}", code="unknown_currency")
     return code
+
+
+# The ISO 4217 list itself (SIX's table, shipped by the `iso4217` package) is read on first use:
+# parsing it costs a noticeable part of a cold start, and only amounts that arrive as decimal
+# strings (shops' webhooks) need it. A fixed-size table, so holding it is no unbounded cache.
+_ISO_EXPONENTS: dict[str, int] | None = None
+
+
+def iso_exponent(code: str) -> int:
+    """The ISO 4217 minor-unit exponent of a currency (JPY 0, USD 2, KWD 3, CLF 4)."""
+    global _ISO_EXPONENTS
+    if _ISO_EXPONENTS is None:
+        import iso4217  # noqa: PLC0415 (deferred on purpose, see above)
+
+        _ISO_EXPONENTS = {c.code: c.exponent for c in iso4217.Currency if c.exponent is not None}
+    exponent = _ISO_EXPONENTS.get(code) if isinstance(code, str) else None
+    if exponent is None:  # unknown, or a fund or metal with no minor unit (XAU, XDR)
+        raise InvalidInput(f"{code!r} is not an ISO 4217 currency with minor units", code="unknown_currency")
+    return exponent
+
+
+# A plain decimal in major units as shops send it: "398.00", "-10.00", "1500". No exponent,
+# sign "+", separators or spaces; the digit limits keep a hostile string from costing anything.
+_DECIMAL = re.compile(r"(-?)([0-9]{1,15})(?:\.([0-9]{1,15}))?")
+
+
+def minor_units(amount: str, currency: str) -> int:
+    """An exact count of minor units for a decimal string by the currency's ISO 4217 exponent:
+    "398.00" USD -> 39800, "1500" JPY -> 1500, "1.234" KWD -> 1234. Trailing zeros beyond the
+    exponent are exact ("1500.00" JPY -> 1500); any other digit there is refused ("398.001" USD),
+    never rounded."""
+    exponent = iso_exponent(currency)
+    match = _DECIMAL.fullmatch(amount) if isinstance(amount, str) else None
+    if match is None:
+        raise InvalidInput(f"{amount!r} is not a decimal amount", code="invalid_amount")
+    sign, whole, fraction = match.group(1), match.group(2), match.group(3) or ""
+    kept, rest = fraction[:exponent], fraction[exponent:]
+    if rest.strip("0"):
+        raise InvalidInput(f"{amount} {currency} has more decimals than the currency's {exponent}",
+                           code="inexact_amount")
+    units = int(whole) * 10**exponent + int(kept.ljust(exponent, "0") or "0")
+    return -units if sign else units
+
+
+def rescale_minor(amount_minor: int, from_exponent: int, to_exponent: int) -> int:
+    """An integer amount counted with one exponent re-counted with another, exactly or refused
+    (a processor that counts ISK in hundredths, ISO counts whole kronur)."""
+    if to_exponent >= from_exponent:
+        return amount_minor * 10 ** (to_exponent - from_exponent)
+    quotient, remainder = divmod(amount_minor, 10 ** (from_exponent - to_exponent))
+    if remainder:
+        raise InvalidInput(f"{amount_minor} does not convert exactly to exponent {to_exponent}",
+                           code="inexact_amount")
+    return quotient
 
 
 def check_amount(amount_minor: int) -> int:

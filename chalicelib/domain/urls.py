@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from ada_url import HostType, URLSearchParams, parse_url, replace_url
+from ada_url import HostType, URLSearchParams, join_url, parse_url, replace_url
 
 MAX_LENGTH = 2048
 DOMAIN, IPV4, IPV6 = "domain", "ipv4", "ipv6"
@@ -103,3 +103,17 @@ def with_param(href: str, name: str, value: str) -> str:
     if len(result) > MAX_LENGTH:
         raise InvalidUrl(f"a URL has at most {MAX_LENGTH} characters")
     return result
+
+
+def query_param(text: str, name: str, *, base: str = "https://relative.invalid/") -> str | None:
+    """The first value of the query parameter `name`, as a browser's URLSearchParams reads it, in
+    `text` resolved against `base` (so a path such as Shopify's recorded landing page
+    "/products/x?upline_click=..." reads too). None when absent or when `text` is no URL."""
+    if not isinstance(text, str) or len(text) > MAX_LENGTH:
+        return None
+    try:
+        url = parse(join_url(base, text))
+    except (ValueError, InvalidUrl):
+        return None
+    params = URLSearchParams(url.query)
+    return params.get(name) if params.has(name) else None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from ..domain import attribution as attr
 from ..domain import fraud
@@ -31,7 +31,7 @@ from ..domain.periods import Calendar
 from ..domain.plans import Plan, plan_in_force
 from ..domain.standing import Chain, TreeRules
 from ..store.orders import Hold, OrderContext, OrderRecord
-from ..store.uow import UnitOfWork
+from ..store.uow import TransactOp, UnitOfWork
 from . import member_orders as member_hooks
 from .partners import chain_for
 
@@ -53,11 +53,13 @@ def _replay(recorded_fingerprint: str, fingerprint: str, result: dict[str, Any],
 
 def attribute_order(uow: UnitOfWork, cmd: OrderCommand, rules: attr.AttributionRules, now: datetime,
                     cal: Calendar = Calendar(), fraud_rules: FraudRules | None = None, *,
-                    tree: TreeRules = TreeRules()) -> Outcome:
+                    tree: TreeRules = TreeRules(), also: Sequence[TransactOp] = ()) -> Outcome:
     """At most two batch reads and one transaction. The first read brings what the body names
     (and the partner a click id or a known code names, with its figures); the second the partner's
     chain, by the hints, from the process's recent reads where they are fresh enough. A move not yet
-    reflected in the hints, or a chain past the stored depth, costs a further read — never a condition."""
+    reflected in the hints, or a chain past the stored depth, costs a further read — never a condition.
+    `also`: the caller's own writes about this order (a shop integration's payment link), committed
+    in the order's transaction, so they exist exactly when the order does (a replay writes none)."""
     _check_not_future(cmd.ordered_at, now, "ordered_at")
     known_code = uow.links.cached(cmd.referral_code)
     hint = partner_hint(cmd.click_id) or (known_code.partner_id if known_code else None)
@@ -75,7 +77,7 @@ def attribute_order(uow: UnitOfWork, cmd: OrderCommand, rules: attr.AttributionR
         effects = member_hooks.order_effects(ctx.also, cmd, now, uow.members)
         decision = _decide(cmd, plan, found, partner, chain, figures, now, cal, period, ctx, fraud_rules)
         try:
-            _commit_order(uow, cmd, plan, decision, now, effects)
+            _commit_order(uow, cmd, plan, decision, now, effects, also)
             return Outcome(decision.result, created=True)
         except AlreadyExists:
             continue  # a concurrent duplicate won: the next read replays its result
@@ -163,7 +165,7 @@ def _decide(cmd: OrderCommand, plan: Plan, found: attr.Attribution | None, partn
 
 
 def _commit_order(uow: UnitOfWork, cmd: OrderCommand, plan: Plan, d: Decision, now: datetime,
-                  effects: member_hooks.OrderEffects) -> None:
+                  effects: member_hooks.OrderEffects, also: Sequence[TransactOp] = ()) -> None:
     """The order (the claim), its entries, the partner's sale posting, the customer's binding, a
     fraud hold if any and the buyer's member writes: one transaction of the order's own items."""
     if effects.result is not None:
@@ -184,6 +186,7 @@ def _commit_order(uow: UnitOfWork, cmd: OrderCommand, plan: Plan, d: Decision, n
     if d.hold is not None:
         uow.add(uow.orders.hold(d.hold))
     uow.add(*effects.writes)  # the buyer's member writes, in the same transaction
+    uow.add(*also)
     uow.commit()
 
 

@@ -37,6 +37,16 @@ def refund(order_id: str, refund_id: str) -> Key:
 
 
 
+def shop_order(order_id: str) -> Key:
+    """What a shop integration recorded beside an order (its provider, how its prices treat tax)."""
+    return (f"ORDER#{order_id}", "SHOP")
+
+
+def shop_payment(provider: str, payment_ref: str) -> Key:
+    """A provider's payment (Stripe's payment intent) -> the order it paid, for its refunds and disputes."""
+    return (f"SHOPPAY#{provider}#{payment_ref}", "ORDER")
+
+
 def ledger_pk(partner_id: str, sub: int) -> str:
     """One of a partner's ledger partitions (store/ledger.py spreads a partner over several)."""
     return f"LEDGER#{partner_id}#{sub:02d}"

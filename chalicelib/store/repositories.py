@@ -13,6 +13,7 @@ from .partners import PartnerRepo
 from .plans import PlanRepo
 from .review import ReviewRepo
 from .settlement import SettlementStore
+from .shops import ShopRepo
 from .stats import StatsRepo
 
 
@@ -29,3 +30,4 @@ class Repositories:
         self.stats = StatsRepo(table)
         self.orders = OrderRepo(table, self.links, self.stats)
         self.members = MemberRepo(table)
+        self.shops = ShopRepo(table)

@@ -53,6 +53,7 @@ class UnitOfWork:
         self.settlement = repos.settlement
         self.stats = repos.stats
         self.members = repos.members
+        self.shops = repos.shops
         self._ops: list[ops.TransactOp] = []
         self._claim: int | None = None
 

@@ -8,14 +8,15 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from freezegun import freeze_time
 
 from chalicelib import bootstrap, secret_source
-from chalicelib.secret_source import MAX_AGE_SECONDS, PARAMETERS, RETRY_AFTER_SECONDS, SecretsUnavailable
+from chalicelib.secret_source import (MAX_AGE_SECONDS, OPTIONAL_PARAMETERS, PARAMETERS, RETRY_AFTER_SECONDS,
+                                      SecretsUnavailable)
 
 PATH = "/upline/prod"
 VALUES = {"webhook-secrets": "whsec-new,whsec-old", "hash-pepper": "pepper-1",
           "jwt-jwks-url": "https://idp.example.com/.well-known/jwks.json",
           "jwt-issuer": "https://idp.example.com", "jwt-audience": "client-1"}
 SECRET_VARIABLES = ("UPLINE_WEBHOOK_SECRETS", "UPLINE_HASH_PEPPER", "UPLINE_JWT_SECRET", "UPLINE_JWT_JWKS_URL",
-                    "UPLINE_JWT_ISSUER", "UPLINE_JWT_AUDIENCE")
+                    "UPLINE_JWT_ISSUER", "UPLINE_JWT_AUDIENCE", *OPTIONAL_PARAMETERS.values())
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_in_aws_the_settings_read_every_secret_decrypted_from_ssm(in_aws):
 def test_every_parameter_under_the_path_is_a_setting_the_app_reads():
     unset = bootstrap.Settings.from_env({})
     samples = {"UPLINE_JWT_JWKS_URL": "https://idp.example.com/.well-known/jwks.json"}  # parsed as a URL
-    for variable in PARAMETERS.values():
+    for variable in (*PARAMETERS.values(), *OPTIONAL_PARAMETERS.values()):
         assert bootstrap.Settings.from_env({variable: samples.get(variable, "x")}) != unset, variable
 
 
@@ -149,3 +150,37 @@ def test_parameters_an_older_deploy_put_as_plain_strings_are_still_read(ssm):
     ssm.put_parameter(Name=f"{PATH}/hash-pepper", Value="plain-pepper", Type="String", Overwrite=True)
     values = secret_source.SsmSecrets(PATH, SSMProvider(boto3_client=ssm)).values()
     assert values["UPLINE_HASH_PEPPER"] == "plain-pepper"
+
+
+def test_a_shop_provider_secret_not_put_in_ssm_leaves_that_provider_unconfigured(in_aws):
+    s = bootstrap.settings()
+    assert (s.stripe_webhook_secrets, s.shopify_webhook_secrets, s.woocommerce_webhook_secrets,
+            s.paddle_webhook_secrets) == ([], [], [], [])
+
+
+def test_shop_provider_secrets_put_in_ssm_are_read_with_the_others_in_one_request(in_aws, ssm, calls):
+    ssm.put_parameter(Name=f"{PATH}/stripe-webhook-secrets", Value="whsec_new,whsec_old", Type="SecureString")
+    ssm.put_parameter(Name=f"{PATH}/paddle-webhook-secrets", Value="pdl_ntfset_1", Type="SecureString")
+    with freeze_time("2026-12-01 12:00:00") as clock:
+        s = bootstrap.settings()
+        assert s.stripe_webhook_secrets == ["whsec_new", "whsec_old"]
+        assert s.paddle_webhook_secrets == ["pdl_ntfset_1"] and s.shopify_webhook_secrets == []
+        assert calls == ["GetParameters"]
+        clock.tick(MAX_AGE_SECONDS - 1)   # the absent ones are not asked for again before the max age
+        assert bootstrap.settings().stripe_webhook_secrets == ["whsec_new", "whsec_old"]
+        assert len(calls) == 1
+
+
+def test_a_shop_provider_secret_put_later_is_in_use_once_the_cache_passes_its_max_age(in_aws, ssm, calls):
+    with freeze_time("2026-12-01 12:00:00") as clock:
+        assert bootstrap.settings().shopify_webhook_secrets == []
+        ssm.put_parameter(Name=f"{PATH}/shopify-webhook-secrets", Value="shpss_1", Type="SecureString")
+        clock.tick(MAX_AGE_SECONDS + 1)
+        assert bootstrap.settings().shopify_webhook_secrets == ["shpss_1"]
+        assert len(calls) == 2
+
+
+def test_a_shop_provider_secret_in_the_environment_beside_a_secrets_path_is_refused():
+    env = {secret_source.PATH_VARIABLE: PATH, "UPLINE_STRIPE_WEBHOOK_SECRETS": "whsec_in_the_function_config"}
+    with pytest.raises(SecretsUnavailable, match="UPLINE_STRIPE_WEBHOOK_SECRETS"):
+        secret_source.source(env)
