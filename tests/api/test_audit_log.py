@@ -11,7 +11,7 @@ from chalicelib import bootstrap
 from chalicelib.store import keys
 from chalicelib.store.files import FolderFiles
 from tests.support.helpers import DynamoCalls, auth, dumps
-from tests.support.program import table_snapshot
+from tests.support.program import ledger_items, table_snapshot
 from tests.support.settlement import AFTER_AUG_LOCK, Clock, Settling
 
 UTC = timezone.utc
@@ -140,4 +140,4 @@ def test_a_repeated_request_is_recorded_as_a_repeat_that_changed_nothing_not_as_
     failed = records[14]
     assert (failed["before"]["status"], failed["after"]["status"], failed["after"]["confirmed_by"]) == \
         ("reported", "confirmed", "fin-3")
-    assert len([i for i in table_snapshot() if i["SK"].startswith("ENTRY#return#")]) == 1
+    assert len([i for i in ledger_items() if i["kind"] == "payout_return"]) == 1

@@ -114,7 +114,7 @@ class History:
         for i in new:
             if i["SK"].startswith("LINE#"):
                 expected[(i["partner_id"], i["currency"])] += i["payout_minor"]
-            elif i["SK"].startswith("ENTRY#") and i["kind"] == "bonus":
+            elif i["PK"].startswith("LEDGER#") and i.get("kind") == "bonus":
                 expected[(i["partner_id"], i["currency"])] -= i["amount_minor"]
         carries = {(i["partner_id"], i["currency"]): i["amount_minor"] for i in table_snapshot()
                    if i["SK"].startswith("CARRY#")}
@@ -126,7 +126,7 @@ class History:
         items = table_snapshot()
         ledger: dict[tuple[str, str], int] = defaultdict(int)
         for i in items:
-            if i["SK"].startswith("ENTRY#"):
+            if i["PK"].startswith("LEDGER#") and "entry_id" in i:  # an entry, not a sale posting
                 ledger[(i["partner_id"], i["currency"])] += i["amount_minor"]
         status = {i["period"]: i["status"] for i in items if i["SK"] == "BATCH"}
         payouts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))

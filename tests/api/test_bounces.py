@@ -103,12 +103,12 @@ def test_a_bounce_before_the_batch_is_marked_paid_follows_the_same_two_person_ru
 
 def test_a_dismissed_report_moves_nothing_and_the_payout_can_be_reported_again(program):
     pay(program)
-    before = [i for i in table_snapshot() if i["SK"].startswith("ENTRY#")]
+    before = ledger_items()
     post(program, PAYOUT, "finance-2", {"reason": "typo: wrong partner"})
     dismissed = post(program, PAYOUT + "/dismiss", "finance-2", {"reason": "it was P-BBB's"})
     assert dismissed.status_code == 200 and json.loads(dismissed.body)["status"] == "dismissed"
     assert post(program, PAYOUT + "/confirm", "finance-3").status_code == 409  # nothing left to confirm
-    assert [i for i in table_snapshot() if i["SK"].startswith("ENTRY#")] == before
+    assert ledger_items() == before
     again = post(program, PAYOUT, "finance-3", {"reason": "account closed"})
     assert json.loads(again.body)["status"] == "reported" and json.loads(again.body)["reported_by"] == "finance-3"
 
