@@ -7,7 +7,7 @@ from datetime import datetime
 
 from .errors import InvalidInput
 from .standing import Standing, standing_at
-from .tree import ACTIVE, DEFAULT_RANK, Node
+from .tree import ACTIVE, DEFAULT_RANK, STATUSES, Node
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")
 
@@ -43,6 +43,13 @@ class Partner:
     def pending(self, now: datetime) -> tuple[Standing, ...]:
         """Changes recorded to take effect after `now`."""
         return tuple(s for s in self.schedule if s.since > now)
+
+    def account_status(self, now: datetime) -> str:
+        """The status the partner's own account acts with: the one in effect now, or a stricter one
+        already recorded for later. Commissions follow the schedule (so orders stay exact without
+        a check); an account is closed the moment an admin closes it, and opened again only when
+        the reinstatement takes effect."""
+        return max((self.standing(now).status, *(s.status for s in self.pending(now))), key=STATUSES.index)
 
 
 def new_partner(partner_id: str, code: str, name: str, sponsor_id: str | None, upline_ids: tuple[str, ...],

@@ -13,8 +13,8 @@ class AccountRepo:
         self.table = table
 
     def partner_status(self, partner_id: str, now: datetime) -> str | None:
-        """The partner's status in effect now (None: no such partner). Only its identity and standing
-        attributes are fetched."""
+        """The status the partner's account acts with now (`Partner.account_status`; None: no such
+        partner). Only its identity and standing attributes are fetched."""
         item = self.table.get(keys.partner(partner_id),
                               attrs=("partner_id", "code", "schedule", "status", "rank", "sponsor_id", "created_at"))
-        return partner_from(item).standing(now).status if item else None
+        return partner_from(item).account_status(now) if item else None

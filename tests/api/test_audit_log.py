@@ -53,9 +53,11 @@ def test_admin_actions_are_recorded_with_who_what_and_before_after(program):
                        "partner.move", "target.set"]
     status = records[4]
     assert status["actor"] == "alice" and status["role"] == "admin" and status["target"] == "partner:P-CCC"
-    assert status["before"]["status"] == "active" and status["after"]["status"] == "inactive"
+    # The change is recorded as scheduled (it takes effect a fence later), before and after.
+    assert status["before"]["status"] == "active" and status["before"]["scheduled"] == []
+    assert [c["status"] for c in status["after"]["scheduled"]] == ["inactive"]
     move = records[5]
-    assert move["before"]["sponsor_id"] == "P-BBB" and move["after"]["sponsor_id"] == "P-AAA"
+    assert move["before"]["sponsor_id"] == "P-BBB" and move["after"]["scheduled"][-1]["sponsor_id"] == "P-AAA"
 
 
 def test_finance_actions_and_export_downloads_are_recorded(program):

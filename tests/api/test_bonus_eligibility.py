@@ -10,7 +10,7 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.store.files import FolderFiles
 from tests.support.helpers import auth, dumps
-from tests.support.program import ledger_items
+from tests.support.program import ledger_items, past_the_fence
 from tests.support.settlement import AFTER_AUG_LOCK, BONUS_PLAN, Clock, Settling
 
 UTC = timezone.utc
@@ -39,9 +39,10 @@ def partner(program: Settling, code: str) -> dict:
     return json.loads(program.c.get(f"/partners/P-{code}", headers=auth("admin")).body)
 
 
-def test_a_terminated_partner_with_62000_of_sales_earns_no_bonus_no_rank_and_no_payout(program):
+def test_a_terminated_partner_with_62000_of_sales_earns_no_bonus_no_rank_and_no_payout(program, monkeypatch):
     r = program.c.post("/admin/partners/P-DDD/status", headers=auth("admin"), body=dumps({"status": "terminated"}))
     assert r.status_code == 200, r.body
+    past_the_fence(monkeypatch)  # the termination takes effect
     sold = program.sell("o1", 6_200_000)  # through D's code: its commissions go to its upline
     assert {c["partner_id"] for c in sold["commissions"]} == {"P-CCC", "P-BBB", "P-AAA"}
     program.set_target("DDD", "2026-08", 4_000_000)
@@ -56,6 +57,7 @@ def test_a_terminated_partner_with_62000_of_sales_earns_no_bonus_no_rank_and_no_
     assert r.status_code == 200, r.body
 
     assert [i for i in ledger_items() if i["kind"] == "bonus"] == []
+    past_the_fence(monkeypatch)  # the ranks set at the close take effect
     lines = program.lines("2026-08")
     assert "P-DDD/USD" not in lines  # nothing earned, nothing paid
     assert (lines["P-CCC/USD"]["commissions_minor"], lines["P-CCC/USD"]["bonuses_minor"]) == (620_000, 0)
@@ -64,14 +66,16 @@ def test_a_terminated_partner_with_62000_of_sales_earns_no_bonus_no_rank_and_no_
     assert partner(program, "CCC")["rank"] == "leader"
 
 
-def test_a_partner_active_at_the_close_earns_its_bonus_though_it_was_inactive_mid_period(program):
+def test_a_partner_active_at_the_close_earns_its_bonus_though_it_was_inactive_mid_period(program, monkeypatch):
     """The status at the close decides, as the doc says; the same sales as above."""
     for status in ("inactive", "active"):
         program.c.post("/admin/partners/P-DDD/status", headers=auth("admin"), body=dumps({"status": status}))
+        past_the_fence(monkeypatch)
         if status == "inactive":
             program.sell("o1", 6_200_000)
     program.clock.t = AFTER_AUG_LOCK
     assert program.run().status_code == 200
+    past_the_fence(monkeypatch)  # the ranks set at the close take effect
     bonuses = {i["entry_id"]: i["amount_minor"] for i in ledger_items() if i["kind"] == "bonus"}
     assert bonuses == {"bonus#2026-08#threshold#P-DDD": 150_000}
     assert partner(program, "DDD")["rank"] == "gold"

@@ -11,7 +11,7 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.api import access
 from tests.support.helpers import DynamoCalls, auth, dumps
-from tests.support.program import Program
+from tests.support.program import Program, past_the_fence
 
 PARAMS = {"period": "2026-07", "partner_id": "P-ANN"}
 
@@ -84,10 +84,12 @@ def test_a_terminated_partner_creates_no_link_but_still_reads_its_ledger_payouts
         assert program.c.get(path, headers=auth("partner", "P-ANN")).status_code == 403, path
 
 
-def test_a_reinstated_partner_works_again(program):
-    set_status(program, "P-ANN", "terminated")
+def test_a_reinstated_partner_works_again_once_the_reinstatement_takes_effect(program, monkeypatch):
+    set_status(program, "P-ANN", "terminated")  # an account is closed at once
     assert new_link(program).status_code == 403
-    set_status(program, "P-ANN", "active")
+    set_status(program, "P-ANN", "active")  # and opened again when the change takes effect
+    assert new_link(program).status_code == 403
+    past_the_fence(monkeypatch)
     assert new_link(program).status_code == 201
 
 
