@@ -66,7 +66,9 @@ class CrashAfterBatchFinished:
 
         def call(**kwargs):
             result = attr(**kwargs)
-            if not self.crashed and "finished_at" in kwargs.get("UpdateExpression", ""):
+            # The expression names its attributes through placeholders: look for the name itself.
+            names = set(kwargs.get("ExpressionAttributeNames", {}).values())
+            if not self.crashed and ("finished_at" in names or "finished_at" in kwargs.get("UpdateExpression", "")):
                 self.crashed = True
                 raise RuntimeError("the process died")
             return result
