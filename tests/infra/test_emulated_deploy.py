@@ -56,7 +56,8 @@ def test_the_stack_creates_and_each_function_is_pointed_at_what_it_made(deployed
     dlq_arn = sqs.get_queue_attributes(QueueUrl=outputs["SettlementDeadLetterQueueUrl"],
                                        AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     assert json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"] == dlq_arn
-    mapping, = lam.list_event_source_mappings()["EventSourceMappings"]
+    mappings = lam.list_event_source_mappings()["EventSourceMappings"]
+    mapping, = [m for m in mappings if m["FunctionArn"].endswith(":function:upline-dev-settlement_worker")]
     assert mapping["EventSourceArn"] == attrs["QueueArn"]
     assert mapping["FunctionArn"].endswith(":function:upline-dev-settlement_worker")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

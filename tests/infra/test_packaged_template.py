@@ -14,7 +14,7 @@ from infra.stage import ROOT
 
 SCOPED_SERVICES = ("dynamodb:", "s3:", "sqs:")
 STACK_DATA_RESOURCES = ("UplineTable", "ExportBucket", "SettlementQueue", "SettlementDeadLetterQueue",
-                        "ScheduleDeadLetterQueue")
+                        "ScheduleDeadLetterQueue", "StreamDeadLetterQueue")
 
 
 def _statements(document: dict) -> Iterator[dict]:
@@ -138,8 +138,9 @@ def test_the_worker_consumes_this_stacks_queue_and_reports_partial_batch_failure
     assert event["Properties"]["Queue"] == {"Fn::Sub": "${SettlementQueue.Arn}"}
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # ...and it survives the SAM transform into the event source mapping CloudFormation creates.
+    worker = {"Ref": app_stage.function(packaged.stage, "settlement_worker").logical_id}
     mappings = [r["Properties"] for r in packaged.transformed()["Resources"].values()
-                if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+                if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"]["FunctionName"] == worker]
     assert len(mappings) == 1
     assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mappings[0]["EventSourceArn"] == {"Fn::Sub": "${SettlementQueue.Arn}"}

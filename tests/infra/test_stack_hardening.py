@@ -107,7 +107,8 @@ def test_every_asynchronously_invoked_function_has_a_dead_letter_queue(packaged)
 
 def test_every_queue_is_encrypted_at_rest(packaged):
     queues = _resources(packaged, "AWS::SQS::Queue")
-    assert len(queues) == 3
+    assert set(queues) == {"SettlementQueue", "SettlementDeadLetterQueue", "ScheduleDeadLetterQueue",
+                           "StreamDeadLetterQueue"}
     for name, queue in queues.items():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True, name
 
@@ -128,5 +129,6 @@ def test_the_worker_never_polls_more_batches_than_it_may_run_at_once(packaged):
     (event,) = packaged.template["Resources"][worker.logical_id]["Properties"]["Events"].values()
     assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": worker.reserved_concurrency}
     (mapping,) = [r["Properties"] for r in packaged.transformed()["Resources"].values()
-                  if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+                  if r["Type"] == "AWS::Lambda::EventSourceMapping"
+                  and r["Properties"]["FunctionName"] == {"Ref": worker.logical_id}]
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": worker.reserved_concurrency}

@@ -28,7 +28,8 @@ def test_a_small_run_drives_every_kind_of_request_and_reports_every_figure(world
     assert figures["measured_orders"] > 10
     assert 0.0 <= figures["conflict_share"] <= 1.0 and 0.0 <= figures["failed_order_share"] <= 1.0
     assert figures["p50_ms"] <= figures["p99_ms"]
-    assert figures["hot_item"] and 0.0 < figures["hot_share"] <= 1.0
+    # No item is shared by two order transactions in this design: no hot item (bench/contention.summarize).
+    assert figures["hot_item"] is None and figures["hot_share"] == 0.0
     assert figures["write_units_per_order"] > 0 and figures["table_wcu_per_s_peak"] > 0
     for index in ("table", "GSI1", "GSI2"):
         assert figures[f"hottest_key_requested_wcu_per_s_{index}"] >= figures[f"hottest_key_wcu_per_s_{index}"]
