@@ -77,17 +77,16 @@ def _seed(ctx: Context, n: int, rng: random.Random) -> tuple[int, int]:
         order_id = f"b{orders:07d}"
         period = cal.landing_period(at, at)
         # The order's entries and its sale posting, written as the order path writes them.
-        puts = [ledger.new(e) for e in commission_entries(order_id, "USD", at, plan.version, plan.holding_days,
-                                                          lines, cal, period)]
-        puts.append(ledger.sale(seller.partner_id, order_id, "O", at, period, "USD", amount, counts_order=True))
-        for put in puts:
-            if written == n:
-                break
+        # `n` counts entries only: the sale posting beside them is written too, and not counted.
+        entries = [ledger.new(e) for e in commission_entries(order_id, "USD", at, plan.version, plan.holding_days,
+                                                             lines, cal, period)][:n - written]
+        sale = ledger.sale(seller.partner_id, order_id, "O", at, period, "USD", amount, counts_order=True)
+        for put in (*entries, sale):
             batch.append({"PutRequest": {"Item": dynamo.encode(dynamo.with_key(put.key, dict(put.attrs)))}})
-            written += 1
             if len(batch) == 25:
                 _write(client, repo.table.name, batch)
                 batch = []
+        written += len(entries)
     if batch:
         _write(client, repo.table.name, batch)
     return count, orders
