@@ -2,7 +2,7 @@
 from chalice import Chalice, Response
 
 from chalicelib import jobs, member_jobs
-from chalicelib.api import (admin, integrations, links, members, openapi, partners, portal, review, settlements,
+from chalicelib.api import (admin, coupons, integrations, links, members, openapi, partners, portal, review, settlements,
                             webhooks)
 from chalicelib.api.middleware import install
 
@@ -10,6 +10,7 @@ app = Chalice(app_name="upline")
 install(app)
 app.register_blueprint(partners.bp)
 app.register_blueprint(links.bp)
+app.register_blueprint(coupons.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(integrations.bp)
 app.register_blueprint(admin.bp)

@@ -22,6 +22,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .domain import urls
+from .domain.coupons import CouponLimits, LeakRule
 from .domain.fraud import FraudRules
 from .domain.links import LinkLimits
 from .domain.periods import Calendar
@@ -153,6 +154,12 @@ class Settings(BaseSettings):
     link_limit: int = _setting(1000, "Links a partner may ever create.", ge=1, le=1_000_000)
     link_rate: int = _setting(60, "Links a partner may create in one window; past it, 429.", ge=1, le=10_000)
     link_window_seconds: int = _setting(3600, "The link rate's window.", ge=60, le=86_400)
+    coupon_limit: int = _setting(5, "Coupon codes a partner may make for itself (an admin may make it more).",
+                                 ge=0, le=1000)
+    coupon_leak_customers: int = _setting(
+        25, "A partner's coupon code used by this many distinct customers within one leak window is flagged for "
+            "review as leaked.", ge=2, le=1_000_000)
+    coupon_leak_window_hours: int = _setting(24, "The leak window's length (fixed windows, UTC).", ge=1, le=24 * 31)
 
     @field_validator("webhook_secrets", "stripe_webhook_secrets", "shopify_webhook_secrets",
                      "woocommerce_webhook_secrets", "paddle_webhook_secrets", "currencies", "allowed_domains", "cors_origins", mode="before")
@@ -163,6 +170,14 @@ class Settings(BaseSettings):
     @property
     def link_limits(self) -> "LinkLimits":
         return LinkLimits(self.link_limit, self.link_rate, self.link_window_seconds)
+
+    @property
+    def coupon_limits(self) -> CouponLimits:
+        return CouponLimits(self.coupon_limit)
+
+    @property
+    def coupon_leak_rule(self) -> LeakRule:
+        return LeakRule(self.coupon_leak_customers, timedelta(hours=self.coupon_leak_window_hours))
 
     @field_validator("cors_origins")
     @classmethod

@@ -8,7 +8,7 @@ from chalice import Blueprint, Cron
 from . import bootstrap
 from .auth import Principal
 from .observability import flush_metrics, logger
-from .services import finance, projection, settlement
+from .services import finance, settlement, stream
 
 bp = Blueprint(__name__)
 
@@ -62,12 +62,14 @@ def _work(deps, event) -> dict:
 
 @bp.on_dynamodb_record(stream_arn=STREAM, batch_size=500, name="project_figures")
 def project_figures(event):
-    """The table's stream: partners' running figures from their ledgers (services/projection.py).
+    """The table's stream: partners' running figures from their ledgers and the coupon leak watch
+    (services/stream.py).
     A failed batch is retried as a whole by Lambda; applying it again changes nothing."""
     try:
-        moved = projection.project(bootstrap.uow(), [stream_record(r) for r in event])
-        logger.info("figures projected", extra={"moved": moved})
-        return {"moved": moved}
+        done = stream.consume(bootstrap.uow(), [stream_record(r) for r in event], bootstrap.settings(),
+                              bootstrap.now())
+        logger.info("stream consumed", extra=done)
+        return done
     finally:
         flush_metrics()
 

@@ -140,12 +140,12 @@ def main() -> int:
 
 
 def _start_projector(every: float = 1.0) -> None:
-    """The stream projector, as Lambda runs it in AWS (jobs.project_figures): DynamoDB Local's stream
+    """The stream's consumers, as Lambda runs them in AWS (jobs.project_figures): DynamoDB Local's stream
     polled every second, so partners' counters show within about two seconds of an order."""
     import threading
 
     from chalicelib import bootstrap
-    from chalicelib.services import projection
+    from chalicelib.services.stream import consume
     from scripts.stream import Follower
 
     follower = Follower(bootstrap.table().client, bootstrap.table().name)
@@ -155,7 +155,7 @@ def _start_projector(every: float = 1.0) -> None:
             try:
                 records = follower.poll()
                 if records:
-                    projection.project(bootstrap.uow(), records)
+                    consume(bootstrap.uow(), records, bootstrap.settings(), bootstrap.now())
             except Exception as e:  # a hiccup of the local database: say so, try again next second
                 print(f"projector: {type(e).__name__}: {e}", file=sys.stderr)
             time.sleep(every)

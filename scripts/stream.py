@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from chalicelib.services import projection
+from chalicelib.services.stream import consume
 from chalicelib.store.uow import UnitOfWork
 
 
@@ -88,5 +88,9 @@ def _record(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def drain(uow: UnitOfWork) -> int:
-    """Project what the stream of the unit of work's table holds; how many figures items moved."""
-    return projection.project(uow, records(uow.table.client, uow.table.name))
+    """Consume what the stream of the unit of work's table holds, as jobs.project_figures would
+    (services/stream.py, with the app's settings and clock); how many figures items moved."""
+    from chalicelib import bootstrap
+
+    done = consume(uow, records(uow.table.client, uow.table.name), bootstrap.settings(), bootstrap.now())
+    return int(done["moved"])

@@ -106,6 +106,11 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("GET", "/partners/{partner_id}/progress"): rule("bonus progress", "partner_id", kind=ACCOUNT, partner=OWN,
                                                      admin=ALL),
     ("POST", "/links"): rule("create a link for the calling partner", partner=OWN),
+    ("POST", "/partners/{partner_id}/coupons"): rule("make a coupon code for a partner (a partner: its own, within "
+                                                     "a limit)", "partner_id", partner=OWN, admin=ALL),
+    ("GET", "/partners/{partner_id}/coupons"): rule("a partner's coupon codes", "partner_id", partner=OWN,
+                                                    admin=ALL),
+    ("GET", "/admin/coupons/flagged"): rule("coupon codes flagged as leaked", **FIN),
     # ---- program admin --------------------------------------------------------------------------
     ("POST", "/admin/plans"): rule("publish a plan version", admin=ALL),
     ("GET", "/admin/plans"): rule("plan versions", **FIN),

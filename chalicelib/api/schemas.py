@@ -62,6 +62,10 @@ class CreateLink(Body):
     code: Code | None = None
 
 
+class CreateCoupon(Body):
+    code: Code
+
+
 class OrderIn(Identity):
     order_id: Id
     customer_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -70,7 +74,9 @@ class OrderIn(Identity):
     ordered_at: Instant
     click_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
     referral_code: Code | None = None
-    coupon_code: Code | None = None  # a member coupon the shop applied to this order
+    # A code the buyer typed at checkout: a partner's coupon code (attributes the order to it) or a
+    # member's coupon (applied to the member's reward balance).
+    coupon_code: Code | None = None
 
 
 class RefundIn(Body):

@@ -1,10 +1,11 @@
-"""Which partner an order belongs to: click id, then referral code, then an existing binding."""
+"""Which partner an order belongs to: a click id, then a partner's coupon code, then a referral code,
+then an existing binding (docs/rules.md, "Attribution")."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-CLICK, REFERRAL_CODE, BINDING = "click", "referral_code", "binding"
+CLICK, COUPON, REFERRAL_CODE, BINDING = "click", "coupon", "referral_code", "binding"
 # The shop's clock and ours may differ a little; a click may look a moment younger than its order.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -47,8 +48,12 @@ def attribute(
     code_partner_id: str | None,
     binding: BindingRef | None,
     rules: AttributionRules,
+    coupon_partner_id: str | None = None,
 ) -> Attribution | None:
-    """Decide attribution by precedence. A click counts within the window before the order."""
+    """Decide attribution by precedence: click, coupon, referral code, binding. A click counts within
+    the window before the order. A coupon comes before a referral code because the buyer typed it at
+    the checkout of this very order; a click still comes first because it is the more specific
+    evidence (the coupon may have leaked; the click is this visitor's)."""
     live = rules.binding_live(binding, ordered_at)
 
     def bind(partner_id: str, start: datetime) -> BindingRef | None:
@@ -58,6 +63,8 @@ def attribute(
 
     if click is not None and click.clicked_at - CLOCK_SKEW <= ordered_at < click.clicked_at + rules.window:
         return Attribution(click.partner_id, CLICK, click.click_id, bind(click.partner_id, click.clicked_at))
+    if coupon_partner_id is not None:
+        return Attribution(coupon_partner_id, COUPON, None, bind(coupon_partner_id, ordered_at))
     if code_partner_id is not None:
         return Attribution(code_partner_id, REFERRAL_CODE, None, bind(code_partner_id, ordered_at))
     if live:

@@ -13,7 +13,8 @@ CLICK_PARAM = "upline_click"
 # to. The partner part is only a hint that lets an order read the partner in its first batch read;
 # the stored click item, not the id, decides the attribution.
 CLICK_PREFIX, CLICK_TOKEN_CHARS = "c_", 20
-PARTNER, LINK = "partner", "link"
+# The kinds of code, in one namespace: a partner's referral code, a link's code, a partner's coupon code.
+PARTNER, LINK, COUPON = "partner", "link", "coupon"
 
 
 @dataclass(frozen=True)

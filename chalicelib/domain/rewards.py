@@ -18,6 +18,10 @@ POINTS, CREDIT, COUPON = "points", "credit", "coupon"
 UNITS = (POINTS, CREDIT)
 EARN, REDEEM, EXPIRE, CLAWBACK = "earn", "redeem", "expire", "clawback"
 PENDING, EARNED, CANCELLED, REFUSED = "pending", "earned", "cancelled", "refused"
+# Members' coupon codes begin with these; partners' coupon codes may not (domain/coupons.py), so a
+# code an order carries is one or the other, never both.
+FRIEND_COUPON_PREFIX, REDEEMED_COUPON_PREFIX = "F-", "R-"
+MEMBER_COUPON_PREFIXES = (FRIEND_COUPON_PREFIX, REDEEMED_COUPON_PREFIX)
 
 
 @dataclass(frozen=True)

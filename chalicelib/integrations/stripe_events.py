@@ -70,6 +70,9 @@ def _checkout(d: Delivery, session: dict, hash_email: Callable[[str], str]) -> C
         customer_email_hash=hash_email(email) if email else None,
         click_id=p.click_id(session.get("client_reference_id")) or p.click_id(_meta(session, "upline_click")),
         referral_code=p.code(_meta(session, "upline_ref")),
+        # The partner coupon code the buyer typed, copied by the shop's checkout code (a Stripe
+        # promotion code reaches the event only as an id).
+        coupon_codes=p.codes([_meta(session, "upline_coupon")]),
         payment_intent=p.optional_id(session, "payment_intent"),
     )
 
@@ -114,6 +117,7 @@ def _invoice(d: Delivery, invoice: dict, hash_email: Callable[[str], str]) -> Co
         customer_email_hash=hash_email(email) if email else None,
         click_id=p.click_id(_meta(details, "upline_click")) or p.click_id(_meta(invoice, "upline_click")),
         referral_code=p.code(_meta(details, "upline_ref")) or p.code(_meta(invoice, "upline_ref")),
+        coupon_codes=p.codes([_meta(details, "upline_coupon"), _meta(invoice, "upline_coupon")]),
         payment_intent=p.optional_id(invoice, "payment_intent") or next(
             (p.optional_id({"v": i}, "v") for i in intents if i), None),
         subscription_id=p.optional_id(details, "subscription") or p.optional_id(invoice, "subscription"),

@@ -7,7 +7,7 @@ from typing import Iterable
 
 from ..domain import urls
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, TooManyRequests
-from ..domain.links import (CLICK_TOKEN_CHARS, LINK, CodeRef, LinkLimits, check_destination, new_click_id,
+from ..domain.links import (CLICK_TOKEN_CHARS, COUPON, LINK, CodeRef, LinkLimits, check_destination, new_click_id,
                             redirect_target,
                             with_click_id)
 from ..domain.partners import check_code
@@ -54,7 +54,7 @@ def follow(uow: UnitOfWork, code: str, ip_hash: str, ua_hash: str, default_desti
     visitor's repeat clicks and limits a flood from one IP on one link (TooManyRequests).
     `allowed_domains` defaults to the default destination's own domain."""
     ref = uow.links.resolve(code) if 1 <= len(code) <= 32 else None
-    if ref is None:
+    if ref is None or ref.kind == COUPON:  # a coupon code is typed at a checkout, not followed
         raise NotFound("no such link")
     window = int(now.timestamp()) // window_seconds
     # The same visitor on the same link in the same window is the same click (de-duplicated and

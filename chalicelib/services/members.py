@@ -131,7 +131,7 @@ def _friend_reward(uow: UnitOfWork, member: Member, program: rw.RewardProgram, n
     if reward.amount == 0:
         return _FriendReward({"status": "none", "message": "This program has no friend reward."}, [], balances, 0)
     if reward.kind == rw.COUPON:
-        coupon = Coupon(_code("F-", 10), member.member_id, reward.amount, program.currency, program.min_order_minor,
+        coupon = Coupon(_code(rw.FRIEND_COUPON_PREFIX, 10), member.member_id, reward.amount, program.currency, program.min_order_minor,
                         f"friend#{member.member_id}", now, now + timedelta(days=program.coupon_days))
         return _FriendReward({"status": "granted", "kind": rw.COUPON, "coupon_code": coupon.code,
                               "value_minor": reward.amount, "currency": program.currency,
@@ -261,7 +261,7 @@ def redeem(uow: UnitOfWork, member_id: str, cmd: RedeemCommand, now: datetime) -
         s = settle(st, program, now)
         entry = rw.redeem_entry(member_id, cmd.redemption_id, cmd.unit, cmd.amount, now, s.entries)
         value = rw.coupon_value(cmd.unit, cmd.amount, program)
-        coupon = Coupon(_code("R-", 10), member_id, value, program.currency, 0, f"redeem#{cmd.redemption_id}", now,
+        coupon = Coupon(_code(rw.REDEEMED_COUPON_PREFIX, 10), member_id, value, program.currency, 0, f"redeem#{cmd.redemption_id}", now,
                         now + timedelta(days=program.coupon_days), for_order=cmd.for_order)
         balances = dict(s.balances)
         balances[cmd.unit] += entry.amount

@@ -24,7 +24,7 @@ from ..domain.commissions import compute_commissions, reversal_amounts
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, Unprocessable
 from ..domain.fraud import FraudRules
 from ..domain.ledger import HOLD, Entry, commission_entries, reversal_entry
-from ..domain.links import partner_hint
+from ..domain.links import COUPON, CodeRef, partner_hint
 from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
 from ..domain.partners import Partner
 from ..domain.periods import Calendar
@@ -61,20 +61,23 @@ def attribute_order(uow: UnitOfWork, cmd: OrderCommand, rules: attr.AttributionR
     `also`: the caller's own writes about this order (a shop integration's payment link), committed
     in the order's transaction, so they exist exactly when the order does (a replay writes none)."""
     _check_not_future(cmd.ordered_at, now, "ordered_at")
-    known_code = uow.links.cached(cmd.referral_code)
-    hint = partner_hint(cmd.click_id) or (known_code.partner_id if known_code else None)
+    known = uow.links.cached(cmd.coupon_code) or uow.links.cached(cmd.referral_code)
+    hint = partner_hint(cmd.click_id) or (known.partner_id if known else None)
     buyer = uow.members.for_order(cmd.customer_hash, cmd.coupon_code)
     for _ in range(ATTEMPTS):
         ctx = uow.orders.context(cmd.order_id, cmd.click_id, cmd.referral_code, cmd.customer_hash,
-                                 cmd.identity_hashes, partner_hint=hint, also=buyer)
+                                 cmd.identity_hashes, partner_hint=hint, also=buyer, coupon=cmd.coupon_code)
         if ctx.order is not None:
             return _replay(ctx.order.fingerprint, cmd.fingerprint, ctx.order.result, "order")
         plan = plan_in_force(ctx.plans, cmd.ordered_at)
-        code_partner = ctx.code.partner_id if ctx.code else None
-        found = attr.attribute(cmd.ordered_at, ctx.click, code_partner, ctx.binding, rules)
-        partner, chain, figures = _chain(uow, ctx, found, plan, now, tree)
+        codes = _codes(ctx)
+        found = attr.attribute(cmd.ordered_at, ctx.click, codes.referral.partner_id if codes.referral else None,
+                               ctx.binding, rules, codes.coupon.partner_id if codes.coupon else None)
+        partner, chain, figures = _chain(uow, ctx, found, plan, now, tree, codes)
         period = cal.landing_period(cmd.ordered_at, now)
-        effects = member_hooks.order_effects(ctx.also, cmd, now, uow.members)
+        # A coupon code that names a partner's code is not a member's coupon (their prefixes differ).
+        effects = member_hooks.order_effects(ctx.also, replace(cmd, coupon_code=None) if ctx.coupon else cmd, now,
+                                             uow.members)
         decision = _decide(cmd, plan, found, partner, chain, figures, now, cal, period, ctx, fraud_rules)
         try:
             _commit_order(uow, cmd, plan, decision, now, effects, also)
@@ -86,8 +89,22 @@ def attribute_order(uow: UnitOfWork, cmd: OrderCommand, rules: attr.AttributionR
     raise Conflict("the order could not be recorded because of concurrent changes; retry", code="busy")
 
 
+@dataclass(frozen=True)
+class Codes:
+    """What the order's codes name, by kind (one namespace: store/keys.code): a partner's coupon code
+    (in either field: Stripe's one `upline_ref` carries either kind), and a referral or link code."""
+    coupon: CodeRef | None
+    referral: CodeRef | None
+
+
+def _codes(ctx: OrderContext[Any]) -> Codes:
+    named = [c for c in (ctx.coupon, ctx.code) if c is not None]
+    return Codes(next((c for c in named if c.kind == COUPON), None),
+                 next((c for c in reversed(named) if c.kind != COUPON), None))
+
+
 def _chain(uow: UnitOfWork, ctx: OrderContext[Any], found: attr.Attribution | None, plan: Plan, now: datetime,
-           tree: TreeRules) -> tuple[Partner | None, Chain | None, dict[str, int]]:
+           tree: TreeRules, codes: Codes) -> tuple[Partner | None, Chain | None, dict[str, int]]:
     """The attributed partner, its chain at `now` and its running figures."""
     if found is None:
         return None, None, {}
@@ -97,7 +114,8 @@ def _chain(uow: UnitOfWork, ctx: OrderContext[Any], found: attr.Attribution | No
         partner, figures = ctx.partner, (ctx.partner_figures.figures if ctx.partner_figures else {})
         known = uow.partners.recent(partner.upline_ids, now, tree.cache_age)
     else:
-        hint = ctx.code.upline_hint if found.source == attr.REFERRAL_CODE and ctx.code else \
+        hint = codes.referral.upline_hint if found.source == attr.REFERRAL_CODE and codes.referral else \
+            codes.coupon.upline_hint if found.source == attr.COUPON and codes.coupon else \
             ctx.binding.upline_hint if found.source == attr.BINDING and ctx.binding else ()
         known, stats = uow.partners.recent_with((pid, *hint), now, tree.cache_age, uow.stats.of(pid))
         partner, figures = known.get(pid), stats.figures
@@ -126,10 +144,13 @@ def _decide(cmd: OrderCommand, plan: Plan, found: attr.Attribution | None, partn
     }
     entries: list[Entry] = []
     if found is None or partner is None or chain is None:
-        result.update(status=UNATTRIBUTED, reason="no click, referral code or binding led to a partner")
+        result.update(status=UNATTRIBUTED, reason="no click, coupon code, referral code or binding led to a partner")
     else:
         result["attribution"] = {"partner_id": partner.partner_id, "source": found.source,
                                  "click_id": found.click_id}
+        coupon = _codes(ctx).coupon if found.source == attr.COUPON else None
+        if coupon is not None:
+            result["attribution"]["coupon_code"] = coupon.code
         if partner.customer_hash and partner.customer_hash == cmd.customer_hash:
             result.update(status=SELF_REFERRAL,
                           reason="the buyer is the referring partner; self-referrals earn no commission")

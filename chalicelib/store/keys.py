@@ -16,8 +16,33 @@ def partner_stats(partner_id: str) -> Key:
 
 
 def code(code: str) -> Key:
-    # Partner codes and link codes share one namespace, so /r/{code} resolves either.
+    # Partner codes, link codes and partners' coupon codes share one namespace: a code is unique
+    # across the program, and /r/{code} or an order's code resolves to exactly one of them.
     return (f"CODE#{code.upper()}", "CODE")
+
+
+def coupon_count(partner_id: str) -> Key:
+    """How many coupon codes the partner has made itself (its own item, like its link count)."""
+    return (f"PARTNER#{partner_id}", "COUPONCOUNT")
+
+
+def partner_coupons_index(partner_id: str) -> str:
+    """GSI1: a partner's coupon codes, newest first."""
+    return f"COUPONS#{partner_id}"
+
+
+def coupon_use(code: str, window: str) -> Key:
+    """The distinct customers who used a coupon code within one leak window (written off the order
+    path, by the stream's consumer)."""
+    return (f"COUPON#{code.upper()}", f"USE#{window}")
+
+
+def coupon_flag(code: str) -> Key:
+    """A coupon code flagged as leaked, for an admin's review."""
+    return (f"COUPON#{code.upper()}", "FLAG")
+
+
+COUPON_FLAGS_INDEX = "COUPONFLAGS"  # GSI1: the flagged codes (rare writes: one per leaked code)
 
 
 def click(click_id: str) -> Key:

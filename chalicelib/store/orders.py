@@ -56,6 +56,7 @@ class OrderContext(Generic[T]):
     also: T | None = None  # what another area asked to read along (the buyer's member items)
     partner: Partner | None = None  # the partner named in advance (a hint), read in the same batch
     partner_figures: Figures | None = None  # that partner's running figures (a projection)
+    coupon: CodeRef | None = None  # what the order's coupon code names in the code namespace, if anything
     buyer_partners: frozenset[str] = field(default_factory=frozenset)  # partners whose identity is the buyer's
 
 
@@ -95,10 +96,10 @@ class OrderRepo:
     # ---- reads -----------------------------------------------------------------------------
     def context(self, order_id: str, click_id: str | None, code: str | None, customer_hash: str,
                 identity_hashes: tuple[str, ...] = (), partner_hint: str | None = None,
-                also: Reads[T] | None = None) -> OrderContext[T]:
-        """In one batch read: the order (idempotency), click, code, binding, plans, the buyer's
-        identity hashes (fraud: is the buyer a partner?), the partner a hint names, and what `also`
-        asks for."""
+                also: Reads[T] | None = None, coupon: str | None = None) -> OrderContext[T]:
+        """In one batch read: the order (idempotency), click, the codes it names (a referral code and
+        a coupon code, from the process's cache when known), binding, plans, the buyer's identity
+        hashes (fraud: is the buyer a partner?), the partner a hint names, and what `also` asks for."""
         wanted = [keys.order(order_id), keys.binding(customer_hash), keys.plans(),
                   *(keys.identity(h) for h in identity_hashes), *(also.keys if also else ())]
         if click_id:
@@ -106,13 +107,13 @@ class OrderRepo:
         figures = self.stats.of(partner_hint) if partner_hint else None
         if partner_hint:
             wanted += [keys.partner(partner_hint), *figures.keys]
-        cached = self.links.cached(code)
-        if code and cached is None:
-            wanted.append(keys.code(code))
+        codes = {c: self.links.cached(c) for c in (code, coupon) if c}
+        wanted += [keys.code(c) for c, ref in codes.items() if ref is None and keys.code(c) not in wanted]
         found = self.table.batch_get(wanted)
-        if code and cached is None and keys.code(code) in found:
-            cached = code_from(found[keys.code(code)])
-            self.links.remember(cached)
+        for c, ref in codes.items():
+            if ref is None and keys.code(c) in found:
+                codes[c] = code_from(found[keys.code(c)])
+                self.links.remember(codes[c])  # codes never change once written
         order = found.get(keys.order(order_id))
         click = found.get(keys.click(click_id)) if click_id else None
         binding = found.get(keys.binding(customer_hash))
@@ -120,7 +121,8 @@ class OrderRepo:
         return OrderContext(
             order=order_from(order) if order else None,
             click=ClickRef(click["click_id"], click["partner_id"], parse_iso(click["clicked_at"])) if click else None,
-            code=cached,
+            code=codes.get(code) if code else None,
+            coupon=codes.get(coupon) if coupon else None,
             binding=BindingRef(binding["partner_id"],
                                parse_iso(binding["bound_until"]) if binding.get("bound_until") else None,
                                tuple(binding.get("upline") or ())) if binding else None,

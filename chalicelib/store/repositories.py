@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .accounts import AccountRepo
+from .coupons import CouponRepo
 from .ledger import LedgerRepo
 from .links import CODE_CACHE_SIZE, LinkRepo
 from .members import MemberRepo
@@ -31,3 +32,4 @@ class Repositories:
         self.orders = OrderRepo(table, self.links, self.stats)
         self.members = MemberRepo(table)
         self.shops = ShopRepo(table)
+        self.coupons = CouponRepo(table)

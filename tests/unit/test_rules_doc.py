@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from chalicelib.domain import bonuses as b
+from chalicelib.domain.attribution import AttributionRules, BindingRef, ClickRef, attribute
 from chalicelib.domain.commissions import CommissionLine, compute_commissions, reversal_amounts
 from chalicelib.domain.ledger import commission_entries, reversal_entry
 from chalicelib.domain.money import apply_bps, bps_share_floor, bps_share_half_even
@@ -194,8 +195,21 @@ def check_not_active(ex: dict[str, Any]) -> None:
         assert b.rank_at_close(volume, status, ex["rank_before"], rules, "base") == want["rank_after"]
 
 
+def check_attribution(ex: dict[str, Any]) -> None:
+    rules = AttributionRules(window=timedelta(days=ex["window_days"]))
+    ordered_at = T0 + timedelta(days=100)
+    for case in ex["cases"]:
+        click = case.get("click")
+        click_ref = ClickRef("c_x", click["partner"], ordered_at - timedelta(days=click["days_before"])) \
+            if click else None
+        binding = BindingRef(case["binding"], None) if case.get("binding") else None
+        found = attribute(ordered_at, click_ref, case.get("referral_code"), binding, rules, case.get("coupon"))
+        assert (found.partner_id if found else None, found.source if found else None) == \
+            (case["partner"], case["source"]), case
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "commission": check_commission, "rounding": check_rounding, "refund": check_refund,
+    "attribution": check_attribution, "commission": check_commission, "rounding": check_rounding, "refund": check_refund,
     "refund timing": check_refund_timing, "landing": check_landing, "holding": check_holding,
     "payout": check_payout, "threshold bonus": check_threshold_bonus, "overachievement": check_overachievement,
     "team volume": check_team_volume, "rank": check_rank, "not active": check_not_active,
