@@ -9,6 +9,7 @@ from .ledger import LedgerRepo
 from .links import CODE_CACHE_SIZE, LinkRepo
 from .members import MemberRepo
 from .orders import OrderRepo
+from .outbound import WebhookRepo
 from .partners import PartnerRepo
 from .plans import PlanRepo
 from .review import ReviewRepo
@@ -31,3 +32,4 @@ class Repositories:
         self.orders = OrderRepo(table, self.links, self.stats)
         self.members = MemberRepo(table)
         self.shops = ShopRepo(table)
+        self.webhooks = WebhookRepo(table)

@@ -54,6 +54,7 @@ class UnitOfWork:
         self.stats = repos.stats
         self.members = repos.members
         self.shops = repos.shops
+        self.webhooks = repos.webhooks
         self._ops: list[ops.TransactOp] = []
         self._claim: int | None = None
 
