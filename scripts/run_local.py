@@ -141,12 +141,15 @@ def main() -> int:
 
 def _start_projector(every: float = 1.0) -> None:
     """The stream projector, as Lambda runs it in AWS (jobs.project_figures): DynamoDB Local's stream
-    polled every second, so partners' counters show within about two seconds of an order."""
+    polled every second, so partners' counters show within about two seconds of an order. The same
+    records make outbound webhook deliveries (jobs.outbound_events), delivered from this process's
+    queue. (A replay asked for through the API queues in the API's process, which nothing drains
+    on `make run`: replays are delivered in AWS and in the tests.)"""
     import threading
 
     from chalicelib import bootstrap
-    from chalicelib.services import projection
-    from scripts.stream import Follower
+    from chalicelib.services import outbound, projection
+    from scripts.stream import Follower, deliver_due
 
     follower = Follower(bootstrap.table().client, bootstrap.table().name)
 
@@ -156,6 +159,8 @@ def _start_projector(every: float = 1.0) -> None:
                 records = follower.poll()
                 if records:
                     projection.project(bootstrap.uow(), records)
+                    outbound.fan_out(bootstrap.uow(), records, bootstrap.webhook_queue(), bootstrap.now())
+                deliver_due()  # outbound webhooks, as jobs.webhook_worker delivers them in AWS
             except Exception as e:  # a hiccup of the local database: say so, try again next second
                 print(f"projector: {type(e).__name__}: {e}", file=sys.stderr)
             time.sleep(every)
