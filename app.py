@@ -2,8 +2,8 @@
 from chalice import Chalice, Response
 
 from chalicelib import jobs, member_jobs
-from chalicelib.api import (admin, coupons, integrations, links, members, openapi, partners, portal, review, settlements,
-                            webhooks)
+from chalicelib.api import (admin, coupons, integrations, links, members, openapi, outbound, partners, portal,
+                            review, settlements, webhooks)
 from chalicelib.api.middleware import install
 
 app = Chalice(app_name="upline")
@@ -20,6 +20,7 @@ app.register_blueprint(portal.bp)
 app.register_blueprint(jobs.bp)
 app.register_blueprint(member_jobs.bp)
 app.register_blueprint(review.bp)
+app.register_blueprint(outbound.bp)
 app.register_blueprint(openapi.bp)
 
 

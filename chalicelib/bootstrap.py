@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 import boto3
@@ -13,11 +13,13 @@ from botocore.config import Config
 from . import secret_source
 from .config import Settings
 from .services.audit import AuditTrail
+from .services.outbound import DeliveryRules
 from .services.settlement import Deps
 from .store.dynamo import Table
 from .store.files import FileStore, FolderFiles, S3Files
 from .store.repositories import Repositories
 from .store.uow import UnitOfWork
+from .webhook_io import HttpSender, LocalQueue, SqsQueue
 
 
 _secrets: secret_source.Source | None = None
@@ -136,6 +138,33 @@ def settlement(progress=None, fan_out: bool | None = None) -> Deps:
                 progress=progress)
 
 
+_webhook_queue: Any = None
+
+
+def webhook_queue() -> Any:
+    """Where outbound webhook deliveries wait: the SQS queue in AWS, else one in-process queue
+    (webhook_io.LocalQueue, on the app's clock) that `make run` and the tests drain."""
+    global _webhook_queue
+    if _webhook_queue is None:
+        s = settings()
+        if s.webhook_queue_url:
+            _webhook_queue = SqsQueue(boto3.client("sqs", region_name=s.region), s.webhook_queue_url)
+        else:
+            _webhook_queue = LocalQueue(lambda: now())
+    return _webhook_queue
+
+
+def webhook_sender() -> HttpSender:
+    s = settings()
+    return HttpSender(s.outbound_timeout_seconds, s.outbound_allow_private)
+
+
+def delivery_rules() -> DeliveryRules:
+    s = settings()
+    # A claimed attempt holds other copies of its message back for longer than it can take.
+    return DeliveryRules(timedelta(hours=s.outbound_retry_hours), timedelta(seconds=3 * s.outbound_timeout_seconds + 10))
+
+
 def audit_trail(request_id: str | None = None) -> AuditTrail:
     """The one audit writer, for the API request, CLI invocation or job run named by `request_id`."""
     return AuditTrail(uow(), lambda: now(), request_id)
@@ -151,3 +180,5 @@ def reset() -> None:
     use_table(None)
     use_files(None)
     _senders.clear()
+    global _webhook_queue
+    _webhook_queue = None

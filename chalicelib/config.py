@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     settlement_queue_url: str | None = _setting(
         None, "The SQS queue a period's shards fan out over; unset: shards are settled in the same process.",
         DEPLOYMENT)
+    webhook_queue_url: str | None = _setting(
+        None, "The SQS queue outbound webhook deliveries wait in; unset: an in-process queue (local runs, tests).",
+        DEPLOYMENT)
+    outbound_allow_private: bool = _setting(
+        False, "Let outbound webhook endpoints be plain http on private, loopback or link-local addresses: the "
+               "local stage only (refused together with `UPLINE_SECRETS_PATH`, i.e. in AWS).", DEPLOYMENT)
     settlement_threads: int = _setting(4, "Shards settled at once when they are settled in-process.", DEPLOYMENT,
                                        ge=1, le=16)
     jwt_jwks_url: str | None = _setting(
@@ -151,6 +157,10 @@ class Settings(BaseSettings):
         "", "The Shopify shop whose webhooks `POST /integrations/shopify` accepts (`example.myshopify.com`): a "
             "delivery naming another shop in `X-Shopify-Shop-Domain` is refused; empty: the Shopify route answers "
             "404.")
+    outbound_timeout_seconds: int = _setting(5, "How long an outbound webhook endpoint has to answer one "
+                                                "delivery attempt.", ge=1, le=30)
+    outbound_retry_hours: int = _setting(24, "How long a failing outbound webhook delivery is retried (exponential "
+                                             "backoff, 30 s doubling to at most 4 h) before it is dead.", ge=24, le=168)
     link_limit: int = _setting(1000, "Links a partner may ever create.", ge=1, le=1_000_000)
     link_rate: int = _setting(60, "Links a partner may create in one window; past it, 429.", ge=1, le=10_000)
     link_window_seconds: int = _setting(3600, "The link rate's window.", ge=60, le=86_400)
@@ -247,6 +257,12 @@ class Settings(BaseSettings):
         # 5 attempts) after the last moment a request may start its commit.
         if self.fence_seconds and self.fence_seconds <= self.max_request_seconds + CALL_SECONDS:
             raise ValueError(f"UPLINE_FENCE_SECONDS must exceed UPLINE_MAX_REQUEST_SECONDS + {CALL_SECONDS}")
+        return self
+
+    @model_validator(mode="after")
+    def _private_endpoints_only_locally(self) -> "Settings":
+        if self.outbound_allow_private and self.secrets_path:
+            raise ValueError("UPLINE_OUTBOUND_ALLOW_PRIVATE is for the local stage only, not with UPLINE_SECRETS_PATH")
         return self
 
     @property

@@ -8,11 +8,12 @@ from chalice import Blueprint, Cron
 from . import bootstrap
 from .auth import Principal
 from .observability import flush_metrics, logger
-from .services import finance, settlement, stream
+from .services import finance, outbound, settlement, stream
 
 bp = Blueprint(__name__)
 
 QUEUE = "upline-settlement"
+WEBHOOK_QUEUE = "upline-webhooks"  # infra/template.py points the packaged event source at this stack's queue
 # The table's stream; infra/template.py points the packaged event source at this stack's table.
 STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/upline/stream/placeholder"
 # The schedule acts under its own name, in the audit log and as the maker of the batches it builds.
@@ -72,6 +73,44 @@ def project_figures(event):
         return done
     finally:
         flush_metrics()
+
+
+@bp.on_dynamodb_record(stream_arn=STREAM, batch_size=500, name="outbound_events")
+def outbound_events(event):
+    """The table's stream again (its second reader): outbound webhook events, one delivery per event
+    and subscribed endpoint, queued (services/outbound.py). A failed batch is retried as a whole;
+    a delivery made before is found, not made twice."""
+    try:
+        made = outbound.fan_out(bootstrap.uow(), [stream_record(r) for r in event], bootstrap.webhook_queue(),
+                                bootstrap.now())
+        logger.info("webhook deliveries made", extra={"made": made})
+        return {"made": made}
+    finally:
+        flush_metrics()
+
+
+@bp.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=10, name="webhook_worker")
+def webhook_worker(event):
+    """One delivery attempt per message (signed POST, short timeout); a failure is queued again with
+    its backoff by the service, so only a crash is reported back for SQS to redeliver."""
+    try:
+        return deliver_messages(event)
+    finally:
+        flush_metrics()
+
+
+def deliver_messages(event) -> dict:
+    failed = []
+    sender, queue, how = bootstrap.webhook_sender(), bootstrap.webhook_queue(), bootstrap.delivery_rules()
+    for record in event:
+        try:
+            delivery_id = json.loads(record.body)["delivery_id"]
+            outcome = outbound.deliver(bootstrap.uow(), delivery_id, sender, queue, bootstrap.now(), how)
+            logger.info("webhook delivery", extra={"delivery_id": delivery_id, "outcome": outcome})
+        except Exception:
+            logger.exception("webhook delivery failed", extra={"message_id": record.to_dict().get("messageId")})
+            failed.append({"itemIdentifier": record.to_dict().get("messageId")})
+    return {"batchItemFailures": failed}
 
 
 def stream_record(r) -> dict:

@@ -59,6 +59,12 @@ def resources(stage: str, functions: Iterable) -> dict[str, Any]:
         "AWS/SQS", "ApproximateNumberOfMessagesVisible",
         [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["SettlementDeadLetterQueue", "QueueName"]}}],
         statistic="Maximum")
+    out["WebhookDeadLetterQueueAlarm"] = _alarm(
+        "An outbound webhook delivery's message crashed the worker repeatedly and was parked: read the "
+        "worker's log, fix, then redrive (a delivery is never sent twice for one attempt)",
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "QueueName"]}}],
+        statistic="Maximum")
     out["ScheduleDeadLetterQueueAlarm"] = _alarm(
         "A scheduled run failed three times and its event landed in the schedule DLQ: read the error, "
         "fix, then run the job again (every job is idempotent)",

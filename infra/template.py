@@ -27,6 +27,8 @@ NO_VALUE = {"Ref": "AWS::NoValue"}
 VISIBILITY_TIMEOUT_FACTOR = 6     # AWS: queue visibility >= 6x the consuming function's timeout
 MAX_RECEIVE_COUNT = 5             # deliveries before a message moves to the DLQ
 SETTLEMENT_QUEUE = "upline-settlement"   # the name @on_sqs_message is declared with in jobs.py
+WEBHOOK_QUEUE = "upline-webhooks"        # likewise for the outbound webhook worker
+STREAM_READERS = ("project_figures", "outbound_events")  # the table's stream's two readers (its limit)
 # Queues and logs go with the stack (a deleted stack has no work in flight worth keeping); the
 # table and the export bucket hold money records and are retained.
 TRANSIENT = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
@@ -143,15 +145,28 @@ def settlement_queue_name(stage: str) -> str:
 
 
 def settlement_worker(stage: str):
-    consumers = [f for f in functions(stage) if f.sqs_queue == SETTLEMENT_QUEUE]
+    return _consumer(stage, SETTLEMENT_QUEUE)
+
+
+def webhook_worker(stage: str):
+    return _consumer(stage, WEBHOOK_QUEUE)
+
+
+def webhook_queue_name(stage: str) -> str:
+    return environment(stage)["UPLINE_WEBHOOK_QUEUE_URL"].rstrip("/").rsplit("/", 1)[1]
+
+
+def _consumer(stage: str, queue: str):
+    consumers = [f for f in functions(stage) if f.sqs_queue == queue]
     if len(consumers) != 1:
-        raise ValueError(f"expected exactly one @on_sqs_message(queue={SETTLEMENT_QUEUE!r}), found {consumers}")
+        raise ValueError(f"expected exactly one @on_sqs_message(queue={queue!r}), found {consumers}")
     return consumers[0]
 
 
 def queues(stage: str) -> dict[str, Any]:
     name = settlement_queue_name(stage)
     worker = settlement_worker(stage)
+    hooks, hook_worker = webhook_queue_name(stage), webhook_worker(stage)
     return {
         # Events the scheduled functions failed on after Lambda's two retries land here (with the
         # error in the message attributes), instead of being dropped.
@@ -173,6 +188,27 @@ def queues(stage: str) -> dict[str, Any]:
             **TRANSIENT,
             "Properties": {"QueueName": f"{name}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
                            "SqsManagedSseEnabled": True},
+        },
+        # Outbound webhook deliveries (jobs.webhook_worker). A failed attempt is queued again by the
+        # worker with its backoff; only a worker that keeps crashing on a message parks it here.
+        "WebhookDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            **TRANSIENT,
+            "Properties": {"QueueName": f"{hooks}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
+                           "SqsManagedSseEnabled": True},
+        },
+        "WebhookQueue": {
+            "Type": "AWS::SQS::Queue",
+            **TRANSIENT,
+            "Properties": {
+                "QueueName": hooks,
+                "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * hook_worker.timeout,
+                # Longer than the retry window (a delivery is retried for at least 24 h).
+                "MessageRetentionPeriod": 4 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
+                                  "maxReceiveCount": MAX_RECEIVE_COUNT},
+            },
         },
         "SettlementQueue": {
             "Type": "AWS::SQS::Queue",
@@ -211,26 +247,25 @@ def function_patches(stage: str) -> dict[str, Any]:
         patches[fn.log_group_logical_id] = {
             **TRANSIENT, "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{fn.logical_id}}}"},
                                         **telemetry.log_group_patch()}}
-    worker = settlement_worker(stage)
-    if not worker.reserved_concurrency or worker.reserved_concurrency < 2:
-        raise ValueError("the settlement worker needs a reserved_concurrency of at least 2 in .chalice/config.json "
-                         "(its event source's MaximumConcurrency is set to the same number; SQS allows 2 to 1000)")
-    patches[worker.logical_id]["Properties"]["Events"] = {f"{worker.logical_id}SqsEventSource": {"Properties": {
-        # Chalice writes the ARN as {"Fn::Sub": ...}; the merge is per key, so replace that key's value.
-        "Queue": {"Fn::Sub": "${SettlementQueue.Arn}"},
-        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        # Never poll more batches than the function may run at once: a batch throttled by reserved
-        # concurrency goes back to the queue and counts as a receive, towards the DLQ.
-        "ScalingConfig": {"MaximumConcurrency": worker.reserved_concurrency},
-    }}}
-    projector = next((fn for fn in functions(stage) if fn.name == "project_figures"), None)
-    if projector is not None:
-        patches[projector.logical_id]["Properties"]["Events"] = {
-            f"{projector.logical_id}DynamodbEventSource": {"Properties": {
+    for worker, queue in ((settlement_worker(stage), "SettlementQueue"), (webhook_worker(stage), "WebhookQueue")):
+        if not worker.reserved_concurrency or worker.reserved_concurrency < 2:
+            raise ValueError(f"{worker.name} needs a reserved_concurrency of at least 2 in .chalice/config.json "
+                             "(its event source's MaximumConcurrency is set to the same number; SQS allows 2 to 1000)")
+        patches[worker.logical_id]["Properties"]["Events"] = {f"{worker.logical_id}SqsEventSource": {"Properties": {
+            # Chalice writes the ARN as {"Fn::Sub": ...}; the merge is per key, so replace that key's value.
+            "Queue": {"Fn::Sub": f"${{{queue}.Arn}}"},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            # Never poll more batches than the function may run at once: a batch throttled by reserved
+            # concurrency goes back to the queue and counts as a receive, towards the DLQ.
+            "ScalingConfig": {"MaximumConcurrency": worker.reserved_concurrency},
+        }}}
+    for reader in (fn for fn in functions(stage) if fn.name in STREAM_READERS):
+        patches[reader.logical_id]["Properties"]["Events"] = {
+            f"{reader.logical_id}DynamodbEventSource": {"Properties": {
                 # Chalice writes the stream ARN the decorator names; this stack's table's stream instead.
                 "Stream": {"Fn::GetAtt": ["UplineTable", "StreamArn"]},
-                # A failing batch is split to isolate the record, retried, then parked: the projection
-                # is idempotent (store/stats.py), so a replay from the dead-letter queue is safe.
+                # A failing batch is split to isolate the record, retried, then parked: both readers
+                # are idempotent (store/stats.py, store/outbound.py), so a replay from the DLQ is safe.
                 "BisectBatchOnFunctionError": True,
                 "MaximumRetryAttempts": 10,
                 "MaximumRecordAgeInSeconds": 24 * 3600,
@@ -251,6 +286,8 @@ def outputs() -> dict[str, Any]:
         "SettlementQueueUrl": {"Value": {"Ref": "SettlementQueue"}},
         "SettlementDeadLetterQueueUrl": {"Value": {"Ref": "SettlementDeadLetterQueue"}},
         "StreamDeadLetterQueueUrl": {"Value": {"Ref": "StreamDeadLetterQueue"}},
+        "WebhookQueueUrl": {"Value": {"Ref": "WebhookQueue"}},
+        "WebhookDeadLetterQueueUrl": {"Value": {"Ref": "WebhookDeadLetterQueue"}},
         "ScheduleDeadLetterQueueUrl": {"Value": {"Ref": "ScheduleDeadLetterQueue"}},
         "ApiAccessLogGroupName": {"Value": {"Ref": telemetry.ACCESS_LOG_GROUP}},
         "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},

@@ -140,13 +140,17 @@ def main() -> int:
 
 
 def _start_projector(every: float = 1.0) -> None:
-    """The stream's consumers, as Lambda runs them in AWS (jobs.project_figures): DynamoDB Local's stream
-    polled every second, so partners' counters show within about two seconds of an order."""
+    """The stream's consumers, as Lambda runs them in AWS (jobs.project_figures and
+    jobs.outbound_events): DynamoDB Local's stream polled every second, so partners' counters show
+    within about two seconds of an order, and the same records make outbound webhook deliveries,
+    delivered from this process's queue. (A replay asked for through the API queues in the API's
+    process, which nothing drains on `make run`: replays are delivered in AWS and in the tests.)"""
     import threading
 
     from chalicelib import bootstrap
+    from chalicelib.services import outbound
     from chalicelib.services.stream import consume
-    from scripts.stream import Follower
+    from scripts.stream import Follower, deliver_due
 
     follower = Follower(bootstrap.table().client, bootstrap.table().name)
 
@@ -156,6 +160,8 @@ def _start_projector(every: float = 1.0) -> None:
                 records = follower.poll()
                 if records:
                     consume(bootstrap.uow(), records, bootstrap.settings(), bootstrap.now())
+                    outbound.fan_out(bootstrap.uow(), records, bootstrap.webhook_queue(), bootstrap.now())
+                deliver_due()  # outbound webhooks, as jobs.webhook_worker delivers them in AWS
             except Exception as e:  # a hiccup of the local database: say so, try again next second
                 print(f"projector: {type(e).__name__}: {e}", file=sys.stderr)
             time.sleep(every)

@@ -11,6 +11,8 @@ from typing import Any
 
 import boto3
 
+from chalicelib import bootstrap
+from chalicelib.services import outbound as outbound_svc
 from chalicelib.services.stream import consume
 from chalicelib.store.uow import UnitOfWork
 
@@ -90,7 +92,25 @@ def _record(r: dict[str, Any]) -> dict[str, Any]:
 def drain(uow: UnitOfWork) -> int:
     """Consume what the stream of the unit of work's table holds, as jobs.project_figures would
     (services/stream.py, with the app's settings and clock); how many figures items moved."""
-    from chalicelib import bootstrap
-
     done = consume(uow, records(uow.table.client, uow.table.name), bootstrap.settings(), bootstrap.now())
     return int(done["moved"])
+
+
+def outbound(uow: UnitOfWork) -> int:
+    """Outbound webhook deliveries for what the stream holds (as jobs.outbound_events makes them),
+    queued on the process's webhook queue; how many were new."""
+    return outbound_svc.fan_out(uow, records(uow.table.client, uow.table.name), bootstrap.webhook_queue(),
+                                bootstrap.now())
+
+
+def deliver_due() -> list[str]:
+    """Deliver what the process's in-process webhook queue holds that is due (as jobs.webhook_worker
+    does from SQS), until nothing is due; the outcomes, in order."""
+    queue, sender, how = bootstrap.webhook_queue(), bootstrap.webhook_sender(), bootstrap.delivery_rules()
+    outcomes: list[str] = []
+    for _ in range(1000):  # a message that comes due at once again (a zero delay) is taken next round
+        due = queue.take_due() if hasattr(queue, "take_due") else []
+        if not due:
+            break
+        outcomes += [outbound_svc.deliver(bootstrap.uow(), d, sender, queue, bootstrap.now(), how) for d in due]
+    return outcomes

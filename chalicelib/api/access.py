@@ -121,6 +121,11 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("GET", "/admin/holds"): rule("orders held for fraud review", **FIN),
     ("POST", "/admin/holds/{order_id}/release"): rule("release a held order's commissions", admin=ALL),
     ("POST", "/admin/holds/{order_id}/reject"): rule("never pay a held order's commissions", admin=ALL),
+    ("POST", "/admin/webhooks/endpoints"): rule("register an outbound webhook endpoint", admin=ALL),
+    ("GET", "/admin/webhooks/endpoints"): rule("outbound webhook endpoints", admin=ALL),
+    ("DELETE", "/admin/webhooks/endpoints/{endpoint_id}"): rule("disable an outbound webhook endpoint", admin=ALL),
+    ("GET", "/admin/webhooks/endpoints/{endpoint_id}/deliveries"): rule("an endpoint's delivery log", admin=ALL),
+    ("POST", "/admin/webhooks/deliveries/{delivery_id}/replay"): rule("replay a dead delivery", admin=ALL),
     # ---- finance --------------------------------------------------------------------------------
     ("GET", "/settlements"): rule("settlement batches", **FIN),
     ("POST", "/settlements/run"): rule("run or dry-run settlement", **FIN),

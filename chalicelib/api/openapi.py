@@ -32,6 +32,11 @@ RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/admin/plans"): (201, None),
     ("GET", "/admin/audit"): (200, m.AuditOut),
     ("GET", "/admin/holds"): (200, m.HoldsOut),
+    ("POST", "/admin/webhooks/endpoints"): (201, m.EndpointOut),
+    ("GET", "/admin/webhooks/endpoints"): (200, m.EndpointsOut),
+    ("DELETE", "/admin/webhooks/endpoints/{endpoint_id}"): (200, m.EndpointOut),
+    ("GET", "/admin/webhooks/endpoints/{endpoint_id}/deliveries"): (200, m.DeliveriesOut),
+    ("POST", "/admin/webhooks/deliveries/{delivery_id}/replay"): (200, m.DeliveryOut),
     ("GET", "/r/{code}"): (302, None),
     ("GET", "/i/{code}"): (302, None),
     ("POST", "/webhooks/members"): (201, None),
@@ -42,7 +47,7 @@ RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/dismiss"): (200, m.BounceOut),
 }
 # A retried POST that found its first result answers 200 with the same body.
-REPLAYS = {("POST", "/partners"), ("POST", "/webhooks/orders"), ("POST", "/webhooks/refunds"),
+REPLAYS = {("POST", "/partners"), ("POST", "/admin/webhooks/endpoints"), ("POST", "/webhooks/orders"), ("POST", "/webhooks/refunds"),
            ("POST", "/webhooks/members"), ("POST", "/members/{member_id}/redemptions")}
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 # Path parameters as the handlers check them (the period and member id from the same patterns), so

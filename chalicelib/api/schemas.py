@@ -268,3 +268,56 @@ class BounceOut(Out):
     dismissal: str | None
     entry_id: str | None = None
     returned_minor: int | None = None
+
+
+# ---- outbound webhooks ------------------------------------------------------------------------
+EventType = Literal["commission.created", "commission.reversed", "order.held", "payout.approved", "payout.paid",
+                    "payout.failed", "partner.enrolled", "member.tier_changed"]
+
+
+class EndpointIn(Body):
+    """An HTTPS endpoint and the events it wants (domain/outbound.EVENT_TYPES)."""
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    events: Annotated[list[EventType], Field(min_length=1, max_length=8)]
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+
+
+class EndpointOut(Out):
+    endpoint_id: str
+    url: str
+    events: list[str]
+    status: str
+    description: str
+    created_at: str
+    created_by: str
+    secret: str | None = Field(None, description="the signing secret: shown when the endpoint is registered")
+
+
+class EndpointsOut(Out):
+    endpoints: list[EndpointOut]
+
+
+class AttemptOut(Out):
+    attempt: int
+    at: str
+    status_code: int
+    error: str
+    ms: int
+
+
+class DeliveryOut(Out):
+    delivery_id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    created_at: str
+    next_at: str | None
+    replays: int
+    event: dict
+    log: list[AttemptOut]
+
+
+class DeliveriesOut(Out):
+    deliveries: list[DeliveryOut]

@@ -290,3 +290,22 @@ def holds_index(sub: int) -> str:
 def audit(day: str, at_and_id: str) -> Key:
     """Append-only audit records, one partition per UTC day (`AUDIT#` is what backups look for)."""
     return (f"{AUDIT_PREFIX}{day}", at_and_id)
+
+# ---- outbound webhooks (issue 14) -----------------------------------------------------------------
+WEBHOOK_ENDPOINTS_INDEX = "WEBHOOK_ENDPOINTS"
+# A busy endpoint gets a delivery for every order: its log is spread over this many index partitions.
+WEBHOOK_LOG_SUBS = 16
+
+
+def webhook_endpoint(endpoint_id: str) -> Key:
+    return (f"WHEP#{endpoint_id}", "ENDPOINT")
+
+
+def webhook_delivery(delivery_id: str) -> Key:
+    """One event for one endpoint: its body, state and attempts (its own item, never shared)."""
+    return (f"WHDLV#{delivery_id}", "DELIVERY")
+
+
+def webhook_log_index(endpoint_id: str, sub: int) -> str:
+    """GSI1: an endpoint's deliveries by time, spread over WEBHOOK_LOG_SUBS partitions."""
+    return f"WHLOG#{endpoint_id}#{sub:02d}"

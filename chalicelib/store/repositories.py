@@ -10,6 +10,7 @@ from .ledger import LedgerRepo
 from .links import CODE_CACHE_SIZE, LinkRepo
 from .members import MemberRepo
 from .orders import OrderRepo
+from .outbound import WebhookRepo
 from .partners import PartnerRepo
 from .plans import PlanRepo
 from .review import ReviewRepo
@@ -33,3 +34,4 @@ class Repositories:
         self.members = MemberRepo(table)
         self.shops = ShopRepo(table)
         self.coupons = CouponRepo(table)
+        self.webhooks = WebhookRepo(table)

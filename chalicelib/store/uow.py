@@ -55,6 +55,7 @@ class UnitOfWork:
         self.members = repos.members
         self.shops = repos.shops
         self.coupons = repos.coupons
+        self.webhooks = repos.webhooks
         self._ops: list[ops.TransactOp] = []
         self._claim: int | None = None
 

@@ -14,7 +14,7 @@ from infra.stage import ROOT
 
 SCOPED_SERVICES = ("dynamodb:", "s3:", "sqs:")
 STACK_DATA_RESOURCES = ("UplineTable", "ExportBucket", "SettlementQueue", "SettlementDeadLetterQueue",
-                        "ScheduleDeadLetterQueue", "StreamDeadLetterQueue")
+                        "ScheduleDeadLetterQueue", "StreamDeadLetterQueue", "WebhookQueue", "WebhookDeadLetterQueue")
 
 
 def _statements(document: dict) -> Iterator[dict]:
@@ -147,6 +147,40 @@ def test_the_worker_consumes_this_stacks_queue_and_reports_partial_batch_failure
     assert mappings[0]["FunctionName"] == {"Ref": app_stage.function(packaged.stage, "settlement_worker").logical_id}
 
 
+def test_the_webhook_queue_redrives_to_its_dead_letter_queue_and_outlasts_the_retry_window(packaged):
+    queue = packaged.template["Resources"]["WebhookQueue"]["Properties"]
+    dlq = packaged.template["Resources"]["WebhookDeadLetterQueue"]["Properties"]
+    worker = _function(packaged, "webhook_worker")["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]}
+    assert 1 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 10
+    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"] > 24 * 3600
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    assert queue["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
+
+
+def test_the_webhook_worker_consumes_this_stacks_webhook_queue_and_reports_partial_batch_failures(packaged):
+    worker = {"Ref": app_stage.function(packaged.stage, "webhook_worker").logical_id}
+    mappings = [r["Properties"] for r in packaged.transformed()["Resources"].values()
+                if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"]["FunctionName"] == worker]
+    assert len(mappings) == 1
+    assert mappings[0]["EventSourceArn"] == {"Fn::Sub": "${WebhookQueue.Arn}"}
+    assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_outbound_events_reader_reads_this_stacks_table_stream_and_parks_failed_batches(packaged):
+    reader = {"Ref": app_stage.function(packaged.stage, "outbound_events").logical_id}
+    mappings = [r["Properties"] for r in packaged.transformed()["Resources"].values()
+                if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"]["FunctionName"] == reader]
+    assert len(mappings) == 1
+    assert mappings[0]["EventSourceArn"] == {"Fn::GetAtt": ["UplineTable", "StreamArn"]}
+    assert mappings[0]["DestinationConfig"]["OnFailure"]["Destination"] == \
+        {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}
+    streams = [r for r in packaged.transformed()["Resources"].values()
+               if r["Type"] == "AWS::Lambda::EventSourceMapping"
+               and r["Properties"].get("EventSourceArn") == {"Fn::GetAtt": ["UplineTable", "StreamArn"]}]
+    assert len(streams) == 2  # DynamoDB Streams serves at most two readers per shard without throttling
+
+
 # --- configuration ---------------------------------------------------------------------------
 
 def test_every_function_is_told_the_names_of_this_stacks_resources(packaged):
@@ -264,7 +298,7 @@ def test_a_message_in_either_dead_letter_queue_raises_an_alarm(packaged):
             (dimension,) = a["Dimensions"]
             assert dimension["Name"] == "QueueName"
             watched[dimension["Value"]["Fn::GetAtt"][0]] = a
-    assert set(watched) == {"SettlementDeadLetterQueue", "ScheduleDeadLetterQueue"}
+    assert set(watched) == {"SettlementDeadLetterQueue", "ScheduleDeadLetterQueue", "WebhookDeadLetterQueue"}
     for dlq in watched.values():
         assert (dlq["MetricName"], dlq["ComparisonOperator"], dlq["Threshold"]) == \
             ("ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0)

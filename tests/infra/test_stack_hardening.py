@@ -108,7 +108,7 @@ def test_every_asynchronously_invoked_function_has_a_dead_letter_queue(packaged)
 def test_every_queue_is_encrypted_at_rest(packaged):
     queues = _resources(packaged, "AWS::SQS::Queue")
     assert set(queues) == {"SettlementQueue", "SettlementDeadLetterQueue", "ScheduleDeadLetterQueue",
-                           "StreamDeadLetterQueue"}
+                           "StreamDeadLetterQueue", "WebhookQueue", "WebhookDeadLetterQueue"}
     for name, queue in queues.items():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True, name
 

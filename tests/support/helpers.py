@@ -27,6 +27,9 @@ TEST_ENV = {
     # Most tests order the moment after a click and refund freely; the fraud tests
     # (tests/api/test_abuse.py) switch these signals on with their own settings.
     "UPLINE_FRAUD_MIN_CLICK_SECONDS": "0", "UPLINE_FRAUD_REFUND_RATE_BPS": "10000",
+    # Outbound webhooks are delivered to a receiver on 127.0.0.1 in the tests, as on the local stage;
+    # the SSRF tests switch this off.
+    "UPLINE_OUTBOUND_ALLOW_PRIVATE": "true",
 }
 
 
