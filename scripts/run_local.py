@@ -120,6 +120,9 @@ def main() -> int:
             f"  curl -H 'Authorization: Bearer {dan}' \\\n"
             f"       $API/partners/P-DAN/commissions\n"
             f"  .venv/bin/python -m scripts.cli next-period   # the CLI finds this run by itself\n\n"
+            f"Shops' webhooks (docs/integrations.md):\n{_integrations(api, s)}\n"
+            f"  any other shop: {api}/webhooks/orders and /webhooks/refunds (UPLINE_WEBHOOK_SECRETS)\n"
+            f"Outbound webhooks: an admin registers endpoints at {api}/admin/webhooks/endpoints\n\n"
             f"Web portal:   {api}/app  (paste a token to sign in)\n"
             f"Admin token:  {admin}\n"
             f"Ctrl-C stops the API and DynamoDB Local; the README walks the whole loop.")
@@ -137,6 +140,16 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for child in children:
             child.stop()  # type: ignore[attr-defined]
+
+
+def _integrations(api: str, settings: object) -> str:
+    """One line per shop provider: its webhook URL, and the settings this run lacks for it."""
+    from chalicelib.integrations import catalog
+
+    return "\n".join(
+        f"  {p['title']:<15} {p['url']:<48} " + ("configured" if p["configured"] else "not configured: set " +
+                                                   " and ".join(p["settings"]))
+        for p in catalog.status(settings, api))
 
 
 def _start_projector(every: float = 1.0) -> None:

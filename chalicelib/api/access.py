@@ -121,6 +121,8 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("GET", "/admin/holds"): rule("orders held for fraud review", **FIN),
     ("POST", "/admin/holds/{order_id}/release"): rule("release a held order's commissions", admin=ALL),
     ("POST", "/admin/holds/{order_id}/reject"): rule("never pay a held order's commissions", admin=ALL),
+    ("GET", "/admin/integrations"): rule("the shops this deployment connects to, and whether each is configured",
+                                         admin=ALL),
     ("POST", "/admin/webhooks/endpoints"): rule("register an outbound webhook endpoint", admin=ALL),
     ("GET", "/admin/webhooks/endpoints"): rule("outbound webhook endpoints", admin=ALL),
     ("DELETE", "/admin/webhooks/endpoints/{endpoint_id}"): rule("disable an outbound webhook endpoint", admin=ALL),

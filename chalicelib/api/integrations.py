@@ -15,10 +15,10 @@ from chalice import Blueprint
 
 from .. import bootstrap
 from ..domain.attribution import AttributionRules
-from ..integrations import paddle_events, shopify_events, signatures, stripe_events, woocommerce_events
+from ..integrations import catalog, paddle_events, shopify_events, signatures, stripe_events, woocommerce_events
 from ..integrations.commands import Ping
 from ..services import shops
-from .http import json_response, raw_body, route
+from .http import caller, json_response, raw_body, route
 
 bp = Blueprint(__name__)
 
@@ -80,3 +80,14 @@ def paddle_event():
     delivery = signatures.verify_paddle(_headers(), raw_body(bp), secrets=s.paddle_webhook_secrets, now=_now(),
                                         tolerance=s.webhook_tolerance_seconds)
     return _handle(delivery, paddle_events.to_commands)
+
+
+@route(bp, "/admin/integrations")
+def providers():
+    """The shops this deployment accepts webhooks from: each provider's URL, whether its settings are
+    set (their names, never their values) and what to subscribe to."""
+    caller(bp).require("admin")
+    return json_response({"providers": catalog.status(bootstrap.settings()),
+                          "generic": {"orders": "/webhooks/orders", "refunds": "/webhooks/refunds",
+                                      "configured": bool(bootstrap.settings().webhook_secrets),
+                                      "settings": ["UPLINE_WEBHOOK_SECRETS"]}})

@@ -6,7 +6,7 @@ from chalice import Blueprint
 
 from .. import bootstrap
 from ..domain.errors import InvalidInput
-from ..domain.outbound import DEAD, DELIVERED, PENDING
+from ..domain.outbound import DEAD, DELIVERED, EVENT_TYPES, PENDING
 from ..services import outbound as svc
 from ..webhook_io import checked_url
 from .guard import audit
@@ -32,7 +32,8 @@ def register_endpoint():
 @route(bp, "/admin/webhooks/endpoints")
 def list_endpoints():
     caller(bp).require("admin")
-    return json_response({"endpoints": [svc.endpoint_view(ep) for ep in svc.endpoints(bootstrap.uow())]})
+    return json_response({"endpoints": [svc.endpoint_view(ep) for ep in svc.endpoints(bootstrap.uow())],
+                          "event_types": list(EVENT_TYPES)})
 
 
 @route(bp, "/admin/webhooks/endpoints/{endpoint_id}", ("DELETE",))

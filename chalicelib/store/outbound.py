@@ -17,6 +17,7 @@ from ..domain import outbound as rules
 from ..domain.outbound import DEAD, DELIVERED, PENDING, Event, PayoutLine
 from ..domain.settlement import APPROVED, FAILED, PAID, payout_id, shard_of
 from . import keys, ops, schema
+from ..observability import logger
 from .dynamo import plain_value
 from .items import iso, parse_iso
 from .ledger import entry_from, is_entry
@@ -33,11 +34,26 @@ class BatchMoved:
     at: str
 
 
+WATCHED = ("LEDGER#", "ORDER#", "PARTNER#", "MEMBER#", "BATCH#")  # the partitions events come from
+
+
 def _image(r: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
+    """(PK, SK, the item) of a record that may be an event; None for any other. Only the watched
+    partitions are decoded, and an attribute that cannot be decoded is left out (boto3 reads an
+    empty map in a stream image as `{}`, which is no DynamoDB value): one odd item never stops the
+    batch, and no event reads such an attribute."""
     if r.get("event_name") not in ("INSERT", "MODIFY") or not r.get("new_image"):
         return None
-    item = {k: plain_value(v) for k, v in r["new_image"].items()}
-    return plain_value(r["keys"][schema.PK]), plain_value(r["keys"][schema.SK]), item
+    pk, sk = plain_value(r["keys"][schema.PK]), plain_value(r["keys"][schema.SK])
+    if not str(pk).startswith(WATCHED):
+        return None
+    item = {}
+    for k, v in r["new_image"].items():
+        try:
+            item[k] = plain_value(v)
+        except (TypeError, ValueError):
+            continue
+    return pk, sk, item
 
 
 def stream_events(records: Iterable[dict[str, Any]]) -> list[Event | BatchMoved]:
@@ -48,30 +64,40 @@ def stream_events(records: Iterable[dict[str, Any]]) -> list[Event | BatchMoved]
         seen = _image(r)
         if seen is None:
             continue
-        pk, sk, item = seen
-        new = r["event_name"] == "INSERT"
-        found: Event | BatchMoved | None = None
-        if pk.startswith("LEDGER#") and new and is_entry(item):
-            found = rules.entry_event(entry_from(item))
-        elif pk.startswith("ORDER#") and sk == "HOLD" and new:
-            found = rules.hold_event(item["order_id"], item["partner_id"], item.get("reasons") or [],
-                                     int(item.get("amount_minor") or 0), item.get("currency", ""), item["held_at"])
-        elif pk.startswith("PARTNER#") and sk == keys.PROFILE and new and "partner_id" in item:
-            schedule = item.get("schedule") or [{}]
-            found = rules.enrolled_event(item["partner_id"], item.get("code", ""),
-                                         schedule[0].get("sp") or item.get("sponsor_id"), item.get("created_at", ""))
-        elif pk.startswith("MEMBER#") and sk == keys.MEMBER_PROFILE and item.get("tier_since") \
-                and item["tier_since"] != item.get("created_at"):  # set at sign-up: no change
-            found = rules.tier_event(pk[len("MEMBER#"):], item.get("tier", ""), item["tier_since"])
-        elif pk.startswith("BATCH#") and sk == "BATCH" and item.get("status") in (APPROVED, PAID):
-            found = BatchMoved(item["period"], item["status"], item.get(f"{item['status']}_at", ""))
-        elif pk.startswith("BATCH#") and sk.startswith(keys.LINE_PREFIX) and item.get("payout_status") == FAILED:
-            found = rules.payout_failed_event(payout_line(item), item.get("failure_reason", ""),
-                                              item.get("failed_at", ""))
+        try:
+            found = _event_of(*seen, new=r["event_name"] == "INSERT")
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            # An item without what its event needs (written before a field existed, or damaged):
+            # said in the log and skipped, so the batch — and every other event in it — goes on.
+            logger.warning("stream record skipped: not readable as an event",
+                           extra={"pk": seen[0], "sk": seen[1], "error": repr(e)})
+            continue
         if found is not None:
             out.setdefault(found.event_id if isinstance(found, Event) else f"batch|{found.period}|{found.status}",
                            found)
     return list(out.values())
+
+
+def _event_of(pk: str, sk: str, item: dict[str, Any], *, new: bool) -> Event | BatchMoved | None:
+    found: Event | BatchMoved | None = None
+    if pk.startswith("LEDGER#") and new and is_entry(item):
+        found = rules.entry_event(entry_from(item))
+    elif pk.startswith("ORDER#") and sk == "HOLD" and new:
+        found = rules.hold_event(item["order_id"], item["partner_id"], item.get("reasons") or [],
+                                 int(item.get("amount_minor") or 0), item.get("currency", ""), item["held_at"])
+    elif pk.startswith("PARTNER#") and sk == keys.PROFILE and new and "partner_id" in item:
+        schedule = item.get("schedule") or [{}]
+        found = rules.enrolled_event(item["partner_id"], item.get("code", ""),
+                                     schedule[0].get("sp") or item.get("sponsor_id"), item.get("created_at", ""))
+    elif pk.startswith("MEMBER#") and sk == keys.MEMBER_PROFILE and item.get("tier_since") \
+            and item["tier_since"] != item.get("created_at"):  # set at sign-up: no change
+        found = rules.tier_event(pk[len("MEMBER#"):], item.get("tier", ""), item["tier_since"])
+    elif pk.startswith("BATCH#") and sk == "BATCH" and item.get("status") in (APPROVED, PAID):
+        found = BatchMoved(item["period"], item["status"], item.get(f"{item['status']}_at", ""))
+    elif pk.startswith("BATCH#") and sk.startswith(keys.LINE_PREFIX) and item.get("payout_status") == FAILED:
+        found = rules.payout_failed_event(payout_line(item), item.get("failure_reason", ""),
+                                          item.get("failed_at", ""))
+    return found
 
 
 def payout_line(item: dict[str, Any]) -> PayoutLine:

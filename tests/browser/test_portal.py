@@ -364,3 +364,49 @@ def test_a_terminated_partner_sees_its_earnings_and_payouts_and_no_working_tools
     expect(page.locator("section[aria-label='Earnings'] .state.loading")).to_have_count(0)
     assert page.locator("#create-link").count() == 0 and page.locator("#funnel").count() == 0
     assert [s for s in statuses if s[0] >= 400] == []
+
+
+def test_the_admin_page_lists_the_shops_and_the_outbound_endpoints_and_replays_a_dead_delivery(site, browser,
+                                                                                                monkeypatch):
+    from scripts import stream
+    from tests.support.outbound import Receiver
+
+    base, program = site
+    monkeypatch.setenv("UPLINE_STRIPE_WEBHOOK_SECRETS", "whsec_browser0test")
+    bootstrap.settings.cache_clear()
+    with Receiver() as receiver:
+        r = program.c.post("/admin/webhooks/endpoints", headers=auth("admin"),
+                           body=json.dumps({"url": receiver.url, "events": ["partner.enrolled"]}).encode())
+        assert r.status_code == 201, r.body
+        receiver.secret = json.loads(r.body)["secret"]
+        receiver.always_fail = True
+        stream.outbound(bootstrap.uow())
+        for _ in range(40):  # the worked program's enrolments, retried until they are dead
+            if not stream.deliver_due():
+                pending = [d for d in json.loads(program.c.get(
+                    f"/admin/webhooks/endpoints/{json.loads(r.body)['endpoint_id']}/deliveries?status=pending",
+                    headers=auth("admin")).body)["deliveries"]]
+                if not pending:
+                    break
+                program.clock.t = max(datetime.fromisoformat(d["next_at"].replace("Z", "+00:00")) for d in pending)
+        receiver.always_fail = False
+
+        page = browser.new_context(viewport=DESKTOP).new_page()
+        sign_in(page, base, token("admin", subject="root"))
+        shops = page.get_by_role("region", name="Connected shops")
+        expect(shops.get_by_role("row", name="Stripe")).to_contain_text("Configured")
+        expect(shops.get_by_role("row", name="Shopify")).to_contain_text("Not configured")
+        expect(shops.get_by_role("row", name="Stripe")).to_contain_text(f"{base}/integrations/stripe")
+        outbound = page.get_by_role("region", name="Outbound webhooks")
+        expect(outbound).to_contain_text(receiver.url)
+        outbound.get_by_role("button", name="Delivery log").click()
+        dead = outbound.get_by_role("row").filter(has_text="dead")
+        expect(dead.first).to_be_visible()
+        count = dead.count()
+        assert count >= 1
+        shoot(page, "admin-integrations")
+        dead.first.get_by_role("button", name="Replay").click()
+        expect(page.get_by_text("Queued again")).to_be_visible()
+        expect(outbound.get_by_role("row").filter(has_text="dead")).to_have_count(count - 1)
+        stream.deliver_due()
+        assert len(list(receiver.accepted())) == 1  # the replayed event, delivered
