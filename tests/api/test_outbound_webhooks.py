@@ -21,6 +21,12 @@ UTC = timezone.utc
 
 
 @pytest.fixture
+def api(api_any):
+    """Every test here on moto and again on DynamoDB Local (whose stream the deliveries come from)."""
+    return api_any
+
+
+@pytest.fixture
 def clock(monkeypatch):
     c = Clock(datetime(2026, 8, 10, 12, tzinfo=UTC))
     monkeypatch.setattr(bootstrap, "now", c)

@@ -49,6 +49,9 @@ def in_aws(ssm, monkeypatch):
     """The environment a deployed function has: a path, no secret values."""
     for name in SECRET_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    # Only the local stage (and the tests' own receiver on 127.0.0.1) lets webhooks reach private
+    # addresses; a deployed function never has it, and the settings refuse it with a secrets path.
+    monkeypatch.delenv("UPLINE_OUTBOUND_ALLOW_PRIVATE", raising=False)
     monkeypatch.setenv(secret_source.PATH_VARIABLE, PATH)
     bootstrap.settings.cache_clear()
     yield
