@@ -22,7 +22,7 @@ def plan_view(p) -> dict:
     return {"version": p.version, "effective_from": iso(p.effective_from), "levels_bps": list(p.levels_bps),
             "cap_bps": p.cap_bps, "holding_days": p.holding_days, "min_payout_minor": p.min_payout_minor,
             "rank_overrides": {r: {str(k): v for k, v in o.items()} for r, o in p.rank_overrides.items()},
-            "bonus": bonus_rules_dict(p.bonus) if p.bonus else None}
+            "bonus": bonus_rules_dict(p.bonus) if p.bonus else None, "renewal_months": p.renewal_months}
 
 
 def _bonus_rules(b: BonusIn | None) -> BonusRules | None:
@@ -42,7 +42,8 @@ def publish_plan():
                             rank_overrides=req.rank_overrides, holding_days=req.holding_days,
                             effective_from=req.effective_from or now, created_by=who.subject,
                             max_depth=bootstrap.settings().max_depth, now=now,
-                            min_payout_minor=req.min_payout_minor, bonus=_bonus_rules(req.bonus))
+                            min_payout_minor=req.min_payout_minor, bonus=_bonus_rules(req.bonus),
+                            renewal_months=req.renewal_months)
     audit(bp, who, "plan.publish", f"plan:{plan.version}", before[0] if before else None, plan_view(plan))
     return json_response(plan_view(plan), 201)
 

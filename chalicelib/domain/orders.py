@@ -22,6 +22,15 @@ class OrderCommand:
     payment_hash: str | None = None  # keyed hash of the card's fingerprint (members: self-invite check)
     # Keyed hashes of the buyer's customer id, email, phone, payment fingerprint (fraud checks).
     identity_hashes: tuple[str, ...] = ()
+    renewal: "Renewal | None" = None  # a subscription's payment (shop integrations)
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """A subscription payment: when the subscription's first paid period started, and this one."""
+    subscription_id: str
+    started_at: datetime
+    period_start: datetime
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Commission plans: versioned, effective-dated rates per level in basis points."""
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping
@@ -24,6 +25,9 @@ class Plan:
     holding_days: int = DEFAULT_HOLDING_DAYS
     min_payout_minor: int = DEFAULT_MIN_PAYOUT_MINOR  # smaller balances carry forward
     bonus: bonuses.BonusRules | None = None  # threshold ladder, overachievement and ranks
+    # A subscription's renewals pay commissions for this many months from its first paid period
+    # (Dub's `maxDuration`); None: every renewal pays, as long as the customer is attributed.
+    renewal_months: int | None = None
 
     def rate_for(self, level: int, rank: str | None) -> int:
         override = self.rank_overrides.get(rank or "", {})
@@ -56,7 +60,22 @@ def validate_plan(plan: Plan, max_depth: int) -> Plan:
         raise InvalidInput("min_payout_minor is not negative", code="invalid_plan")
     if plan.bonus is not None:
         bonuses.validate(plan.bonus, max_depth)
+    if plan.renewal_months is not None and not 1 <= plan.renewal_months <= 120:
+        raise InvalidInput("renewal_months is between 1 and 120", code="invalid_plan")
     return plan
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months later (the month's last day if it is shorter)."""
+    month0 = at.month - 1 + months
+    year, month = at.year + month0 // 12, month0 % 12 + 1
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+
+
+def renewal_pays(plan: Plan, started_at: datetime, period_start: datetime) -> bool:
+    """Whether a subscription's payment for the period starting `period_start` still earns
+    commissions: within `renewal_months` of the subscription's first paid period."""
+    return plan.renewal_months is None or period_start < add_months(started_at, plan.renewal_months)
 
 
 def plan_in_force(plans: list[Plan], at: datetime) -> Plan:

@@ -28,7 +28,7 @@ from ..domain.links import COUPON, CodeRef, partner_hint
 from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
 from ..domain.partners import Partner
 from ..domain.periods import Calendar
-from ..domain.plans import Plan, plan_in_force
+from ..domain.plans import Plan, plan_in_force, renewal_pays
 from ..domain.standing import Chain, TreeRules
 from ..store.orders import Hold, OrderContext, OrderRecord
 from ..store.uow import TransactOp, UnitOfWork
@@ -37,6 +37,7 @@ from .partners import chain_for
 
 ATTEMPTS = 5
 ATTRIBUTED, UNATTRIBUTED, SELF_REFERRAL, HELD = "attributed", "unattributed", "self_referral", "held"
+RENEWAL_LIMIT = "renewal_limit"  # a subscription renewal past the plan's renewal_months
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,11 @@ def _decide(cmd: OrderCommand, plan: Plan, found: attr.Attribution | None, partn
             result.update(status=SELF_REFERRAL,
                           reason="the buyer is the referring partner; self-referrals earn no commission")
             found = replace(found, new_binding=None)
+        elif cmd.renewal is not None and not renewal_pays(plan, cmd.renewal.started_at, cmd.renewal.period_start):
+            result.update(status=RENEWAL_LIMIT,
+                          reason=f"renewals of subscription {cmd.renewal.subscription_id} earn commissions for "
+                                 f"{plan.renewal_months} months from {cmd.renewal.started_at.date().isoformat()} "
+                                 f"(plan version {plan.version})")
         else:
             lines = compute_commissions(cmd.amount_minor, chain.nodes[0], chain.nodes[1:], plan)
             entries = commission_entries(cmd.order_id, cmd.currency, cmd.ordered_at, plan.version,

@@ -14,7 +14,7 @@ from ..store.uow import UnitOfWork
 def publish(uow: UnitOfWork, *, levels_bps: list[int], cap_bps: int | None,
             rank_overrides: Mapping[str, Mapping[int, int]], holding_days: int, effective_from: datetime,
             created_by: str, max_depth: int, now: datetime, min_payout_minor: int = DEFAULT_MIN_PAYOUT_MINOR,
-            bonus: BonusRules | None = None) -> Plan:
+            bonus: BonusRules | None = None, renewal_months: int | None = None) -> Plan:
     """Add the next plan version. Versions are never edited; a new one supersedes from its date.
     Publishing the plan that is already the latest version changes nothing and returns it: that is a
     retry (of a request whose answer was lost, or of a write whose reply was), not a new plan."""
@@ -24,7 +24,7 @@ def publish(uow: UnitOfWork, *, levels_bps: list[int], cap_bps: int | None,
         plans = versions.items
         plan = validate_plan(Plan(versions.stored + 1, effective_from, tuple(levels_bps), cap_bps,
                                   {r: dict(o) for r, o in rank_overrides.items()}, holding_days,
-                                  min_payout_minor, bonus), max_depth)
+                                  min_payout_minor, bonus, renewal_months), max_depth)
         if plans and plans[-1].version == versions.stored and replace(plans[-1], version=plan.version) == plan:
             return plans[-1]
         version, listing = uow.plans.publish(plan, created_by, now)

@@ -20,7 +20,7 @@ from ..domain.attribution import AttributionRules
 from ..domain.errors import Conflict
 from ..domain.fraud import FraudRules
 from ..domain.money import check_amount, check_currency
-from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
+from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand, Renewal
 from ..domain.periods import Calendar
 from ..domain.standing import TreeRules
 from ..integrations.commands import (LOST, GoodsRefund, Ignored, PaymentShareRefund, RemainderRefund, ShopDispute,
@@ -76,7 +76,12 @@ def place_order(uow: UnitOfWork, o: ShopOrder, r: ShopRules, now: datetime) -> s
         referral_code=o.referral_code, coupon_code=o.coupon_codes[0] if o.coupon_codes else None,
         identity_hashes=tuple(h for h in (customer, o.customer_email_hash) if h),
     )
-    links = uow.shops.links(order_id, o.provider, o.payment_intent, o.prices_include_tax)
+    links: list[Any] = uow.shops.links(order_id, o.provider, o.payment_intent, o.prices_include_tax)
+    if o.subscription_id:
+        period_start = o.billing_period_start or o.occurred_at
+        started = uow.shops.subscription_started(o.provider, o.subscription_id) or period_start
+        cmd = dataclasses.replace(cmd, renewal=Renewal(o.subscription_id, started, period_start))
+        links.append(uow.shops.subscription(o.provider, o.subscription_id, started))
     return svc.attribute_order(uow, cmd, r.rules, now, r.cal, r.fraud_rules, tree=r.tree, also=links)
 
 

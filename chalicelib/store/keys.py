@@ -67,6 +67,11 @@ def shop_order(order_id: str) -> Key:
     return (f"ORDER#{order_id}", "SHOP")
 
 
+def shop_subscription(provider: str, subscription_id: str) -> Key:
+    """A provider's subscription: when its first paid period started (plans' renewal_months)."""
+    return (f"SHOPSUB#{provider}#{subscription_id}", "SUBSCRIPTION")
+
+
 def shop_payment(provider: str, payment_ref: str) -> Key:
     """A provider's payment (Stripe's payment intent) -> the order it paid, for its refunds and disputes."""
     return (f"SHOPPAY#{provider}#{payment_ref}", "ORDER")

@@ -19,6 +19,7 @@ def plan_item(p: Plan) -> dict[str, Any]:
         "cap_bps": p.cap_bps, "holding_days": p.holding_days, "min_payout_minor": p.min_payout_minor,
         "rank_overrides": {r: {str(lvl): bps for lvl, bps in o.items()} for r, o in p.rank_overrides.items()},
         "bonus": json.dumps(bonus_rules_dict(p.bonus), sort_keys=True) if p.bonus else None,
+        "renewal_months": p.renewal_months,
     }
 
 
@@ -54,6 +55,7 @@ def plan_from(item: dict[str, Any]) -> Plan:
         holding_days=item.get("holding_days", 30),
         min_payout_minor=item.get("min_payout_minor", DEFAULT_MIN_PAYOUT_MINOR),
         bonus=bonus_rules_from(json.loads(item["bonus"])) if item.get("bonus") else None,
+        renewal_months=item.get("renewal_months"),
     )
 
 

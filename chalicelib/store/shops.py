@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from datetime import datetime
+
 from . import keys
-from .ops import Put
+from .items import iso, parse_iso
+from .ops import Put, Update
 
 
 class ShopRepo:
@@ -23,6 +26,15 @@ class ShopRepo:
         if payment_ref:
             out.append(Put(keys.shop_payment(provider, payment_ref), {"order_id": order_id}))
         return out
+
+    def subscription_started(self, provider: str, subscription_id: str) -> datetime | None:
+        item = self.table.get(keys.shop_subscription(provider, subscription_id))
+        return parse_iso(item["started_at"]) if item else None
+
+    def subscription(self, provider: str, subscription_id: str, started_at: datetime) -> Update:
+        """The subscription's start, set by its first recorded payment and never moved after (a later
+        or concurrent first payment leaves it be): with the order, in its transaction."""
+        return Update(keys.shop_subscription(provider, subscription_id), set_if_absent={"started_at": iso(started_at)})
 
     def order_for_payment(self, provider: str, payment_ref: str) -> str | None:
         item = self.table.get(keys.shop_payment(provider, payment_ref))
