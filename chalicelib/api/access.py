@@ -219,3 +219,19 @@ def admit_standing(rule_: Rule, role: str, status: str | None) -> None:
     if rule_.kind not in may:
         hint = "; it may still read its statements and payouts" if may == {ACCOUNT} else ""
         raise Forbidden(f"a {status} {role} may not do this{hint}", code="account_status")
+
+
+# The portal's pages, each with the route that decides who sees it and the scope the caller must
+# have on it: a page about the caller's own account (OWN) or a staff page (ALL). `/me` answers the
+# caller's pages from here, so the portal shows exactly what the matrix lets the caller use.
+PAGES: Mapping[str, tuple[tuple[str, str], str]] = MappingProxyType({
+    "partner": (("POST", "/links"), OWN),
+    "member": (("GET", "/members/{member_id}"), OWN),
+    "admin": (("POST", "/admin/plans"), ALL),
+    "finance": (("POST", "/settlements/run"), ALL),
+})
+
+
+def pages_for(role: str) -> list[str]:
+    """The portal pages a role may use, the first being its home page."""
+    return [page for page, (key, scope) in PAGES.items() if MATRIX[key].allowed.get(role) == scope]

@@ -7,6 +7,7 @@ from .. import bootstrap
 from ..security import identity_hashes, keyed_hash
 from ..services import partners as svc
 from ..services import settlement as settlement_svc
+from .access import pages_for
 from .guard import audit, limit_signups
 from .http import account_status, caller, fingerprint, json_response, parse, query_int, route
 from .schemas import EnrolPartner
@@ -43,7 +44,8 @@ def me():
     # `status`: the caller's own partner status (what the portal may offer it), `registered` for a
     # member, null for staff.
     return json_response({"subject": who.subject, "role": who.role, "partner_id": who.partner_id,
-                          "member_id": who.member_id, "status": account_status(bp)})
+                          "member_id": who.member_id, "status": account_status(bp),
+                          "pages": pages_for(who.role)})
 
 
 @route(bp, "/partners/{partner_id}")

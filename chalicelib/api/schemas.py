@@ -176,6 +176,7 @@ class MeOut(Out):
     partner_id: str | None
     member_id: str | None
     status: str | None  # the caller's own partner status, `registered` for a member, null for staff
+    pages: list[str]  # the portal pages the caller may use (api/access.PAGES), the first its home
 
 
 class PartnerOut(Out):

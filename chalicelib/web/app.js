@@ -10,7 +10,6 @@ const S = {
     ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en"),
 };
 const PAGES = { partner: "nav_partner", member: "nav_member", finance: "nav_finance", admin: "nav_admin" };
-const ROLE_PAGES = { partner: ["partner"], member: ["member"], finance: ["finance"], admin: ["admin", "finance"] };
 
 // ---- small helpers ------------------------------------------------------------------------------
 function t(key, vars) {
@@ -572,7 +571,7 @@ function chrome() {
   out.hidden = !S.me;
   const nav = document.getElementById("nav");
   const page = (location.hash.match(/^#\/(\w+)/) || [])[1];
-  nav.replaceChildren(...(S.me ? ROLE_PAGES[S.me.role] || [] : []).map((p) =>
+  nav.replaceChildren(...(S.me ? S.me.pages : []).map((p) =>
     h("a", { href: `#/${p}`, class: p === page ? "active" : "" }, t(PAGES[p]))));
 }
 
@@ -588,7 +587,7 @@ function route() {
   if (S.notice && S.me) { toast(t(S.notice)); S.notice = ""; }
   if (!S.me) return signIn(main);
   const page = (location.hash.match(/^#\/(\w+)/) || [])[1];
-  const allowed = ROLE_PAGES[S.me.role] || [];
+  const allowed = S.me.pages;  // from /me: the server's access matrix decides (api/access.PAGES)
   if (!page || !RENDER[page]) { location.hash = `#/${allowed[0] || "signin"}`; return; }
   if (!allowed.includes(page)) return forbidden(main, page);
   RENDER[page](main);
@@ -601,7 +600,7 @@ async function start() {
   if (!S.token) { S.me = null; return route(); }
   S.me = await api("/me");
   sessionStorage.setItem("upline.token", S.token);
-  if (!location.hash || location.hash === "#/signin") location.hash = `#/${(ROLE_PAGES[S.me.role] || ["signin"])[0]}`;
+  if (!location.hash || location.hash === "#/signin") location.hash = `#/${S.me.pages[0] || "signin"}`;
   else route();
 }
 

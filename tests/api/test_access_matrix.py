@@ -135,3 +135,21 @@ def test_a_route_missing_from_the_matrix_is_refused_for_everyone(monkeypatch, tw
 def test_a_public_route_ignores_a_bad_token(two_partners):
     r = two_partners.http.get("/openapi.json", headers={"Authorization": "Bearer not-a-token"})
     assert r.status_code == 200
+
+
+def test_me_names_the_portal_pages_the_matrix_lets_each_role_use_and_follows_a_change_to_it(two_partners,
+                                                                                           monkeypatch):
+    def pages(headers) -> list[str]:
+        r = two_partners.http.get("/me", headers=headers)
+        assert r.status_code == 200, r.body
+        return json.loads(r.body)["pages"]
+
+    assert pages(auth("partner", "P-OWNA")) == ["partner"]
+    assert pages(auth("finance")) == ["finance"]
+    assert pages(auth("admin")) == ["admin", "finance"]
+    # The matrix is the one source: take finance's right to run settlements away and its page goes.
+    key = ("POST", "/settlements/run")
+    rule = access.MATRIX[key]
+    monkeypatch.setattr(access, "MATRIX", {**access.MATRIX, key: access.Rule(
+        {r: s for r, s in rule.allowed.items() if r != "finance"}, rule.owner, rule.summary, rule.kind)})
+    assert pages(auth("finance")) == []
