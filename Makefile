@@ -40,7 +40,7 @@ test: $(STAMP) $(CHECKOV_STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m scripts.gen_config_docs
 
-# make package STAGE=prod — the CloudFormation template for one stage, offline (see "Deploy to AWS").
+# make package STAGE=prod — the CloudFormation template for one stage, offline (docs/deploy.md).
 STAGE ?= dev
 package: $(STAMP)
 	$(BIN)/python -m infra.package --stage $(STAGE) --out build/$(STAGE)
