@@ -137,7 +137,7 @@ def run_page(make_run, page: str) -> tuple[str, str]:
 
 
 def _errors(out: str) -> list[str]:
-    return re.findall(r'"error":\s*\{"code":\s*"([^"]+)"', out)
+    return re.findall(r'"error":\s*\{\s*"code":\s*"([^"]+)"', out)
 
 
 @pytest.mark.integration
