@@ -36,11 +36,13 @@ run: $(STAMP)
 test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-# docs/configuration.md, generated from the settings model and .chalice/config.json (a test checks it is current).
+# docs/configuration.md, generated from the settings model and .chalice/config.json, and docs/api.md,
+# generated from the API's OpenAPI document (GET /openapi.json); a test checks each is current.
 docs: $(STAMP)
 	$(BIN)/python -m scripts.gen_config_docs
+	$(BIN)/python -m scripts.gen_api_docs
 
-# make package STAGE=prod — the CloudFormation template for one stage, offline (see "Deploy to AWS").
+# make package STAGE=prod — the CloudFormation template for one stage, offline (docs/deploy.md).
 STAGE ?= dev
 package: $(STAMP)
 	$(BIN)/python -m infra.package --stage $(STAGE) --out build/$(STAGE)

@@ -31,7 +31,7 @@ def _fp(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-# Two past periods with sales, three and two months back, so that each of the README's settlement
+# Two past periods with sales, three and two months back, so that each of docs/settlement.md's settlement
 # walks (the CLI's and curl's) has a period of its own to settle, whichever runs first: periods are
 # settled in order, so the first walk takes the older one and the second the newer.
 PAST_ORDERS = {
@@ -100,5 +100,5 @@ def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> lis
                            _fp("demo-1001", "demo-r1"))
     orders.refund_order(uow, refund, now, s.calendar)
     out.append("refund demo-r1: 3000 USD minor of demo-1001")
-    out.append(f"past periods to settle: {', '.join(periods)} (each README settlement walk takes the oldest left)")
+    out.append(f"past periods to settle: {', '.join(periods)} (each settlement walk in docs/settlement.md takes the oldest left)")
     return out

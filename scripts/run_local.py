@@ -125,7 +125,7 @@ def main() -> int:
             f"Outbound webhooks: an admin registers endpoints at {api}/admin/webhooks/endpoints\n\n"
             f"Web portal:   {api}/app  (paste a token to sign in)\n"
             f"Admin token:  {admin}\n"
-            f"Ctrl-C stops the API and DynamoDB Local; the README walks the whole loop.")
+            f"Ctrl-C stops the API and DynamoDB Local; docs/walkthrough.md walks the whole loop.")
         code = proc.wait()
         print(f"the local server exited with {code}", file=sys.stderr)
         return code or 1

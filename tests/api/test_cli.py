@@ -1,4 +1,4 @@
-"""The CLI acts as a named person, under the API's rules and audit trail, and the README's two
+"""The CLI acts as a named person, under the API's rules and audit trail, and docs/settlement.md's two
 settlement walks (the CLI's and curl's) work in either order on the demo program. The CLI runs as
 an operator runs it (`scripts.cli.main`), against the same moto table as the API (`--aws --stage test`:
 the environment as it is, plus the test stage's values)."""
@@ -140,10 +140,10 @@ def test_a_bad_command_line_is_one_line(cli):
         assert r.code == 2 and r.err.count("\n") == 1 and "Traceback" not in r.err, (argv, r.err)
 
 
-# ---- the README's two settlement walks, in either order ------------------------------------------
+# ---- docs/settlement.md's two settlement walks, in either order ------------------------------------------
 
 def cli_walk(cli) -> str:
-    """The README's "with the CLI" walk."""
+    """docs/settlement.md's "with the CLI" walk."""
     period = cli(*ON_MOTO, "next-period").out.strip()
     assert cli(*ON_MOTO, "settle", "--period", period, "--dry-run").code == 0
     assert cli(*ON_MOTO, "settle", "--period", period, "--as", "maker").code == 0
@@ -156,7 +156,7 @@ def cli_walk(cli) -> str:
 
 
 def curl_walk(cli, http) -> str:
-    """The README's "with curl" walk: the period from the CLI, everything else through the API."""
+    """docs/settlement.md's "with curl" walk: the period from the CLI, everything else through the API."""
     period = cli(*ON_MOTO, "next-period").out.strip()
     fin1, fin2 = auth("finance", subject="fin-1"), auth("finance", subject="fin-2")
     assert http.post("/settlements/run", headers=fin1, body=dumps({"period": period, "dry_run": True})).status_code == 200
