@@ -87,6 +87,39 @@ def reversal_entry(original: Entry, refund_id: str, amount_minor: int, occurred_
     )
 
 
+def dispute_hold_entries(entries: Iterable[Entry], left: Iterable[int], dispute_id: str, occurred_at: datetime,
+                         cal: Calendar, period: str) -> list[Entry]:
+    """A chargeback opened: each commission's amount still standing (`left`, after refunds) is taken
+    back by a reversal that settles like a refund's (a clawback if the commission was paid), and
+    held in a copy no settlement pays (`settles_in` HOLD) until the dispute closes: won, the copies
+    are released (dispute_release_entries); lost, they stay held for good. Append-only: nothing
+    written before changes."""
+    out: list[Entry] = []
+    for e, amount in zip(entries, left):
+        if amount <= 0:
+            continue
+        out.append(reversal_entry(e, f"dispute:{dispute_id}", amount, occurred_at, cal, period))
+        out.append(Entry(f"{e.entry_id}#D#{dispute_id}", COMMISSION, e.partner_id, e.order_id, e.level, amount,
+                         e.currency, e.plan_version, e.rate_bps, occurred_at, e.payable_at, period=period,
+                         settles_in=HOLD, trace={"dispute": dispute_id, "holds": e.entry_id}))
+    return out
+
+
+def dispute_release_entries(held: Iterable[Entry], dispute_id: str, at: datetime, cal: Calendar) -> list[Entry]:
+    """A dispute won: each held copy paid after all, by a new entry landing now and payable once the
+    original's holding period has passed (as a fraud hold's release)."""
+    period = cal.period_of(at)
+    out = []
+    for e in held:
+        payable_at = max(e.payable_at, at)
+        out.append(Entry(f"{e.entry_id}#REL", COMMISSION, e.partner_id, e.order_id, e.level, e.amount_minor,
+                         e.currency, e.plan_version, e.rate_bps, at, payable_at, period=period,
+                         settles_in=cal.settles_in(period, payable_at),
+                         trace={"releases": e.entry_id, "released_by": f"dispute {dispute_id} won",
+                                "dispute": dispute_id}))
+    return out
+
+
 @dataclass(frozen=True)
 class LineFate:
     """What state derivation needs of one of a partner's settlement lines (one period, one currency)."""

@@ -57,6 +57,7 @@ class RecordedOrder:
     period: str = ""  # where its entries and volume landed
     settles_in: str = ""  # whose settlement pays its entries ("HOLD": none, until released)
     rejected: bool = False  # held for good: an admin rejected its commissions
+    dispute_open: str | None = None  # a chargeback of its payment that has not closed (its id)
 
 
 @dataclass(frozen=True)

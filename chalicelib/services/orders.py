@@ -228,6 +228,8 @@ def refund_order(uow: UnitOfWork, cmd: RefundCommand, now: datetime, cal: Calend
             return _replay(refund.fingerprint, cmd.fingerprint, refund.result, "refund")
         if order is None:
             raise NotFound(f"no order {cmd.order_id}", code="unknown_order")
+        if order.dispute_open:  # the dispute's outcome decides (services/disputes.py)
+            raise Conflict(f"the order's payment is under dispute ({order.dispute_open})", code="order_disputed")
         _check_refund(order, cmd)
         amounts = reversal_amounts([e.amount_minor for e in order.entries], order.amount_minor,
                                    order.refunded_minor, cmd.amount_minor)

@@ -21,7 +21,11 @@ def deltas_of(change: LedgerChange) -> list[tuple[str, dict[str, int]]]:
     """(TOTAL or a period, figure -> amount) that one ledger change adds."""
     if change.entry is not None:
         e = change.entry
-        if e.kind == COMMISSION and not (e.trace or {}).get("releases"):
+        trace = e.trace or {}
+        if e.kind == COMMISSION and trace.get("dispute") and trace.get("releases"):
+            # A dispute won: what its opening reversed stands again (the held copy counted nothing).
+            return [(TOTAL, {f"reversed_{e.currency}": -e.amount_minor})]
+        if e.kind == COMMISSION and not (trace.get("releases") or trace.get("holds")):
             return [(TOTAL, {f"credited_{e.currency}": e.amount_minor})]
         if e.kind == REVERSAL:
             return [(TOTAL, {f"reversed_{e.currency}": -e.amount_minor})]

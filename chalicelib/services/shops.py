@@ -23,10 +23,11 @@ from ..domain.money import check_amount, check_currency
 from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand, Renewal
 from ..domain.periods import Calendar
 from ..domain.standing import TreeRules
-from ..integrations.commands import (LOST, GoodsRefund, Ignored, PaymentShareRefund, RemainderRefund, ShopDispute,
+from ..integrations.commands import (LOST, OPENED, GoodsRefund, Ignored, PaymentShareRefund, RemainderRefund, ShopDispute,
                                      ShopOrder, ShopRefund)
 from ..security import identity_hashes, keyed_hash
 from ..store.uow import UnitOfWork
+from . import disputes
 from . import orders as svc
 
 IGNORED = "ignored"
@@ -85,10 +86,27 @@ def place_order(uow: UnitOfWork, o: ShopOrder, r: ShopRules, now: datetime) -> s
     return svc.attribute_order(uow, cmd, r.rules, now, r.cal, r.fraud_rules, tree=r.tree, also=links)
 
 
-def dispute_refund(d: ShopDispute) -> ShopRefund | None:
-    """A lost dispute refunds what is left of the order; opened and won are not acted on (yet)."""
-    if d.status != LOST:
-        return None
+def dispute(uow: UnitOfWork, d: ShopDispute, r: ShopRules, now: datetime) -> svc.Outcome:
+    """Opened: the order's commissions are held; won: released; lost: the order is refunded in full
+    (services/disputes.py). A dispute closed that Upline never saw open holds nothing: lost, it is
+    a refund of what is left; won, nothing changes."""
+    check_currency(d.currency, r.currencies)
+    order_id = uow.shops.order_for_payment(d.provider, d.payment_intent) if d.payment_intent else None
+    if order_id is None:
+        return ignored(d, "no order Upline recorded was paid by the disputed payment")
+    if d.status == OPENED:
+        result, created = disputes.opened(uow, order_id, d.dispute_id, d.occurred_at, now, r.cal)
+        return svc.Outcome(result, created)
+    closed = disputes.closed(uow, order_id, d.dispute_id, d.status, d.occurred_at, now, r.cal)
+    if closed is not None:
+        return svc.Outcome(*closed)
+    if d.status == LOST:
+        return refund(uow, dispute_refund(d), r, now)
+    return ignored(d, "the dispute was won and Upline held nothing for it")
+
+
+def dispute_refund(d: ShopDispute) -> ShopRefund:
+    """A lost dispute Upline never saw open: a refund of what is left of the order."""
     return ShopRefund(provider=d.provider, event_id=d.event_id, refund_id=f"{d.dispute_id}:lost",
                       amount=RemainderRefund(), currency=d.currency, occurred_at=d.occurred_at,
                       payment_intent=d.payment_intent, charge_id=d.charge_id)
@@ -125,6 +143,9 @@ def refund(uow: UnitOfWork, f: ShopRefund, r: ShopRules, now: datetime) -> svc.O
         if recorded.fingerprint != fingerprint:
             raise Conflict("this refund id was already used with a different body", code="idempotency_conflict")
         return svc.Outcome(recorded.result, created=False)
+    if order is not None and order.dispute_open:
+        return ignored(f, f"the order's payment is under dispute ({order.dispute_open}): its commissions are held "
+                          "until the dispute closes")
     if order is None:
         # Not 404: a provider retries a failing delivery for hours and Shopify then drops the
         # subscription; an order Upline never recorded (placed before the integration, a test order)
@@ -145,11 +166,7 @@ def apply(uow: UnitOfWork, command: Any, r: ShopRules, now: datetime) -> svc.Out
     if isinstance(command, ShopRefund):
         return refund(uow, command, r, now)
     if isinstance(command, ShopDispute):
-        as_refund = dispute_refund(command)
-        if as_refund is None:
-            return ignored(command, f"dispute {command.status}: holding and releasing commissions on a dispute "
-                                    "is not implemented")
-        return refund(uow, as_refund, r, now)
+        return dispute(uow, command, r, now)
     if isinstance(command, Ignored):
         return ignored(command, command.reason)
     raise TypeError(f"unknown command {command!r}")

@@ -57,6 +57,11 @@ def order(order_id: str) -> Key:
     return (f"ORDER#{order_id}", "ORDER")
 
 
+def dispute(order_id: str, dispute_id: str) -> Key:
+    """A chargeback of the order's payment: what it held, and how it closed."""
+    return (f"ORDER#{order_id}", f"DISPUTE#{dispute_id}")
+
+
 def refund(order_id: str, refund_id: str) -> Key:
     return (f"ORDER#{order_id}", f"REFUND#{refund_id}")
 

@@ -40,7 +40,8 @@ def order_from(item: dict[str, Any]) -> RecordedOrder:
     return RecordedOrder(item["order_id"], item["fingerprint"], item["amount_minor"], item["currency"], ordered_at,
                          item.get("refunded_minor", 0), entries, result,
                          attributed_to=item.get("attributed_to"), period=item.get("period", ""),
-                         settles_in=item.get("settles_in") or "", rejected=bool(item.get("rejected_at")))
+                         settles_in=item.get("settles_in") or "", rejected=bool(item.get("rejected_at")),
+                         dispute_open=item.get("dispute_open"))
 
 
 
@@ -182,6 +183,40 @@ class OrderRepo:
             "amount_minor": h.amount_minor,
             schema.GSI1PK: keys.holds_index(shard_of(h.order_id, keys.HOLD_SUBS)),
             schema.GSI1SK: f"{iso(h.held_at)}#{h.order_id}"})
+
+    # ---- disputes (services/disputes.py) -------------------------------------------------------
+    def dispute(self, order_id: str, dispute_id: str) -> dict[str, Any] | None:
+        return self.table.get(keys.dispute(order_id, dispute_id))
+
+    def dispute_opened(self, order: RecordedOrder, dispute_id: str, partner_id: str, held: list[Entry],
+                       result: dict[str, Any], at: datetime) -> list[ops.TransactOp]:
+        """The dispute record (the claim; listed with the held orders for review) and the order marked
+        disputed, from the refunded total read (a refund racing it makes it read again)."""
+        return [
+            put_new(keys.dispute(order.order_id, dispute_id), {
+                "order_id": order.order_id, "dispute_id": dispute_id, "partner_id": partner_id,
+                "reasons": ["dispute"], "status": "disputed", "held_at": iso(at), "currency": order.currency,
+                "amount_minor": order.amount_minor - order.refunded_minor, "result": json.dumps(result, sort_keys=True),
+                "held": [{"entry_id": e.entry_id, "partner_id": e.partner_id, "level": e.level,
+                          "amount_minor": e.amount_minor, "plan_version": e.plan_version, "rate_bps": e.rate_bps,
+                          "payable_at": iso(e.payable_at)} for e in held],
+                schema.GSI1PK: keys.holds_index(shard_of(order.order_id, keys.HOLD_SUBS)),
+                schema.GSI1SK: f"{iso(at)}#{order.order_id}#{dispute_id}"}),
+            Update(keys.order(order.order_id), set={"dispute_open": dispute_id},
+                   when=eq("refunded_minor", order.refunded_minor) & ops.Absent("dispute_open")),
+        ]
+
+    def dispute_closed(self, order: RecordedOrder, dispute_id: str, status: str, refunded_minor: int,
+                       result: dict[str, Any], at: datetime) -> list[ops.TransactOp]:
+        """The dispute closed (won or lost), once: conditional on it being open; the order no longer
+        disputed, its refunded total moved to `refunded_minor` from the value read."""
+        return [
+            Update(keys.dispute(order.order_id, dispute_id),
+                   set={"status": status, "closed_at": iso(at), "closed_result": json.dumps(result, sort_keys=True)},
+                   when=eq("status", "disputed")),
+            Update(keys.order(order.order_id), set={"refunded_minor": refunded_minor}, remove=("dispute_open",),
+                   when=eq("refunded_minor", order.refunded_minor) & eq("dispute_open", dispute_id)),
+        ]
 
     def period_open(self, period: str) -> Check:
         """Entries may land in a period only until settlement starts closing it."""
