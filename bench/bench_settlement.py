@@ -5,7 +5,7 @@ and settlement's read rate against a raw paginated Query over the same items.
 The partners are enrolled through the real service; the entries are what the order path writes
 (the domain computes them, the store's own item shape is written with BatchWriteItem, because
 going through the webhook for 100,000 entries would measure the order path again, not settlement).
-The settlement itself is `services.settlement.close_period`, in-process, exactly as the daily job
+The settlement itself is `services.settlement.close.close_period`, in-process, exactly as the daily job
 runs it without a queue: bonuses, ranks, 8 shards of lines, exports to a folder, reconciliation.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from chalicelib.domain.commissions import compute_commissions
 from chalicelib.domain.ledger import commission_entries
 from chalicelib.domain.plans import plan_in_force
 from chalicelib.services import partners, plans
-from chalicelib.services import settlement as svc
+from chalicelib.services.settlement.close import close_period
 from chalicelib.store import dynamo, keys
 from chalicelib.store.files import FolderFiles
 from chalicelib.store.dynamo import Table
@@ -132,7 +132,7 @@ def _child(table: str, conn) -> None:
         d = bootstrap.settlement(fan_out=False)
         began = time.perf_counter()
         with meter:
-            batch = svc.close_period(d, PERIOD, SETTLE_AT, "bench")
+            batch = close_period(d, PERIOD, SETTLE_AT, "bench")
         seconds = time.perf_counter() - began
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     conn.send({"batch": batch, "seconds": seconds, "rss_growth_mb": round(peak - start_rss, 1),

@@ -14,7 +14,7 @@ from . import secret_source
 from .config import Settings
 from .services.audit import AuditTrail
 from .services.outbound import DeliveryRules
-from .services.settlement import Deps
+from .services.settlement.deps import Deps
 from .store.dynamo import Table
 from .store.files import FileStore, FolderFiles, S3Files
 from .store.repositories import Repositories

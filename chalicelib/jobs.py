@@ -8,7 +8,8 @@ from chalice import Blueprint, Cron
 from . import bootstrap
 from .auth import Principal
 from .observability import flush_metrics, logger
-from .services import finance, outbound, settlement, stream
+from .services import finance, outbound, stream
+from .services.settlement import close
 
 bp = Blueprint(__name__)
 
@@ -17,7 +18,7 @@ WEBHOOK_QUEUE = "upline-webhooks"  # infra/template.py points the packaged event
 # The table's stream; infra/template.py points the packaged event source at this stack's table.
 STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/upline/stream/placeholder"
 # The schedule acts under its own name, in the audit log and as the maker of the batches it builds.
-SCHEDULE = Principal(subject=settlement.SYSTEM, role="system")
+SCHEDULE = Principal(subject=close.SYSTEM, role="system")
 
 
 @bp.schedule(Cron(0, 1, "*", "*", "?", "*"), name="settle_daily")
@@ -52,7 +53,7 @@ def _work(deps, event) -> dict:
     for record in event:
         try:
             job = json.loads(record.body)
-            batch = settlement.work_shard(deps, job["period"], int(job["shard"]), bootstrap.now())
+            batch = close.work_shard(deps, job["period"], int(job["shard"]), bootstrap.now())
             logger.info("settlement shard done", extra={"period": job["period"], "shard": job["shard"],
                                                         "batch_status": (batch or {}).get("status")})
         except Exception:

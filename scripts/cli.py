@@ -294,14 +294,14 @@ def backup_restore(args: argparse.Namespace) -> int:
 def finance(args: argparse.Namespace) -> int:
     """The settlement commands: the same services, rules and audit records as the API's."""
     from chalicelib.services import finance as fin
-    from chalicelib.services import settlement as svc
+    from chalicelib.services.settlement import batches, preview
 
     now = bootstrap.now()
     if args.command == "next-period":
         print(fin.next_period(bootstrap.settlement(fan_out=False), now))
         return 0
     if args.command == "show":
-        print(json.dumps(svc.show(bootstrap.settlement(fan_out=False), args.period), indent=2, default=str))
+        print(json.dumps(batches.show(bootstrap.settlement(fan_out=False), args.period), indent=2, default=str))
         return 0
     trail = bootstrap.audit_trail(_invocation())
     if args.command == "settle":
@@ -311,7 +311,7 @@ def finance(args: argparse.Namespace) -> int:
         d = bootstrap.settlement(progress=lambda what, n: bar.update(n), fan_out=False)
         period = args.period or fin.next_period(d, now)
         try:
-            result = svc.dry_run(d, period, now) if args.dry_run else fin.run(d, trail, _as(args, "finance"),
+            result = preview.dry_run(d, period, now) if args.dry_run else fin.run(d, trail, _as(args, "finance"),
                                                                              period, now)
         finally:
             bar.close()

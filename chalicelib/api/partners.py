@@ -6,7 +6,7 @@ from chalice import Blueprint
 from .. import bootstrap
 from ..security import identity_hashes, keyed_hash
 from ..services import partners as svc
-from ..services import settlement as settlement_svc
+from ..services.settlement.partner_ledger import partner_ledger
 from .access import pages_for
 from .guard import audit, limit_signups
 from .http import account_status, caller, fingerprint, json_response, parse, query_int, route
@@ -86,7 +86,7 @@ def clicks(partner_id: str):
 def commissions(partner_id: str):
     caller(bp).require_partner(partner_id)
     svc.get(bootstrap.uow(), partner_id)
-    entries, states, totals = settlement_svc.partner_ledger(bootstrap.settlement(), partner_id, bootstrap.now())
+    entries, states, totals = partner_ledger(bootstrap.settlement(), partner_id, bootstrap.now())
     return json_response({
         "partner_id": partner_id,
         "totals": totals,

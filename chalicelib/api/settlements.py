@@ -8,7 +8,7 @@ from .. import bootstrap
 from ..domain.periods import parse as check_period
 from ..services import dashboard, finance
 from ..services import progress as progress_svc
-from ..services import settlement as svc
+from ..services.settlement import batches, preview
 from .guard import trail
 from ..observability import logger
 from .http import caller, error_body, json_response, parse, route
@@ -22,7 +22,7 @@ FINANCE = ("finance", "admin")
 @route(bp, "/settlements")
 def list_batches():
     caller(bp).require(*FINANCE)
-    return json_response({"batches": svc.batches(bootstrap.settlement())})
+    return json_response({"batches": batches.batches(bootstrap.settlement())})
 
 
 @route(bp, "/settlements/run", ("POST",), body=SettlementRun)
@@ -33,7 +33,7 @@ def run():
     d, now = bootstrap.settlement(), bootstrap.now()
     period = req.period or finance.next_period(d, now)
     if req.dry_run:
-        return json_response(svc.dry_run(d, period, now))
+        return json_response(preview.dry_run(d, period, now))
     return json_response(finance.run(d, trail(bp), who, period, now))
 
 
@@ -41,7 +41,7 @@ def run():
 def show(period: str):
     caller(bp).require(*FINANCE)
     check_period(period)
-    return json_response(svc.show(bootstrap.settlement(), period))
+    return json_response(batches.show(bootstrap.settlement(), period))
 
 
 @route(bp, "/settlements/{period}/approve", ("POST",))
@@ -132,7 +132,7 @@ def line_entries(period: str, partner_id: str):
     return json_response({"period": period, "partner_id": partner_id, "entries": [
         {"entry_id": e.entry_id, "kind": e.kind, "order_id": e.order_id, "level": e.level, "currency": e.currency,
          "amount_minor": e.amount_minor, "period": e.period, "plan_version": e.plan_version, "rate_bps": e.rate_bps,
-         "reverses": e.reverses, "trace": e.trace} for e in svc.entries_of_line(d, period, partner_id)]})
+         "reverses": e.reverses, "trace": e.trace} for e in batches.entries_of_line(d, period, partner_id)]})
 
 
 def _period_param(d) -> str:

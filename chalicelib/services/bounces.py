@@ -26,7 +26,7 @@ from ..domain.maker_checker import require_checker
 from ..domain.settlement import APPROVED, PAID
 from ..store.items import iso
 from ..store.settlement import line_from
-from .settlement import Deps
+from .settlement.deps import Deps
 
 REPORTED, CONFIRMED, DISMISSED = "reported", "confirmed", "dismissed"
 ATTEMPTS = 4

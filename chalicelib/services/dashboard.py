@@ -11,7 +11,8 @@ from ..domain.errors import NotFound
 from ..domain.ledger import BONUS, COMMISSION, HOLD, REVERSAL
 from ..exports import DETAIL_COLUMNS, CsvOut, HashingWriter, detail_row
 from . import partners as partner_svc
-from .settlement import Deps, partner_ledger
+from .settlement.deps import Deps
+from .settlement.partner_ledger import partner_ledger
 
 
 def funnel(d: Deps, partner_id: str, period: str) -> dict[str, Any]:

@@ -11,8 +11,11 @@ from ..auth import Principal
 from ..domain.errors import NotFound
 from ..store.files import sha256
 from . import bounces
-from . import settlement as svc
 from .audit import AuditTrail
+from .settlement import approval, close
+from .settlement.batches import show
+from .settlement.deps import Deps
+from .settlement.exports import export_key
 
 RUNNERS = ("finance", "admin", "system")  # who may run a settlement (the access matrix's rule, and the schedule)
 
@@ -27,45 +30,45 @@ def status_of(batch: Any) -> dict[str, Any]:
     return {k: batch.get(k) for k in ("period", "status", "approved_by", "paid_at") if k in batch}
 
 
-def _batch_status(d: svc.Deps, period: str) -> dict[str, Any]:
+def _batch_status(d: Deps, period: str) -> dict[str, Any]:
     return status_of(d.uow.settlement.batch(period) or {})
 
 
-def next_period(d: svc.Deps, now: datetime) -> str:
+def next_period(d: Deps, now: datetime) -> str:
     """The period a settlement run without one settles: the oldest past its lock not settled yet
     (periods are settled in order), else the latest past its lock (which shows its batch)."""
-    todo = svc.periods_to_close(d, now)
+    todo = close.periods_to_close(d, now)
     return todo[0] if todo else d.cal.last_closeable(now)
 
 
-def run(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
+def run(d: Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
     """Settle one period (or finish settling it)."""
     who.require(*RUNNERS)
     before = _batch_status(d, period)
-    result = svc.close_period(d, period, now, who.subject)
+    result = close.close_period(d, period, now, who.subject)
     trail.record(who, "settlement.run", f"period:{period}", before, status_of(result))
     return result
 
 
-def run_daily(d: svc.Deps, trail: AuditTrail, who: Principal, now: datetime) -> list[dict[str, Any]]:
+def run_daily(d: Deps, trail: AuditTrail, who: Principal, now: datetime) -> list[dict[str, Any]]:
     """The scheduled run: every period past its lock, in order; each period it worked on is audited."""
     who.require(*RUNNERS)
-    results = svc.run_daily(d, now, by=who.subject)
+    results = close.run_daily(d, now, by=who.subject)
     for r in results:
         trail.record(who, "settlement.run", f"period:{r['period']}", None, _batch_status(d, r["period"]))
     return results
 
 
-def approve(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
+def approve(d: Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
     before = _batch_status(d, period)
-    result = svc.approve(d, period, who, now)
+    result = approval.approve(d, period, who, now)
     trail.record(who, "settlement.approve", f"period:{period}", before, _batch_status(d, period))
     return result
 
 
-def mark_paid(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
+def mark_paid(d: Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
     before = _batch_status(d, period)
-    result = svc.mark_paid(d, period, who, now)
+    result = approval.mark_paid(d, period, who, now)
     trail.record(who, "settlement.paid", f"period:{period}", before, _batch_status(d, period))
     return result
 
@@ -76,40 +79,40 @@ def _bounce_audit(trail: AuditTrail, who: Principal, action: str, period: str, p
     return lambda before, after: trail.op(who, action, target, before, after)
 
 
-def report_bounce(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
+def report_bounce(d: Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
                   reason: str, now: datetime) -> dict[str, Any]:
     """A payout came back: recorded, for a second finance user to confirm. No money moves."""
     return bounces.report(d, period, partner_id, currency, reason, who, now,
                           _bounce_audit(trail, who, "payout.bounce_reported", period, partner_id, currency))
 
 
-def confirm_bounce(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
+def confirm_bounce(d: Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
                    now: datetime) -> dict[str, Any]:
     """A second finance user confirms a reported bounce: the payout is failed and owed again."""
     return bounces.confirm(d, period, partner_id, currency, who, now,
                            _bounce_audit(trail, who, "payout.failed", period, partner_id, currency))
 
 
-def dismiss_bounce(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
+def dismiss_bounce(d: Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
                    reason: str, now: datetime) -> dict[str, Any]:
     """Withdraw a reported bounce that did not happen (nothing moves)."""
     return bounces.dismiss(d, period, partner_id, currency, reason, who, now,
                            _bounce_audit(trail, who, "payout.bounce_dismissed", period, partner_id, currency))
 
 
-def export_meta(d: svc.Deps, period: str, name: str) -> tuple[dict[str, Any], str]:
+def export_meta(d: Deps, period: str, name: str) -> tuple[dict[str, Any], str]:
     """An export's record on its batch (file, checksum, size) and its storage key."""
-    batch = svc.show(d, period)["batch"]
+    batch = show(d, period)["batch"]
     files = {**(batch.get("exports") or {})}
     if batch.get("payout_file"):
         files["payouts"] = batch["payout_file"]
     if name not in files:
         raise NotFound(f"no export {name!r} for {period}; there are: {', '.join(sorted(files)) or 'none yet'}",
                        code="unknown_export")
-    return files[name], svc.export_key(period, files[name]["file"])
+    return files[name], export_key(period, files[name]["file"])
 
 
-def export_link(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, name: str,
+def export_link(d: Deps, trail: AuditTrail, who: Principal, period: str, name: str,
                 seconds: int) -> dict[str, Any]:
     """Where to download an export: a short-lived link (presigned in S3), recorded as handed out."""
     who.require("finance", "admin")
@@ -118,7 +121,7 @@ def export_link(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, nam
     return {**meta, "url": d.files.url(key, seconds), "expires_in": seconds}
 
 
-def download(d: svc.Deps, trail: AuditTrail, who: Principal, period: str, name: str) -> tuple[dict[str, Any], bytes]:
+def download(d: Deps, trail: AuditTrail, who: Principal, period: str, name: str) -> tuple[dict[str, Any], bytes]:
     """An export's bytes, checked against the checksum recorded at settlement; never corrupt bytes."""
     who.require("finance", "admin")
     meta, key = export_meta(d, period, name)

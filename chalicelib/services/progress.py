@@ -6,7 +6,7 @@ from typing import Any
 
 from ..domain import bonuses as rules
 from . import partners as partner_svc
-from .settlement import Deps, plan_for
+from .settlement.deps import Deps, plan_for
 
 
 def progress(d: Deps, partner_id: str, period: str, now: datetime) -> dict[str, Any]:

@@ -15,7 +15,11 @@ from chalicelib.auth import Principal
 from chalicelib.domain.errors import Conflict, Unprocessable
 from chalicelib.services import backup as svc
 from chalicelib.services import bounces
-from chalicelib.services import settlement as settle_svc
+from chalicelib.services.settlement.approval import approve
+from chalicelib.services.settlement.batches import show
+from chalicelib.services.settlement.close import close_period
+from chalicelib.services.settlement.deps import Deps
+from chalicelib.services.settlement.exports import verify_exports
 from chalicelib.store.dynamo import Table
 from chalicelib.store.files import FolderFiles, S3Files
 from chalicelib.store.repositories import Repositories
@@ -38,10 +42,10 @@ def settled(api, moto_client, tmp_path, monkeypatch):
     p = Settling(api, clock)
     busy_august(p)
     d = bootstrap.settlement(fan_out=False)
-    settle_svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system:schedule")
+    close_period(d, PERIOD, AFTER_AUG_LOCK, "system:schedule")
     finance = Principal(subject="finance-2", role="finance")
-    settle_svc.approve(d, PERIOD, finance, AFTER_AUG_LOCK)
-    paid = [ln for ln in settle_svc.show(d, PERIOD)["lines"] if ln["payout_minor"] > 0]
+    approve(d, PERIOD, finance, AFTER_AUG_LOCK)
+    paid = [ln for ln in show(d, PERIOD)["lines"] if ln["payout_minor"] > 0]
     bounces.report(d, PERIOD, paid[0]["partner_id"], "USD", "account closed", finance, AFTER_AUG_LOCK)
     bounces.confirm(d, PERIOD, paid[0]["partner_id"], "USD", Principal(subject="finance-3", role="finance"),
                     AFTER_AUG_LOCK)
@@ -49,9 +53,9 @@ def settled(api, moto_client, tmp_path, monkeypatch):
     return d
 
 
-def restored_deps(client, files) -> settle_svc.Deps:
+def restored_deps(client, files) -> Deps:
     table = Table(client, RESTORED)
-    return settle_svc.Deps(uow=UnitOfWork(Repositories(table)), files=files, cal=bootstrap.settings().calendar)
+    return Deps(uow=UnitOfWork(Repositories(table)), files=files, cal=bootstrap.settings().calendar)
 
 
 def test_a_backup_in_s3_restores_into_an_empty_table_that_reconciles_and_regenerates_the_exports(
@@ -80,7 +84,7 @@ def test_a_backup_in_s3_restores_into_an_empty_table_that_reconciles_and_regener
     ledger = manifest["figures"]["ledger"]
     assert sum(v[0] for k, v in ledger.items() if k.endswith("/USD")) > 0
     # The restored table rebuilds the batch's exports with the checksums recorded at settlement.
-    assert settle_svc.verify_exports(restored_deps(moto_client, settled.files), PERIOD) == \
+    assert verify_exports(restored_deps(moto_client, settled.files), PERIOD) == \
         {"summary": True, "detail": True, "json": True}
 
 

@@ -3,7 +3,7 @@ finance's approvals, payments and two-person bounces — and what partners read:
 `GET /partners/{id}/commissions` counts every minor unit once, and shows as payable what the next
 settlement run then pays.
 
-"What the next run pays" is what the real settlement (`services.settlement.run_daily`) then writes:
+"What the next run pays" is what the real settlement (`services.settlement.close.run_daily`) then writes:
 the payouts of its new lines plus the balance it carries forward, less the bonus entries that run
 itself computes (they are not owed before it). Paid, in payment and returned are summed
 independently from the batches' lines; the ledger from the stored entries.
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from chalicelib import bootstrap
-from chalicelib.services import settlement as settle_svc
+from chalicelib.services.settlement.close import run_daily
 from chalicelib.store.files import FolderFiles
 from chalicelib.store.schema import create_table
 from tests.conftest import wire
@@ -108,7 +108,7 @@ class History:
         """The scheduled run; what each partner was shown as payable just before is what it pays."""
         before = self.shown()
         items_before = {(i["PK"], i["SK"]) for i in table_snapshot()}
-        settle_svc.run_daily(bootstrap.settlement(fan_out=False), self.clock.t, by="finance-1")
+        run_daily(bootstrap.settlement(fan_out=False), self.clock.t, by="finance-1")
         new = [i for i in table_snapshot() if (i["PK"], i["SK"]) not in items_before]
         expected: dict[tuple[str, str], int] = defaultdict(int)
         for i in new:

@@ -11,7 +11,8 @@ from botocore.exceptions import ReadTimeoutError
 from chalicelib import bootstrap
 from chalicelib.auth import Principal
 from chalicelib.services import plans as plans_svc
-from chalicelib.services import settlement as settle_svc
+from chalicelib.services.settlement.approval import approve
+from chalicelib.services.settlement.close import close_period
 from chalicelib.store.dynamo import Retry, Table
 from chalicelib.store.uow import UnitOfWork
 from tests.support.program import Program, ledger_items, sale_postings
@@ -92,10 +93,10 @@ def test_an_approval_whose_reply_was_lost_is_an_approval_not_a_conflict(api, wir
     p.sell("o1", 6_200_000)
     clock.t = AFTER_AUG_LOCK
     d = bootstrap.settlement(fan_out=False)
-    assert settle_svc.close_period(d, "2026-08", AFTER_AUG_LOCK, "system")["status"] == "draft"
+    assert close_period(d, "2026-08", AFTER_AUG_LOCK, "system")["status"] == "draft"
     losing(wired, "update_item")
     d = bootstrap.settlement(fan_out=False)
-    batch = settle_svc.approve(d, "2026-08", Principal(subject="finance-2", role="finance"), AFTER_AUG_LOCK)
+    batch = approve(d, "2026-08", Principal(subject="finance-2", role="finance"), AFTER_AUG_LOCK)
     assert batch["status"] == "approved" and batch["approved_by"] == "finance-2"
 
 

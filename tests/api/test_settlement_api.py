@@ -255,7 +255,8 @@ def test_on_s3_exports_are_encrypted_and_linked_by_a_short_lived_presigned_url(a
 
 def test_a_batch_that_does_not_reconcile_fails_loudly_and_cannot_be_approved(program, moto_client):
     from chalicelib.domain.ledger import COMMISSION, Entry
-    from chalicelib.services import settlement as svc
+    from chalicelib.services.settlement.close import close_period, finalize, run_daily
+    from chalicelib.services.settlement.shards import settle_shard
     from chalicelib.store.ledger import entry_item, entry_key
     from chalicelib.store import dynamo
 
@@ -264,23 +265,23 @@ def test_a_batch_that_does_not_reconcile_fails_loudly_and_cannot_be_approved(pro
     shards = []
     d = bootstrap.settlement()
     d.fanout = lambda period, shard: shards.append(shard)
-    svc.close_period(d, "2026-08", AFTER_AUG_LOCK, "finance-1")
+    close_period(d, "2026-08", AFTER_AUG_LOCK, "finance-1")
     for shard in shards:
-        svc.settle_shard(d, "2026-08", shard)
+        settle_shard(d, "2026-08", shard)
     # A defect writes an entry behind settlement's back, after the lines were drawn up.
     stray = Entry("stray#L1", COMMISSION, "P-DDD", "stray", 1, 999, "USD", 1, 1000, AFTER_AUG_LOCK, AFTER_AUG_LOCK,
                   period="2026-08", settles_in="2026-08")
     moto_client.put_item(TableName=d.uow.table.name,
                          Item=dynamo.encode(dynamo.with_key(entry_key(stray), entry_item(stray))))
-    batch = svc.finalize(d, "2026-08", AFTER_AUG_LOCK)
+    batch = finalize(d, "2026-08", AFTER_AUG_LOCK)
     assert batch["status"] == "reconciliation_failed"
     assert any("ledger entries sum to" in p for p in batch["reconciliation"]["problems"])
     r = program.approve("2026-08", "finance-2")
     assert (r.status_code, json.loads(r.body)["error"]["code"]) == (409, "reconciliation_failed")
     # Nothing is closed or settled past it: the next run finalizes it again, and fails again, loudly.
     assert d.uow.settlement.period("2026-08")["status"] != "closed" and d.uow.settlement.settled_through() is None
-    assert svc.close_period(d, "2026-08", AFTER_AUG_LOCK, "system")["status"] == "reconciliation_failed"
-    assert svc.run_daily(d, AFTER_SEP_LOCK) == [{"period": "2026-08", "status": "reconciliation_failed"}]
+    assert close_period(d, "2026-08", AFTER_AUG_LOCK, "system")["status"] == "reconciliation_failed"
+    assert run_daily(d, AFTER_SEP_LOCK) == [{"period": "2026-08", "status": "reconciliation_failed"}]
 
 
 def test_a_partner_reads_its_funnel_earnings_and_payouts_and_finance_drills_into_a_line(program):
@@ -342,13 +343,13 @@ def test_only_well_formed_periods_are_accepted(program, period):
 
 
 def test_whoever_did_settlement_work_on_a_batch_may_not_approve_it(program):
-    from chalicelib.services import settlement as svc
+    from chalicelib.services.settlement.close import close_period
 
     program.sell("o1", 1_000_000)
     program.clock.t = AFTER_AUG_LOCK
     d = bootstrap.settlement()
     d.fanout = lambda period, shard: None  # the schedule hands the shards out and stops
-    assert svc.close_period(d, "2026-08", AFTER_AUG_LOCK, "system:schedule")["status"] == "building"
+    assert close_period(d, "2026-08", AFTER_AUG_LOCK, "system:schedule")["status"] == "building"
     assert json.loads(program.run(period="2026-08", who="finance-3").body)["status"] == "draft"  # finished by hand
     refused = program.approve("2026-08", "finance-3")
     assert (refused.status_code, json.loads(refused.body)["error"]["code"]) == (403, "maker_checker")

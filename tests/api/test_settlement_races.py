@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.services import settlement as svc
+from chalicelib.services.settlement.close import close_period, run_daily
+from chalicelib.services.settlement.exports import verify_exports
 from tests.integration.test_settlement_runs import PERIOD, busy_august, deps_on, exports, money_items
 from tests.support.settlement import AFTER_AUG_LOCK, Clock, Settling
 
@@ -41,15 +42,15 @@ def clock(monkeypatch):
 def test_a_run_that_finds_its_lines_written_by_another_run_mid_shard_reports_them(api, clock, moto_client, tmp_path):
     busy_august(Settling(api, clock))
     other = deps_on(moto_client, tmp_path / "other")
-    slow = deps_on(BeforeCarryRead(moto_client, lambda: svc.close_period(other, PERIOD, AFTER_AUG_LOCK, "system")),
+    slow = deps_on(BeforeCarryRead(moto_client, lambda: close_period(other, PERIOD, AFTER_AUG_LOCK, "system")),
                    tmp_path / "slow")
     # Before the fix the slow run saw the carry moved to this period and refused with out_of_order.
-    batch = svc.close_period(slow, PERIOD, AFTER_AUG_LOCK, "system")
+    batch = close_period(slow, PERIOD, AFTER_AUG_LOCK, "system")
     assert batch["status"] == "draft" and batch["reconciliation"]["ok"]
     reference = money_items(moto_client)
-    assert svc.close_period(deps_on(moto_client, tmp_path / "again"), PERIOD, AFTER_AUG_LOCK, "x") == batch
+    assert close_period(deps_on(moto_client, tmp_path / "again"), PERIOD, AFTER_AUG_LOCK, "x") == batch
     assert money_items(moto_client) == reference
-    assert svc.verify_exports(other, PERIOD) == {"summary": True, "detail": True, "json": True}
+    assert verify_exports(other, PERIOD) == {"summary": True, "detail": True, "json": True}
     assert exports(tmp_path / "other")
 
 
@@ -79,10 +80,10 @@ def test_a_rerun_after_a_crash_between_the_batch_and_closing_the_period_closes_i
     busy_august(Settling(api, clock))
     crashing = CrashAfterBatchFinished(moto_client)
     with pytest.raises(RuntimeError):
-        svc.close_period(deps_on(crashing, tmp_path / "a"), PERIOD, AFTER_AUG_LOCK, "system")
+        close_period(deps_on(crashing, tmp_path / "a"), PERIOD, AFTER_AUG_LOCK, "system")
     d = deps_on(moto_client, tmp_path / "a")
     assert d.uow.settlement.batch(PERIOD)["status"] == "draft" and d.uow.settlement.period(PERIOD)["status"] == "bonused"
     # Before the fix the rerun returned the finished batch and left the period half-closed for good.
-    assert svc.run_daily(d, AFTER_AUG_LOCK) == [{"period": PERIOD, "status": "draft"}]
+    assert run_daily(d, AFTER_AUG_LOCK) == [{"period": PERIOD, "status": "draft"}]
     assert d.uow.settlement.period(PERIOD)["status"] == "closed" and d.uow.settlement.settled_through() == PERIOD
-    assert svc.run_daily(d, AFTER_AUG_LOCK) == []
+    assert run_daily(d, AFTER_AUG_LOCK) == []

@@ -27,7 +27,9 @@ from chalicelib.domain.attribution import AttributionRules
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.orders import OrderCommand, RefundCommand
 from chalicelib.services import orders as orders_svc
-from chalicelib.services import settlement as settle_svc
+from chalicelib.services.settlement.close import close_period
+from chalicelib.services.settlement.deps import Deps
+from chalicelib.services.settlement.exports import verify_exports
 from chalicelib.store.dynamo import Retry, Table
 from chalicelib.store.files import FolderFiles
 from chalicelib.store.repositories import Repositories
@@ -107,8 +109,8 @@ def test_a_storm_of_orders_refunds_and_settlement_runs_leaves_every_invariant_in
                                                   tree=tree).result["order_id"]
             if job[0] == "refund":
                 return orders_svc.refund_order(uow, refund_cmd(job[1], job[2], job[3]), t, cal).result
-            d = settle_svc.Deps(uow=uow, files=files, cal=cal, tree=tree, shard_threads=2)
-            return settle_svc.close_period(d, PERIOD, after_lock, "system:schedule")["status"]
+            d = Deps(uow=uow, files=files, cal=cal, tree=tree, shard_threads=2)
+            return close_period(d, PERIOD, after_lock, "system:schedule")["status"]
         except DomainError as e:
             return e.code
         except Exception as e:  # the faulty edge outlasted the retries: the sender would try again
@@ -128,8 +130,8 @@ def test_a_storm_of_orders_refunds_and_settlement_runs_leaves_every_invariant_in
             if isinstance(result, str) and (result.startswith("failed") or result == "busy"):
                 run((0, job))
         jobs += wave
-    d = settle_svc.Deps(uow=uow_of(Table(local_client, os.environ["UPLINE_TABLE"])), files=files, cal=cal, tree=tree)
-    batch = settle_svc.close_period(d, PERIOD, after_lock, "system:schedule")
+    d = Deps(uow=uow_of(Table(local_client, os.environ["UPLINE_TABLE"])), files=files, cal=cal, tree=tree)
+    batch = close_period(d, PERIOD, after_lock, "system:schedule")
     assert batch["status"] == "draft" and batch["reconciliation"]["ok"], batch
 
     items = table_snapshot()
@@ -152,4 +154,4 @@ def test_a_storm_of_orders_refunds_and_settlement_runs_leaves_every_invariant_in
     settled = sum(ln["entry_count"] for ln in (x for x in items if x["PK"] == f"BATCH#{PERIOD}"
                                                 and x["SK"].startswith("LINE#")))
     assert settled == len(august)
-    assert settle_svc.verify_exports(d, PERIOD) == {"summary": True, "detail": True, "json": True}
+    assert verify_exports(d, PERIOD) == {"summary": True, "detail": True, "json": True}

@@ -12,7 +12,12 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.services import partners as partner_svc
-from chalicelib.services import settlement as svc
+from chalicelib.services.settlement.batches import show
+from chalicelib.services.settlement.bonuses import apply_ranks
+from chalicelib.services.settlement.close import close_period, run_daily
+from chalicelib.services.settlement.deps import Deps, plan_for
+from chalicelib.services.settlement.exports import verify_exports
+from chalicelib.services.settlement.shards import settle_shard
 from chalicelib.store.dynamo import Table
 from chalicelib.store.files import FolderFiles
 from chalicelib.store.repositories import Repositories
@@ -55,10 +60,10 @@ def uow_on(client) -> UnitOfWork:
     return UnitOfWork(Repositories(Table(client, os.environ["UPLINE_TABLE"])))
 
 
-def deps_on(client, folder, **kw) -> svc.Deps:
+def deps_on(client, folder, **kw) -> Deps:
     s = bootstrap.settings()
     kw.setdefault("shard_threads", s.settlement_threads)
-    return svc.Deps(uow=uow_on(client), files=FolderFiles(folder), cal=s.calendar, tree=s.tree_rules,
+    return Deps(uow=uow_on(client), files=FolderFiles(folder), cal=s.calendar, tree=s.tree_rules,
                     payout_provider=s.payout_provider, **kw)
 
 
@@ -123,32 +128,32 @@ def august(api, clock, moto_client):
 
 def test_running_settlement_twice_changes_nothing_the_second_time(august, moto_client, tmp_path):
     d = deps_on(moto_client, tmp_path)
-    first = svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")
+    first = close_period(d, PERIOD, AFTER_AUG_LOCK, "system")
     after_first, files_first = money_items(moto_client), exports(tmp_path)
-    second = svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "someone-else")
+    second = close_period(d, PERIOD, AFTER_AUG_LOCK, "someone-else")
     assert second == first and first["status"] == "draft"
     assert money_items(moto_client) == after_first and exports(tmp_path) == files_first
-    assert svc.run_daily(d, AFTER_AUG_LOCK) == []  # nothing left to settle
-    assert svc.verify_exports(d, PERIOD) == {"summary": True, "detail": True, "json": True}
+    assert run_daily(d, AFTER_AUG_LOCK) == []  # nothing left to settle
+    assert verify_exports(d, PERIOD) == {"summary": True, "detail": True, "json": True}
 
 
 def test_a_crash_after_any_write_then_a_rerun_ends_in_the_same_batch(august, moto_client, tmp_path):
     clean = CrashAfter(moto_client, None)
-    svc.close_period(deps_on(clean, tmp_path / "ref"), PERIOD, AFTER_AUG_LOCK, "system")
+    close_period(deps_on(clean, tmp_path / "ref"), PERIOD, AFTER_AUG_LOCK, "system")
     reference, reference_files = money_items(moto_client), exports(tmp_path / "ref")
     assert clean.writes >= 15  # batch, period, bonuses, ranks, 8 shards, lines, finalize: every step is crashed after
     for n in range(1, clean.writes + 1):
         restore(moto_client, august)
         folder = tmp_path / f"crash{n}"
         with pytest.raises(Crash):
-            svc.close_period(deps_on(CrashAfter(moto_client, n), folder), PERIOD, AFTER_AUG_LOCK, "system")
-        svc.close_period(deps_on(moto_client, folder), PERIOD, AFTER_AUG_LOCK, "system")
+            close_period(deps_on(CrashAfter(moto_client, n), folder), PERIOD, AFTER_AUG_LOCK, "system")
+        close_period(deps_on(moto_client, folder), PERIOD, AFTER_AUG_LOCK, "system")
         assert money_items(moto_client) == reference, f"crash after write {n}"
         assert exports(folder) == reference_files, f"crash after write {n}"
 
 
 def test_the_sqs_fan_out_path_produces_byte_identical_exports(august, api, moto_client, tmp_path, monkeypatch):
-    svc.close_period(deps_on(moto_client, tmp_path / "inline"), PERIOD, AFTER_AUG_LOCK, "system:schedule")
+    close_period(deps_on(moto_client, tmp_path / "inline"), PERIOD, AFTER_AUG_LOCK, "system:schedule")
     inline, inline_files = money_items(moto_client), exports(tmp_path / "inline")
 
     restore(moto_client, august)
@@ -185,9 +190,9 @@ def test_concurrent_runs_on_dynamodb_local_settle_once(api_local, clock, local_c
         results = list(pool.map(lambda d: _settle_or_busy(d), runs))
     assert any(r == "draft" for r in results), results
     d = deps_on(local_client, tmp_path / "final")
-    batch = svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")
+    batch = close_period(d, PERIOD, AFTER_AUG_LOCK, "system")
     assert batch["status"] == "draft" and batch["reconciliation"]["ok"]
-    lines = svc.show(d, PERIOD)["lines"]
+    lines = show(d, PERIOD)["lines"]
     assert len({(ln["partner_id"], ln["currency"]) for ln in lines}) == len(lines)
     bonuses = sorted(i["entry_id"]["S"] for i in money_items(local_client) if _is_bonus(i))
     assert bonuses == ["bonus#2026-08#overachievement#P-DDD", "bonus#2026-08#threshold#P-CCC",
@@ -200,11 +205,11 @@ def _is_bonus(raw: dict) -> bool:
     return raw["PK"]["S"].startswith("LEDGER#") and raw.get("kind", {}).get("S") == "bonus"
 
 
-def _settle_or_busy(d: svc.Deps) -> str:
+def _settle_or_busy(d: Deps) -> str:
     from chalicelib.domain.errors import ConcurrentUpdate, Conflict
 
     try:
-        return svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")["status"]
+        return close_period(d, PERIOD, AFTER_AUG_LOCK, "system")["status"]
     except (ConcurrentUpdate, Conflict) as e:
         return f"busy: {e}"
 
@@ -236,19 +241,19 @@ def test_a_shard_waits_until_the_index_shows_every_bonus_then_refuses(august, mo
     from chalicelib.domain.errors import Conflict
 
     d = deps_on(moto_client, tmp_path, fanout=lambda period, shard: None)
-    svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")  # bonuses written, shards handed out
+    close_period(d, PERIOD, AFTER_AUG_LOCK, "system")  # bonuses written, shards handed out
     counts = d.uow.settlement.period(PERIOD)["bonus_counts"]
     shard = next(int(s) for s, n in counts.items() if n)
     seen = []
-    monkeypatch.setattr(svc.time, "sleep", seen.append)
+    monkeypatch.setattr(d, "sleep", seen.append)  # the shard waits through Deps.sleep
     # An index lagging behind:
     monkeypatch.setattr(d.uow.settlement, "bonus_entries_visible", lambda period, shard: 0)
     with pytest.raises(Conflict) as lagging:
-        svc.settle_shard(d, PERIOD, shard)
+        settle_shard(d, PERIOD, shard)
     assert lagging.value.code == "index_lagging" and len(seen) == 6
     assert not d.uow.settlement.shard_done(PERIOD, shard) and not list(d.uow.settlement.lines(PERIOD))
     monkeypatch.undo()
-    svc.settle_shard(d, PERIOD, shard)  # once the index catches up, the shard settles
+    settle_shard(d, PERIOD, shard)  # once the index catches up, the shard settles
     assert d.uow.settlement.shard_done(PERIOD, shard)
 
 
@@ -285,9 +290,9 @@ def test_a_rank_earned_at_close_is_scheduled_once_however_often_the_step_runs(ap
     clock.t = AFTER_AUG_LOCK
     before = uow_on(moto_client).partners.get("P-DDD").schedule
     d = deps_on(moto_client, tmp_path)
-    assert svc.close_period(d, PERIOD, AFTER_AUG_LOCK, "system")["status"] == "draft"
+    assert close_period(d, PERIOD, AFTER_AUG_LOCK, "system")["status"] == "draft"
     for later in (AFTER_AUG_LOCK, AFTER_AUG_LOCK + timedelta(hours=1)):
-        svc.apply_ranks(d, PERIOD, svc.plan_for(d.uow, d.cal, PERIOD), later)
+        apply_ranks(d, PERIOD, plan_for(d.uow, d.cal, PERIOD), later)
     after = uow_on(moto_client).partners.get("P-DDD").schedule
     assert after[:len(before)] == before and len(after) == len(before) + 1
     fence = bootstrap.settings().tree_rules.fence

@@ -23,7 +23,8 @@ from chalicelib.services import orders as orders_svc
 from chalicelib.services import partners as partner_svc
 from chalicelib.services import plans as plans_svc
 from chalicelib.services import projection
-from chalicelib.services import settlement as settle_svc
+from chalicelib.services.settlement.close import close_period
+from chalicelib.services.settlement.deps import Deps
 from chalicelib.store.files import FolderFiles
 from chalicelib.store.memory import MemoryTable
 from chalicelib.store.repositories import Repositories
@@ -78,14 +79,14 @@ def test_an_order_just_before_the_lock_lands_in_its_period_and_one_just_after_in
 
 def test_settlement_refuses_to_start_until_the_fence_after_the_lock_has_passed(world, tmp_path):
     world.order("CCC", datetime(2026, 3, 10, tzinfo=UTC))
-    d = settle_svc.Deps(uow=world.uow(), files=FolderFiles(tmp_path), cal=CAL, tree=TREE)
+    d = Deps(uow=world.uow(), files=FolderFiles(tmp_path), cal=CAL, tree=TREE)
     lock = CAL.lock_at("2026-03")
     for too_soon in (lock, lock + FENCE - timedelta(microseconds=1)):
         with pytest.raises(Unprocessable) as refused:
-            settle_svc.close_period(d, "2026-03", too_soon, "finance-1")
+            close_period(d, "2026-03", too_soon, "finance-1")
         assert refused.value.code == "period_not_locked"
         assert world.repos.settlement.batch("2026-03") is None  # nothing started
-    assert settle_svc.close_period(d, "2026-03", lock + FENCE, "finance-1")["status"] == "draft"
+    assert close_period(d, "2026-03", lock + FENCE, "finance-1")["status"] == "draft"
 
 
 def test_a_status_change_takes_effect_at_its_instant_and_orders_either_side_follow_it(world):

@@ -34,7 +34,10 @@ from chalicelib.services import orders as orders_svc
 from chalicelib.services import partners as partners_svc
 from chalicelib.services import plans as plans_svc
 from chalicelib.services.projection import project
-from chalicelib.services import settlement as settle_svc
+from chalicelib.services.settlement import approval
+from chalicelib.services.settlement.close import close_period, run_daily
+from chalicelib.services.settlement.deps import Deps
+from chalicelib.services.settlement.exports import verify_exports
 from chalicelib.store import dynamo
 from chalicelib.store.dynamo import Retry, Table
 from chalicelib.store.ledger import is_entry
@@ -142,8 +145,8 @@ class Simulation:
         """A fresh unit of work for one delivery, as bootstrap.uow() hands one to each request."""
         return UnitOfWork(self.repos)
 
-    def deps(self) -> settle_svc.Deps:
-        return settle_svc.Deps(uow=self.uow(), files=self.files, cal=self.settings.calendar, tree=self.tree)
+    def deps(self) -> Deps:
+        return Deps(uow=self.uow(), files=self.files, cal=self.settings.calendar, tree=self.tree)
 
     def run(self) -> "Simulation":
         links_secrets, links_svc.secrets = links_svc.secrets, self.secrets
@@ -436,12 +439,12 @@ class Simulation:
             self.faults.crash_after = self.faults.writes + self.rng.randint(1, 60)
         self.note(f"scheduled settlement run{' (crashes mid-way)' if crash else ''}")
         done = self.ref.run_daily(self.now)
-        self.deliver("settlement run", lambda _: Outcome(200, body=settle_svc.run_daily(self.deps(), self.now)))
+        self.deliver("settlement run", lambda _: Outcome(200, body=run_daily(self.deps(), self.now)))
         self.faults.crash_after = None
         if self.ref.batches and self.rng.random() < 0.4:  # the schedule fires twice
             period = self.rng.choice(sorted(self.ref.batches))
             self.note(f"settlement of {period} runs again")
-            self.deliver("settlement again", lambda _: Outcome(200, body=settle_svc.close_period(
+            self.deliver("settlement again", lambda _: Outcome(200, body=close_period(
                 self.deps(), period, self.now, "system:schedule")))
         if done:
             self.note(f"settled {done}")
@@ -467,14 +470,14 @@ class Simulation:
         if p:
             self.note(f"finance-2 approves {p}")
             self._finance(f"approve {p}", lambda: self.ref.approve(p),
-                          lambda: settle_svc.approve(self.deps(), p, FINANCE, self.now))
+                          lambda: approval.approve(self.deps(), p, FINANCE, self.now))
 
     def mark_paid(self) -> None:
         p = self._some_batch()
         if p:
             self.note(f"finance-2 marks {p} paid")
             self._finance(f"mark paid {p}", lambda: self.ref.mark_paid(p),
-                          lambda: settle_svc.mark_paid(self.deps(), p, FINANCE, self.now))
+                          lambda: approval.mark_paid(self.deps(), p, FINANCE, self.now))
 
     def mark_failed(self) -> None:
         paying = sorted(k for k, ln in self.ref.lines.items() if ln["payout_minor"] > 0)
@@ -584,11 +587,11 @@ class Simulation:
 
     def check_exports(self) -> None:
         clean = Table(self.raw, self.table.name)  # the checker reads past the faulty edge
-        d = settle_svc.Deps(uow=UnitOfWork(Repositories(clean)), files=self.files, cal=self.settings.calendar,
+        d = Deps(uow=UnitOfWork(Repositories(clean)), files=self.files, cal=self.settings.calendar,
                             tree=self.tree)
         for period, status in sorted(self.ref.batches.items()):
             if status in FINISHED:
-                verdict = settle_svc.verify_exports(d, period)
+                verdict = verify_exports(d, period)
                 if not all(verdict.values()):
                     raise Mismatch(f"exports of {period} regenerate differently: {verdict}")
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from chalicelib import bootstrap
-from chalicelib.services import settlement as svc
+from chalicelib.services.settlement.deps import Deps
 from tests.support.helpers import auth, dumps
 from tests.support.program import Program
 
@@ -81,5 +81,5 @@ class Settling(Program):
         return self.c.post(f"/settlements/{period}/approve", headers=auth("finance", subject=who), body=b"{}")
 
 
-def deps(**kw) -> svc.Deps:
+def deps(**kw) -> Deps:
     return bootstrap.settlement(**kw)

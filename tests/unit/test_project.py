@@ -84,7 +84,7 @@ def _seam_breaches(path: Path) -> list[str]:
 
 
 def _seam_modules() -> list[Path]:
-    return sorted([*(ROOT / "chalicelib/services").glob("*.py"), *(ROOT / "chalicelib/api").glob("*.py")])
+    return sorted([*(ROOT / "chalicelib/services").rglob("*.py"), *(ROOT / "chalicelib/api").glob("*.py")])
 
 
 def test_services_and_handlers_reach_the_table_only_through_the_unit_of_work():
