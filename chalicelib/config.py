@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Callable, Mapping
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
@@ -178,7 +179,7 @@ class Settings(BaseSettings):
         return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
 
     @property
-    def link_limits(self) -> "LinkLimits":
+    def link_limits(self) -> LinkLimits:
         return LinkLimits(self.link_limit, self.link_rate, self.link_window_seconds)
 
     @property
@@ -231,7 +232,7 @@ class Settings(BaseSettings):
         return urls.https_url(v).href  # kept as a browser serializes it, like every link's destination
 
     @model_validator(mode="after")
-    def _default_destination_allowed(self) -> "Settings":
+    def _default_destination_allowed(self) -> Settings:
         # The redirect falls back to it, so it passes the same check as any link's destination.
         url = urls.https_url(self.default_destination)
         if url.host_kind != urls.DOMAIN or not urls.within(url.host, self.allowed_domains):
@@ -252,7 +253,7 @@ class Settings(BaseSettings):
         return TreeRules(self.max_depth, timedelta(seconds=self.fence_seconds))
 
     @model_validator(mode="after")
-    def _fence_outlasts_requests(self) -> "Settings":
+    def _fence_outlasts_requests(self) -> Settings:
         # One call may take connect + read timeouts per attempt (bootstrap.dynamodb_client: 3 s + 10 s,
         # 5 attempts) after the last moment a request may start its commit.
         if self.fence_seconds and self.fence_seconds <= self.max_request_seconds + CALL_SECONDS:
@@ -260,7 +261,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _private_endpoints_only_locally(self) -> "Settings":
+    def _private_endpoints_only_locally(self) -> Settings:
         if self.outbound_allow_private and self.secrets_path:
             raise ValueError("UPLINE_OUTBOUND_ALLOW_PRIVATE is for the local stage only, not with UPLINE_SECRETS_PATH")
         return self
@@ -274,7 +275,7 @@ class Settings(BaseSettings):
         return timedelta(days=self.click_ttl_days)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from `env` (a mapping of variables) instead of the process environment."""
         if env is None:
             return cls()

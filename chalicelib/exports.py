@@ -11,7 +11,8 @@ import hashlib
 import io
 import json
 import re
-from typing import IO, Any, Iterable
+from collections.abc import Iterable
+from typing import IO, Any
 
 from .domain.ledger import Entry
 from .domain.money import format_minor

@@ -13,7 +13,8 @@ Locally and in tests (no path set) the same variables come from the environment 
 from __future__ import annotations
 
 import time
-from typing import Callable, Mapping, Protocol
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError

@@ -8,7 +8,8 @@ prod in separate accounts (or add a stage dimension in the app) for these two al
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .telemetry import KEY
 

@@ -28,7 +28,8 @@ import json
 import os
 import sys
 import uuid
-from typing import Any, Mapping, NoReturn
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 from chalicelib import bootstrap
 from chalicelib.auth import ROLES, Principal, mint_for
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `| head`: the reader has what it wanted
         sys.stderr.close()
         return 0
-    except Exception as e:  # noqa: BLE001 — the operator gets one line; --traceback shows the rest
+    except Exception as e:  # any other failure: the operator gets one line; --traceback shows the rest
         if args.traceback:
             raise
         return _fail(explain(e, args), 1)
@@ -127,8 +128,13 @@ def _fail(line: str, code: int) -> int:
 
 def explain(e: Exception, args: argparse.Namespace) -> str:
     """One readable line for an error the operator can do something about."""
-    from botocore.exceptions import (ClientError, ConnectionClosedError, EndpointConnectionError,
-                                     NoCredentialsError, NoRegionError)
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
     from pydantic import ValidationError
 
     endpoint = os.environ.get("DYNAMODB_ENDPOINT")

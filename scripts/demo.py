@@ -5,15 +5,15 @@ same the API and the CLI use."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.auth import Principal
 from chalicelib.config import Settings
 from chalicelib.domain.attribution import AttributionRules
 from chalicelib.domain.bonuses import BonusRules, Tier
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.periods import previous_period
 from chalicelib.domain.orders import OrderCommand, RefundCommand
+from chalicelib.domain.periods import previous_period
 from chalicelib.security import keyed_hash
 from chalicelib.services import links, orders, partners, plans
 from chalicelib.services.audit import AuditTrail
@@ -54,7 +54,7 @@ def past_periods(s: Settings, now: datetime) -> list[str]:
 
 
 def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> list[str]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cal = s.calendar
     periods = past_periods(s, now)
     out = [f"program calendar: months in {s.program_tz}, locked {s.lock_days} days after they end"]

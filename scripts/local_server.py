@@ -17,8 +17,15 @@ import logging
 import sys
 from typing import Any
 
-from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer, LocalGateway,
-                           LocalGatewayException, RouteMatcher)
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayException,
+    RouteMatcher,
+)
 
 from chalicelib.api import gateway
 from scripts.dynamodb_local import ROOT

@@ -13,9 +13,9 @@ here. A new area adds its rows in one place: `MATRIX`.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from ..domain.errors import Forbidden, Unauthorized
 

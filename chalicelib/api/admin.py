@@ -4,12 +4,12 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from .. import bootstrap
+from ..domain.bonuses import BonusRules
+from ..domain.periods import parse as check_period
 from ..services import partners as partner_svc
 from ..services import plans as plan_svc
-from ..domain.bonuses import BonusRules
 from ..store.items import iso
 from ..store.plans import bonus_rules_dict, bonus_rules_from
-from ..domain.periods import parse as check_period
 from .guard import audit
 from .http import caller, json_response, parse, route
 from .partners import partner_view

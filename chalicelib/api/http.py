@@ -5,7 +5,8 @@ import functools
 import hashlib
 import json
 import re
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError

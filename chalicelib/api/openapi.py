@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from ..domain.members import MEMBER_ID_RE
 from ..domain.periods import PERIOD_RE
-from . import access, schemas as m
+from . import access
+from . import schemas as m
 from .http import BODIES, PREFLIGHT_PATHS, json_response, route
 
 bp = Blueprint(__name__)

@@ -94,7 +94,7 @@ class PlanIn(Body):
     holding_days: Annotated[StrictInt, Field(ge=0, le=365)] = 30
     effective_from: Instant | None = None
     min_payout_minor: Annotated[StrictInt, Field(ge=0, le=10_000_000_000)] = 5_000
-    bonus: "BonusIn | None" = None
+    bonus: BonusIn | None = None
 
 
 # ---- bonuses and settlement ------------------------------------------------------------------

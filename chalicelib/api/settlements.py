@@ -6,11 +6,11 @@ from chalice import Blueprint, Response
 
 from .. import bootstrap
 from ..domain.periods import parse as check_period
+from ..observability import logger
 from ..services import dashboard, finance
 from ..services import progress as progress_svc
 from ..services import settlement as svc
 from .guard import trail
-from ..observability import logger
 from .http import caller, error_body, json_response, parse, route
 from .schemas import BounceDismissed, PayoutFailed, SettlementRun
 

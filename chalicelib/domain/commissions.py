@@ -1,9 +1,9 @@
 """Where a commission is computed: level rates, compression, the cap and its allocation, reversals."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
 
 from .money import allocate_largest_remainder, bps_share_floor, bps_share_half_even, round_half_even
 from .plans import Plan

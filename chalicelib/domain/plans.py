@@ -1,9 +1,9 @@
 """Commission plans: versioned, effective-dated rates per level in basis points."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
 
 from . import bonuses
 from .errors import InvalidInput, Unprocessable

@@ -6,9 +6,9 @@ Units are integers: `points`, or `credit` in minor units of the program's curren
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidInput, Unprocessable
 from .money import BPS, CURRENCY_EXPONENTS
@@ -48,7 +48,7 @@ class RewardProgram:
     tiers: TierProgram = field(default_factory=TierProgram)
 
 
-DEFAULT_PROGRAM = RewardProgram(version=0, effective_from=datetime(2000, 1, 1, tzinfo=timezone.utc))
+DEFAULT_PROGRAM = RewardProgram(version=0, effective_from=datetime(2000, 1, 1, tzinfo=UTC))
 
 
 def validate_program(p: RewardProgram) -> RewardProgram:

@@ -7,8 +7,8 @@ less, including a negative balance left by clawbacks, is carried forward. Never 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 from .ledger import BONUS, COMMISSION, PAYOUT_RETURN, REVERSAL, Entry
 

@@ -14,9 +14,10 @@ walk below checks every step against the sponsors themselves and names what it s
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from .errors import Unprocessable
 from .tree import ACTIVE, Node

@@ -7,9 +7,9 @@ Bands are half-open [lower, next lower): with the defaults, 500.00 spent or 3 or
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Mapping
 
 from .errors import InvalidInput
 from .money import BPS

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from ..domain import urls
 from ..domain.errors import InvalidInput
@@ -150,7 +151,7 @@ def epoch(data: Any, *path: str | int) -> datetime:
     seconds = integer(data, *path)
     if not 946684800 <= seconds < 32503680000:  # 2000..3000, the house's range for times
         raise PayloadRefused(f"{_name(path)} is out of range", code="invalid_payload")
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def instant(data: Any, *path: str | int, naive_is_utc: bool = False) -> datetime:
@@ -162,7 +163,7 @@ def instant(data: Any, *path: str | int, naive_is_utc: bool = False) -> datetime
     except ValueError:
         parsed = None
     if parsed is not None and parsed.tzinfo is None and naive_is_utc:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     if parsed is None or parsed.tzinfo is None or not 2000 <= parsed.year < 3000:
         raise PayloadRefused(f"{_name(path)} is missing or not a time with an offset", code="invalid_payload")
     return parsed

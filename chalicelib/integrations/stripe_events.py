@@ -2,13 +2,24 @@
 currency, which is ISO 4217's minor unit except where Stripe says otherwise (below)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..domain.errors import InvalidInput
 from ..domain.money import iso_exponent, rescale_minor
 from . import payload as p
-from .commands import (LOST, OPENED, STRIPE, WON, Command, Ignored, PaymentShareRefund, ShopDispute, ShopOrder,
-                       ShopRefund)
+from .commands import (
+    LOST,
+    OPENED,
+    STRIPE,
+    WON,
+    Command,
+    Ignored,
+    PaymentShareRefund,
+    ShopDispute,
+    ShopOrder,
+    ShopRefund,
+)
 from .errors import PayloadRefused
 from .signatures import Delivery
 

@@ -4,9 +4,10 @@ role, what, on which target, the state before and after, and whether anything ch
 it and however they reached the program."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from ..auth import Principal
 from ..store.review import AuditRecord

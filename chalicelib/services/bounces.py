@@ -15,13 +15,14 @@ that finds its work done (a retry, or a second click) changes nothing and answer
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from ..auth import Principal
+from ..domain.actors import same_person
 from ..domain.errors import Conflict, NotFound
 from ..domain.ledger import PAYOUT_RETURN, Entry, payout_return_entry_id
-from ..domain.actors import same_person
 from ..domain.maker_checker import require_checker
 from ..domain.settlement import APPROVED, PAID
 from ..store.items import iso

@@ -8,8 +8,8 @@ from typing import Any
 from ..domain.commissions import reversal_amounts
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound
 from ..domain.ledger import HOLD, Entry
-from ..domain.periods import Calendar
 from ..domain.orders import RecordedOrder
+from ..domain.periods import Calendar
 from ..store.uow import TransactOp, UnitOfWork
 
 

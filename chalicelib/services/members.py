@@ -12,9 +12,9 @@ from ..domain import tiers as tr
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, InvalidInput, NotFound, Unprocessable
 from ..domain.members import INVITE_ALPHABET, Member, member_id_for
 from ..domain.notifications import REWARD_EARNED, QuietHours, notify
+from ..store.items import iso
 from ..store.members import Coupon, MemberProfile, OutboxItem, Redemption, RefusalRecord
 from ..store.readable import Versions
-from ..store.items import iso
 from ..store.uow import TransactOp, UnitOfWork
 from .member_settle import ATTEMPTS, load, settle
 

@@ -13,9 +13,10 @@ never contend with each other (docs/architecture.md, "The path of an order"):
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from ..domain import attribution as attr
 from ..domain import fraud

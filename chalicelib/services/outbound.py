@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from ..domain import outbound as rules
 from ..domain.errors import Conflict, NotFound

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from typing import Any, Iterator
-
+from typing import Any
 
 PART_ITEMS = 5_000  # items per data file
 

@@ -1,7 +1,8 @@
 """Typed conditions and updates (store/ops.py) as DynamoDB expressions with placeholders."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import ops, schema
 

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 from ..domain.links import CodeRef
 from ..domain.settlement import shard_of
-from . import keys, schema
 from ..lru import LRU
-from .ops import Absent, Put, Update, lt, put_new
+from . import keys, schema
 from .items import epoch, iso
+from .ops import Absent, Put, Update, lt, put_new
 
 CODE_CACHE_SIZE = 10_000  # ~0.5 KB a code: ~5 MB, far more than one instance sees clicked between deploys
 CLICK_SUBS = 32  # a partner's clicks are indexed over this many partitions: a viral link stays under 1,000 writes/s each

@@ -5,20 +5,21 @@ values a unit of work commits."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from ..domain.members import Member, member_id_for
-from ..domain.settlement import shard_of
 from ..domain.notifications import Notification, QuietHours, parse_hhmm
 from ..domain.rewards import AdvocateReward, Identity, Reward, RewardEntry, RewardProgram
+from ..domain.settlement import shard_of
 from ..domain.tiers import Activity, TierProgram, TierRule, TierState
 from . import keys, ops, schema
+from .items import iso, parse_iso
 from .ops import Put, Update, put_new
 from .readable import UnreadableRecord, Versions, read_one, read_versions
 from .reads import Reads
-from .items import iso, parse_iso
 
 DAY_PREFIX = "d#"  # activity buckets on the profile: d#YYYYMMDD#s (spend), #o (orders), #i (invites)
 

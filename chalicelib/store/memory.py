@@ -14,8 +14,9 @@ import copy
 import json
 import threading
 from bisect import insort
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from . import ops, schema
 from .dynamo import TRANSACT_LIMIT, attribute_value, check_deadline, decode, encode, with_key

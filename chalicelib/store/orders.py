@@ -20,9 +20,9 @@ from .items import iso, parse_iso
 from .links import LinkRepo, code_from
 from .ops import Check, Put, Update, eq, put_new
 from .partners import partner_from
+from .plans import plan_versions_from
 from .reads import Reads
 from .stats import Figures, StatsRepo
-from .plans import plan_versions_from
 
 T = TypeVar("T")
 

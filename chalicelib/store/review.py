@@ -7,14 +7,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from ..domain import audit as audit_rules
 from ..domain.audit import canonical
 from ..domain.ledger import HOLD
 from . import keys, ops, schema
-from .ops import Put, Update, eq, put_new
 from .items import iso
+from .ops import Put, Update, eq, put_new
 
 
 @dataclass(frozen=True)

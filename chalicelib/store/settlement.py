@@ -7,16 +7,17 @@ rerun after a crash, or a second run racing the first, finds "already there" ins
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ..domain.ledger import BONUS, Entry, LineFate
 from ..domain.periods import CLOSING, OPEN
 from ..domain.settlement import BUILDING, FAILED, RECONCILIATION_FAILED, Control, Line, Posting, shard_of
 from . import keys, ops, schema
 from .items import iso
-from .ledger import SUBS, LedgerRepo, entry_from, entry_key, entry_item
+from .ledger import SUBS, LedgerRepo, entry_from, entry_item, entry_key
 from .ops import Put, Update, eq, put_new
 
 SHARDS = keys.SHARDS  # settlement's shards of partners (GSI2 partitions and SQS messages)
@@ -325,4 +326,4 @@ class SettlementStore:
         return list(self.table.query(keys.batch(period)[0], keys.EVENT_PREFIX, consistent=True))
 
 
-__all__ = ["SettlementStore", "NewLine", "line_from", "entry_item", "shard_of"]
+__all__ = ["NewLine", "SettlementStore", "entry_item", "line_from", "shard_of"]
