@@ -162,7 +162,8 @@ def webhook_sender() -> HttpSender:
 def delivery_rules() -> DeliveryRules:
     s = settings()
     # A claimed attempt holds other copies of its message back for longer than it can take.
-    return DeliveryRules(timedelta(hours=s.outbound_retry_hours), timedelta(seconds=3 * s.outbound_timeout_seconds + 10))
+    return DeliveryRules(timedelta(hours=s.outbound_retry_hours),
+                         timedelta(seconds=3 * s.outbound_timeout_seconds + 10))
 
 
 def audit_trail(request_id: str | None = None) -> AuditTrail:

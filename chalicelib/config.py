@@ -62,8 +62,8 @@ class Settings(BaseSettings):
     dynamodb_endpoint: str | None = _setting(
         None, "A DynamoDB endpoint other than AWS's (DynamoDB Local); unset in AWS.", DEPLOYMENT,
         validation_alias=AliasChoices("DYNAMODB_ENDPOINT"))
-    export_bucket: str | None = _setting(None, "The S3 bucket for settlement exports; unset: they go to `UPLINE_EXPORT_DIR`.",
-                                         DEPLOYMENT)
+    export_bucket: str | None = _setting(
+        None, "The S3 bucket for settlement exports; unset: they go to `UPLINE_EXPORT_DIR`.", DEPLOYMENT)
     export_dir: str = _setting(".data/exports", "The folder for settlement exports when no bucket is set.",
                                DEPLOYMENT)
     settlement_queue_url: str | None = _setting(
@@ -173,7 +173,8 @@ class Settings(BaseSettings):
     coupon_leak_window_hours: int = _setting(24, "The leak window's length (fixed windows, UTC).", ge=1, le=24 * 31)
 
     @field_validator("webhook_secrets", "stripe_webhook_secrets", "shopify_webhook_secrets",
-                     "woocommerce_webhook_secrets", "paddle_webhook_secrets", "currencies", "allowed_domains", "cors_origins", mode="before")
+                     "woocommerce_webhook_secrets", "paddle_webhook_secrets", "currencies", "allowed_domains",
+                     "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, v: Any) -> Any:
         return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
@@ -287,7 +288,8 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
                                    file_secret_settings: PydanticBaseSettingsSource
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment and nothing else: no .env file or secrets folder that one entry point
@@ -382,7 +384,7 @@ def stage_environment(stage: str, function: str | None = None, config: Mapping[s
             if missing:
                 raise ValueError(f"{name} in stage {stage!r} needs {', '.join(missing)} "
                                  "(an AWS account and region to act on)")
-            value = _PSEUDO.sub(lambda m: known[m.group(1)], value)
+            value = _PSEUDO.sub(lambda m, known=known: known[m.group(1)], value)
         out[name] = value
     return out
 

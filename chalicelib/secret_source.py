@@ -99,7 +99,8 @@ class SsmSecrets:
                 raise
             # A refresh failed after a good read: keep the values we have rather than fail every
             # request, and say so in the log.
-            logger.warning("secrets refresh failed; keeping the last values", extra={"path": self.path, "error": str(e)})
+            logger.warning("secrets refresh failed; keeping the last values",
+                           extra={"path": self.path, "error": str(e)})
             self._next_look = now + RETRY_AFTER_SECONDS
             return self._last
         self._next_look = now + LOOK_EVERY_SECONDS

@@ -47,7 +47,8 @@ def resources(stage: str, functions: Iterable) -> dict[str, Any]:
     }
     for fn in functions:
         dims = [{"Name": "FunctionName", "Value": {"Ref": fn.logical_id}}]
-        out[f"{fn.logical_id}ErrorsAlarm"] = _alarm(f"{fn.name}: Lambda invocation errors", "AWS/Lambda", "Errors", dims)
+        out[f"{fn.logical_id}ErrorsAlarm"] = _alarm(f"{fn.name}: Lambda invocation errors", "AWS/Lambda", "Errors",
+                                                    dims)
         out[f"{fn.logical_id}ThrottlesAlarm"] = _alarm(f"{fn.name}: Lambda throttles", "AWS/Lambda", "Throttles", dims)
     # Chalice turns an exception in a route into a 500 without failing the invocation, so the
     # Lambda Errors metric misses it: watch the API's 5XX count too.

@@ -66,7 +66,8 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--member-id")
     sub.add_parser("create-table", help="create the table if it is missing")
     sub.add_parser("seed-demo", help="load the demo program (safe to run again)")
-    sub.add_parser("next-period", help="the period `settle` settles by default: the oldest past its lock not settled yet")
+    sub.add_parser("next-period",
+                   help="the period `settle` settles by default: the oldest past its lock not settled yet")
     settle = sub.add_parser("settle", help="settle a period (default: next-period)")
     settle.add_argument("--period")
     settle.add_argument("--dry-run", action="store_true", help="show the batch without writing anything")
@@ -208,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
         _as(args, "finance")  # refuse before touching anything
     elif args.command in ACTS - {"settle"}:
         _as(args, "finance")
-    stage, env = environment(args, os.environ)
+    _, env = environment(args, os.environ)
     os.environ.clear()
     os.environ.update(env)
     bootstrap.reset()

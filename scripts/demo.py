@@ -76,7 +76,7 @@ def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> lis
     for owner, code, dest in LINKS:
         links.create_link(uow, f"P-{owner}", dest, code, frozenset(s.allowed_domains), now, s.link_limits)
         out.append(f"link /r/{code} -> {dest}")
-    for back, period in zip(sorted(PAST_ORDERS, reverse=True), periods):
+    for back, period in zip(sorted(PAST_ORDERS, reverse=True), periods, strict=True):
         then = cal.start(period) + timedelta(days=4, hours=10)
         for order_id, customer, amount, code in PAST_ORDERS[back]:
             cmd = OrderCommand(order_id, keyed_hash(s.hash_pepper, customer), amount, "USD", then,

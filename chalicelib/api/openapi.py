@@ -48,8 +48,8 @@ RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/dismiss"): (200, m.BounceOut),
 }
 # A retried POST that found its first result answers 200 with the same body.
-REPLAYS = {("POST", "/partners"), ("POST", "/admin/webhooks/endpoints"), ("POST", "/webhooks/orders"), ("POST", "/webhooks/refunds"),
-           ("POST", "/webhooks/members"), ("POST", "/members/{member_id}/redemptions")}
+REPLAYS = {("POST", "/partners"), ("POST", "/admin/webhooks/endpoints"), ("POST", "/webhooks/orders"),
+           ("POST", "/webhooks/refunds"), ("POST", "/webhooks/members"), ("POST", "/members/{member_id}/redemptions")}
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 # Path parameters as the handlers check them (the period and member id from the same patterns), so
 # generated requests get past the path and reach the body.

@@ -21,7 +21,8 @@ class ClickRef:
 class BindingRef:
     partner_id: str
     bound_until: datetime | None  # None: bound for life
-    upline_hint: tuple[str, ...] = field(default=(), compare=False)  # the partner's ancestors as last known: lets an order read them at once
+    # The partner's ancestors as last known: lets an order read them at once.
+    upline_hint: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

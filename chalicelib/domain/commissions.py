@@ -40,7 +40,7 @@ def compute_commissions(amount_minor: int, partner: Node, upline: Sequence[Node]
             capped = True
     return [
         CommissionLine(level, node.partner_id, node.rank, rate, amount, capped)
-        for level, (node, rate, amount) in enumerate(zip(chain, rates, amounts), start=1)
+        for level, (node, rate, amount) in enumerate(zip(chain, rates, amounts, strict=True), start=1)
         if amount > 0
     ]
 

@@ -265,8 +265,8 @@ def allocate(entries: Sequence[RewardEntry], unit: str, amount: int, now: dateti
         raise Unprocessable(f"only {can} {unit} can be redeemed now", code="insufficient_balance")
     ls = lots(entries, unit)
     out, left = [], amount
-    for lot in sorted((l for l, n in ls.remaining.items() if n > 0 and ls.expires_at[l] > now),
-                      key=lambda l: (ls.expires_at[l], l)):
+    for lot in sorted((lot for lot, n in ls.remaining.items() if n > 0 and ls.expires_at[lot] > now),
+                      key=lambda lot: (ls.expires_at[lot], lot)):
         if left == 0:
             break
         take = min(left, ls.remaining[lot])
@@ -282,7 +282,8 @@ def redeem_entry(member_id: str, redemption_id: str, unit: str, amount: int, now
 
 
 def due_entries(member_id: str, rewards: Sequence[AdvocateReward], entries: Sequence[RewardEntry],
-                multiplier_bps: int, now: datetime, refused: dict[str, Refusal] | None = None) -> tuple[list[RewardEntry], dict[str, tuple[str, Refusal | None]]]:
+                multiplier_bps: int, now: datetime, refused: dict[str, Refusal] | None = None,
+                ) -> tuple[list[RewardEntry], dict[str, tuple[str, Refusal | None]]]:
     """The entries that time and refunds call for and that are not written yet: an earn entry for
     each advocate reward whose holding has passed, a clawback for an earned reward whose order was
     refunded after it was earned, an expiry for the rest of each lot past its date. Returns them
@@ -325,7 +326,8 @@ def coupon_value(unit: str, amount: int, program: RewardProgram) -> int:
     return amount * program.point_value_minor if unit == POINTS else amount
 
 
-def expiring_soon(entries: Sequence[RewardEntry], unit: str, now: datetime, days: int) -> list[tuple[str, int, datetime]]:
+def expiring_soon(entries: Sequence[RewardEntry], unit: str, now: datetime,
+                  days: int) -> list[tuple[str, int, datetime]]:
     """Lots with something left that expire within `days`: (lot, left, expires_at)."""
     ls = lots(entries, unit)
     return [(lot, n, ls.expires_at[lot]) for lot, n in sorted(ls.remaining.items())

@@ -150,7 +150,8 @@ class Reconciliation:
     problems: list[str] = field(default_factory=list)
 
 
-def reconcile(control: dict[str, Control], ledger_minor: dict[str, int], ledger_count: dict[str, int]) -> Reconciliation:
+def reconcile(control: dict[str, Control], ledger_minor: dict[str, int],
+              ledger_count: dict[str, int]) -> Reconciliation:
     """Per currency: the ledger entries that settle in the period, summed independently of the
     lines, plus the balances carried in, equal the payouts plus the balances carried out."""
     problems = []

@@ -21,7 +21,7 @@ def release_entries(order: Any, cal: Calendar, actor: str, now: datetime) -> lis
     already = reversal_amounts([e.amount_minor for e in order.entries], order.amount_minor, 0, order.refunded_minor)
     period = cal.period_of(now)
     out = []
-    for e, gone in zip(order.entries, already):
+    for e, gone in zip(order.entries, already, strict=True):
         left = e.amount_minor - gone
         if left <= 0:
             continue

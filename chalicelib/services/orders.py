@@ -229,7 +229,7 @@ def refund_order(uow: UnitOfWork, cmd: RefundCommand, now: datetime, cal: Calend
         # The order's own period while it is open (refunds reduce its volume), else the current one.
         period = cal.landing_period(order.ordered_at, now)
         reversals = [reversal_entry(e, cmd.refund_id, a, cmd.refunded_at, cal, period)
-                     for e, a in zip(order.entries, amounts) if a > 0]
+                     for e, a in zip(order.entries, amounts, strict=True) if a > 0]
         result = {
             "order_id": cmd.order_id, "refund_id": cmd.refund_id, "amount_minor": cmd.amount_minor, "period": period,
             "currency": cmd.currency, "refunded_total_minor": order.refunded_minor + cmd.amount_minor,

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -230,7 +231,7 @@ class Table:
             request = {self.name: {"Keys": [key_of(k) for k in wanted[start:start + BATCH_GET_LIMIT]],
                                    "ConsistentRead": consistent}}
             while request:
-                resp = self.retry.run(lambda: self.client.batch_get_item(RequestItems=request))
+                resp = self.retry.run(partial(self.client.batch_get_item, RequestItems=request))
                 for raw in resp.get("Responses", {}).get(self.name, []):
                     item = decode(raw)
                     found[(item[schema.PK], item[schema.SK])] = item
@@ -445,7 +446,7 @@ class Table:
         for start in range(0, len(items), 25):
             request = {self.name: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]}
             while request:
-                resp = self.retry.run(lambda: self.client.batch_write_item(RequestItems=request))
+                resp = self.retry.run(partial(self.client.batch_write_item, RequestItems=request))
                 request = resp.get("UnprocessedItems") or None
                 if request:
                     self.retry.sleep(self.retry.delay(1))

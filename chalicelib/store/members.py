@@ -4,6 +4,7 @@ shaped here and nowhere else: reads return the small typed views below, writes a
 values a unit of work commits."""
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -280,10 +281,8 @@ class MemberRepo:
         def decode(found: dict[ops.Key, dict[str, Any]]) -> BuyerContext:
             profile, coupon, coupon_unreadable = None, None, False
             if profile_key in found:
-                try:
+                with contextlib.suppress(UnreadableRecord):  # reported; the order is recorded without its member side
                     profile = read_one("/".join(profile_key), _profile_from, found[profile_key])
-                except UnreadableRecord:
-                    pass  # reported; the order is recorded without its member side
             if coupon_key and coupon_key in found:
                 try:
                     coupon = read_one("/".join(coupon_key), _coupon_from, found[coupon_key])

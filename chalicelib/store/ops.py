@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 Key = tuple[str, str]
 
@@ -169,8 +169,8 @@ class Check:
     when: Cond
 
 
-Write = Union[Put, Update, Delete]
-TransactOp = Union[Put, Update, Delete, Check]
+Write = Put | Update | Delete
+TransactOp = Put | Update | Delete | Check
 
 
 class Cancelled(Exception):

@@ -144,7 +144,8 @@ class OrderRepo:
         refund = found.get(keys.refund(order_id, refund_id))
         return (
             order_from(order) if order else None,
-            RecordedRefund(order_id, refund_id, refund["fingerprint"], json.loads(refund["result"])) if refund else None,
+            (RecordedRefund(order_id, refund_id, refund["fingerprint"], json.loads(refund["result"]))
+             if refund else None),
         )
 
     def period_status(self, period: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import secrets
 import time
@@ -71,7 +72,7 @@ class ReviewRepo:
         items = heapq.merge(*streams, key=lambda i: i[schema.GSI1SK], reverse=True)
         return [{k: item.get(k) for k in ("order_id", "partner_id", "reasons", "held_at", "status", "amount_minor",
                                           "currency", "released_at", "released_by", "rejected_at", "rejected_by")}
-                for item, _ in zip(items, range(limit))]
+                for item in itertools.islice(items, limit)]
 
     def hold(self, order_id: str) -> dict[str, Any] | None:
         return self.table.get(keys.hold(order_id))
