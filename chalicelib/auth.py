@@ -100,7 +100,7 @@ def _verified_claims(token: str, settings: Settings) -> dict[str, Any]:
     # The issuer and the audience are checked whenever they are configured, in either mode (PyJWT
     # then also requires the claim to be present); an unconfigured one is not checked.
     options = {"require": ["exp", "sub"]}
-    checks = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience, "options": options}
+    checks: dict[str, Any] = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience, "options": options}
     try:
         if settings.jwt_jwks_url:
             key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key

@@ -177,7 +177,7 @@ def now() -> datetime:
 
 def reset() -> None:
     """Forget cached settings and clients (tests, and the local runner after it changes the env)."""
-    settings.cache_clear()
+    _forget_settings()
     use_table(None)
     use_files(None)
     _senders.clear()

@@ -324,7 +324,7 @@ def variable(field: str) -> str:
 
 def variables() -> set[str]:
     """Every environment variable the settings read."""
-    out = set()
+    out: set[str] = set()
     for name, field in Settings.model_fields.items():
         alias = field.validation_alias
         out.update(str(c) for c in alias.choices) if isinstance(alias, AliasChoices) else out.add(PREFIX + name.upper())
@@ -345,6 +345,11 @@ def is_setting_variable(name: str) -> bool:
 # ---- the stage's environment ------------------------------------------------------------------------
 
 _PSEUDO = re.compile(r"\$\{(AWS::[A-Za-z]+)\}")
+
+
+def _fill_in(value: str, known: Mapping[str, str]) -> str:
+    """`value` with each `${AWS::...}` parameter replaced by its known value."""
+    return _PSEUDO.sub(lambda m: known[m.group(1)], value)
 
 
 def chalice_config(path: Path = CHALICE_CONFIG) -> dict[str, Any]:
@@ -384,7 +389,7 @@ def stage_environment(stage: str, function: str | None = None, config: Mapping[s
             if missing:
                 raise ValueError(f"{name} in stage {stage!r} needs {', '.join(missing)} "
                                  "(an AWS account and region to act on)")
-            value = _PSEUDO.sub(lambda m, known=known: known[m.group(1)], value)
+            value = _fill_in(value, known)
         out[name] = value
     return out
 

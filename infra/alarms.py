@@ -20,7 +20,7 @@ RECONCILIATION_FAILED = "ReconciliationFailed"
 
 
 def _alarm(description: str, namespace: str, metric: str, dimensions: list, statistic: str = "Sum",
-           period: int = 300, evaluation_periods: int = 1, comparison: str = "GreaterThanThreshold",
+           period: int = 300, evaluation_periods: int | dict[str, str] = 1, comparison: str = "GreaterThanThreshold",
            threshold: float = 0, missing: str = "notBreaching", **extra: Any) -> dict[str, Any]:
     return {
         "Type": "AWS::CloudWatch::Alarm",

@@ -89,9 +89,9 @@ def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> lis
                 continue
             out.append(f"order {order_id} {amount} USD minor in {period} via {code}: {result['status']}")
     ordered_at = now - timedelta(days=1)
-    for order_id, customer, amount, code in ORDERS:
+    for order_id, customer, amount, referral in ORDERS:
         cmd = OrderCommand(order_id, keyed_hash(s.hash_pepper, customer), amount, "USD", ordered_at,
-                           _fp(order_id, customer, amount, code), referral_code=code)
+                           _fp(order_id, customer, amount, referral), referral_code=referral)
         result = orders.attribute_order(uow, cmd, AttributionRules(s.attribution_window), now, s.calendar,
                                         tree=s.tree_rules).result
         credited = ", ".join(f"{c['partner_id']} {c['amount_minor']}" for c in result["commissions"]) or "none"

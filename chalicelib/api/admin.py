@@ -11,7 +11,7 @@ from ..services import plans as plan_svc
 from ..store.items import iso
 from ..store.plans import bonus_rules_dict, bonus_rules_from
 from .guard import audit
-from .http import caller, json_response, parse, route
+from .http import caller, json_response, parse, query, route
 from .partners import partner_view
 from .schemas import BonusIn, MovePartner, PlanIn, SetStatus, TargetIn
 
@@ -98,7 +98,7 @@ def set_target(partner_id: str, period: str):
 def search_partners():
     """Partners whose id, code or name contains `q` (case-insensitive), oldest first, at most 200."""
     caller(bp).require("admin")
-    q = ((bp.current_request.query_params or {}).get("q") or "").strip().lower()[:64]
+    q = (query(bp, "q") or "").strip().lower()[:64]
     found = []
     for p in bootstrap.uow().partners.all():
         if not q or q in p.partner_id.lower() or q in p.code.lower() or q in p.name.lower():

@@ -69,7 +69,7 @@ def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
 def _security(rule: access.Rule) -> list[dict[str, list]]:
     if rule.public:
         return []
-    out = []
+    out: list[dict[str, list]] = []
     if any(r in rule.allowed for r in access.TOKEN_ROLES):
         out.append({"bearer": []})
     if rule.signed:

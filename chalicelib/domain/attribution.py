@@ -68,6 +68,6 @@ def attribute(
         return Attribution(coupon_partner_id, COUPON, None, bind(coupon_partner_id, ordered_at))
     if code_partner_id is not None:
         return Attribution(code_partner_id, REFERRAL_CODE, None, bind(code_partner_id, ordered_at))
-    if live:
+    if live and binding is not None:  # a live binding is never None; the check tells the type checker
         return Attribution(binding.partner_id, BINDING)
     return None

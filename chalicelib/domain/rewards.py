@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from .errors import InvalidInput, Unprocessable
 from .money import BPS, CURRENCY_EXPONENTS
@@ -223,6 +224,16 @@ class Lots:
     debt: int  # clawed back beyond what was left in its lot
 
 
+_T = TypeVar("_T")
+
+
+def _required(value: _T | None, e: RewardEntry) -> _T:
+    """A field an entry of its kind always has: an earn's expiry, an expiry's or a clawback's lot."""
+    if value is None:
+        raise ValueError(f"reward entry {e.entry_id} ({e.kind}) lacks a field its kind always has")
+    return value
+
+
 def _ordered(entries: Iterable[RewardEntry]) -> list[RewardEntry]:
     rank = {EARN: 0, REDEEM: 1, CLAWBACK: 2, EXPIRE: 3}
     return sorted(entries, key=lambda e: (e.occurred_at, rank[e.kind], e.entry_id))
@@ -233,15 +244,16 @@ def lots(entries: Iterable[RewardEntry], unit: str) -> Lots:
     for e in _ordered(x for x in entries if x.unit == unit):
         if e.kind == EARN:
             out.remaining[e.entry_id] = e.amount
-            out.expires_at[e.entry_id] = e.expires_at
+            out.expires_at[e.entry_id] = _required(e.expires_at, e)
         elif e.kind == REDEEM:
             for lot, n in e.allocations:
                 out.remaining[lot] -= n
         elif e.kind == EXPIRE:
-            out.remaining[e.lot] += e.amount
+            out.remaining[_required(e.lot, e)] += e.amount
         elif e.kind == CLAWBACK:
-            take = min(-e.amount, max(0, out.remaining.get(e.lot, 0)))
-            out.remaining[e.lot] = out.remaining.get(e.lot, 0) - take
+            lot = _required(e.lot, e)
+            take = min(-e.amount, max(0, out.remaining.get(lot, 0)))
+            out.remaining[lot] = out.remaining.get(lot, 0) - take
             out.debt += -e.amount - take
     return out
 

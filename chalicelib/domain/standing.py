@@ -79,9 +79,11 @@ def schedule_change(schedule: Sequence[Standing], now: datetime, fence: timedelt
 
 
 class Walkable(Protocol):
-    """What the chain walk needs of a partner item."""
-    partner_id: str
-    schedule: tuple[Standing, ...]
+    """What the chain walk needs of a partner item (read-only: Partner is a frozen dataclass)."""
+    @property
+    def partner_id(self) -> str: ...
+    @property
+    def schedule(self) -> tuple[Standing, ...]: ...
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,8 @@ def currency(data: Any, *path: str | int) -> str:
 def decimal_money(amount: Any, currency_code: str, field: str) -> int:
     """A decimal in major units as exact minor units; refused when it is not exact. Strings are
     what shops send; a JSON number (parsed as Decimal or int, so still exact) is read as written."""
-    if isinstance(amount, Decimal) and amount.is_finite() and abs(amount.as_tuple().exponent) <= 20:
+    # A finite Decimal's exponent is an int; NaN's and Infinity's are letters.
+    if isinstance(amount, Decimal) and isinstance(exponent := amount.as_tuple().exponent, int) and abs(exponent) <= 20:
         amount = format(amount, "f")  # bounded: "1e999999999" would otherwise spell out a billion digits
     elif isinstance(amount, int) and not isinstance(amount, bool):
         amount = str(amount)

@@ -161,9 +161,10 @@ def _refund(d: Delivery, charge: dict) -> Command:
 def _dispute(d: Delivery, dispute: dict, *, closed: bool) -> Command:
     status = OPENED
     if closed:
-        status = _CLOSED.get(dispute.get("status"))  # type: ignore[assignment]
-        if status is None:
+        closed_as = _CLOSED.get(str(dispute.get("status")))
+        if closed_as is None:
             return Ignored(STRIPE, d.delivery_id, f"dispute closed as {dispute.get('status')!r}")
+        status = closed_as
     currency = p.currency(dispute, "currency")
     return ShopDispute(
         provider=STRIPE, event_id=d.delivery_id, dispute_id=p.provider_id(dispute, "id"), status=status,

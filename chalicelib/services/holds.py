@@ -65,7 +65,7 @@ def release(uow: UnitOfWork, order_id: str, cal: Calendar, actor: str, now: date
             continue
         return {"order_id": order_id, "status": "released", "released_by": actor,
                 "entries": [{"entry_id": e.entry_id, "partner_id": e.partner_id, "amount_minor": e.amount_minor,
-                             "settles_in": e.settles_in, "releases": e.trace["releases"]} for e in entries]}
+                             "settles_in": e.settles_in, "releases": (e.trace or {})["releases"]} for e in entries]}
     raise Conflict("the order changed while releasing it; retry", code="busy")
 
 

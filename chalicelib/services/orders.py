@@ -110,6 +110,7 @@ def _chain(uow: UnitOfWork, ctx: OrderContext[Any], found: attr.Attribution | No
     if found is None:
         return None, None, {}
     pid = found.partner_id
+    partner: Partner | None
     if ctx.partner is not None and ctx.partner.partner_id == pid:
         uow.partners.remember(ctx.partner, now)
         partner, figures = ctx.partner, (ctx.partner_figures.figures if ctx.partner_figures else {})

@@ -36,10 +36,13 @@ class Queue(Protocol):
 
 
 class Attempted(Protocol):
-    status_code: int
-    error: str
-    ms: int
-
+    """What a sender reports of one attempt (read-only: webhook_io.Attempt is a frozen dataclass)."""
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def error(self) -> str: ...
+    @property
+    def ms(self) -> int: ...
     @property
     def ok(self) -> bool: ...
 

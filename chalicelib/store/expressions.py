@@ -19,7 +19,7 @@ class Expression:
         self._by_name: dict[str, str] = {}
 
     def name(self, attr: str) -> str:
-        out = []
+        out: list[str] = []
         for part in ops.path_parts(attr):
             if isinstance(part, int):
                 out[-1] += f"[{part}]"

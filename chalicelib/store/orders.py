@@ -104,16 +104,17 @@ class OrderRepo:
                   *(keys.identity(h) for h in identity_hashes), *(also.keys if also else ())]
         if click_id:
             wanted.append(keys.click(click_id))
-        figures = self.stats.of(partner_hint) if partner_hint else None
+        figures = None
         if partner_hint:
+            figures = self.stats.of(partner_hint)
             wanted += [keys.partner(partner_hint), *figures.keys]
         codes = {c: self.links.cached(c) for c in (code, coupon) if c}
         wanted += [keys.code(c) for c, ref in codes.items() if ref is None and keys.code(c) not in wanted]
         found = self.table.batch_get(wanted)
         for c, ref in codes.items():
             if ref is None and keys.code(c) in found:
-                codes[c] = code_from(found[keys.code(c)])
-                self.links.remember(codes[c])  # codes never change once written
+                codes[c] = read = code_from(found[keys.code(c)])
+                self.links.remember(read)  # codes never change once written
         order = found.get(keys.order(order_id))
         click = found.get(keys.click(click_id)) if click_id else None
         binding = found.get(keys.binding(customer_hash))

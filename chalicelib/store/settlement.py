@@ -91,7 +91,9 @@ class SettlementStore:
         and settlement starts only a fence after the lock). Returns its status after the call."""
         self.table.write(Update(keys.period(period), set={"status": CLOSING, "closing_at": iso(now), "closing_by": by},
                                 when=ops.Absent("status") | eq("status", OPEN)))
-        return self.period(period)["status"]
+        record = self.period(period)
+        assert record is not None  # written just now, and period records are never deleted
+        return record["status"]
 
     def set_period_status(self, period: str, from_status: str, to_status: str, now: datetime,
                           bonus_counts: dict[int, int] | None = None) -> bool:
