@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from ..auth import Principal
-from ..store.ops import Put
 from ..store.review import AuditRecord
-from ..store.uow import UnitOfWork
+from ..store.uow import UnitOfWork, Write
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class AuditTrail:
         service commits several transactions of its own)."""
         self.uow.write(self.op(who, action, target, before, after))
 
-    def op(self, who: Principal, action: str, target: str, before: Any, after: Any) -> Put:
+    def op(self, who: Principal, action: str, target: str, before: Any, after: Any) -> Write:
         """The same record as a write, for services that commit it with their change."""
         return self.uow.review.audit(AuditRecord(who.subject, who.role, action, target, before, after, self.clock(),
                                                  self.request_id))

@@ -26,8 +26,8 @@ from ..domain.ledger import PAYOUT_RETURN, Entry, payout_return_entry_id
 from ..domain.maker_checker import require_checker
 from ..domain.settlement import APPROVED, PAID
 from ..store.items import iso
-from ..store.ops import TransactOp
 from ..store.settlement import line_from
+from ..store.uow import TransactOp
 from .settlement import Deps
 
 REPORTED, CONFIRMED, DISMISSED = "reported", "confirmed", "dismissed"

@@ -24,8 +24,10 @@ from . import ops
 from .dynamo import DEADLINE
 from .repositories import Repositories
 
-# What a unit of work collects (the type services name, without importing store/ops.py).
+# What a unit of work collects, and what it writes alone (the types services name, without importing
+# store/ops.py).
 TransactOp = ops.TransactOp
+Write = ops.Write
 
 
 class Backend(Protocol):
