@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: run test test-slow setup clean token package checkov bench bench-quick docs
+.PHONY: run test test-slow lint format setup clean token package checkov bench bench-quick docs
 
 $(STAMP): pyproject.toml requirements.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,9 +32,22 @@ run: $(STAMP)
 	$(BIN)/python -m scripts.run_local
 
 # The whole suite but the tests marked slow (the long seeded simulation and property runs), which
-# `make test-slow` runs.
+# `make test-slow` runs; the lint checks first.
 test: $(STAMP) $(CHECKOV_STAMP)
+	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# ruff (lint rules and formatting) and mypy on the code, with the settings in pyproject.toml.
+# `make format` rewrites the files the format check refuses, and applies ruff's safe fixes.
+LINTED := chalicelib app.py infra scripts
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy $(LINTED)
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix $(LINTED)
+	$(BIN)/ruff format $(LINTED)
 
 # docs/configuration.md, generated from the settings model and .chalice/config.json, and docs/api.md,
 # generated from the API's OpenAPI document (GET /openapi.json); a test checks each is current.
@@ -72,4 +85,4 @@ token: $(STAMP)
 	$(BIN)/python -m scripts.cli mint-token --role $(ROLE) $(if $(PARTNER),--partner-id $(PARTNER),) $(if $(SUB),--subject $(SUB),)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .hypothesis build
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .hypothesis .mypy_cache .ruff_cache build

@@ -2,8 +2,20 @@
 from chalice import Chalice, Response
 
 from chalicelib import jobs, member_jobs
-from chalicelib.api import (admin, coupons, integrations, links, members, openapi, outbound, partners, portal,
-                            review, settlements, webhooks)
+from chalicelib.api import (
+    admin,
+    coupons,
+    integrations,
+    links,
+    members,
+    openapi,
+    outbound,
+    partners,
+    portal,
+    review,
+    settlements,
+    webhooks,
+)
 from chalicelib.api.middleware import install
 
 app = Chalice(app_name="upline")

@@ -9,7 +9,7 @@ has made unwritable; `custom:role` is not read."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -28,12 +28,12 @@ class Principal:
     partner_id: str | None = None
     member_id: str | None = None
 
-    def require(self, *roles: str) -> "Principal":
+    def require(self, *roles: str) -> Principal:
         if self.role not in roles:
             raise Forbidden(f"this needs the {' or '.join(roles)} role")
         return self
 
-    def require_partner(self, partner_id: str) -> "Principal":
+    def require_partner(self, partner_id: str) -> Principal:
         """A partner may act only on itself; an admin on anyone."""
         if self.role == "admin" or (self.role == "partner" and self.partner_id == partner_id):
             return self
@@ -69,7 +69,7 @@ def mint_token(secret: str, role: str, subject: str, partner_id: str | None = No
     """A local HS256 token; `issuer` and `audience` must be the configured ones for it to pass."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     claims: dict[str, Any] = {"sub": subject, "role": role, "iat": int(now.timestamp()),
                               "exp": int((now + ttl).timestamp()), **(extra or {})}
     if partner_id:
@@ -100,7 +100,7 @@ def _verified_claims(token: str, settings: Settings) -> dict[str, Any]:
     # The issuer and the audience are checked whenever they are configured, in either mode (PyJWT
     # then also requires the claim to be present); an unconfigured one is not checked.
     options = {"require": ["exp", "sub"]}
-    checks = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience, "options": options}
+    checks: dict[str, Any] = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience, "options": options}
     try:
         if settings.jwt_jwks_url:
             key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key

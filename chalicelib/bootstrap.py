@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -20,7 +21,6 @@ from .store.files import FileStore, FolderFiles, S3Files
 from .store.repositories import Repositories
 from .store.uow import UnitOfWork
 from .webhook_io import HttpSender, LocalQueue, SqsQueue
-
 
 _secrets: secret_source.Source | None = None
 _settings: tuple[Mapping[str, str], Settings] | None = None
@@ -162,7 +162,8 @@ def webhook_sender() -> HttpSender:
 def delivery_rules() -> DeliveryRules:
     s = settings()
     # A claimed attempt holds other copies of its message back for longer than it can take.
-    return DeliveryRules(timedelta(hours=s.outbound_retry_hours), timedelta(seconds=3 * s.outbound_timeout_seconds + 10))
+    return DeliveryRules(timedelta(hours=s.outbound_retry_hours),
+                         timedelta(seconds=3 * s.outbound_timeout_seconds + 10))
 
 
 def audit_trail(request_id: str | None = None) -> AuditTrail:
@@ -171,12 +172,12 @@ def audit_trail(request_id: str | None = None) -> AuditTrail:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def reset() -> None:
     """Forget cached settings and clients (tests, and the local runner after it changes the env)."""
-    settings.cache_clear()
+    _forget_settings()
     use_table(None)
     use_files(None)
     _senders.clear()

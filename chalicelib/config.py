@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Callable, Mapping
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
@@ -61,8 +62,8 @@ class Settings(BaseSettings):
     dynamodb_endpoint: str | None = _setting(
         None, "A DynamoDB endpoint other than AWS's (DynamoDB Local); unset in AWS.", DEPLOYMENT,
         validation_alias=AliasChoices("DYNAMODB_ENDPOINT"))
-    export_bucket: str | None = _setting(None, "The S3 bucket for settlement exports; unset: they go to `UPLINE_EXPORT_DIR`.",
-                                         DEPLOYMENT)
+    export_bucket: str | None = _setting(
+        None, "The S3 bucket for settlement exports; unset: they go to `UPLINE_EXPORT_DIR`.", DEPLOYMENT)
     export_dir: str = _setting(".data/exports", "The folder for settlement exports when no bucket is set.",
                                DEPLOYMENT)
     settlement_queue_url: str | None = _setting(
@@ -172,13 +173,14 @@ class Settings(BaseSettings):
     coupon_leak_window_hours: int = _setting(24, "The leak window's length (fixed windows, UTC).", ge=1, le=24 * 31)
 
     @field_validator("webhook_secrets", "stripe_webhook_secrets", "shopify_webhook_secrets",
-                     "woocommerce_webhook_secrets", "paddle_webhook_secrets", "currencies", "allowed_domains", "cors_origins", mode="before")
+                     "woocommerce_webhook_secrets", "paddle_webhook_secrets", "currencies", "allowed_domains",
+                     "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, v: Any) -> Any:
         return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
 
     @property
-    def link_limits(self) -> "LinkLimits":
+    def link_limits(self) -> LinkLimits:
         return LinkLimits(self.link_limit, self.link_rate, self.link_window_seconds)
 
     @property
@@ -231,7 +233,7 @@ class Settings(BaseSettings):
         return urls.https_url(v).href  # kept as a browser serializes it, like every link's destination
 
     @model_validator(mode="after")
-    def _default_destination_allowed(self) -> "Settings":
+    def _default_destination_allowed(self) -> Settings:
         # The redirect falls back to it, so it passes the same check as any link's destination.
         url = urls.https_url(self.default_destination)
         if url.host_kind != urls.DOMAIN or not urls.within(url.host, self.allowed_domains):
@@ -252,7 +254,7 @@ class Settings(BaseSettings):
         return TreeRules(self.max_depth, timedelta(seconds=self.fence_seconds))
 
     @model_validator(mode="after")
-    def _fence_outlasts_requests(self) -> "Settings":
+    def _fence_outlasts_requests(self) -> Settings:
         # One call may take connect + read timeouts per attempt (bootstrap.dynamodb_client: 3 s + 10 s,
         # 5 attempts) after the last moment a request may start its commit.
         if self.fence_seconds and self.fence_seconds <= self.max_request_seconds + CALL_SECONDS:
@@ -260,7 +262,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _private_endpoints_only_locally(self) -> "Settings":
+    def _private_endpoints_only_locally(self) -> Settings:
         if self.outbound_allow_private and self.secrets_path:
             raise ValueError("UPLINE_OUTBOUND_ALLOW_PRIVATE is for the local stage only, not with UPLINE_SECRETS_PATH")
         return self
@@ -274,7 +276,7 @@ class Settings(BaseSettings):
         return timedelta(days=self.click_ttl_days)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from `env` (a mapping of variables) instead of the process environment."""
         if env is None:
             return cls()
@@ -286,7 +288,8 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
                                    file_secret_settings: PydanticBaseSettingsSource
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment and nothing else: no .env file or secrets folder that one entry point
@@ -321,7 +324,7 @@ def variable(field: str) -> str:
 
 def variables() -> set[str]:
     """Every environment variable the settings read."""
-    out = set()
+    out: set[str] = set()
     for name, field in Settings.model_fields.items():
         alias = field.validation_alias
         out.update(str(c) for c in alias.choices) if isinstance(alias, AliasChoices) else out.add(PREFIX + name.upper())
@@ -342,6 +345,11 @@ def is_setting_variable(name: str) -> bool:
 # ---- the stage's environment ------------------------------------------------------------------------
 
 _PSEUDO = re.compile(r"\$\{(AWS::[A-Za-z]+)\}")
+
+
+def _fill_in(value: str, known: Mapping[str, str]) -> str:
+    """`value` with each `${AWS::...}` parameter replaced by its known value."""
+    return _PSEUDO.sub(lambda m: known[m.group(1)], value)
 
 
 def chalice_config(path: Path = CHALICE_CONFIG) -> dict[str, Any]:
@@ -381,7 +389,7 @@ def stage_environment(stage: str, function: str | None = None, config: Mapping[s
             if missing:
                 raise ValueError(f"{name} in stage {stage!r} needs {', '.join(missing)} "
                                  "(an AWS account and region to act on)")
-            value = _PSEUDO.sub(lambda m: known[m.group(1)], value)
+            value = _fill_in(value, known)
         out[name] = value
     return out
 

@@ -11,7 +11,8 @@ import hashlib
 import io
 import json
 import re
-from typing import IO, Any, Iterable
+from collections.abc import Iterable
+from typing import IO, Any
 
 from .domain.ledger import Entry
 from .domain.money import format_minor
@@ -83,11 +84,11 @@ def detail_row(batch_id: str, e: Entry) -> list[Any]:
 
 
 def line_json(batch_id: str, line: Line, details: dict[str, Any]) -> dict[str, Any]:
-    return dict(zip(SUMMARY_COLUMNS, summary_row(batch_id, line, details)))
+    return dict(zip(SUMMARY_COLUMNS, summary_row(batch_id, line, details), strict=True))
 
 
 def entry_json(batch_id: str, e: Entry) -> dict[str, Any]:
-    row = dict(zip(DETAIL_COLUMNS, detail_row(batch_id, e)))
+    row = dict(zip(DETAIL_COLUMNS, detail_row(batch_id, e), strict=True))
     row["trace"] = e.trace
     return row
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from chalice import Blueprint, Cron
 
@@ -45,7 +46,9 @@ def settlement_worker(event):
 
 
 def _event_id(event) -> str:
-    return str((getattr(event, "to_dict", dict)() or {}).get("id") or "")
+    to_dict = getattr(event, "to_dict", None)
+    data: dict[str, Any] = (to_dict() if to_dict else None) or {}
+    return str(data.get("id") or "")
 
 
 def _work(deps, event) -> dict:

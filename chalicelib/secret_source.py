@@ -13,7 +13,8 @@ Locally and in tests (no path set) the same variables come from the environment 
 from __future__ import annotations
 
 import time
-from typing import Callable, Mapping, Protocol
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
@@ -98,7 +99,8 @@ class SsmSecrets:
                 raise
             # A refresh failed after a good read: keep the values we have rather than fail every
             # request, and say so in the log.
-            logger.warning("secrets refresh failed; keeping the last values", extra={"path": self.path, "error": str(e)})
+            logger.warning("secrets refresh failed; keeping the last values",
+                           extra={"path": self.path, "error": str(e)})
             self._next_look = now + RETRY_AFTER_SECONDS
             return self._last
         self._next_look = now + LOOK_EVERY_SECONDS

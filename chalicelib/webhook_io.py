@@ -15,9 +15,10 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from .domain.errors import Unprocessable
 from .domain.outbound import refused_address

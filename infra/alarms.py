@@ -8,7 +8,8 @@ prod in separate accounts (or add a stage dimension in the app) for these two al
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .telemetry import KEY
 
@@ -19,7 +20,7 @@ RECONCILIATION_FAILED = "ReconciliationFailed"
 
 
 def _alarm(description: str, namespace: str, metric: str, dimensions: list, statistic: str = "Sum",
-           period: int = 300, evaluation_periods: int = 1, comparison: str = "GreaterThanThreshold",
+           period: int = 300, evaluation_periods: int | dict[str, str] = 1, comparison: str = "GreaterThanThreshold",
            threshold: float = 0, missing: str = "notBreaching", **extra: Any) -> dict[str, Any]:
     return {
         "Type": "AWS::CloudWatch::Alarm",
@@ -46,7 +47,8 @@ def resources(stage: str, functions: Iterable) -> dict[str, Any]:
     }
     for fn in functions:
         dims = [{"Name": "FunctionName", "Value": {"Ref": fn.logical_id}}]
-        out[f"{fn.logical_id}ErrorsAlarm"] = _alarm(f"{fn.name}: Lambda invocation errors", "AWS/Lambda", "Errors", dims)
+        out[f"{fn.logical_id}ErrorsAlarm"] = _alarm(f"{fn.name}: Lambda invocation errors", "AWS/Lambda", "Errors",
+                                                    dims)
         out[f"{fn.logical_id}ThrottlesAlarm"] = _alarm(f"{fn.name}: Lambda throttles", "AWS/Lambda", "Throttles", dims)
     # Chalice turns an exception in a route into a 500 without failing the invocation, so the
     # Lambda Errors metric misses it: watch the API's 5XX count too.

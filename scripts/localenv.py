@@ -11,8 +11,9 @@ import json
 import os
 import secrets
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from chalicelib.config import is_setting_variable
 

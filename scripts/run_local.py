@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 from chalicelib.config import effective_environment
 from scripts import localenv

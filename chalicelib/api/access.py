@@ -13,9 +13,9 @@ here. A new area adds its rows in one place: `MATRIX`.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from ..domain.errors import Forbidden, Unauthorized
 
@@ -187,19 +187,20 @@ def rule_for(method: str, path: str) -> Rule | None:
     return MATRIX.get((method.upper(), path))
 
 
-def admit(rule_: Rule | None, role: str | None) -> None:
+def admit(rule_: Rule | None, role: str | None) -> Rule:
     """Refuse before the handler runs: 401 with no identity, 403 for a role the row does not allow.
-    `role` is None for a caller with neither a token nor a signature."""
+    `role` is None for a caller with neither a token nor a signature. Returns the admitting row."""
     if rule_ is None:
         raise Forbidden("this route is not in the authorization matrix", code="route_not_authorized")
     if rule_.public:
-        return
+        return rule_
     if role is None:
         if rule_.signed:
             raise Unauthorized("missing or malformed signature headers", code="bad_signature")
         raise Unauthorized("a bearer token is required")
     if role not in rule_.allowed:
         raise Forbidden(f"the {role} role may not call this", code="forbidden_role")
+    return rule_
 
 
 def admit_owner(rule_: Rule, role: str, own_id: str | None, path_params: Mapping[str, str]) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from .. import bootstrap
+from ..domain.bonuses import BonusRules
+from ..domain.periods import parse as check_period
 from ..services import partners as partner_svc
 from ..services import plans as plan_svc
-from ..domain.bonuses import BonusRules
 from ..store.items import iso
 from ..store.plans import bonus_rules_dict, bonus_rules_from
-from ..domain.periods import parse as check_period
 from .guard import audit
-from .http import caller, json_response, parse, route
+from .http import caller, json_response, parse, query, route
 from .partners import partner_view
 from .schemas import BonusIn, MovePartner, PlanIn, SetStatus, TargetIn
 
@@ -99,7 +99,7 @@ def set_target(partner_id: str, period: str):
 def search_partners():
     """Partners whose id, code or name contains `q` (case-insensitive), oldest first, at most 200."""
     caller(bp).require("admin")
-    q = ((bp.current_request.query_params or {}).get("q") or "").strip().lower()[:64]
+    q = (query(bp, "q") or "").strip().lower()[:64]
     found = []
     for p in bootstrap.uow().partners.all():
         if not q or q in p.partner_id.lower() or q in p.code.lower() or q in p.name.lower():

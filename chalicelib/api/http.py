@@ -5,7 +5,8 @@ import functools
 import hashlib
 import json
 import re
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
@@ -70,11 +71,11 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), body: t
             rule = access.rule_for(bp.current_request.method, path)
             if rule is None or not rule.public:  # a public route ignores whatever token it is sent
                 role = _role_of(bp)
-                access.admit(rule, role)
-                if role in access.STANDING:
+                admitted_rule = access.admit(rule, role)
+                if role is not None and role in access.STANDING:
                     who = caller(bp)
-                    access.admit_owner(rule, role, own_id(who, rule.owner), kw)
-                    access.admit_standing(rule, role, account_status(bp))
+                    access.admit_owner(admitted_rule, role, own_id(who, admitted_rule.owner), kw)
+                    access.admit_standing(admitted_rule, role, account_status(bp))
             return fn(*args, **kw)
         # Any content type is accepted: the body is parsed (and refused) by us, never by Chalice.
         bp.route(path, methods=list(methods), content_types=CONTENT_TYPES, **kwargs)(handles_errors(admitted))
@@ -101,7 +102,7 @@ def _preflight_view(path: str) -> Callable[..., Any]:
 def _role_of(bp: Blueprint) -> str | None:
     """The caller's role for the matrix: a token's role, else `webhook` for a request carrying the
     shop's signature headers (the handler verifies the signature itself), else None."""
-    headers = bp.current_request.headers or {}
+    headers = bp.current_request.headers
     if headers.get("authorization"):
         return caller(bp).role
     if headers.get(SIGNATURE_HEADER) or headers.get(TIMESTAMP_HEADER):
@@ -117,17 +118,17 @@ def own_id(who: Principal, owner: str | None) -> str | None:
 def account_status(bp: Blueprint) -> str | None:
     """The status of the account a partner's or member's token names, as stored (None: no such
     account; members have none, so an existing one is `registered`). One read, once per request."""
-    request = bp.current_request
-    if not hasattr(request, "_upline_account"):
+    memo = vars(bp.current_request)  # Chalice makes a new Request for every request
+    if "_upline_account" not in memo:
         who = caller(bp)
         status = None
         # An id no account could have (too long for a key, say) is no account: never a read, never a 500.
-        if who.role == access.PARTNER and ACCOUNT_ID.match(who.partner_id or ""):
+        if who.role == access.PARTNER and who.partner_id and ACCOUNT_ID.match(who.partner_id):
             status = bootstrap.repositories().accounts.partner_status(who.partner_id, bootstrap.now())
-        elif who.role == access.MEMBER and ACCOUNT_ID.match(who.member_id or ""):
+        elif who.role == access.MEMBER and who.member_id and ACCOUNT_ID.match(who.member_id):
             status = access.REGISTERED if bootstrap.uow().members.exists(who.member_id) else None
-        request._upline_account = status
-    return request._upline_account
+        memo["_upline_account"] = status
+    return memo["_upline_account"]
 
 
 ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -135,6 +136,8 @@ ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 def raw_body(bp: Blueprint) -> bytes:
     body = bp.current_request.raw_body or b""
+    if isinstance(body, str):  # Chalice's type says str or bytes; it encodes a text body itself
+        body = body.encode()
     if len(body) > bootstrap.settings().max_body_bytes:
         raise PayloadTooLarge("the request body is too large")
     return body
@@ -172,15 +175,21 @@ def fingerprint(model: BaseModel) -> str:
 def caller(bp: Blueprint) -> Principal:
     """The verified caller, decoded once per request."""
     request = bp.current_request
-    who = getattr(request, "_upline_principal", None)
+    memo = vars(request)  # Chalice makes a new Request for every request
+    who = memo.get("_upline_principal")
     if who is None:
-        who = authenticate(request.headers.get("authorization"), bootstrap.settings())
-        request._upline_principal = who
+        who = memo["_upline_principal"] = authenticate(request.headers.get("authorization"), bootstrap.settings())
     return who
 
 
+def query(bp: Blueprint, name: str) -> str | None:
+    """A query string parameter (the last, if it is given more than once), or None."""
+    params = bp.current_request.query_params
+    return params.get(name) if params else None
+
+
 def query_int(bp: Blueprint, name: str, lo: int, hi: int) -> int | None:
-    raw = (bp.current_request.query_params or {}).get(name)
+    raw = query(bp, name)
     if raw is None:
         return None
     if not raw.isdigit() or not lo <= int(raw) <= hi:

@@ -8,8 +8,9 @@ replays and writes nothing; a delivery Upline does not use answers 200.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from chalice import Blueprint
 

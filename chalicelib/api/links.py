@@ -33,7 +33,7 @@ def follow(code: str):
     req = bp.current_request
     s = bootstrap.settings()
     ip = ((req.context or {}).get("identity") or {}).get("sourceIp") or ""
-    ua = (req.headers or {}).get("user-agent", "")[:512]
+    ua = req.headers.get("user-agent", "")[:512]
     location, click_id = svc.follow(
         bootstrap.uow(), code, keyed_hash(s.hash_pepper, ip), keyed_hash(s.hash_pepper, ua),
         s.default_destination, bootstrap.now(), s.click_ttl, pepper=s.hash_pepper,

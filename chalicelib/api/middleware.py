@@ -10,8 +10,8 @@ import uuid
 from chalice import Chalice, Response
 
 from .. import bootstrap
-from ..store.uow import write_deadline
 from ..observability import flush_metrics, logger
+from ..store.uow import write_deadline
 from .http import error_body
 
 

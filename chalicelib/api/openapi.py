@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from ..domain.members import MEMBER_ID_RE
 from ..domain.periods import PERIOD_RE
-from . import access, schemas as m
+from . import access
+from . import schemas as m
 from .http import BODIES, PREFLIGHT_PATHS, json_response, route
 
 bp = Blueprint(__name__)
@@ -47,8 +48,8 @@ RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/dismiss"): (200, m.BounceOut),
 }
 # A retried POST that found its first result answers 200 with the same body.
-REPLAYS = {("POST", "/partners"), ("POST", "/admin/webhooks/endpoints"), ("POST", "/webhooks/orders"), ("POST", "/webhooks/refunds"),
-           ("POST", "/webhooks/members"), ("POST", "/members/{member_id}/redemptions")}
+REPLAYS = {("POST", "/partners"), ("POST", "/admin/webhooks/endpoints"), ("POST", "/webhooks/orders"),
+           ("POST", "/webhooks/refunds"), ("POST", "/webhooks/members"), ("POST", "/members/{member_id}/redemptions")}
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 # Path parameters as the handlers check them (the period and member id from the same patterns), so
 # generated requests get past the path and reach the body.
@@ -68,7 +69,7 @@ def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
 def _security(rule: access.Rule) -> list[dict[str, list]]:
     if rule.public:
         return []
-    out = []
+    out: list[dict[str, list]] = []
     if any(r in rule.allowed for r in access.TOKEN_ROLES):
         out.append({"bearer": []})
     if rule.signed:

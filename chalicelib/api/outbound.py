@@ -10,7 +10,7 @@ from ..domain.outbound import DEAD, DELIVERED, EVENT_TYPES, PENDING
 from ..services import outbound as svc
 from ..webhook_io import checked_url
 from .guard import audit
-from .http import caller, json_response, parse, route
+from .http import caller, json_response, parse, query, route
 from .schemas import EndpointIn
 
 bp = Blueprint(__name__)
@@ -50,7 +50,7 @@ def disable_endpoint(endpoint_id: str):
 def deliveries(endpoint_id: str):
     """The endpoint's delivery log, newest first (`status`: pending, delivered or dead)."""
     caller(bp).require("admin")
-    status = (bp.current_request.query_params or {}).get("status") or None
+    status = query(bp, "status") or None
     if status not in (None, PENDING, DELIVERED, DEAD):
         raise InvalidInput("status is pending, delivered or dead")
     found = svc.log(bootstrap.uow(), endpoint_id, status)

@@ -7,7 +7,7 @@ from .. import bootstrap
 from ..domain.errors import InvalidInput
 from ..services import holds as svc
 from .guard import audit_op
-from .http import caller, json_response, route
+from .http import caller, json_response, query, route
 
 bp = Blueprint(__name__)
 
@@ -16,7 +16,7 @@ bp = Blueprint(__name__)
 def audit_log():
     """One UTC day of audit records (default today), oldest first."""
     caller(bp).require("admin")
-    day = (bp.current_request.query_params or {}).get("day") or bootstrap.now().date().isoformat()
+    day = query(bp, "day") or bootstrap.now().date().isoformat()
     if len(day) != 10 or not day.replace("-", "").isdigit() or day[4] != "-" or day[7] != "-":
         raise InvalidInput("day must be YYYY-MM-DD")
     return json_response({"day": day, "records": bootstrap.uow().review.audit_day(day)})

@@ -96,7 +96,7 @@ class PlanIn(Body):
     min_payout_minor: Annotated[StrictInt, Field(ge=0, le=10_000_000_000)] = 5_000
     # A subscription's renewals pay for this many months from its first paid period; unset: all do.
     renewal_months: Annotated[StrictInt, Field(ge=1, le=120)] | None = None
-    bonus: "BonusIn | None" = None
+    bonus: BonusIn | None = None
 
 
 # ---- bonuses and settlement ------------------------------------------------------------------

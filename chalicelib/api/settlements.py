@@ -6,12 +6,12 @@ from chalice import Blueprint, Response
 
 from .. import bootstrap
 from ..domain.periods import parse as check_period
+from ..observability import logger
 from ..services import dashboard, finance
 from ..services import progress as progress_svc
 from ..services.settlement import batches, preview
 from .guard import trail
-from ..observability import logger
-from .http import caller, error_body, json_response, parse, route
+from .http import caller, error_body, json_response, parse, query, route
 from .schemas import BounceDismissed, PayoutFailed, SettlementRun
 
 bp = Blueprint(__name__)
@@ -136,7 +136,7 @@ def line_entries(period: str, partner_id: str):
 
 
 def _period_param(d) -> str:
-    period = (bp.current_request.query_params or {}).get("period") or d.cal.period_of(bootstrap.now())
+    period = query(bp, "period") or d.cal.period_of(bootstrap.now())
     check_period(period)
     return period
 

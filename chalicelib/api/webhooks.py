@@ -1,8 +1,8 @@
 """The shop's signed webhooks: orders and refunds."""
 from __future__ import annotations
 
-from chalice import Blueprint
 from aws_lambda_powertools.metrics import MetricUnit
+from chalice import Blueprint
 
 from .. import bootstrap
 from ..domain.attribution import AttributionRules

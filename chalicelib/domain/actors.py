@@ -4,7 +4,7 @@ here and nowhere else: maker-checker rules compare identities only through `same
 from __future__ import annotations
 
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 from .errors import InvalidInput
 

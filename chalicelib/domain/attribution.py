@@ -21,7 +21,8 @@ class ClickRef:
 class BindingRef:
     partner_id: str
     bound_until: datetime | None  # None: bound for life
-    upline_hint: tuple[str, ...] = field(default=(), compare=False)  # the partner's ancestors as last known: lets an order read them at once
+    # The partner's ancestors as last known: lets an order read them at once.
+    upline_hint: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,6 @@ def attribute(
         return Attribution(coupon_partner_id, COUPON, None, bind(coupon_partner_id, ordered_at))
     if code_partner_id is not None:
         return Attribution(code_partner_id, REFERRAL_CODE, None, bind(code_partner_id, ordered_at))
-    if live:
+    if live and binding is not None:  # a live binding is never None; the check tells the type checker
         return Attribution(binding.partner_id, BINDING)
     return None

@@ -9,8 +9,9 @@ still count towards its ancestors' team volume: they are paid commissions on the
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import InvalidInput
 from .money import BPS, apply_bps, round_half_even
@@ -78,7 +79,7 @@ def validate(rules: BonusRules, max_depth: int) -> BonusRules:
     for t in rules.ladder:
         if (t.flat_minor is None) == (t.rate_bps is None):
             raise InvalidInput("each tier pays either flat_minor or rate_bps", code="invalid_plan")
-        if t.flat_minor is not None and t.flat_minor < 0 or t.rate_bps is not None and not 0 <= t.rate_bps <= BPS:
+        if (t.flat_minor is not None and t.flat_minor < 0) or (t.rate_bps is not None and not 0 <= t.rate_bps <= BPS):
             raise InvalidInput("tier amounts are not negative and rates are at most 10000 bps", code="invalid_plan")
     if not 0 <= rules.overachievement_bps <= BPS:
         raise InvalidInput("overachievement_bps is between 0 and 10000", code="invalid_plan")

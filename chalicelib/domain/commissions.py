@@ -1,9 +1,9 @@
 """Where a commission is computed: level rates, compression, the cap and its allocation, reversals."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
 
 from .money import allocate_largest_remainder, bps_share_floor, bps_share_half_even, round_half_even
 from .plans import Plan
@@ -40,7 +40,7 @@ def compute_commissions(amount_minor: int, partner: Node, upline: Sequence[Node]
             capped = True
     return [
         CommissionLine(level, node.partner_id, node.rank, rate, amount, capped)
-        for level, (node, rate, amount) in enumerate(zip(chain, rates, amounts), start=1)
+        for level, (node, rate, amount) in enumerate(zip(chain, rates, amounts, strict=True), start=1)
         if amount > 0
     ]
 

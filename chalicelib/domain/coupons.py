@@ -12,7 +12,7 @@ never becomes an item every order writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidInput, Unprocessable
 from .partners import check_code
@@ -48,7 +48,7 @@ class LeakRule:
     def window_of(self, at: datetime) -> datetime:
         """The start of the window an order's use falls in (fixed windows from the epoch, UTC)."""
         seconds = int(self.window.total_seconds())
-        return datetime.fromtimestamp(int(at.timestamp()) // seconds * seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(int(at.timestamp()) // seconds * seconds, tz=UTC)
 
     def leaked(self, distinct_customers: int) -> bool:
         return distinct_customers >= self.customers

@@ -1,9 +1,9 @@
 """Fraud signals on an order: any of them puts the order's commissions on hold for review."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
 
 RING, FAST_ORDER, REFUNDS = "self_referral_ring", "click_to_order_too_short", "partner_refund_rate"
 

@@ -1,9 +1,9 @@
 """Referral links: where they may point, and how a click id travels to the shop."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
 
 from . import urls
 from .errors import DomainError, InvalidInput, TooManyRequests, Unprocessable

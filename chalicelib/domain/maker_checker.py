@@ -6,7 +6,7 @@ One rule for every check (approving a batch, confirming a bounced payout) and ev
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .actors import among
 from .errors import Forbidden

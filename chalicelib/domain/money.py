@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Sequence
 
 from .errors import InvalidInput
 
@@ -35,7 +35,7 @@ def iso_exponent(code: str) -> int:
     """The ISO 4217 minor-unit exponent of a currency (JPY 0, USD 2, KWD 3, CLF 4)."""
     global _ISO_EXPONENTS
     if _ISO_EXPONENTS is None:
-        import iso4217  # noqa: PLC0415 (deferred on purpose, see above)
+        import iso4217  # deferred on purpose, see above
 
         _ISO_EXPONENTS = {c.code: c.exponent for c in iso4217.Currency if c.exponent is not None}
     exponent = _ISO_EXPONENTS.get(code) if isinstance(code, str) else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -60,7 +60,7 @@ def next_allowed(at: datetime, quiet: QuietHours) -> datetime:
     zone = ZoneInfo(quiet.tz)
     if not quiet.quiet_at(at.astimezone(zone)):
         return at
-    t = at.astimezone(timezone.utc).replace(second=0, microsecond=0) + _MINUTE
+    t = at.astimezone(UTC).replace(second=0, microsecond=0) + _MINUTE
     for _ in range(_MAX_SCAN_MINUTES):
         if not quiet.quiet_at(t.astimezone(zone)):
             return t

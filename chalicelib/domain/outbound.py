@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from .ledger import COMMISSION, HOLD, REVERSAL, Entry
 from .settlement import APPROVED, PAID

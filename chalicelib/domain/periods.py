@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from .errors import InvalidInput
@@ -79,7 +79,7 @@ class Calendar:
 def _start(tz: str, period: str) -> datetime:
     """The first instant of a period in a zone, in UTC (cached: an order asks for it every time)."""
     year, month = parse(period)
-    return datetime(year, month, 1, tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+    return datetime(year, month, 1, tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
 @lru_cache(maxsize=512)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
 
 from . import bonuses
 from .errors import InvalidInput, Unprocessable

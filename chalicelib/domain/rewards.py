@@ -6,9 +6,10 @@ Units are integers: `points`, or `credit` in minor units of the program's curren
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from .errors import InvalidInput, Unprocessable
 from .money import BPS, CURRENCY_EXPONENTS
@@ -48,7 +49,7 @@ class RewardProgram:
     tiers: TierProgram = field(default_factory=TierProgram)
 
 
-DEFAULT_PROGRAM = RewardProgram(version=0, effective_from=datetime(2000, 1, 1, tzinfo=timezone.utc))
+DEFAULT_PROGRAM = RewardProgram(version=0, effective_from=datetime(2000, 1, 1, tzinfo=UTC))
 
 
 def validate_program(p: RewardProgram) -> RewardProgram:
@@ -223,6 +224,16 @@ class Lots:
     debt: int  # clawed back beyond what was left in its lot
 
 
+_T = TypeVar("_T")
+
+
+def _required(value: _T | None, e: RewardEntry) -> _T:
+    """A field an entry of its kind always has: an earn's expiry, an expiry's or a clawback's lot."""
+    if value is None:
+        raise ValueError(f"reward entry {e.entry_id} ({e.kind}) lacks a field its kind always has")
+    return value
+
+
 def _ordered(entries: Iterable[RewardEntry]) -> list[RewardEntry]:
     rank = {EARN: 0, REDEEM: 1, CLAWBACK: 2, EXPIRE: 3}
     return sorted(entries, key=lambda e: (e.occurred_at, rank[e.kind], e.entry_id))
@@ -233,15 +244,16 @@ def lots(entries: Iterable[RewardEntry], unit: str) -> Lots:
     for e in _ordered(x for x in entries if x.unit == unit):
         if e.kind == EARN:
             out.remaining[e.entry_id] = e.amount
-            out.expires_at[e.entry_id] = e.expires_at
+            out.expires_at[e.entry_id] = _required(e.expires_at, e)
         elif e.kind == REDEEM:
             for lot, n in e.allocations:
                 out.remaining[lot] -= n
         elif e.kind == EXPIRE:
-            out.remaining[e.lot] += e.amount
+            out.remaining[_required(e.lot, e)] += e.amount
         elif e.kind == CLAWBACK:
-            take = min(-e.amount, max(0, out.remaining.get(e.lot, 0)))
-            out.remaining[e.lot] = out.remaining.get(e.lot, 0) - take
+            lot = _required(e.lot, e)
+            take = min(-e.amount, max(0, out.remaining.get(lot, 0)))
+            out.remaining[lot] = out.remaining.get(lot, 0) - take
             out.debt += -e.amount - take
     return out
 
@@ -265,8 +277,8 @@ def allocate(entries: Sequence[RewardEntry], unit: str, amount: int, now: dateti
         raise Unprocessable(f"only {can} {unit} can be redeemed now", code="insufficient_balance")
     ls = lots(entries, unit)
     out, left = [], amount
-    for lot in sorted((l for l, n in ls.remaining.items() if n > 0 and ls.expires_at[l] > now),
-                      key=lambda l: (ls.expires_at[l], l)):
+    for lot in sorted((lot for lot, n in ls.remaining.items() if n > 0 and ls.expires_at[lot] > now),
+                      key=lambda lot: (ls.expires_at[lot], lot)):
         if left == 0:
             break
         take = min(left, ls.remaining[lot])
@@ -282,7 +294,8 @@ def redeem_entry(member_id: str, redemption_id: str, unit: str, amount: int, now
 
 
 def due_entries(member_id: str, rewards: Sequence[AdvocateReward], entries: Sequence[RewardEntry],
-                multiplier_bps: int, now: datetime, refused: dict[str, Refusal] | None = None) -> tuple[list[RewardEntry], dict[str, tuple[str, Refusal | None]]]:
+                multiplier_bps: int, now: datetime, refused: dict[str, Refusal] | None = None,
+                ) -> tuple[list[RewardEntry], dict[str, tuple[str, Refusal | None]]]:
     """The entries that time and refunds call for and that are not written yet: an earn entry for
     each advocate reward whose holding has passed, a clawback for an earned reward whose order was
     refunded after it was earned, an expiry for the rest of each lot past its date. Returns them
@@ -325,7 +338,8 @@ def coupon_value(unit: str, amount: int, program: RewardProgram) -> int:
     return amount * program.point_value_minor if unit == POINTS else amount
 
 
-def expiring_soon(entries: Sequence[RewardEntry], unit: str, now: datetime, days: int) -> list[tuple[str, int, datetime]]:
+def expiring_soon(entries: Sequence[RewardEntry], unit: str, now: datetime,
+                  days: int) -> list[tuple[str, int, datetime]]:
     """Lots with something left that expire within `days`: (lot, left, expires_at)."""
     ls = lots(entries, unit)
     return [(lot, n, ls.expires_at[lot]) for lot, n in sorted(ls.remaining.items())

@@ -7,8 +7,8 @@ less, including a negative balance left by clawbacks, is carried forward. Never 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 from .ledger import BONUS, COMMISSION, PAYOUT_RETURN, REVERSAL, Entry
 
@@ -150,7 +150,8 @@ class Reconciliation:
     problems: list[str] = field(default_factory=list)
 
 
-def reconcile(control: dict[str, Control], ledger_minor: dict[str, int], ledger_count: dict[str, int]) -> Reconciliation:
+def reconcile(control: dict[str, Control], ledger_minor: dict[str, int],
+              ledger_count: dict[str, int]) -> Reconciliation:
     """Per currency: the ledger entries that settle in the period, summed independently of the
     lines, plus the balances carried in, equal the payouts plus the balances carried out."""
     problems = []

@@ -14,9 +14,10 @@ walk below checks every step against the sponsors themselves and names what it s
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from .errors import Unprocessable
 from .tree import ACTIVE, Node
@@ -78,9 +79,11 @@ def schedule_change(schedule: Sequence[Standing], now: datetime, fence: timedelt
 
 
 class Walkable(Protocol):
-    """What the chain walk needs of a partner item."""
-    partner_id: str
-    schedule: tuple[Standing, ...]
+    """What the chain walk needs of a partner item (read-only: Partner is a frozen dataclass)."""
+    @property
+    def partner_id(self) -> str: ...
+    @property
+    def schedule(self) -> tuple[Standing, ...]: ...
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ Bands are half-open [lower, next lower): with the defaults, 500.00 spent or 3 or
 """
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Mapping
 
 from .errors import InvalidInput
 from .money import BPS
@@ -70,7 +71,7 @@ def rank(tier: str) -> int:
 def validate_tiers(p: TierProgram) -> TierProgram:
     if tuple(r.tier for r in p.rules) != TIERS:
         raise InvalidInput("tiers are normal, bronze, silver, gold in that order", code="invalid_program")
-    for lower, upper in zip(p.rules, p.rules[1:]):
+    for lower, upper in itertools.pairwise(p.rules):
         if upper.min_spend_minor < lower.min_spend_minor or upper.min_orders < lower.min_orders:
             raise InvalidInput("each tier needs at least what the one below needs", code="invalid_program")
     if any(not 0 <= r.discount_bps <= BPS or not 0 <= r.advocate_multiplier_bps <= 10 * BPS for r in p.rules):

@@ -4,10 +4,10 @@ One rule for every edge that takes a time (request bodies, queue messages): a ye
 pydantic's own datetime type, was stored, and then every read of the record failed."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-END = datetime(3000, 1, 1, tzinfo=timezone.utc)  # exclusive
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+END = datetime(3000, 1, 1, tzinfo=UTC)  # exclusive
 
 
 def check_instant(at: datetime) -> datetime:
@@ -16,7 +16,7 @@ def check_instant(at: datetime) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("a time needs its UTC offset")
     try:
-        utc = at.astimezone(timezone.utc)
+        utc = at.astimezone(UTC)
     except OverflowError:
         raise ValueError("the time must be between the years 2000 and 2999 (UTC)") from None
     if not EARLIEST <= utc < END:

@@ -2,8 +2,8 @@
 hints and cycle checks. Who sponsors whom, and when, is in domain/standing.py."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 ACTIVE = "active"
 STATUSES = ("active", "inactive", "terminated")

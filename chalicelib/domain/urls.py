@@ -9,8 +9,8 @@ keeps the canonical serialization (`href`), so what is checked is byte for byte 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from ada_url import HostType, URLSearchParams, join_url, parse_url, replace_url
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Union
 
 STRIPE, SHOPIFY, WOOCOMMERCE, PADDLE = "stripe", "shopify", "woocommerce", "paddle"
 
@@ -59,7 +58,7 @@ class RemainderRefund:
     """Everything of the order not refunded yet (a cancelled order)."""
 
 
-RefundAmount = Union[GoodsRefund, PaymentShareRefund, RemainderRefund]
+RefundAmount = GoodsRefund | PaymentShareRefund | RemainderRefund
 
 
 @dataclass(frozen=True)
@@ -110,4 +109,4 @@ class Ping:
     webhook_id: str
 
 
-Command = Union[ShopOrder, ShopRefund, ShopDispute, Ignored]
+Command = ShopOrder | ShopRefund | ShopDispute | Ignored

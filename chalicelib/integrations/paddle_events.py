@@ -2,7 +2,8 @@
 currency's lowest denomination ("65215" USD is 652.15)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import payload as p
 from .commands import PADDLE, Command, GoodsRefund, Ignored, ShopOrder, ShopRefund

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from ..domain import urls
 from ..domain.errors import InvalidInput
@@ -136,7 +137,8 @@ def currency(data: Any, *path: str | int) -> str:
 def decimal_money(amount: Any, currency_code: str, field: str) -> int:
     """A decimal in major units as exact minor units; refused when it is not exact. Strings are
     what shops send; a JSON number (parsed as Decimal or int, so still exact) is read as written."""
-    if isinstance(amount, Decimal) and amount.is_finite() and abs(amount.as_tuple().exponent) <= 20:
+    # A finite Decimal's exponent is an int; NaN's and Infinity's are letters.
+    if isinstance(amount, Decimal) and isinstance(exponent := amount.as_tuple().exponent, int) and abs(exponent) <= 20:
         amount = format(amount, "f")  # bounded: "1e999999999" would otherwise spell out a billion digits
     elif isinstance(amount, int) and not isinstance(amount, bool):
         amount = str(amount)
@@ -150,7 +152,7 @@ def epoch(data: Any, *path: str | int) -> datetime:
     seconds = integer(data, *path)
     if not 946684800 <= seconds < 32503680000:  # 2000..3000, the house's range for times
         raise PayloadRefused(f"{_name(path)} is out of range", code="invalid_payload")
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def instant(data: Any, *path: str | int, naive_is_utc: bool = False) -> datetime:
@@ -162,7 +164,7 @@ def instant(data: Any, *path: str | int, naive_is_utc: bool = False) -> datetime
     except ValueError:
         parsed = None
     if parsed is not None and parsed.tzinfo is None and naive_is_utc:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     if parsed is None or parsed.tzinfo is None or not 2000 <= parsed.year < 3000:
         raise PayloadRefused(f"{_name(path)} is missing or not a time with an offset", code="invalid_payload")
     return parsed

@@ -2,7 +2,8 @@
 (`shop_money`), converted exactly by the currency's ISO 4217 exponent or refused."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import payload as p
 from .commands import SHOPIFY, Command, GoodsRefund, Ignored, RemainderRefund, ShopOrder, ShopRefund

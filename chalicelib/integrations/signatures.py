@@ -12,8 +12,9 @@ import binascii
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .commands import PADDLE, SHOPIFY, STRIPE, WOOCOMMERCE, Ping
 from .errors import PayloadRefused, ProviderNotConfigured, WebhookRefused

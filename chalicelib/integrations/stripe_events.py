@@ -2,13 +2,24 @@
 currency, which is ISO 4217's minor unit except where Stripe says otherwise (below)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..domain.errors import InvalidInput
 from ..domain.money import iso_exponent, rescale_minor
 from . import payload as p
-from .commands import (LOST, OPENED, STRIPE, WON, Command, Ignored, PaymentShareRefund, ShopDispute, ShopOrder,
-                       ShopRefund)
+from .commands import (
+    LOST,
+    OPENED,
+    STRIPE,
+    WON,
+    Command,
+    Ignored,
+    PaymentShareRefund,
+    ShopDispute,
+    ShopOrder,
+    ShopRefund,
+)
 from .errors import PayloadRefused
 from .signatures import Delivery
 
@@ -150,9 +161,10 @@ def _refund(d: Delivery, charge: dict) -> Command:
 def _dispute(d: Delivery, dispute: dict, *, closed: bool) -> Command:
     status = OPENED
     if closed:
-        status = _CLOSED.get(dispute.get("status"))  # type: ignore[assignment]
-        if status is None:
+        closed_as = _CLOSED.get(str(dispute.get("status")))
+        if closed_as is None:
             return Ignored(STRIPE, d.delivery_id, f"dispute closed as {dispute.get('status')!r}")
+        status = closed_as
     currency = p.currency(dispute, "currency")
     return ShopDispute(
         provider=STRIPE, event_id=d.delivery_id, dispute_id=p.provider_id(dispute, "id"), status=status,

@@ -2,11 +2,11 @@
 money arrives as decimal strings in the order's currency."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import payload as p
-from .commands import (WOOCOMMERCE, Command, Ignored, PaymentShareRefund, RemainderRefund, ShopOrder,
-                       ShopRefund)
+from .commands import WOOCOMMERCE, Command, Ignored, PaymentShareRefund, RemainderRefund, ShopOrder, ShopRefund
 from .errors import PayloadRefused
 from .signatures import Delivery
 

@@ -2,8 +2,8 @@
 is one module with a class like BankTransferFile, registered in PROVIDERS."""
 from __future__ import annotations
 
-from .base import Payout, PayoutProvider
 from .bank_transfer import BankTransferFile
+from .base import Payout, PayoutProvider
 
 PROVIDERS: dict[str, type] = {BankTransferFile.name: BankTransferFile}
 
@@ -15,4 +15,4 @@ def provider(name: str) -> PayoutProvider:
         raise ValueError(f"unknown payout provider {name!r}; known: {', '.join(sorted(PROVIDERS))}") from None
 
 
-__all__ = ["Payout", "PayoutProvider", "provider", "PROVIDERS"]
+__all__ = ["PROVIDERS", "Payout", "PayoutProvider", "provider"]

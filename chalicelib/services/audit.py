@@ -4,13 +4,14 @@ role, what, on which target, the state before and after, and whether anything ch
 it and however they reached the program."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from ..auth import Principal
 from ..store.review import AuditRecord
-from ..store.uow import TransactOp, UnitOfWork
+from ..store.uow import UnitOfWork, Write
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class AuditTrail:
         service commits several transactions of its own)."""
         self.uow.write(self.op(who, action, target, before, after))
 
-    def op(self, who: Principal, action: str, target: str, before: Any, after: Any) -> TransactOp:
+    def op(self, who: Principal, action: str, target: str, before: Any, after: Any) -> Write:
         """The same record as a write, for services that commit it with their change."""
         return self.uow.review.audit(AuditRecord(who.subject, who.role, action, target, before, after, self.clock(),
                                                  self.request_id))

@@ -15,24 +15,26 @@ that finds its work done (a retry, or a second click) changes nothing and answer
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from ..auth import Principal
+from ..domain.actors import same_person
 from ..domain.errors import Conflict, NotFound
 from ..domain.ledger import PAYOUT_RETURN, Entry, payout_return_entry_id
-from ..domain.actors import same_person
 from ..domain.maker_checker import require_checker
 from ..domain.settlement import APPROVED, PAID
 from ..store.items import iso
 from ..store.settlement import line_from
+from ..store.uow import TransactOp
 from .settlement.deps import Deps
 
 REPORTED, CONFIRMED, DISMISSED = "reported", "confirmed", "dismissed"
 ATTEMPTS = 4
 
 # (state before, state after) -> the audit record to commit with the change; None: no audit.
-Audit = Callable[[Any, Any], dict[str, Any]] | None
+Audit = Callable[[Any, Any], TransactOp] | None
 
 
 def view(item: dict[str, Any]) -> dict[str, Any]:
@@ -104,9 +106,9 @@ def confirm(d: Deps, period: str, partner_id: str, currency: str, who: Principal
     for _ in range(ATTEMPTS):
         batch, item = _line(d, period, partner_id, currency)
         status = item.get("bounce_status")
-        reporter = item.get("bounce_reported_by")
         if status not in (REPORTED, CONFIRMED):
             raise Conflict("no bounce of this payout is reported; report it first", code="bounce_not_reported")
+        reporter: str = item["bounce_reported_by"]
         require_checker(who.subject, [reporter, batch["created_by"], batch["changed_by"],
                                       *batch.get("touched_by", [])],
                         "a bounce is confirmed by someone other than who reported it or did settlement work "

@@ -8,8 +8,9 @@ viral code would share. Redelivered records add no customer twice (a set), and a
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from ..domain.coupons import CouponLimits, LeakRule, check_coupon_code
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound

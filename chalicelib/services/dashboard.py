@@ -1,11 +1,10 @@
 """What a partner's dashboard shows: its funnel for a period, its earnings by month, its payouts."""
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
-
-import io
 
 from ..domain.errors import NotFound
 from ..domain.ledger import BONUS, COMMISSION, HOLD, REVERSAL

@@ -8,8 +8,8 @@ from typing import Any
 from ..domain.commissions import reversal_amounts
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound
 from ..domain.ledger import HOLD, Entry
-from ..domain.periods import Calendar
 from ..domain.orders import RecordedOrder
+from ..domain.periods import Calendar
 from ..store.uow import TransactOp, UnitOfWork
 
 
@@ -21,7 +21,7 @@ def release_entries(order: Any, cal: Calendar, actor: str, now: datetime) -> lis
     already = reversal_amounts([e.amount_minor for e in order.entries], order.amount_minor, 0, order.refunded_minor)
     period = cal.period_of(now)
     out = []
-    for e, gone in zip(order.entries, already):
+    for e, gone in zip(order.entries, already, strict=True):
         left = e.amount_minor - gone
         if left <= 0:
             continue
@@ -65,7 +65,7 @@ def release(uow: UnitOfWork, order_id: str, cal: Calendar, actor: str, now: date
             continue
         return {"order_id": order_id, "status": "released", "released_by": actor,
                 "entries": [{"entry_id": e.entry_id, "partner_id": e.partner_id, "amount_minor": e.amount_minor,
-                             "settles_in": e.settles_in, "releases": e.trace["releases"]} for e in entries]}
+                             "settles_in": e.settles_in, "releases": (e.trace or {})["releases"]} for e in entries]}
     raise Conflict("the order changed while releasing it; retry", code="busy")
 
 

@@ -2,14 +2,22 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from ..domain import urls
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, TooManyRequests
-from ..domain.links import (CLICK_TOKEN_CHARS, COUPON, LINK, CodeRef, LinkLimits, check_destination, new_click_id,
-                            redirect_target,
-                            with_click_id)
+from ..domain.links import (
+    CLICK_TOKEN_CHARS,
+    COUPON,
+    LINK,
+    CodeRef,
+    LinkLimits,
+    check_destination,
+    new_click_id,
+    redirect_target,
+    with_click_id,
+)
 from ..domain.partners import check_code
 from ..observability import logger, metrics
 from ..security import keyed_hash

@@ -13,8 +13,8 @@ from ..domain import tiers as tr
 from ..domain.members import member_id_for
 from ..domain.notifications import TIER_CHANGED, notify
 from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand
-from ..store.members import BuyerContext, MemberRepo, RefusalRecord
 from ..store.items import iso
+from ..store.members import BuyerContext, MemberRepo, RefusalRecord
 from ..store.uow import TransactOp
 
 

@@ -10,8 +10,8 @@ from ..domain import tiers as tr
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, DomainError, NotFound
 from ..domain.notifications import REWARD_EARNED, REWARD_EXPIRING, TIER_CHANGED, Notification, notify
 from ..observability import logger
-from ..store.members import MemberRepo, MemberState, RefusalRecord
 from ..store.items import iso
+from ..store.members import MemberRepo, MemberState, RefusalRecord
 from ..store.uow import TransactOp, UnitOfWork
 
 ATTEMPTS = 5

@@ -12,9 +12,9 @@ from ..domain import tiers as tr
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, InvalidInput, NotFound, Unprocessable
 from ..domain.members import INVITE_ALPHABET, Member, member_id_for
 from ..domain.notifications import REWARD_EARNED, QuietHours, notify
+from ..store.items import iso
 from ..store.members import Coupon, MemberProfile, OutboxItem, Redemption, RefusalRecord
 from ..store.readable import Versions
-from ..store.items import iso
 from ..store.uow import TransactOp, UnitOfWork
 from .member_settle import ATTEMPTS, load, settle
 
@@ -71,7 +71,7 @@ def register(uow: UnitOfWork, cmd: RegisterCommand, now: datetime) -> tuple[dict
     code and passes the self-invite and new-customer rules, the friend reward. Returns (view, created)."""
     mid = member_id_for(cmd.customer_hash)
     identity = rw.Identity(mid, cmd.customer_hash, cmd.email_hash, cmd.phone_hash, cmd.payment_hash)
-    claims = [(k, h) for k, h in zip(CLAIM_KINDS, (cmd.email_hash, cmd.phone_hash, cmd.payment_hash)) if h]
+    claims = [(k, h) for k, h in zip(CLAIM_KINDS, (cmd.email_hash, cmd.phone_hash, cmd.payment_hash), strict=True) if h]
     for _ in range(ATTEMPTS):
         ctx = uow.members.signup_context(mid, claims, cmd.invite_code)
         if ctx.profile is not None:
@@ -131,8 +131,9 @@ def _friend_reward(uow: UnitOfWork, member: Member, program: rw.RewardProgram, n
     if reward.amount == 0:
         return _FriendReward({"status": "none", "message": "This program has no friend reward."}, [], balances, 0)
     if reward.kind == rw.COUPON:
-        coupon = Coupon(_code(rw.FRIEND_COUPON_PREFIX, 10), member.member_id, reward.amount, program.currency, program.min_order_minor,
-                        f"friend#{member.member_id}", now, now + timedelta(days=program.coupon_days))
+        coupon = Coupon(_code(rw.FRIEND_COUPON_PREFIX, 10), member.member_id, reward.amount, program.currency,
+                        program.min_order_minor, f"friend#{member.member_id}", now,
+                        now + timedelta(days=program.coupon_days))
         return _FriendReward({"status": "granted", "kind": rw.COUPON, "coupon_code": coupon.code,
                               "value_minor": reward.amount, "currency": program.currency,
                               "min_order_minor": program.min_order_minor, "expires_at": iso(coupon.expires_at)},
@@ -261,8 +262,9 @@ def redeem(uow: UnitOfWork, member_id: str, cmd: RedeemCommand, now: datetime) -
         s = settle(st, program, now)
         entry = rw.redeem_entry(member_id, cmd.redemption_id, cmd.unit, cmd.amount, now, s.entries)
         value = rw.coupon_value(cmd.unit, cmd.amount, program)
-        coupon = Coupon(_code(rw.REDEEMED_COUPON_PREFIX, 10), member_id, value, program.currency, 0, f"redeem#{cmd.redemption_id}", now,
-                        now + timedelta(days=program.coupon_days), for_order=cmd.for_order)
+        coupon = Coupon(_code(rw.REDEEMED_COUPON_PREFIX, 10), member_id, value, program.currency, 0,
+                        f"redeem#{cmd.redemption_id}", now, now + timedelta(days=program.coupon_days),
+                        for_order=cmd.for_order)
         balances = dict(s.balances)
         balances[cmd.unit] += entry.amount
         result = {"member_id": member_id, "redemption_id": cmd.redemption_id, "unit": cmd.unit, "amount": cmd.amount,

@@ -13,9 +13,10 @@ never contend with each other (docs/architecture.md, "The path of an order"):
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from ..domain import attribution as attr
 from ..domain import fraud
@@ -110,6 +111,7 @@ def _chain(uow: UnitOfWork, ctx: OrderContext[Any], found: attr.Attribution | No
     if found is None:
         return None, None, {}
     pid = found.partner_id
+    partner: Partner | None
     if ctx.partner is not None and ctx.partner.partner_id == pid:
         uow.partners.remember(ctx.partner, now)
         partner, figures = ctx.partner, (ctx.partner_figures.figures if ctx.partner_figures else {})
@@ -236,7 +238,7 @@ def refund_order(uow: UnitOfWork, cmd: RefundCommand, now: datetime, cal: Calend
         # The order's own period while it is open (refunds reduce its volume), else the current one.
         period = cal.landing_period(order.ordered_at, now)
         reversals = [reversal_entry(e, cmd.refund_id, a, cmd.refunded_at, cal, period)
-                     for e, a in zip(order.entries, amounts) if a > 0]
+                     for e, a in zip(order.entries, amounts, strict=True) if a > 0]
         result = {
             "order_id": cmd.order_id, "refund_id": cmd.refund_id, "amount_minor": cmd.amount_minor, "period": period,
             "currency": cmd.currency, "refunded_total_minor": order.refunded_minor + cmd.amount_minor,

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from ..domain import outbound as rules
 from ..domain.errors import Conflict, NotFound
@@ -35,10 +36,13 @@ class Queue(Protocol):
 
 
 class Attempted(Protocol):
-    status_code: int
-    error: str
-    ms: int
-
+    """What a sender reports of one attempt (read-only: webhook_io.Attempt is a frozen dataclass)."""
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def error(self) -> str: ...
+    @property
+    def ms(self) -> int: ...
     @property
     def ok(self) -> bool: ...
 

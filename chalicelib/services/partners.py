@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, Unprocessable
 from ..domain.links import PARTNER
@@ -166,8 +167,8 @@ def set_status(uow: UnitOfWork, partner_id: str, status: str, rank: str | None, 
     partner's own standing."""
     if status not in STATUSES:
         raise Unprocessable(f"status must be one of {', '.join(STATUSES)}", code="invalid_status")
-    _, change = _record(uow, partner_id, lambda p: schedule_change(p.schedule, now, rules.fence, effective_at,
-                                                                   status=status, rank=rank))
+    _record(uow, partner_id, lambda p: schedule_change(p.schedule, now, rules.fence, effective_at,
+                                                       status=status, rank=rank))
     return get(uow, partner_id)
 
 

@@ -1,12 +1,12 @@
 """Publish and list commission plan versions."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Mapping
 
-from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
 from ..domain.bonuses import BonusRules
+from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
 from ..domain.plans import DEFAULT_MIN_PAYOUT_MINOR, Plan, validate_plan
 from ..store.uow import UnitOfWork
 

@@ -7,7 +7,8 @@ overlaps an earlier one, changes nothing (store/stats.py keeps a mark per ledger
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..domain.errors import ConcurrentUpdate
 from ..domain.ledger import COMMISSION, REVERSAL

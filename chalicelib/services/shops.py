@@ -23,8 +23,17 @@ from ..domain.money import check_amount, check_currency
 from ..domain.orders import OrderCommand, RecordedOrder, RefundCommand, Renewal
 from ..domain.periods import Calendar
 from ..domain.standing import TreeRules
-from ..integrations.commands import (LOST, OPENED, GoodsRefund, Ignored, PaymentShareRefund, RemainderRefund, ShopDispute,
-                                     ShopOrder, ShopRefund)
+from ..integrations.commands import (
+    LOST,
+    OPENED,
+    GoodsRefund,
+    Ignored,
+    PaymentShareRefund,
+    RemainderRefund,
+    ShopDispute,
+    ShopOrder,
+    ShopRefund,
+)
 from ..security import identity_hashes, keyed_hash
 from ..store.uow import UnitOfWork
 from . import disputes

@@ -2,15 +2,16 @@
 made itself, and the leak watch: distinct customers per code and window, and the flags for review."""
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-import json
-from typing import Any, Iterable
+from typing import Any
 
 from ..domain.attribution import COUPON as COUPON_SOURCE
 from ..domain.links import COUPON, CodeRef
-from .dynamo import plain_value
 from . import keys, schema
+from .dynamo import plain_value
 from .items import epoch, iso, parse_iso
 from .ops import Absent, Put, Update, lt, put_new
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator
+from functools import partial
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
@@ -226,10 +228,10 @@ class Table:
         wanted = list(dict.fromkeys(keys))
         found: dict[Key, dict[str, Any]] = {}
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            request = {self.name: {"Keys": [key_of(k) for k in wanted[start:start + BATCH_GET_LIMIT]],
-                                   "ConsistentRead": consistent}}
+            batch = [key_of(k) for k in wanted[start:start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] | None = {self.name: {"Keys": batch, "ConsistentRead": consistent}}
             while request:
-                resp = self.retry.run(lambda: self.client.batch_get_item(RequestItems=request))
+                resp = self.retry.run(partial(self.client.batch_get_item, RequestItems=request))
                 for raw in resp.get("Responses", {}).get(self.name, []):
                     item = decode(raw)
                     found[(item[schema.PK], item[schema.SK])] = item
@@ -442,9 +444,10 @@ class Table:
     def put_wire(self, items: list[dict[str, Any]]) -> None:
         """Put items in wire form, 25 per BatchWriteItem, until none is left unprocessed."""
         for start in range(0, len(items), 25):
-            request = {self.name: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]}
+            puts = [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]
+            request: dict[str, Any] | None = {self.name: puts}
             while request:
-                resp = self.retry.run(lambda: self.client.batch_write_item(RequestItems=request))
+                resp = self.retry.run(partial(self.client.batch_write_item, RequestItems=request))
                 request = resp.get("UnprocessedItems") or None
                 if request:
                     self.retry.sleep(self.retry.delay(1))

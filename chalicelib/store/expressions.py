@@ -1,7 +1,8 @@
 """Typed conditions and updates (store/ops.py) as DynamoDB expressions with placeholders."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import ops, schema
 
@@ -18,7 +19,7 @@ class Expression:
         self._by_name: dict[str, str] = {}
 
     def name(self, attr: str) -> str:
-        out = []
+        out: list[str] = []
         for part in ops.path_parts(attr):
             if isinstance(part, int):
                 out[-1] += f"[{part}]"

@@ -1,6 +1,7 @@
 """Where export files live: S3 (server-side encrypted) in AWS, a local folder for `make run`."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -62,10 +63,8 @@ class FolderFiles:
                 shutil.copyfileobj(source, f)
             os.replace(tmp, path)
         except BaseException:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
             raise
 
     def get(self, key: str) -> bytes:

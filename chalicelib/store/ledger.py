@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ..domain.ledger import Entry
 from ..domain.settlement import shard_of

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import heapq
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 from ..domain.links import CodeRef
 from ..domain.settlement import shard_of
-from . import keys, schema
 from ..lru import LRU
-from .ops import Absent, Put, Update, lt, put_new
+from . import keys, schema
 from .items import epoch, iso
+from .ops import Absent, Put, Update, lt, put_new
 
 CODE_CACHE_SIZE = 10_000  # ~0.5 KB a code: ~5 MB, far more than one instance sees clicked between deploys
-CLICK_SUBS = 32  # a partner's clicks are indexed over this many partitions: a viral link stays under 1,000 writes/s each
+# A partner's clicks are indexed over this many partitions: a viral link stays under 1,000 writes/s each.
+CLICK_SUBS = 32
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,10 @@ class LinkRepo:
 
     def click_count(self, partner_id: str, start: datetime, end: datetime) -> int:
         """Clicks on a partner's links in [start, end), counted page by page."""
-        return sum(1 for _ in self._clicks(partner_id, sk_between=(iso(start), iso(end - timedelta(microseconds=1)) + "~"),
-                                           projection=[schema.GSI1SK]))
+        between = (iso(start), iso(end - timedelta(microseconds=1)) + "~")
+        return sum(1 for _ in self._clicks(partner_id, sk_between=between, projection=[schema.GSI1SK]))
 
     def clicks_of(self, partner_id: str, limit: int = 100) -> list[ClickView]:
         """The partner's latest clicks, newest first."""
         return [ClickView(i["click_id"], i["code"], i["clicked_at"])
-                for i, _ in zip(self._clicks(partner_id, forward=False, limit=limit), range(limit))]
+                for i in itertools.islice(self._clicks(partner_id, forward=False, limit=limit), limit)]

@@ -4,21 +4,23 @@ shaped here and nowhere else: reads return the small typed views below, writes a
 values a unit of work commits."""
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from ..domain.members import Member, member_id_for
-from ..domain.settlement import shard_of
 from ..domain.notifications import Notification, QuietHours, parse_hhmm
 from ..domain.rewards import AdvocateReward, Identity, Reward, RewardEntry, RewardProgram
+from ..domain.settlement import shard_of
 from ..domain.tiers import Activity, TierProgram, TierRule, TierState
 from . import keys, ops, schema
+from .items import iso, parse_iso
 from .ops import Put, Update, put_new
 from .readable import UnreadableRecord, Versions, read_one, read_versions
 from .reads import Reads
-from .items import iso, parse_iso
 
 DAY_PREFIX = "d#"  # activity buckets on the profile: d#YYYYMMDD#s (spend), #o (orders), #i (invites)
 
@@ -279,10 +281,8 @@ class MemberRepo:
         def decode(found: dict[ops.Key, dict[str, Any]]) -> BuyerContext:
             profile, coupon, coupon_unreadable = None, None, False
             if profile_key in found:
-                try:
+                with contextlib.suppress(UnreadableRecord):  # reported; the order is recorded without its member side
                     profile = read_one("/".join(profile_key), _profile_from, found[profile_key])
-                except UnreadableRecord:
-                    pass  # reported; the order is recorded without its member side
             if coupon_key and coupon_key in found:
                 try:
                     coupon = read_one("/".join(coupon_key), _coupon_from, found[coupon_key])

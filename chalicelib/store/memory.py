@@ -14,15 +14,16 @@ import copy
 import json
 import threading
 from bisect import insort
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from . import ops, schema
 from .dynamo import TRANSACT_LIMIT, attribute_value, check_deadline, decode, encode, with_key
 from .ops import Key
 
 MAX_ITEM_BYTES = 400 * 1024
-_MISSING = object()
+_MISSING: Any = object()  # a sentinel that stands in for any value
 
 
 def _check_value(value: Any) -> None:
@@ -150,8 +151,8 @@ def apply_update(item: dict[str, Any] | None, u: ops.Update) -> dict[str, Any]:
                 raise ValueError(f"ADD a number to {path!r}, which is not a number")
             node[last] = (0 if have is _MISSING else have) + value
     for path in u.remove:
-        node, last = _parent(out, path) if _get(out, path) is not _MISSING else (None, None)
-        if node is not None:
+        if _get(out, path) is not _MISSING:
+            node, last = _parent(out, path)
             del node[last]
     return out
 
@@ -216,7 +217,8 @@ class MemoryTable:
     # ---- reads -----------------------------------------------------------------------------
     def get(self, key: Key, consistent: bool = True, attrs: tuple[str, ...] = ()) -> dict[str, Any] | None:
         with self._lock:
-            item = self._items.get(tuple(key))
+            pk, sk = key
+            item = self._items.get((pk, sk))
             if item is None:
                 return None
             return {k: copy.deepcopy(v) for k, v in item.items() if not attrs or k in attrs}

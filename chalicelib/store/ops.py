@@ -11,8 +11,9 @@ Attribute paths are names, optionally with list indexes and nested names (`uplin
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence, Union
+from typing import Any
 
 Key = tuple[str, str]
 
@@ -38,10 +39,10 @@ def path_parts(path: str) -> tuple[str | int, ...]:
 class Cond:
     """A condition on one item. Combine with `&` and `|`."""
 
-    def __and__(self, other: "Cond") -> "Cond":
+    def __and__(self, other: Cond) -> Cond:
         return All((self, other))
 
-    def __or__(self, other: "Cond") -> "Cond":
+    def __or__(self, other: Cond) -> Cond:
         return Any_((self, other))
 
 
@@ -168,8 +169,8 @@ class Check:
     when: Cond
 
 
-Write = Union[Put, Update, Delete]
-TransactOp = Union[Put, Update, Delete, Check]
+Write = Put | Update | Delete
+TransactOp = Put | Update | Delete | Check
 
 
 class Cancelled(Exception):

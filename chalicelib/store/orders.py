@@ -20,9 +20,9 @@ from .items import iso, parse_iso
 from .links import LinkRepo, code_from
 from .ops import Check, Put, Update, eq, put_new
 from .partners import partner_from
+from .plans import plan_versions_from
 from .reads import Reads
 from .stats import Figures, StatsRepo
-from .plans import plan_versions_from
 
 T = TypeVar("T")
 
@@ -105,16 +105,17 @@ class OrderRepo:
                   *(keys.identity(h) for h in identity_hashes), *(also.keys if also else ())]
         if click_id:
             wanted.append(keys.click(click_id))
-        figures = self.stats.of(partner_hint) if partner_hint else None
+        figures = None
         if partner_hint:
+            figures = self.stats.of(partner_hint)
             wanted += [keys.partner(partner_hint), *figures.keys]
         codes = {c: self.links.cached(c) for c in (code, coupon) if c}
         wanted += [keys.code(c) for c, ref in codes.items() if ref is None and keys.code(c) not in wanted]
         found = self.table.batch_get(wanted)
         for c, ref in codes.items():
             if ref is None and keys.code(c) in found:
-                codes[c] = code_from(found[keys.code(c)])
-                self.links.remember(codes[c])  # codes never change once written
+                codes[c] = read = code_from(found[keys.code(c)])
+                self.links.remember(read)  # codes never change once written
         order = found.get(keys.order(order_id))
         click = found.get(keys.click(click_id)) if click_id else None
         binding = found.get(keys.binding(customer_hash))
@@ -145,7 +146,8 @@ class OrderRepo:
         refund = found.get(keys.refund(order_id, refund_id))
         return (
             order_from(order) if order else None,
-            RecordedRefund(order_id, refund_id, refund["fingerprint"], json.loads(refund["result"])) if refund else None,
+            (RecordedRefund(order_id, refund_id, refund["fingerprint"], json.loads(refund["result"]))
+             if refund else None),
         )
 
     def period_status(self, period: str) -> str:

@@ -9,15 +9,16 @@ message cannot both claim one attempt).
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from ..domain import outbound as rules
 from ..domain.outbound import DEAD, DELIVERED, PENDING, Event, PayoutLine
 from ..domain.settlement import APPROVED, FAILED, PAID, payout_id, shard_of
-from . import keys, ops, schema
 from ..observability import logger
+from . import keys, ops, schema
 from .dynamo import plain_value
 from .items import iso, parse_iso
 from .ledger import entry_from, is_entry
@@ -256,5 +257,15 @@ def body_of(event: Event) -> str:
     return event.body().decode()
 
 
-__all__ = ["BatchMoved", "Delivery", "Endpoint", "WebhookRepo", "stream_events", "payout_line", "as_claimed",
-           "DELIVERED", "DEAD", "PENDING"]
+__all__ = [
+    "DEAD",
+    "DELIVERED",
+    "PENDING",
+    "BatchMoved",
+    "Delivery",
+    "Endpoint",
+    "WebhookRepo",
+    "as_claimed",
+    "payout_line",
+    "stream_events",
+]

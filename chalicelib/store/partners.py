@@ -2,9 +2,10 @@
 edges, the identities a partner registered (fraud checks), and the tree's move counter."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Iterator, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from ..domain.partners import Partner
 from ..domain.standing import Standing
@@ -37,7 +38,7 @@ def partner_from(item: dict[str, Any]) -> Partner:
     if item.get("schedule"):
         schedule = tuple(Standing(parse_iso(s["at"]), s["st"], s["rk"], s.get("sp")) for s in item["schedule"])
     else:  # written before standings were scheduled: one standing, from enrolment
-        since = created_at or datetime(2000, 1, 1, tzinfo=timezone.utc)
+        since = created_at or datetime(2000, 1, 1, tzinfo=UTC)
         schedule = (Standing(since, item.get("status", ACTIVE), item.get("rank", DEFAULT_RANK),
                              item.get("sponsor_id")),)
     upline = tuple(u["id"] if isinstance(u, dict) else u for u in item.get("upline", []))

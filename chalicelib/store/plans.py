@@ -51,7 +51,8 @@ def plan_from(item: dict[str, Any]) -> Plan:
     return Plan(
         version=item["version"], effective_from=parse_iso(item["effective_from"]),
         levels_bps=tuple(item["levels_bps"]), cap_bps=item.get("cap_bps"),
-        rank_overrides={r: {int(lvl): bps for lvl, bps in o.items()} for r, o in item.get("rank_overrides", {}).items()},
+        rank_overrides={r: {int(lvl): bps for lvl, bps in o.items()}
+                        for r, o in item.get("rank_overrides", {}).items()},
         holding_days=item.get("holding_days", 30),
         min_payout_minor=item.get("min_payout_minor", DEFAULT_MIN_PAYOUT_MINOR),
         bonus=bonus_rules_from(json.loads(item["bonus"])) if item.get("bonus") else None,

@@ -9,8 +9,9 @@ version still gets the next number and a corrected program can be published over
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterable, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..observability import logger, metrics
 

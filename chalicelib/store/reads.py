@@ -1,8 +1,9 @@
 """Reads other areas ask to ride along in one batch read, without the caller seeing their keys."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .ops import Key
 

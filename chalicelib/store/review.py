@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from ..domain import audit as audit_rules
 from ..domain.audit import canonical
 from ..domain.ledger import HOLD
 from . import keys, ops, schema
-from .ops import Put, Update, eq, put_new
 from .items import iso
+from .ops import Put, Update, eq, put_new
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class ReviewRepo:
         items = heapq.merge(*streams, key=lambda i: i[schema.GSI1SK], reverse=True)
         return [{k: item.get(k) for k in ("order_id", "partner_id", "reasons", "held_at", "status", "amount_minor",
                                           "currency", "released_at", "released_by", "rejected_at", "rejected_by")}
-                for item, _ in zip(items, range(limit))]
+                for item in itertools.islice(items, limit)]
 
     def hold(self, order_id: str) -> dict[str, Any] | None:
         return self.table.get(keys.hold(order_id))

@@ -1,6 +1,7 @@
 """The one table's definition: the single source for infra/, the tests and the local runner."""
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -62,13 +63,11 @@ def create_table(client: Any, table_name: str) -> bool:
         return False
     client.create_table(**create_table_kwargs(table_name))
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    try:
+    with contextlib.suppress(client.exceptions.ClientError):  # some emulators lack TTL
         client.update_time_to_live(
             TableName=table_name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
         )
-    except client.exceptions.ClientError:  # pragma: no cover - some emulators lack TTL
-        pass
     return True
 
 

@@ -7,16 +7,17 @@ rerun after a crash, or a second run racing the first, finds "already there" ins
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ..domain.ledger import BONUS, Entry, LineFate
 from ..domain.periods import CLOSING, OPEN
 from ..domain.settlement import BUILDING, FAILED, RECONCILIATION_FAILED, Control, Line, Posting, shard_of
 from . import keys, ops, schema
 from .items import iso
-from .ledger import SUBS, LedgerRepo, entry_from, entry_key, entry_item
+from .ledger import SUBS, LedgerRepo, entry_from, entry_item, entry_key
 from .ops import Put, Update, eq, put_new
 
 SHARDS = keys.SHARDS  # settlement's shards of partners (GSI2 partitions and SQS messages)
@@ -90,7 +91,9 @@ class SettlementStore:
         and settlement starts only a fence after the lock). Returns its status after the call."""
         self.table.write(Update(keys.period(period), set={"status": CLOSING, "closing_at": iso(now), "closing_by": by},
                                 when=ops.Absent("status") | eq("status", OPEN)))
-        return self.period(period)["status"]
+        record = self.period(period)
+        assert record is not None  # written just now, and period records are never deleted
+        return record["status"]
 
     def set_period_status(self, period: str, from_status: str, to_status: str, now: datetime,
                           bonus_counts: dict[int, int] | None = None) -> bool:
@@ -325,4 +328,4 @@ class SettlementStore:
         return list(self.table.query(keys.batch(period)[0], keys.EVENT_PREFIX, consistent=True))
 
 
-__all__ = ["SettlementStore", "NewLine", "line_from", "entry_item", "shard_of"]
+__all__ = ["NewLine", "SettlementStore", "entry_item", "line_from", "shard_of"]

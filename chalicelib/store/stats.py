@@ -12,8 +12,9 @@ only from the values read, in the same conditional write as the figures it adds.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from . import keys, ops
 from .dynamo import plain_value

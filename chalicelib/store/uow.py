@@ -15,17 +15,19 @@ keys or expressions. Leaving the `with` block without committing discards what w
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
 from . import ops
 from .dynamo import DEADLINE
 from .repositories import Repositories
 
-
-# What a unit of work collects (the type services name, without importing store/ops.py).
+# What a unit of work collects, and what it writes alone (the types services name, without importing
+# store/ops.py).
 TransactOp = ops.TransactOp
+Write = ops.Write
 
 
 class Backend(Protocol):
@@ -59,7 +61,7 @@ class UnitOfWork:
         self._ops: list[ops.TransactOp] = []
         self._claim: int | None = None
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         return self
 
     def __exit__(self, *exc: Any) -> None:
