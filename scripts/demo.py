@@ -100,5 +100,6 @@ def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> lis
                            _fp("demo-1001", "demo-r1"))
     orders.refund_order(uow, refund, now, s.calendar)
     out.append("refund demo-r1: 3000 USD minor of demo-1001")
-    out.append(f"past periods to settle: {', '.join(periods)} (each settlement walk in docs/settlement.md takes the oldest left)")
+    out.append(f"past periods to settle: {', '.join(periods)} "
+               "(each settlement walk in docs/settlement.md takes the oldest left)")
     return out

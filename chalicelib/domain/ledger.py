@@ -95,7 +95,7 @@ def dispute_hold_entries(entries: Iterable[Entry], left: Iterable[int], dispute_
     are released (dispute_release_entries); lost, they stay held for good. Append-only: nothing
     written before changes."""
     out: list[Entry] = []
-    for e, amount in zip(entries, left):
+    for e, amount in zip(entries, left, strict=True):
         if amount <= 0:
             continue
         out.append(reversal_entry(e, f"dispute:{dispute_id}", amount, occurred_at, cal, period))

@@ -22,7 +22,7 @@ class OrderCommand:
     payment_hash: str | None = None  # keyed hash of the card's fingerprint (members: self-invite check)
     # Keyed hashes of the buyer's customer id, email, phone, payment fingerprint (fraud checks).
     identity_hashes: tuple[str, ...] = ()
-    renewal: "Renewal | None" = None  # a subscription's payment (shop integrations)
+    renewal: Renewal | None = None  # a subscription's payment (shop integrations)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ ATTEMPTS = 5
 def _left(order: RecordedOrder) -> list[int]:
     """What of each commission still stands after the order's refunds so far."""
     gone = reversal_amounts([e.amount_minor for e in order.entries], order.amount_minor, 0, order.refunded_minor)
-    return [e.amount_minor - g for e, g in zip(order.entries, gone)]
+    return [e.amount_minor - g for e, g in zip(order.entries, gone, strict=True)]
 
 
 def opened(uow: UnitOfWork, order_id: str, dispute_id: str, at: datetime, now: datetime,
@@ -44,7 +44,8 @@ def opened(uow: UnitOfWork, order_id: str, dispute_id: str, at: datetime, now: d
         if order is None:
             return {"status": "ignored", "reason": f"no order {order_id} is recorded"}, False
         if order.dispute_open:
-            return {"status": "ignored", "reason": f"order {order_id} is already disputed ({order.dispute_open})"}, False
+            reason = f"order {order_id} is already disputed ({order.dispute_open})"
+            return {"status": "ignored", "reason": reason}, False
         # A held order's commissions settle nowhere already; a dispute then holds nothing more.
         held_already = order.settles_in == HOLD
         entries = [] if held_already else dispute_hold_entries(

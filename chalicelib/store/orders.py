@@ -191,10 +191,10 @@ class OrderRepo:
         return self.table.get(keys.dispute(order_id, dispute_id))
 
     def dispute_opened(self, order: RecordedOrder, dispute_id: str, partner_id: str, held: list[Entry],
-                       result: dict[str, Any], at: datetime) -> list[ops.TransactOp]:
+                       result: dict[str, Any], at: datetime) -> tuple[Put, Update]:
         """The dispute record (the claim; listed with the held orders for review) and the order marked
         disputed, from the refunded total read (a refund racing it makes it read again)."""
-        return [
+        return (
             put_new(keys.dispute(order.order_id, dispute_id), {
                 "order_id": order.order_id, "dispute_id": dispute_id, "partner_id": partner_id,
                 "reasons": ["dispute"], "status": "disputed", "held_at": iso(at), "currency": order.currency,
@@ -206,7 +206,7 @@ class OrderRepo:
                 schema.GSI1SK: f"{iso(at)}#{order.order_id}#{dispute_id}"}),
             Update(keys.order(order.order_id), set={"dispute_open": dispute_id},
                    when=eq("refunded_minor", order.refunded_minor) & ops.Absent("dispute_open")),
-        ]
+        )
 
     def dispute_closed(self, order: RecordedOrder, dispute_id: str, status: str, refunded_minor: int,
                        result: dict[str, Any], at: datetime) -> list[ops.TransactOp]:

@@ -3,9 +3,8 @@ reference, so a later refund or dispute that names only the payment finds its or
 order's prices included tax (Shopify's refunds report tax inside the refunded subtotal then)."""
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from . import keys
 from .items import iso, parse_iso

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ...domain.actors import system
-from ...domain.errors import Conflict, Unprocessable
+from ...domain.errors import ConcurrentUpdate, Conflict, Unprocessable
 from ...domain.periods import BONUSED, CLOSED, CLOSING, next_period, previous_period
 from ...domain.settlement import BUILDING, DRAFT, RECONCILIATION_FAILED, reconcile, shard_of
 from ...exports import control_json
@@ -86,12 +86,19 @@ def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]
     if d.fanout is not None:
         for shard in range(SHARDS):
             d.fanout(period, shard)
-        return d.uow.settlement.batch(period)
+        return _written(d.uow.settlement.batch(period), period)
     # In-process, the shards (independent by construction: disjoint partners) overlap their waits
     # on the database; the result is the same as settling them one after another.
     with ThreadPoolExecutor(max_workers=d.shard_threads) as pool:
         list(pool.map(lambda shard: settle_shard(d, period, shard, plan), range(SHARDS)))
-    return finalize(d, period, now)
+    return _written(finalize(d, period, now), period)
+
+
+def _written(batch: dict[str, Any] | None, period: str) -> dict[str, Any]:
+    """The batch a close has written (its status moved when the close began)."""
+    if batch is None:
+        raise ConcurrentUpdate(f"the batch of {period} could not be read back; run the settlement again")
+    return batch
 
 
 def work_shard(d: Deps, period: str, shard: int, now: datetime) -> dict[str, Any] | None:

@@ -6,8 +6,18 @@ import tempfile
 from typing import Any
 
 from ...domain.settlement import Control
-from ...exports import (DETAIL_COLUMNS, SUMMARY_COLUMNS, CsvOut, HashingWriter, control_json, detail_row, dumps,
-                        entry_json, line_json, summary_row)
+from ...exports import (
+    DETAIL_COLUMNS,
+    SUMMARY_COLUMNS,
+    CsvOut,
+    HashingWriter,
+    control_json,
+    detail_row,
+    dumps,
+    entry_json,
+    line_json,
+    summary_row,
+)
 from ...store.files import sha256
 from ...store.settlement import SHARDS
 from .batches import batch
@@ -24,7 +34,8 @@ def export_key(period: str, name: str) -> str:
 def build_exports(d: Deps, period: str, plan_version: int) -> tuple[dict[str, Any], dict[str, Control], dict]:
     """Write the summary, detail and JSON exports to temporary files, streaming; returns
     ({name: (file, sha256, size, rows)}, control totals, ledger sums and counts per currency)."""
-    files = {name: tempfile.TemporaryFile() for name in ("summary", "detail", "json_lines", "json_entries")}
+    # Returned open (the caller stores then closes them): no context manager can own them here.
+    files = {name: tempfile.TemporaryFile() for name in ("summary", "detail", "json_lines", "json_entries")}  # noqa: SIM115
     out = {name: HashingWriter(f) for name, f in files.items()}
     detail = CsvOut(out["detail"], DETAIL_COLUMNS)
     ledger_minor: dict[str, int] = {}
@@ -47,7 +58,7 @@ def build_exports(d: Deps, period: str, plan_version: int) -> tuple[dict[str, An
         first = False
     control = dict(sorted(control.items()))
     # The JSON form: the same lines and entries, with the control totals, in one document.
-    js = HashingWriter(tempfile.TemporaryFile())
+    js = HashingWriter(tempfile.TemporaryFile())  # noqa: SIM115 (returned open, as above)
     js.write(b'{"batch":' + dumps(period) + b',"plan_version":' + dumps(plan_version) + b',"control":'
              + dumps(control_json(control)) + b',"lines":[')
     for name in ("json_lines", "json_entries"):
@@ -60,7 +71,8 @@ def build_exports(d: Deps, period: str, plan_version: int) -> tuple[dict[str, An
     files["json_lines"].close()
     files["json_entries"].close()
     built = {
-        "summary": (files["summary"], out["summary"].digest, out["summary"].size, sum(c.lines for c in control.values())),
+        "summary": (files["summary"], out["summary"].digest, out["summary"].size,
+                    sum(c.lines for c in control.values())),
         "detail": (files["detail"], out["detail"].digest, out["detail"].size, sum(ledger_count.values())),
         "json": (js.target, js.digest, js.size, None),
     }

@@ -2,8 +2,8 @@
 so every reader shows each minor unit once, where it is."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from ...domain.ledger import HOLD, Entry, LineFate, entry_states, totals_of
 from .deps import Deps

@@ -2,8 +2,8 @@
 domain/settlement.settle_line), then written, each with its carried balance; then the shard is done."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from itertools import islice
-from typing import Iterable, Iterator
 
 from ...domain.errors import Conflict
 from ...domain.ledger import Entry
@@ -61,7 +61,7 @@ def write_lines(d: Deps, period: str, lines: list[Line], fresh: list[NewLine]) -
     concurrent run wrote one first, its line stands."""
     if not fresh:
         return lines
-    lost = [new.line for new, ok in zip(fresh, d.uow.settlement.write_lines(fresh)) if not ok]
+    lost = [new.line for new, ok in zip(fresh, d.uow.settlement.write_lines(fresh), strict=True) if not ok]
     if not lost:
         return lines
     stored = d.uow.settlement.lines_at(period, [(ln.partner_id, ln.currency) for ln in lost])
