@@ -1,4 +1,5 @@
 """Upline's Chalice app: create it, add middleware, register the blueprints. Nothing else."""
+
 from chalice import Chalice, Response
 
 from chalicelib import jobs, member_jobs

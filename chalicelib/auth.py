@@ -6,6 +6,7 @@ token carries: a claim a user can write about themselves must never decide what 
 the identity provider's mode the role comes from the user pool's groups (`cognito:groups`, which
 only an administrator can change) unless `UPLINE_JWT_ROLE_CLAIM` names another claim the operator
 has made unwritable; `custom:role` is not read."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Principal:
 @dataclass(frozen=True)
 class Claims:
     """The claims that name a caller's role, partner and member in one verification mode."""
+
     role: str
     partner_id: str
     member_id: str
@@ -62,16 +64,29 @@ def claims_for(settings: Settings) -> Claims:
     return base
 
 
-def mint_token(secret: str, role: str, subject: str, partner_id: str | None = None,
-               member_id: str | None = None, ttl: timedelta = timedelta(hours=12),
-               now: datetime | None = None, issuer: str | None = None, audience: str | None = None,
-               extra: dict[str, Any] | None = None) -> str:
+def mint_token(
+    secret: str,
+    role: str,
+    subject: str,
+    partner_id: str | None = None,
+    member_id: str | None = None,
+    ttl: timedelta = timedelta(hours=12),
+    now: datetime | None = None,
+    issuer: str | None = None,
+    audience: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
     """A local HS256 token; `issuer` and `audience` must be the configured ones for it to pass."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     now = now or datetime.now(UTC)
-    claims: dict[str, Any] = {"sub": subject, "role": role, "iat": int(now.timestamp()),
-                              "exp": int((now + ttl).timestamp()), **(extra or {})}
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "role": role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+        **(extra or {}),
+    }
     if partner_id:
         claims["partner_id"] = partner_id
     if member_id:
@@ -87,8 +102,9 @@ def mint_for(settings: Settings, role: str, subject: str, **kwargs: Any) -> str:
     """A local token this deployment's own check accepts (its secret, issuer and audience)."""
     if not settings.jwt_secret:
         raise ValueError("no UPLINE_JWT_SECRET is configured")
-    return mint_token(settings.jwt_secret, role, subject, issuer=settings.jwt_issuer,
-                      audience=settings.jwt_audience, **kwargs)
+    return mint_token(
+        settings.jwt_secret, role, subject, issuer=settings.jwt_issuer, audience=settings.jwt_audience, **kwargs
+    )
 
 
 @lru_cache(maxsize=4)
@@ -133,5 +149,9 @@ def authenticate(authorization: str | None, settings: Settings) -> Principal:
         raise Unauthorized("a bearer token is required")
     claims = _verified_claims(authorization[7:].strip(), settings)
     names = claims_for(settings)
-    return Principal(subject=str(claims["sub"]), role=role_of(claims.get(names.role)),
-                     partner_id=_text(claims.get(names.partner_id)), member_id=_text(claims.get(names.member_id)))
+    return Principal(
+        subject=str(claims["sub"]),
+        role=role_of(claims.get(names.role)),
+        partner_id=_text(claims.get(names.partner_id)),
+        member_id=_text(claims.get(names.member_id)),
+    )

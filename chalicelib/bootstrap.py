@@ -1,5 +1,6 @@
 """The composition root: lazy, cached getters. Nothing is built at import time, so tests can
 swap the settings or the table before anything touches AWS."""
+
 from __future__ import annotations
 
 import json
@@ -124,6 +125,7 @@ def _send_to_queue(url: str):
 
         def send(period: str, shard: int) -> None:
             client.send_message(QueueUrl=url, MessageBody=json.dumps({"period": period, "shard": shard}))
+
         _senders[url] = send
     return _senders[url]
 
@@ -132,10 +134,16 @@ def settlement(progress=None, fan_out: bool | None = None) -> Deps:
     """Everything settlement needs. Shards fan out over SQS when a queue is configured."""
     s = settings()
     fan_out = bool(s.settlement_queue_url) if fan_out is None else fan_out
-    return Deps(uow=uow(), files=files(), cal=s.calendar, tree=s.tree_rules,
-                payout_provider=s.payout_provider, shard_threads=s.settlement_threads,
-                fanout=_send_to_queue(s.settlement_queue_url) if fan_out and s.settlement_queue_url else None,
-                progress=progress)
+    return Deps(
+        uow=uow(),
+        files=files(),
+        cal=s.calendar,
+        tree=s.tree_rules,
+        payout_provider=s.payout_provider,
+        shard_threads=s.settlement_threads,
+        fanout=_send_to_queue(s.settlement_queue_url) if fan_out and s.settlement_queue_url else None,
+        progress=progress,
+    )
 
 
 _webhook_queue: Any = None
@@ -162,8 +170,9 @@ def webhook_sender() -> HttpSender:
 def delivery_rules() -> DeliveryRules:
     s = settings()
     # A claimed attempt holds other copies of its message back for longer than it can take.
-    return DeliveryRules(timedelta(hours=s.outbound_retry_hours),
-                         timedelta(seconds=3 * s.outbound_timeout_seconds + 10))
+    return DeliveryRules(
+        timedelta(hours=s.outbound_retry_hours), timedelta(seconds=3 * s.outbound_timeout_seconds + 10)
+    )
 
 
 def audit_trail(request_id: str | None = None) -> AuditTrail:

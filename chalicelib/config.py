@@ -9,6 +9,7 @@ backup/restore apply them the same way through `stage_environment`. `docs/config
 generated from this model (`make docs`). Secrets are never in the repository: which source they come
 from (SSM Parameter Store in AWS, the environment elsewhere) is decided in secret_source.py, and
 bootstrap.settings() hands them to from_env as variables like any other."""
+
 from __future__ import annotations
 
 import json
@@ -34,9 +35,9 @@ CALL_SECONDS = 5 * (3 + 10)  # the longest one DynamoDB call may take: attempts 
 CHALICE_CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
 
 # What a setting is for; docs/configuration.md groups by it.
-PROGRAM = "program"        # the program's rules: what is paid, when, to whom, what is refused
+PROGRAM = "program"  # the program's rules: what is paid, when, to whom, what is refused
 DEPLOYMENT = "deployment"  # where the data and the files are, and how they are reached
-SECRET = "secret"          # never in the repository; locally generated into .data/local.env
+SECRET = "secret"  # never in the repository; locally generated into .data/local.env
 
 
 def _setting(default: Any, description: str, group: str = PROGRAM, **kw: Any) -> Any:
@@ -52,129 +53,210 @@ CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", env_ignore_empty=True,
-                                      populate_by_name=True, frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, extra="ignore", env_ignore_empty=True, populate_by_name=True, frozen=True
+    )
 
     # ---- deployment ----
     table: str = _setting("upline", "The DynamoDB table.", DEPLOYMENT)
-    region: str = _setting("us-east-1", "The AWS region (read from `AWS_REGION`, else `AWS_DEFAULT_REGION`).",
-                           DEPLOYMENT, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    region: str = _setting(
+        "us-east-1",
+        "The AWS region (read from `AWS_REGION`, else `AWS_DEFAULT_REGION`).",
+        DEPLOYMENT,
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"),
+    )
     dynamodb_endpoint: str | None = _setting(
-        None, "A DynamoDB endpoint other than AWS's (DynamoDB Local); unset in AWS.", DEPLOYMENT,
-        validation_alias=AliasChoices("DYNAMODB_ENDPOINT"))
+        None,
+        "A DynamoDB endpoint other than AWS's (DynamoDB Local); unset in AWS.",
+        DEPLOYMENT,
+        validation_alias=AliasChoices("DYNAMODB_ENDPOINT"),
+    )
     export_bucket: str | None = _setting(
-        None, "The S3 bucket for settlement exports; unset: they go to `UPLINE_EXPORT_DIR`.", DEPLOYMENT)
-    export_dir: str = _setting(".data/exports", "The folder for settlement exports when no bucket is set.",
-                               DEPLOYMENT)
+        None, "The S3 bucket for settlement exports; unset: they go to `UPLINE_EXPORT_DIR`.", DEPLOYMENT
+    )
+    export_dir: str = _setting(".data/exports", "The folder for settlement exports when no bucket is set.", DEPLOYMENT)
     settlement_queue_url: str | None = _setting(
-        None, "The SQS queue a period's shards fan out over; unset: shards are settled in the same process.",
-        DEPLOYMENT)
+        None, "The SQS queue a period's shards fan out over; unset: shards are settled in the same process.", DEPLOYMENT
+    )
     webhook_queue_url: str | None = _setting(
-        None, "The SQS queue outbound webhook deliveries wait in; unset: an in-process queue (local runs, tests).",
-        DEPLOYMENT)
+        None,
+        "The SQS queue outbound webhook deliveries wait in; unset: an in-process queue (local runs, tests).",
+        DEPLOYMENT,
+    )
     outbound_allow_private: bool = _setting(
-        False, "Let outbound webhook endpoints be plain http on private, loopback or link-local addresses: the "
-               "local stage only (refused together with `UPLINE_SECRETS_PATH`, i.e. in AWS).", DEPLOYMENT)
-    settlement_threads: int = _setting(4, "Shards settled at once when they are settled in-process.", DEPLOYMENT,
-                                       ge=1, le=16)
+        False,
+        "Let outbound webhook endpoints be plain http on private, loopback or link-local addresses: the "
+        "local stage only (refused together with `UPLINE_SECRETS_PATH`, i.e. in AWS).",
+        DEPLOYMENT,
+    )
+    settlement_threads: int = _setting(
+        4, "Shards settled at once when they are settled in-process.", DEPLOYMENT, ge=1, le=16
+    )
     jwt_jwks_url: str | None = _setting(
-        None, "The identity provider's JWKS URL (a Cognito user pool); set: RS256 tokens are verified against it.",
-        DEPLOYMENT)
+        None,
+        "The identity provider's JWKS URL (a Cognito user pool); set: RS256 tokens are verified against it.",
+        DEPLOYMENT,
+    )
     jwt_issuer: str | None = _setting(None, "The issuer tokens must name, when set.", DEPLOYMENT)
     jwt_audience: str | None = _setting(None, "The audience tokens must name, when set.", DEPLOYMENT)
     secrets_path: str | None = _setting(
-        None, "In AWS, the SSM Parameter Store path the secrets are read from at run time (`/upline/<stage>`; "
-              "chalicelib/secret_source.py); unset: the secrets come from the environment.", DEPLOYMENT)
+        None,
+        "In AWS, the SSM Parameter Store path the secrets are read from at run time (`/upline/<stage>`; "
+        "chalicelib/secret_source.py); unset: the secrets come from the environment.",
+        DEPLOYMENT,
+    )
     jwt_role_claim: str | None = _setting(
-        None, "The token claim that names the caller's role; unset: `role` for local HS256 tokens, "
-              "`cognito:groups` (user-pool groups, which a user cannot write) with a JWKS.", DEPLOYMENT)
+        None,
+        "The token claim that names the caller's role; unset: `role` for local HS256 tokens, "
+        "`cognito:groups` (user-pool groups, which a user cannot write) with a JWKS.",
+        DEPLOYMENT,
+    )
     sso_authorize_url: str | None = _setting(
-        None, "The identity provider's OAuth2 authorize endpoint the portal's sign-in starts at.", DEPLOYMENT)
-    sso_client_id: str | None = _setting(None, "The portal's OAuth2 client id; unset: the JWT audience (a Cognito "
-                                               "app client id).", DEPLOYMENT)
+        None, "The identity provider's OAuth2 authorize endpoint the portal's sign-in starts at.", DEPLOYMENT
+    )
+    sso_client_id: str | None = _setting(
+        None, "The portal's OAuth2 client id; unset: the JWT audience (a Cognito app client id).", DEPLOYMENT
+    )
 
     # ---- secrets ----
-    webhook_secrets: CommaList = _many([], "The shop's HMAC secrets for signed webhooks, comma-separated: two "
-                                           "are accepted during a rotation.", SECRET)
+    webhook_secrets: CommaList = _many(
+        [], "The shop's HMAC secrets for signed webhooks, comma-separated: two are accepted during a rotation.", SECRET
+    )
     stripe_webhook_secrets: CommaList = _many(
-        [], "Stripe's webhook signing secrets (`whsec_...`) for `POST /integrations/stripe`, comma-separated: two "
-            "are accepted during a rotation; empty: the Stripe route answers 404.", SECRET)
+        [],
+        "Stripe's webhook signing secrets (`whsec_...`) for `POST /integrations/stripe`, comma-separated: two "
+        "are accepted during a rotation; empty: the Stripe route answers 404.",
+        SECRET,
+    )
     shopify_webhook_secrets: CommaList = _many(
-        [], "The Shopify app's client secrets (or the shop's webhook signing secret) for "
-            "`POST /integrations/shopify`, comma-separated: two are accepted during a rotation; empty: the Shopify "
-            "route answers 404.", SECRET)
+        [],
+        "The Shopify app's client secrets (or the shop's webhook signing secret) for "
+        "`POST /integrations/shopify`, comma-separated: two are accepted during a rotation; empty: the Shopify "
+        "route answers 404.",
+        SECRET,
+    )
     woocommerce_webhook_secrets: CommaList = _many(
-        [], "The WooCommerce webhooks' secrets for `POST /integrations/woocommerce`, comma-separated: two are "
-            "accepted during a rotation; empty: the WooCommerce route answers 404.", SECRET)
+        [],
+        "The WooCommerce webhooks' secrets for `POST /integrations/woocommerce`, comma-separated: two are "
+        "accepted during a rotation; empty: the WooCommerce route answers 404.",
+        SECRET,
+    )
     paddle_webhook_secrets: CommaList = _many(
-        [], "Paddle Billing's notification destination secret keys for `POST /integrations/paddle`, "
-            "comma-separated: two are accepted during a rotation; empty: the Paddle route answers 404.", SECRET)
+        [],
+        "Paddle Billing's notification destination secret keys for `POST /integrations/paddle`, "
+        "comma-separated: two are accepted during a rotation; empty: the Paddle route answers 404.",
+        SECRET,
+    )
     jwt_secret: str | None = _setting(None, "The HS256 key for tokens when no JWKS URL is set (local use).", SECRET)
-    hash_pepper: str = _setting("", "The key of every stored hash (IPs, user agents, customer ids, e-mails).",
-                                SECRET)
+    hash_pepper: str = _setting("", "The key of every stored hash (IPs, user agents, customer ids, e-mails).", SECRET)
 
     # ---- the program ----
     program_tz: str = _setting("UTC", "The IANA time zone whose calendar months are the commission periods.")
-    lock_days: int = _setting(5, "Days after a period ends until it locks (late orders and refunds land in it "
-                                 "until then).", ge=0, le=60)
-    currencies: CommaList = _many(["USD", "EUR", "GBP", "CNY", "JPY"], "ISO currencies orders may be in, "
-                                                                       "comma-separated.")
+    lock_days: int = _setting(
+        5, "Days after a period ends until it locks (late orders and refunds land in it until then).", ge=0, le=60
+    )
+    currencies: CommaList = _many(
+        ["USD", "EUR", "GBP", "CNY", "JPY"], "ISO currencies orders may be in, comma-separated."
+    )
     fence_seconds: int = _setting(
-        300, "The effectivity fence: a change of a partner's status, rank or sponsor takes effect this long after "
-             "it is recorded, and a period's settlement starts this long after its lock. It must exceed the longest "
-             "a request can take (`UPLINE_MAX_REQUEST_SECONDS` plus one call's timeouts), so that every order "
-             "computes on one tree and lands in a period whose settlement has not started (0: only for tests).",
-        ge=0, le=86_400)
-    max_request_seconds: int = _setting(30, "How long after its start a request may still commit; past it, its unit "
-                                            "of work refuses (the client retries).", ge=1, le=600)
-    max_depth: int = _setting(10, "Ancestors stored on each partner (the upline snapshot); plans may pay at most "
-                                  "this many levels.", ge=1, le=30)
-    attribution_window_days: int = _setting(30, "Days a click or referral code attributes a customer's orders.",
-                                            ge=1, le=3650)
+        300,
+        "The effectivity fence: a change of a partner's status, rank or sponsor takes effect this long after "
+        "it is recorded, and a period's settlement starts this long after its lock. It must exceed the longest "
+        "a request can take (`UPLINE_MAX_REQUEST_SECONDS` plus one call's timeouts), so that every order "
+        "computes on one tree and lands in a period whose settlement has not started (0: only for tests).",
+        ge=0,
+        le=86_400,
+    )
+    max_request_seconds: int = _setting(
+        30,
+        "How long after its start a request may still commit; past it, its unit of work refuses (the client retries).",
+        ge=1,
+        le=600,
+    )
+    max_depth: int = _setting(
+        10,
+        "Ancestors stored on each partner (the upline snapshot); plans may pay at most this many levels.",
+        ge=1,
+        le=30,
+    )
+    attribution_window_days: int = _setting(
+        30, "Days a click or referral code attributes a customer's orders.", ge=1, le=3650
+    )
     lifetime_binding: bool = _setting(False, "Bind a customer to its first partner for life, not for the window.")
-    allowed_domains: CommaList = _many(["shop.example.com"], "Hosts referral links may lead to, comma-separated "
-                                                             "(their subdomains too).")
+    allowed_domains: CommaList = _many(
+        ["shop.example.com"], "Hosts referral links may lead to, comma-separated (their subdomains too)."
+    )
     default_destination: str = _setting("https://shop.example.com/", "Where invite links (`/i/{code}`) lead.")
     click_ttl_days: int = _setting(90, "Days a click is kept (DynamoDB TTL).", ge=1, le=3650)
     payout_provider: str = _setting("bank_transfer", "The payout file made at approval.")
     export_url_seconds: int = _setting(300, "How long a presigned export link is valid.", ge=30, le=3600)
-    webhook_tolerance_seconds: int = _setting(300, "How far a webhook's timestamp may be from our clock.",
-                                              ge=30, le=3600)
-    max_body_bytes: int = _setting(64 * 1024, "The largest request body accepted (larger: 413).",
-                                   ge=1024, le=6 * 1024 * 1024)
+    webhook_tolerance_seconds: int = _setting(
+        300, "How far a webhook's timestamp may be from our clock.", ge=30, le=3600
+    )
+    max_body_bytes: int = _setting(
+        64 * 1024, "The largest request body accepted (larger: 413).", ge=1024, le=6 * 1024 * 1024
+    )
     cors_origins: CommaList = _many([], "Browser origins allowed by CORS, exact and comma-separated; never `*`.")
-    click_limit: int = _setting(20, "Clicks one visitor may make on one link in one window; past it, 429.",
-                                ge=1, le=10_000)
+    click_limit: int = _setting(
+        20, "Clicks one visitor may make on one link in one window; past it, 429.", ge=1, le=10_000
+    )
     click_window_seconds: int = _setting(3600, "The click limit's window.", ge=60, le=86_400)
     signup_limit: int = _setting(60, "Sign-ups from one IP in one window; past it, 429.", ge=1, le=10_000)
     signup_window_seconds: int = _setting(3600, "The sign-up limit's window.", ge=60, le=86_400)
-    fraud_min_click_seconds: int = _setting(30, "An order placed sooner than this after its click is held for "
-                                                "review.", ge=0, le=86_400)
-    fraud_refund_rate_bps: int = _setting(5000, "A partner whose refunds exceed this share of its sales (basis "
-                                                "points) has its orders held.", ge=0, le=10_000)
-    fraud_refund_min_sales_minor: int = _setting(10_000, "The sales (minor units) a partner must have made before "
-                                                         "its refund rate can hold its orders.", ge=0)
+    fraud_min_click_seconds: int = _setting(
+        30, "An order placed sooner than this after its click is held for review.", ge=0, le=86_400
+    )
+    fraud_refund_rate_bps: int = _setting(
+        5000,
+        "A partner whose refunds exceed this share of its sales (basis points) has its orders held.",
+        ge=0,
+        le=10_000,
+    )
+    fraud_refund_min_sales_minor: int = _setting(
+        10_000, "The sales (minor units) a partner must have made before its refund rate can hold its orders.", ge=0
+    )
     shopify_shop_domain: str = _setting(
-        "", "The Shopify shop whose webhooks `POST /integrations/shopify` accepts (`example.myshopify.com`): a "
-            "delivery naming another shop in `X-Shopify-Shop-Domain` is refused; empty: the Shopify route answers "
-            "404.")
-    outbound_timeout_seconds: int = _setting(5, "How long an outbound webhook endpoint has to answer one "
-                                                "delivery attempt.", ge=1, le=30)
-    outbound_retry_hours: int = _setting(24, "How long a failing outbound webhook delivery is retried (exponential "
-                                             "backoff, 30 s doubling to at most 4 h) before it is dead.", ge=24, le=168)
+        "",
+        "The Shopify shop whose webhooks `POST /integrations/shopify` accepts (`example.myshopify.com`): a "
+        "delivery naming another shop in `X-Shopify-Shop-Domain` is refused; empty: the Shopify route answers "
+        "404.",
+    )
+    outbound_timeout_seconds: int = _setting(
+        5, "How long an outbound webhook endpoint has to answer one delivery attempt.", ge=1, le=30
+    )
+    outbound_retry_hours: int = _setting(
+        24,
+        "How long a failing outbound webhook delivery is retried (exponential "
+        "backoff, 30 s doubling to at most 4 h) before it is dead.",
+        ge=24,
+        le=168,
+    )
     link_limit: int = _setting(1000, "Links a partner may ever create.", ge=1, le=1_000_000)
     link_rate: int = _setting(60, "Links a partner may create in one window; past it, 429.", ge=1, le=10_000)
     link_window_seconds: int = _setting(3600, "The link rate's window.", ge=60, le=86_400)
-    coupon_limit: int = _setting(5, "Coupon codes a partner may make for itself (an admin may make it more).",
-                                 ge=0, le=1000)
+    coupon_limit: int = _setting(
+        5, "Coupon codes a partner may make for itself (an admin may make it more).", ge=0, le=1000
+    )
     coupon_leak_customers: int = _setting(
-        25, "A partner's coupon code used by this many distinct customers within one leak window is flagged for "
-            "review as leaked.", ge=2, le=1_000_000)
+        25,
+        "A partner's coupon code used by this many distinct customers within one leak window is flagged for "
+        "review as leaked.",
+        ge=2,
+        le=1_000_000,
+    )
     coupon_leak_window_hours: int = _setting(24, "The leak window's length (fixed windows, UTC).", ge=1, le=24 * 31)
 
-    @field_validator("webhook_secrets", "stripe_webhook_secrets", "shopify_webhook_secrets",
-                     "woocommerce_webhook_secrets", "paddle_webhook_secrets", "currencies", "allowed_domains",
-                     "cors_origins", mode="before")
+    @field_validator(
+        "webhook_secrets",
+        "stripe_webhook_secrets",
+        "shopify_webhook_secrets",
+        "woocommerce_webhook_secrets",
+        "paddle_webhook_secrets",
+        "currencies",
+        "allowed_domains",
+        "cors_origins",
+        mode="before",
+    )
     @classmethod
     def _comma_separated(cls, v: Any) -> Any:
         return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
@@ -242,8 +324,11 @@ class Settings(BaseSettings):
 
     @property
     def fraud_rules(self) -> FraudRules:
-        return FraudRules(timedelta(seconds=self.fraud_min_click_seconds), self.fraud_refund_rate_bps,
-                          self.fraud_refund_min_sales_minor)
+        return FraudRules(
+            timedelta(seconds=self.fraud_min_click_seconds),
+            self.fraud_refund_rate_bps,
+            self.fraud_refund_min_sales_minor,
+        )
 
     @property
     def calendar(self) -> Calendar:
@@ -287,11 +372,14 @@ class Settings(BaseSettings):
             _GIVEN.reset(token)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment and nothing else: no .env file or secrets folder that one entry point
         # would read and another not.
         given = _GIVEN.get()
@@ -310,8 +398,11 @@ class _GivenEnvironment(EnvSettingsSource):
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
         # As the base class reads os.environ: names compared case-insensitively, empty values unset.
-        return {(k if self.case_sensitive else k.lower()): v for k, v in self._given.items()
-                if not (self.env_ignore_empty and v == "")}
+        return {
+            (k if self.case_sensitive else k.lower()): v
+            for k, v in self._given.items()
+            if not (self.env_ignore_empty and v == "")
+        }
 
 
 def variable(field: str) -> str:
@@ -333,8 +424,7 @@ def variables() -> set[str]:
 
 def group_variables(group: str) -> set[str]:
     """The variables of the settings in one group (PROGRAM, DEPLOYMENT, SECRET)."""
-    return {variable(n) for n, f in Settings.model_fields.items()
-            if (f.json_schema_extra or {}).get("group") == group}  # type: ignore[union-attr]
+    return {variable(n) for n, f in Settings.model_fields.items() if (f.json_schema_extra or {}).get("group") == group}  # type: ignore[union-attr]
 
 
 def is_setting_variable(name: str) -> bool:
@@ -359,8 +449,9 @@ def chalice_config(path: Path = CHALICE_CONFIG) -> dict[str, Any]:
 Pseudo = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
 
 
-def stage_environment(stage: str, function: str | None = None, config: Mapping[str, Any] | None = None,
-                      pseudo: Pseudo = None) -> dict[str, str]:
+def stage_environment(
+    stage: str, function: str | None = None, config: Mapping[str, Any] | None = None, pseudo: Pseudo = None
+) -> dict[str, str]:
     """The variables `.chalice/config.json` gives `function` (default: what every function shares) in
     `stage`, merged as Chalice merges them: the file's global values, then the stage's, then the
     stage's for that function. Values only CloudFormation can fill in are handled here for an entry
@@ -371,11 +462,14 @@ def stage_environment(stage: str, function: str | None = None, config: Mapping[s
     stages = cfg.get("stages") or {}
     if stage not in stages:
         raise ValueError(f"no stage {stage!r} in .chalice/config.json (there are: {', '.join(sorted(stages))})")
-    merged: dict[str, str] = {**(cfg.get("environment_variables") or {}),
-                              **(stages[stage].get("environment_variables") or {})}
+    merged: dict[str, str] = {
+        **(cfg.get("environment_variables") or {}),
+        **(stages[stage].get("environment_variables") or {}),
+    }
     if function is not None:
-        merged.update(((stages[stage].get("lambda_functions") or {}).get(function) or {})
-                      .get("environment_variables") or {})
+        merged.update(
+            ((stages[stage].get("lambda_functions") or {}).get(function) or {}).get("environment_variables") or {}
+        )
     out = {}
     for name, value in merged.items():
         if value.startswith("{{resolve:"):
@@ -387,15 +481,17 @@ def stage_environment(stage: str, function: str | None = None, config: Mapping[s
             known = pseudo or {}
             missing = sorted({p for p in needed if p not in known})
             if missing:
-                raise ValueError(f"{name} in stage {stage!r} needs {', '.join(missing)} "
-                                 "(an AWS account and region to act on)")
+                raise ValueError(
+                    f"{name} in stage {stage!r} needs {', '.join(missing)} (an AWS account and region to act on)"
+                )
             value = _fill_in(value, known)
         out[name] = value
     return out
 
 
-def effective_environment(stage: str, environ: Mapping[str, str], overlay: Mapping[str, str] | None = None,
-                          pseudo: Pseudo = None) -> dict[str, str]:
+def effective_environment(
+    stage: str, environ: Mapping[str, str], overlay: Mapping[str, str] | None = None, pseudo: Pseudo = None
+) -> dict[str, str]:
     """THE loader for every entry point that does not run under Chalice: the process environment,
     then `overlay` (what a running `make run` recorded), then the stage's values from
     `.chalice/config.json` on top — the order `chalice local` and Chalice's test client apply, so

@@ -4,6 +4,7 @@ Rows are written one at a time into files while their SHA-256 is computed, so an
 size costs the same memory. The bytes depend only on what is stored, in a fixed order, so a batch's
 exports are identical however and whenever they are regenerated.
 """
+
 from __future__ import annotations
 
 import csv
@@ -18,11 +19,38 @@ from .domain.ledger import Entry
 from .domain.money import format_minor
 from .domain.settlement import Control, Line
 
-SUMMARY_COLUMNS = ["batch", "partner_id", "partner_name", "payout_method", "currency", "commissions_minor",
-                   "bonuses_minor", "clawbacks_minor", "adjustments_minor", "carried_in_minor", "carried_out_minor",
-                   "payout_minor", "payout", "entries"]
-DETAIL_COLUMNS = ["batch", "partner_id", "currency", "entry_id", "kind", "order_id", "level", "period",
-                  "occurred_at", "amount_minor", "plan_version", "rate_bps", "reverses", "trace"]
+SUMMARY_COLUMNS = [
+    "batch",
+    "partner_id",
+    "partner_name",
+    "payout_method",
+    "currency",
+    "commissions_minor",
+    "bonuses_minor",
+    "clawbacks_minor",
+    "adjustments_minor",
+    "carried_in_minor",
+    "carried_out_minor",
+    "payout_minor",
+    "payout",
+    "entries",
+]
+DETAIL_COLUMNS = [
+    "batch",
+    "partner_id",
+    "currency",
+    "entry_id",
+    "kind",
+    "order_id",
+    "level",
+    "period",
+    "occurred_at",
+    "amount_minor",
+    "plan_version",
+    "rate_bps",
+    "reverses",
+    "trace",
+]
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -71,16 +99,41 @@ class CsvOut:
 
 
 def summary_row(batch_id: str, line: Line, details: dict[str, Any]) -> list[Any]:
-    return [batch_id, line.partner_id, details.get("partner_name", ""), details.get("payout_method", ""),
-            line.currency, line.commissions_minor, line.bonuses_minor, line.clawbacks_minor, line.adjustments_minor,
-            line.carried_in_minor, line.carried_out_minor, line.payout_minor,
-            format_minor(line.payout_minor, line.currency).split(" ")[0], line.entry_count]
+    return [
+        batch_id,
+        line.partner_id,
+        details.get("partner_name", ""),
+        details.get("payout_method", ""),
+        line.currency,
+        line.commissions_minor,
+        line.bonuses_minor,
+        line.clawbacks_minor,
+        line.adjustments_minor,
+        line.carried_in_minor,
+        line.carried_out_minor,
+        line.payout_minor,
+        format_minor(line.payout_minor, line.currency).split(" ")[0],
+        line.entry_count,
+    ]
 
 
 def detail_row(batch_id: str, e: Entry) -> list[Any]:
-    return [batch_id, e.partner_id, e.currency, e.entry_id, e.kind, e.order_id, e.level, e.period,
-            e.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), e.amount_minor, e.plan_version, e.rate_bps,
-            e.reverses or "", json.dumps(e.trace, sort_keys=True) if e.trace else ""]
+    return [
+        batch_id,
+        e.partner_id,
+        e.currency,
+        e.entry_id,
+        e.kind,
+        e.order_id,
+        e.level,
+        e.period,
+        e.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        e.amount_minor,
+        e.plan_version,
+        e.rate_bps,
+        e.reverses or "",
+        json.dumps(e.trace, sort_keys=True) if e.trace else "",
+    ]
 
 
 def line_json(batch_id: str, line: Line, details: dict[str, Any]) -> dict[str, Any]:

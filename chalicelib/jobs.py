@@ -1,4 +1,5 @@
 """Scheduled and queued work: the daily settlement run and the settlement shard worker."""
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,10 @@ def _work(deps, event) -> dict:
         try:
             job = json.loads(record.body)
             batch = close.work_shard(deps, job["period"], int(job["shard"]), bootstrap.now())
-            logger.info("settlement shard done", extra={"period": job["period"], "shard": job["shard"],
-                                                        "batch_status": (batch or {}).get("status")})
+            logger.info(
+                "settlement shard done",
+                extra={"period": job["period"], "shard": job["shard"], "batch_status": (batch or {}).get("status")},
+            )
         except Exception:
             logger.exception("settlement shard failed", extra={"message_id": record.to_dict().get("messageId")})
             failed.append({"itemIdentifier": record.to_dict().get("messageId")})
@@ -71,8 +74,7 @@ def project_figures(event):
     (services/stream.py).
     A failed batch is retried as a whole by Lambda; applying it again changes nothing."""
     try:
-        done = stream.consume(bootstrap.uow(), [stream_record(r) for r in event], bootstrap.settings(),
-                              bootstrap.now())
+        done = stream.consume(bootstrap.uow(), [stream_record(r) for r in event], bootstrap.settings(), bootstrap.now())
         logger.info("stream consumed", extra=done)
         return done
     finally:
@@ -85,8 +87,9 @@ def outbound_events(event):
     and subscribed endpoint, queued (services/outbound.py). A failed batch is retried as a whole;
     a delivery made before is found, not made twice."""
     try:
-        made = outbound.fan_out(bootstrap.uow(), [stream_record(r) for r in event], bootstrap.webhook_queue(),
-                                bootstrap.now())
+        made = outbound.fan_out(
+            bootstrap.uow(), [stream_record(r) for r in event], bootstrap.webhook_queue(), bootstrap.now()
+        )
         logger.info("webhook deliveries made", extra={"made": made})
         return {"made": made}
     finally:
@@ -119,5 +122,4 @@ def deliver_messages(event) -> dict:
 
 def stream_record(r) -> dict:
     """A stream record as the projector takes it, from Chalice's DynamoDBRecord."""
-    return {"event_name": r.event_name, "keys": r.keys, "new_image": r.new_image,
-            "sequence_number": r.sequence_number}
+    return {"event_name": r.event_name, "keys": r.keys, "new_image": r.new_image, "sequence_number": r.sequence_number}

@@ -5,6 +5,7 @@ nothing it keeps may grow with what it has seen: every process-level cache is an
 bound. Written here rather than taken from `cachetools` because it is twenty lines of the standard
 library and the Lambda bundle gains no dependency; like `cachetools`, it needs its own lock, since
 settlement runs shards on threads of one process."""
+
 from __future__ import annotations
 
 import threading

@@ -1,5 +1,6 @@
 """Scheduled work for members: once a day, write down what time decided (earned and expired
 rewards, cap refusals, expiry reminders, the monthly tier review)."""
+
 from __future__ import annotations
 
 from chalice import Blueprint, Cron

@@ -10,6 +10,7 @@ Locally and in tests (no path set) the same variables come from the environment 
 `TEST_ENV`). The settings (`bootstrap.settings()`) overlay these values on the environment, so
 `config.Settings` parses a secret the same way whichever source it came from.
 """
+
 from __future__ import annotations
 
 import time
@@ -33,7 +34,7 @@ LOOK_EVERY_SECONDS = 1
 # Parameter name under the path -> the variable config.Settings reads. All are required: they are
 # what the API needs in AWS (tokens are verified against the identity provider's JWKS there).
 PARAMETERS: dict[str, str] = {
-    "webhook-secrets": "UPLINE_WEBHOOK_SECRETS",   # "new,old" while a shop rotates
+    "webhook-secrets": "UPLINE_WEBHOOK_SECRETS",  # "new,old" while a shop rotates
     "hash-pepper": "UPLINE_HASH_PEPPER",
     "jwt-jwks-url": "UPLINE_JWT_JWKS_URL",
     "jwt-issuer": "UPLINE_JWT_ISSUER",
@@ -75,16 +76,15 @@ class SsmSecrets:
     """In AWS: the parameters under `path`, decrypted, through a powertools SSMProvider whose
     cache expires after `max_age` seconds."""
 
-    def __init__(self, path: str, provider, max_age: int = MAX_AGE_SECONDS,
-                 clock: Callable[[], float] | None = None):
+    def __init__(self, path: str, provider, max_age: int = MAX_AGE_SECONDS, clock: Callable[[], float] | None = None):
         self.path = path.rstrip("/")
         self._provider = provider
         self._max_age = max_age
         self._clock = clock  # None: time.monotonic, looked up at each call
         self._names = {f"{self.path}/{name}": variable for name, variable in PARAMETERS.items()}
         self._optional = {f"{self.path}/{name}": variable for name, variable in OPTIONAL_PARAMETERS.items()}
-        self._absent: set[str] = set()      # optional names SSM did not have at the last asking
-        self._absent_until = 0.0            # ...not asked for again before this (monotonic)
+        self._absent: set[str] = set()  # optional names SSM did not have at the last asking
+        self._absent_until = 0.0  # ...not asked for again before this (monotonic)
         self._last: dict[str, str] | None = None
         self._next_look = 0.0
 
@@ -99,8 +99,9 @@ class SsmSecrets:
                 raise
             # A refresh failed after a good read: keep the values we have rather than fail every
             # request, and say so in the log.
-            logger.warning("secrets refresh failed; keeping the last values",
-                           extra={"path": self.path, "error": str(e)})
+            logger.warning(
+                "secrets refresh failed; keeping the last values", extra={"path": self.path, "error": str(e)}
+            )
             self._next_look = now + RETRY_AFTER_SECONDS
             return self._last
         self._next_look = now + LOOK_EVERY_SECONDS
@@ -113,9 +114,12 @@ class SsmSecrets:
         try:
             # From the provider's cache until max_age has passed, then one GetParameters call
             # (WithDecryption) for all of them. Not failing fast: a missing optional name is no error.
-            fetched = self._provider.get_parameters_by_name({name: {} for name in (*self._names, *optional)},
-                                                            decrypt=True, max_age=self._max_age,
-                                                            raise_on_error=False)
+            fetched = self._provider.get_parameters_by_name(
+                {name: {} for name in (*self._names, *optional)},
+                decrypt=True,
+                max_age=self._max_age,
+                raise_on_error=False,
+            )
         except (GetParameterError, ClientError, BotoCoreError) as e:
             raise SecretsUnavailable(self._problem(str(e))) from e
         # powertools returns what it got without raising when a name is missing, KMS refuses a key
@@ -133,8 +137,10 @@ class SsmSecrets:
         return values
 
     def _problem(self, detail: str) -> str:
-        return (f"cannot read the secrets under {self.path} from SSM Parameter Store: {detail}. The functions "
-                f"need {', '.join(self._names)} (README: Deploy to AWS, step 2)")
+        return (
+            f"cannot read the secrets under {self.path} from SSM Parameter Store: {detail}. The functions "
+            f"need {', '.join(self._names)} (README: Deploy to AWS, step 2)"
+        )
 
 
 def source(env: Mapping[str, str]) -> Source:
@@ -146,13 +152,17 @@ def source(env: Mapping[str, str]) -> Source:
         raise SecretsUnavailable(f"{PATH_VARIABLE} must be an SSM path such as /upline/prod, not {path!r}")
     both = sorted(k for k in VARIABLES if env.get(k))
     if both:
-        raise SecretsUnavailable(f"{', '.join(both)} set in the environment while {PATH_VARIABLE} names SSM: "
-                                 "a secret has one source; remove them from the environment")
+        raise SecretsUnavailable(
+            f"{', '.join(both)} set in the environment while {PATH_VARIABLE} names SSM: "
+            "a secret has one source; remove them from the environment"
+        )
     import boto3
     from aws_lambda_powertools.utilities.parameters import SSMProvider
     from botocore.config import Config
 
-    client = boto3.client("ssm", region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
-                          config=Config(retries={"mode": "standard", "max_attempts": 3},
-                                        connect_timeout=2, read_timeout=5))
+    client = boto3.client(
+        "ssm",
+        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5),
+    )
     return SsmSecrets(path, SSMProvider(boto3_client=client))

@@ -1,4 +1,5 @@
 """Keyed hashes for personal data, and the shop's webhook signature."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,9 @@ def email_hash(pepper: str, email: str) -> str:
     return keyed_hash(pepper, normalize_email(email))
 
 
-def identity_hashes(pepper: str, email: str | None = None, phone: str | None = None,
-                    payment_fingerprint: str | None = None) -> tuple[str, ...]:
+def identity_hashes(
+    pepper: str, email: str | None = None, phone: str | None = None, payment_fingerprint: str | None = None
+) -> tuple[str, ...]:
     """Keyed hashes of a person's identifiers, each tagged with its kind so they never collide. The
     e-mail is hashed in its canonical form (domain/identity.normalize_email), as `email_hash` does."""
     out = []
@@ -42,8 +44,14 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"v1={mac}"
 
 
-def verify_webhook(secrets: list[str], timestamp: str | None, signature: str | None, body: bytes,
-                   now_epoch: int, tolerance_seconds: int = 300) -> None:
+def verify_webhook(
+    secrets: list[str],
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    now_epoch: int,
+    tolerance_seconds: int = 300,
+) -> None:
     """HMAC-SHA256 over `timestamp.body`; any active secret (two during a rotation) may have signed.
     Stale or future timestamps beyond the tolerance are refused, so a captured request cannot be
     replayed later (and within the window, idempotency makes a replay change nothing)."""

@@ -7,6 +7,7 @@ addresses it checked (not to the name again), so a DNS answer that changes in be
 cannot lead the request somewhere it was not checked. Redirects are never followed: a 3xx is a
 failed attempt.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -53,8 +54,7 @@ def _port(url: WebUrl) -> int:
     return int(url.port) if url.port else (443 if url.scheme == "https" else 80)
 
 
-def addresses(url: WebUrl, allow_private: bool,
-              resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> list[str]:
+def addresses(url: WebUrl, allow_private: bool, resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> list[str]:
     """Every address the host resolves to; refused if any of them may not be reached (one bad
     answer among good ones is how rebinding is tried)."""
     host = url.host.strip("[]")
@@ -68,8 +68,10 @@ def addresses(url: WebUrl, allow_private: bool,
     if not allow_private:
         bad = [a for a in out if refused_address(a)]
         if bad:
-            raise RefusedDestination(f"the host {url.host} resolves to an address that is not public "
-                                     f"(private, loopback, link-local or reserved)")
+            raise RefusedDestination(
+                f"the host {url.host} resolves to an address that is not public "
+                f"(private, loopback, link-local or reserved)"
+            )
     return out
 
 
@@ -109,8 +111,9 @@ class HttpSender:
     """POSTs one signed body; never follows a redirect; a short timeout, so a slow endpoint costs a
     worker seconds, not minutes (and never the API anything: delivery is off the request path)."""
 
-    def __init__(self, timeout_seconds: float, allow_private: bool,
-                 resolve: Callable[..., list[Any]] = socket.getaddrinfo):
+    def __init__(
+        self, timeout_seconds: float, allow_private: bool, resolve: Callable[..., list[Any]] = socket.getaddrinfo
+    ):
         self.timeout, self.allow_private, self.resolve = timeout_seconds, allow_private, resolve
 
     def __call__(self, url_text: str, headers: dict[str, str], body: bytes) -> Attempt:
@@ -118,6 +121,7 @@ class HttpSender:
 
         def took() -> int:
             return int((time.monotonic() - started) * 1000)
+
         try:
             url = endpoint_url(url_text, self.allow_private)
             address = addresses(url, self.allow_private, self.resolve)[0]
@@ -129,8 +133,7 @@ class HttpSender:
             conn.request("POST", (url.path or "/") + url.query, body=body, headers=headers)
             response = conn.getresponse()
             response.read(MAX_RESPONSE_BYTES)
-            return Attempt(response.status, "" if 200 <= response.status < 300 else f"HTTP {response.status}",
-                           took())
+            return Attempt(response.status, "" if 200 <= response.status < 300 else f"HTTP {response.status}", took())
         except (OSError, http.client.HTTPException) as e:
             return Attempt(0, f"{type(e).__name__}: {e}"[:200], took())
         finally:
@@ -145,8 +148,9 @@ class SqsQueue:
         self.client, self.url = client, url
 
     def send(self, delivery_id: str, delay_seconds: int = 0) -> None:
-        self.client.send_message(QueueUrl=self.url, MessageBody=json.dumps({"delivery_id": delivery_id}),
-                                 DelaySeconds=delay_seconds)
+        self.client.send_message(
+            QueueUrl=self.url, MessageBody=json.dumps({"delivery_id": delivery_id}), DelaySeconds=delay_seconds
+        )
 
 
 class LocalQueue:
@@ -176,8 +180,7 @@ class LocalQueue:
             return len(self._messages)
 
 
-def checked_url(text: str, allow_private: bool,
-                resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> str:
+def checked_url(text: str, allow_private: bool, resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> str:
     """An endpoint URL as registered (its canonical form), refused if it is not https or its host
     reaches an address that is not public. On the local stage (private addresses allowed) the
     host is not looked up."""

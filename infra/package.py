@@ -5,6 +5,7 @@
 
 The generated files are build output (build/ is git-ignored); tests/infra packages afresh each run.
 Packaging needs no AWS account or credentials; Chalice only wants a region name to be set."""
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,15 @@ def package(stage: str, out: Path) -> Path:
     if packaged.exists():
         shutil.rmtree(packaged)
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"}
-    subprocess.run([*chalice_command(), "package", "--stage", stage, "--merge-template", str(merge), str(packaged)],
-                   cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    subprocess.run(
+        [*chalice_command(), "package", "--stage", stage, "--merge-template", str(merge), str(packaged)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     return packaged / "sam.json"
 
 

@@ -11,6 +11,7 @@ IAM is not here: each function's written policy is .chalice/policy-<function>.js
 
     python -m infra.package --stage dev      # writes build/dev/ (merge template + packaged app)
 """
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,10 @@ from . import alarms, telemetry
 from .stage import config_from_disk, environment, functions
 
 NO_VALUE = {"Ref": "AWS::NoValue"}
-VISIBILITY_TIMEOUT_FACTOR = 6     # AWS: queue visibility >= 6x the consuming function's timeout
-MAX_RECEIVE_COUNT = 5             # deliveries before a message moves to the DLQ
-SETTLEMENT_QUEUE = "upline-settlement"   # the name @on_sqs_message is declared with in jobs.py
-WEBHOOK_QUEUE = "upline-webhooks"        # likewise for the outbound webhook worker
+VISIBILITY_TIMEOUT_FACTOR = 6  # AWS: queue visibility >= 6x the consuming function's timeout
+MAX_RECEIVE_COUNT = 5  # deliveries before a message moves to the DLQ
+SETTLEMENT_QUEUE = "upline-settlement"  # the name @on_sqs_message is declared with in jobs.py
+WEBHOOK_QUEUE = "upline-webhooks"  # likewise for the outbound webhook worker
 STREAM_READERS = ("project_figures", "outbound_events")  # the table's stream's two readers (its limit)
 # Queues and logs go with the stack (a deleted stack has no work in flight worth keeping); the
 # table and the export bucket hold money records and are retained.
@@ -49,21 +50,39 @@ def _if_reserving(value: Any) -> dict:
 
 def parameters(stage: str) -> dict[str, Any]:
     return {
-        "Stage": {"Type": "String", "Default": stage, "AllowedValues": [stage],
-                  "Description": "The Chalice stage this template was packaged for (fixed at package time)."},
-        "KmsKeyArn": {"Type": "String", "Default": "",
-                      "AllowedPattern": r"^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$",
-                      "Description": "Optional customer-managed KMS key for the table and the export bucket. "
-                                     "Empty: the AWS managed keys (aws/dynamodb, SSE-S3)."},
-        "AlarmEmail": {"Type": "String", "Default": "",
-                       "Description": "Optional address subscribed to the alarm topic (confirm the e-mail)."},
-        "SettlementDeadlineHours": {"Type": "Number", "Default": 26, "MinValue": 2, "MaxValue": 168,
-                                    "Description": "Alarm when no settlement has completed for this many hours "
-                                                   "(daily cadence plus grace)."},
-        "ReserveConcurrency": {"Type": "String", "Default": "true", "AllowedValues": ["true", "false"],
-                               "Description": "Reserve each function's concurrency (reserved_concurrency in "
-                                              ".chalice/config.json). 'false' only for an account whose Lambda "
-                                              "concurrency quota is too small to reserve any (new accounts)."},
+        "Stage": {
+            "Type": "String",
+            "Default": stage,
+            "AllowedValues": [stage],
+            "Description": "The Chalice stage this template was packaged for (fixed at package time).",
+        },
+        "KmsKeyArn": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": r"^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$",
+            "Description": "Optional customer-managed KMS key for the table and the export bucket. "
+            "Empty: the AWS managed keys (aws/dynamodb, SSE-S3).",
+        },
+        "AlarmEmail": {
+            "Type": "String",
+            "Default": "",
+            "Description": "Optional address subscribed to the alarm topic (confirm the e-mail).",
+        },
+        "SettlementDeadlineHours": {
+            "Type": "Number",
+            "Default": 26,
+            "MinValue": 2,
+            "MaxValue": 168,
+            "Description": "Alarm when no settlement has completed for this many hours (daily cadence plus grace).",
+        },
+        "ReserveConcurrency": {
+            "Type": "String",
+            "Default": "true",
+            "AllowedValues": ["true", "false"],
+            "Description": "Reserve each function's concurrency (reserved_concurrency in "
+            ".chalice/config.json). 'false' only for an account whose Lambda "
+            "concurrency quota is too small to reserve any (new accounts).",
+        },
     }
 
 
@@ -87,8 +106,11 @@ def table_resource(stage: str = "dev") -> dict[str, Any]:
             "GlobalSecondaryIndexes": schema.GLOBAL_SECONDARY_INDEXES,
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS",
-                                 "KMSMasterKeyId": _if_customer_key({"Ref": "KmsKeyArn"}, NO_VALUE)},
+            "SSESpecification": {
+                "SSEEnabled": True,
+                "SSEType": "KMS",
+                "KMSMasterKeyId": _if_customer_key({"Ref": "KmsKeyArn"}, NO_VALUE),
+            },
             "TimeToLiveSpecification": {"AttributeName": schema.TTL_ATTRIBUTE, "Enabled": True},
             "DeletionProtectionEnabled": stage == "prod",
             # The projector (chalicelib/jobs.project_figures) reads partners' ledgers from it.
@@ -99,28 +121,41 @@ def table_resource(stage: str = "dev") -> dict[str, Any]:
 
 def export_bucket(stage: str) -> dict[str, Any]:
     sse = _if_customer_key(
-        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Ref": "KmsKeyArn"}},
-         "BucketKeyEnabled": True},
-        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}})
+        {
+            "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Ref": "KmsKeyArn"}},
+            "BucketKeyEnabled": True,
+        },
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}},
+    )
     return {
         "Type": "AWS::S3::Bucket",
-        "DeletionPolicy": "Retain",       # settlement exports are financial records
+        "DeletionPolicy": "Retain",  # settlement exports are financial records
         "UpdateReplacePolicy": "Retain",
         "Properties": {
             "BucketName": sub_if_needed(environment(stage)["UPLINE_EXPORT_BUCKET"]),
             "VersioningConfiguration": {"Status": "Enabled"},
             "BucketEncryption": {"ServerSideEncryptionConfiguration": [sse]},
-            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
-                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
             "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            "LifecycleConfiguration": {"Rules": [{
-                "Id": "exports-age-out-of-hot-storage",
-                "Status": "Enabled",
-                "Transitions": [{"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
-                                {"StorageClass": "GLACIER_IR", "TransitionInDays": 180}],
-                "NoncurrentVersionExpiration": {"NoncurrentDays": 365},
-                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-            }]},
+            "LifecycleConfiguration": {
+                "Rules": [
+                    {
+                        "Id": "exports-age-out-of-hot-storage",
+                        "Status": "Enabled",
+                        "Transitions": [
+                            {"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
+                            {"StorageClass": "GLACIER_IR", "TransitionInDays": 180},
+                        ],
+                        "NoncurrentVersionExpiration": {"NoncurrentDays": 365},
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                    }
+                ]
+            },
         },
     }
 
@@ -131,11 +166,19 @@ def export_bucket_policy() -> dict[str, Any]:
         "Type": "AWS::S3::BucketPolicy",
         "Properties": {
             "Bucket": {"Ref": "ExportBucket"},
-            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Sid": "TLSOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                "Resource": [{"Fn::GetAtt": ["ExportBucket", "Arn"]}, {"Fn::Sub": "${ExportBucket.Arn}/*"}],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }]},
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "TLSOnly",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [{"Fn::GetAtt": ["ExportBucket", "Arn"]}, {"Fn::Sub": "${ExportBucket.Arn}/*"}],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            },
         },
     }
 
@@ -173,29 +216,41 @@ def queues(stage: str) -> dict[str, Any]:
         "ScheduleDeadLetterQueue": {
             "Type": "AWS::SQS::Queue",
             **TRANSIENT,
-            "Properties": {"QueueName": f"upline-{stage}-schedule-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
-                           "SqsManagedSseEnabled": True},
+            "Properties": {
+                "QueueName": f"upline-{stage}-schedule-dlq",
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+            },
         },
         # Stream batches the projector failed on after its retries (kept 14 days, for a replay).
         "StreamDeadLetterQueue": {
             "Type": "AWS::SQS::Queue",
             **TRANSIENT,
-            "Properties": {"QueueName": f"upline-{stage}-stream-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
-                           "SqsManagedSseEnabled": True},
+            "Properties": {
+                "QueueName": f"upline-{stage}-stream-dlq",
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+            },
         },
         "SettlementDeadLetterQueue": {
             "Type": "AWS::SQS::Queue",
             **TRANSIENT,
-            "Properties": {"QueueName": f"{name}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
-                           "SqsManagedSseEnabled": True},
+            "Properties": {
+                "QueueName": f"{name}-dlq",
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+            },
         },
         # Outbound webhook deliveries (jobs.webhook_worker). A failed attempt is queued again by the
         # worker with its backoff; only a worker that keeps crashing on a message parks it here.
         "WebhookDeadLetterQueue": {
             "Type": "AWS::SQS::Queue",
             **TRANSIENT,
-            "Properties": {"QueueName": f"{hooks}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
-                           "SqsManagedSseEnabled": True},
+            "Properties": {
+                "QueueName": f"{hooks}-dlq",
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+            },
         },
         "WebhookQueue": {
             "Type": "AWS::SQS::Queue",
@@ -206,8 +261,10 @@ def queues(stage: str) -> dict[str, Any]:
                 # Longer than the retry window (a delivery is retried for at least 24 h).
                 "MessageRetentionPeriod": 4 * 24 * 3600,
                 "SqsManagedSseEnabled": True,
-                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
-                                  "maxReceiveCount": MAX_RECEIVE_COUNT},
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": MAX_RECEIVE_COUNT,
+                },
             },
         },
         "SettlementQueue": {
@@ -218,8 +275,10 @@ def queues(stage: str) -> dict[str, Any]:
                 "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * worker.timeout,
                 "MessageRetentionPeriod": 4 * 24 * 3600,
                 "SqsManagedSseEnabled": True,
-                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["SettlementDeadLetterQueue", "Arn"]},
-                                  "maxReceiveCount": MAX_RECEIVE_COUNT},
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["SettlementDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": MAX_RECEIVE_COUNT,
+                },
             },
         },
     }
@@ -245,32 +304,47 @@ def function_patches(stage: str) -> dict[str, Any]:
         # Chalice names the API function's log group after "ApiHandler" while the function is
         # "APIHandler" (a dangling Sub that cfn-lint reports); point every log group at its function.
         patches[fn.log_group_logical_id] = {
-            **TRANSIENT, "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{fn.logical_id}}}"},
-                                        **telemetry.log_group_patch()}}
+            **TRANSIENT,
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{fn.logical_id}}}"},
+                **telemetry.log_group_patch(),
+            },
+        }
     for worker, queue in ((settlement_worker(stage), "SettlementQueue"), (webhook_worker(stage), "WebhookQueue")):
         if not worker.reserved_concurrency or worker.reserved_concurrency < 2:
-            raise ValueError(f"{worker.name} needs a reserved_concurrency of at least 2 in .chalice/config.json "
-                             "(its event source's MaximumConcurrency is set to the same number; SQS allows 2 to 1000)")
-        patches[worker.logical_id]["Properties"]["Events"] = {f"{worker.logical_id}SqsEventSource": {"Properties": {
-            # Chalice writes the ARN as {"Fn::Sub": ...}; the merge is per key, so replace that key's value.
-            "Queue": {"Fn::Sub": f"${{{queue}.Arn}}"},
-            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-            # Never poll more batches than the function may run at once: a batch throttled by reserved
-            # concurrency goes back to the queue and counts as a receive, towards the DLQ.
-            "ScalingConfig": {"MaximumConcurrency": worker.reserved_concurrency},
-        }}}
+            raise ValueError(
+                f"{worker.name} needs a reserved_concurrency of at least 2 in .chalice/config.json "
+                "(its event source's MaximumConcurrency is set to the same number; SQS allows 2 to 1000)"
+            )
+        patches[worker.logical_id]["Properties"]["Events"] = {
+            f"{worker.logical_id}SqsEventSource": {
+                "Properties": {
+                    # Chalice writes the ARN as {"Fn::Sub": ...}; the merge is per key, so replace that key's value.
+                    "Queue": {"Fn::Sub": f"${{{queue}.Arn}}"},
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    # Never poll more batches than the function may run at once: a batch throttled by reserved
+                    # concurrency goes back to the queue and counts as a receive, towards the DLQ.
+                    "ScalingConfig": {"MaximumConcurrency": worker.reserved_concurrency},
+                }
+            }
+        }
     for reader in (fn for fn in functions(stage) if fn.name in STREAM_READERS):
         patches[reader.logical_id]["Properties"]["Events"] = {
-            f"{reader.logical_id}DynamodbEventSource": {"Properties": {
-                # Chalice writes the stream ARN the decorator names; this stack's table's stream instead.
-                "Stream": {"Fn::GetAtt": ["UplineTable", "StreamArn"]},
-                # A failing batch is split to isolate the record, retried, then parked: both readers
-                # are idempotent (store/stats.py, store/outbound.py), so a replay from the DLQ is safe.
-                "BisectBatchOnFunctionError": True,
-                "MaximumRetryAttempts": 10,
-                "MaximumRecordAgeInSeconds": 24 * 3600,
-                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}}},
-            }}}
+            f"{reader.logical_id}DynamodbEventSource": {
+                "Properties": {
+                    # Chalice writes the stream ARN the decorator names; this stack's table's stream instead.
+                    "Stream": {"Fn::GetAtt": ["UplineTable", "StreamArn"]},
+                    # A failing batch is split to isolate the record, retried, then parked: both readers
+                    # are idempotent (store/stats.py, store/outbound.py), so a replay from the DLQ is safe.
+                    "BisectBatchOnFunctionError": True,
+                    "MaximumRetryAttempts": 10,
+                    "MaximumRecordAgeInSeconds": 24 * 3600,
+                    "DestinationConfig": {
+                        "OnFailure": {"Destination": {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}}
+                    },
+                }
+            }
+        }
     patches["RestAPI"] = telemetry.api_patch()
     patches["RestAPI"]["Properties"]["Name"] = f"upline-{stage}"
     # What API Gateway answers by itself (an unknown path or method, throttling, a body too large,

@@ -21,6 +21,7 @@ Every command that acts names a person (`--as`): it is checked by the same rules
 on a deployed stack with the environment's AWS credentials. Either way the program's settings are the
 stage's, from .chalice/config.json, as the API's are.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,17 @@ from chalicelib.store.schema import create_table
 from scripts import localenv
 
 DEMO = Principal(subject=actors.system("demo"), role="system")
-ACTS = {"settle", "approve", "mark-paid", "mark-failed", "confirm-failed", "dismiss-failed", "export", "backup",
-        "restore"}
+ACTS = {
+    "settle",
+    "approve",
+    "mark-paid",
+    "mark-failed",
+    "confirm-failed",
+    "dismiss-failed",
+    "export",
+    "backup",
+    "restore",
+}
 
 
 class Refused(Exception):
@@ -66,23 +76,28 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--member-id")
     sub.add_parser("create-table", help="create the table if it is missing")
     sub.add_parser("seed-demo", help="load the demo program (safe to run again)")
-    sub.add_parser("next-period",
-                   help="the period `settle` settles by default: the oldest past its lock not settled yet")
+    sub.add_parser(
+        "next-period", help="the period `settle` settles by default: the oldest past its lock not settled yet"
+    )
     settle = sub.add_parser("settle", help="settle a period (default: next-period)")
     settle.add_argument("--period")
     settle.add_argument("--dry-run", action="store_true", help="show the batch without writing anything")
     sub.add_parser("show", help="a batch, its lines and events").add_argument("period")
-    for name, text in (("approve", "approve a draft batch (someone other than who settled it)"),
-                       ("mark-paid", "the bank paid an approved batch")):
+    for name, text in (
+        ("approve", "approve a draft batch (someone other than who settled it)"),
+        ("mark-paid", "the bank paid an approved batch"),
+    ):
         sub.add_parser(name, help=text).add_argument("period")
     exp = sub.add_parser("export", help="write an export (summary, detail, json, payouts) to a file or stdout")
     exp.add_argument("period")
     exp.add_argument("name", choices=["summary", "detail", "json", "payouts"])
     exp.add_argument("--out")
     # A bounced payout: one finance user reports it, another confirms it (only then is it owed again).
-    for name, text in (("mark-failed", "report that a payout bounced (moves nothing until confirmed)"),
-                       ("confirm-failed", "confirm a reported bounce: the payout fails and is owed again"),
-                       ("dismiss-failed", "withdraw a reported bounce that did not happen")):
+    for name, text in (
+        ("mark-failed", "report that a payout bounced (moves nothing until confirmed)"),
+        ("confirm-failed", "confirm a reported bounce: the payout fails and is owed again"),
+        ("dismiss-failed", "withdraw a reported bounce that did not happen"),
+    ):
         failed = sub.add_parser(name, help=text)
         failed.add_argument("period")
         failed.add_argument("partner_id")
@@ -97,8 +112,9 @@ def parser() -> argparse.ArgumentParser:
     rs.add_argument("--from", dest="source", required=True, help="s3://bucket/prefix/name or folder/name")
     rs.add_argument("--table", help="the empty table to restore into (created if missing; default: the stage's)")
     for name in ACTS:
-        sub.choices[name].add_argument("--as", dest="who", metavar="NAME",
-                                       help="who is acting (required; for settle, unless --dry-run)")
+        sub.choices[name].add_argument(
+            "--as", dest="who", metavar="NAME", help="who is acting (required; for settle, unless --dry-run)"
+        )
     return p
 
 
@@ -193,8 +209,12 @@ def _aws_pseudo(environ: Mapping[str, str]) -> dict[str, str]:
     if not region:
         raise Refused("no AWS region: set AWS_REGION")
     account = session.client("sts", region_name=region).get_caller_identity()["Account"]
-    return {"AWS::AccountId": account, "AWS::Region": region, "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"}
+    return {
+        "AWS::AccountId": account,
+        "AWS::Region": region,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com",
+    }
 
 
 def _as(args: argparse.Namespace, role: str) -> Principal:
@@ -283,8 +303,17 @@ def backup_restore(args: argparse.Namespace) -> int:
         manifest = svc.backup(Table(client, s.table), files, prefix, now)
         where = location.rstrip("/") + "/" + name
         trail.record(who, "table.backup", f"table:{s.table}", None, {"backup": where, "items": manifest["items"]})
-        print(json.dumps({"backup": where, "items": manifest["items"], "files": len(manifest["files"]),
-                          "kinds": manifest["kinds"]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "backup": where,
+                    "items": manifest["items"],
+                    "files": len(manifest["files"]),
+                    "kinds": manifest["kinds"],
+                },
+                indent=2,
+            )
+        )
         return 0
     table_name = args.table or s.table
     create_table(client, table_name)
@@ -293,8 +322,11 @@ def backup_restore(args: argparse.Namespace) -> int:
     # table may be the one that was lost.
     restored = AuditTrail(UnitOfWork(Repositories(Table(client, table_name))), bootstrap.now, trail.request_id)
     restored.record(who, "table.restore", f"table:{table_name}", None, {"from": location, "items": report["items"]})
-    print(json.dumps({"table": report["table"], "items": report["items"], "files": report["files"],
-                      "reconciled": True}, indent=2))
+    print(
+        json.dumps(
+            {"table": report["table"], "items": report["items"], "files": report["files"], "reconciled": True}, indent=2
+        )
+    )
     return 0
 
 
@@ -318,8 +350,11 @@ def finance(args: argparse.Namespace) -> int:
         d = bootstrap.settlement(progress=lambda what, n: bar.update(n), fan_out=False)
         period = args.period or fin.next_period(d, now)
         try:
-            result = preview.dry_run(d, period, now) if args.dry_run else fin.run(d, trail, _as(args, "finance"),
-                                                                             period, now)
+            result = (
+                preview.dry_run(d, period, now)
+                if args.dry_run
+                else fin.run(d, trail, _as(args, "finance"), period, now)
+            )
         finally:
             bar.close()
         print(json.dumps(result, indent=2, default=str))

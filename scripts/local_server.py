@@ -9,6 +9,7 @@ instead (a 404 in the house error shape, with the headers), and Chalice has no s
 
     python -m scripts.local_server --stage local --port 8000
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@
 - `.data/run.json`: where the running `make run` is (API, DynamoDB Local, table, stage) and the
   settings its API was started with, so the CLI acts on the same database with the same settings
   whatever port it was started on and whatever that terminal exported."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,12 @@ LOCAL_STAGE = "local"
 GENERATED = ("UPLINE_WEBHOOK_SECRETS", "UPLINE_JWT_SECRET", "UPLINE_HASH_PEPPER")
 # What a process talking to the local DynamoDB needs when nothing else says (DynamoDB Local accepts
 # any credentials; -sharedDb ignores them).
-LOCAL_DEFAULTS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
-                  "POWERTOOLS_METRICS_DISABLED": "true"}
+LOCAL_DEFAULTS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
 
 
 def _read_env_file() -> dict[str, str]:
@@ -38,7 +43,7 @@ def _read_env_file() -> dict[str, str]:
             if not line or line.startswith("#") or "=" not in line:
                 continue
             if line.startswith("export "):
-                line = line[len("export "):]
+                line = line[len("export ") :]
             k, v = line.split("=", 1)
             parsed = shlex.split(v)
             values[k.strip()] = parsed[0] if parsed else ""
@@ -47,8 +52,10 @@ def _read_env_file() -> dict[str, str]:
 
 def _write_env_file(values: Mapping[str, str]) -> None:
     DATA.mkdir(exist_ok=True)
-    ENV_FILE.write_text("# Written by `make run` (not in git): `source .data/local.env` exports these.\n"
-                        + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items()))
+    ENV_FILE.write_text(
+        "# Written by `make run` (not in git): `source .data/local.env` exports these.\n"
+        + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items())
+    )
     ENV_FILE.chmod(0o600)
 
 
@@ -67,8 +74,13 @@ def record_run(api: str, stage: str, environment: Mapping[str, str]) -> None:
     """Written by `make run` once its database is up: the API's address for `source .data/local.env`,
     and for the CLI the run's coordinates and the settings its API runs with."""
     _write_env_file({**_read_env_file(), "API": api})
-    RUN_FILE.write_text(json.dumps({"api": api, "stage": stage, "pid": os.getpid(),
-                                    "environment": settings_variables(environment)}, indent=2, sort_keys=True))
+    RUN_FILE.write_text(
+        json.dumps(
+            {"api": api, "stage": stage, "pid": os.getpid(), "environment": settings_variables(environment)},
+            indent=2,
+            sort_keys=True,
+        )
+    )
     RUN_FILE.chmod(0o600)
 
 

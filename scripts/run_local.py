@@ -4,6 +4,7 @@ gateway does), all with the `local` stage's settings from .chalice/config.json. 
 terminals need (the API's address, the local secrets, where the database is and the settings the API
 runs with) is written under .data/ (scripts/localenv.py). Ctrl-C or SIGTERM stops the API, then
 DynamoDB Local, and exits 0."""
+
 from __future__ import annotations
 
 import os
@@ -55,15 +56,25 @@ def start_database() -> tuple[str, object]:
         if port_in_use(port):
             sys.exit(f"port {port} is in use: is another `make run` still going? (PORT=… DYNAMODB_PORT=… pick others)")
     if DynamoDBLocal.available():
-        ddb = DynamoDBLocal(port=DB_PORT, db_path=localenv.DATA / "dynamodb",
-                            log_path=localenv.DATA / "dynamodb-local.log", own_session=True,
-                            start_timeout=START_TIMEOUT).start()
+        ddb = DynamoDBLocal(
+            port=DB_PORT,
+            db_path=localenv.DATA / "dynamodb",
+            log_path=localenv.DATA / "dynamodb-local.log",
+            own_session=True,
+            start_timeout=START_TIMEOUT,
+        ).start()
         return ddb.endpoint, ddb
-    banner("WARNING: Java or the DynamoDB Local jar is missing.\n"
-           "Falling back to moto's in-process server: NOTHING YOU DO WILL PERSIST.")
+    banner(
+        "WARNING: Java or the DynamoDB Local jar is missing.\n"
+        "Falling back to moto's in-process server: NOTHING YOU DO WILL PERSIST."
+    )
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     wait_for_port(port)
     return f"http://127.0.0.1:{port}", _Process(proc)
 
@@ -72,8 +83,13 @@ def server_environment(environ: Mapping[str, str], endpoint: str) -> dict[str, s
     """The environment the API (and this runner's own CLI calls) run with: local defaults and the
     local secrets under whatever this terminal exported, this run's database, then the stage's values
     from .chalice/config.json on top (through the loader every entry point outside Lambda uses)."""
-    base = {**localenv.LOCAL_DEFAULTS, "UPLINE_EXPORT_DIR": str(localenv.DATA / "exports"),
-            **localenv.secrets_env(), **environ, "DYNAMODB_ENDPOINT": endpoint}
+    base = {
+        **localenv.LOCAL_DEFAULTS,
+        "UPLINE_EXPORT_DIR": str(localenv.DATA / "exports"),
+        **localenv.secrets_env(),
+        **environ,
+        "DYNAMODB_ENDPOINT": endpoint,
+    }
     return effective_environment(STAGE, base)
 
 
@@ -105,8 +121,21 @@ def main() -> int:
         s = bootstrap.settings()
         _start_projector()
         # Chalice's local server, answering unknown routes as the deployed gateway does (scripts/local_server.py).
-        proc = subprocess.Popen([sys.executable, "-m", "scripts.local_server", "--stage", STAGE, "--host", "127.0.0.1",
-                                 "--port", str(API_PORT)], cwd=ROOT, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "scripts.local_server",
+                "--stage",
+                STAGE,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(API_PORT),
+            ],
+            cwd=ROOT,
+            start_new_session=True,
+        )
         children.insert(0, _Process(proc))
         _wait_for_api(proc)
         admin = mint_for(s, "admin", "demo-admin")
@@ -125,7 +154,8 @@ def main() -> int:
             f"Outbound webhooks: an admin registers endpoints at {api}/admin/webhooks/endpoints\n\n"
             f"Web portal:   {api}/app  (paste a token to sign in)\n"
             f"Admin token:  {admin}\n"
-            f"Ctrl-C stops the API and DynamoDB Local; docs/walkthrough.md walks the whole loop.")
+            f"Ctrl-C stops the API and DynamoDB Local; docs/walkthrough.md walks the whole loop."
+        )
         code = proc.wait()
         print(f"the local server exited with {code}", file=sys.stderr)
         return code or 1
@@ -147,9 +177,10 @@ def _integrations(api: str, settings: object) -> str:
     from chalicelib.integrations import catalog
 
     return "\n".join(
-        f"  {p['title']:<15} {p['url']:<48} " + ("configured" if p["configured"] else "not configured: set " +
-                                                   " and ".join(p["settings"]))
-        for p in catalog.status(settings, api))
+        f"  {p['title']:<15} {p['url']:<48} "
+        + ("configured" if p["configured"] else "not configured: set " + " and ".join(p["settings"]))
+        for p in catalog.status(settings, api)
+    )
 
 
 def _start_projector(every: float = 1.0) -> None:

@@ -5,6 +5,7 @@ Every read starts again from the oldest record the stream keeps (TRIM_HORIZON): 
 a record it has seen as a redelivery and changes nothing (store/stats.py keeps a mark per ledger
 partition), so reading from the start is always correct, and it exercises that rule on every call.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -43,8 +44,9 @@ def records(dynamodb: Any, table: str) -> list[dict[str, Any]]:
             break
         kwargs["ExclusiveStartShardId"] = described["LastEvaluatedShardId"]
     for shard in shards:
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         while iterator:
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
             out += [_record(r) for r in page["Records"]]
@@ -70,7 +72,8 @@ class Follower:
         for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"].get("Shards", []):
             if shard["ShardId"] not in self.iterators:
                 self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
         out: list[dict[str, Any]] = []
         for shard_id, iterator in list(self.iterators.items()):
             while iterator:
@@ -85,8 +88,12 @@ class Follower:
 
 def _record(r: dict[str, Any]) -> dict[str, Any]:
     change = r["dynamodb"]
-    return {"event_name": r["eventName"], "keys": change["Keys"], "new_image": change.get("NewImage"),
-            "sequence_number": change["SequenceNumber"]}
+    return {
+        "event_name": r["eventName"],
+        "keys": change["Keys"],
+        "new_image": change.get("NewImage"),
+        "sequence_number": change["SequenceNumber"],
+    }
 
 
 def drain(uow: UnitOfWork) -> int:
@@ -99,8 +106,9 @@ def drain(uow: UnitOfWork) -> int:
 def outbound(uow: UnitOfWork) -> int:
     """Outbound webhook deliveries for what the stream holds (as jobs.outbound_events makes them),
     queued on the process's webhook queue; how many were new."""
-    return outbound_svc.fan_out(uow, records(uow.table.client, uow.table.name), bootstrap.webhook_queue(),
-                                bootstrap.now())
+    return outbound_svc.fan_out(
+        uow, records(uow.table.client, uow.table.name), bootstrap.webhook_queue(), bootstrap.now()
+    )
 
 
 def deliver_due() -> list[str]:

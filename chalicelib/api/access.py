@@ -11,6 +11,7 @@ tests/api/test_access_matrix.py walks every cell against the app, including a pa
 partner's ids and partners of every status, and fails when a route registered on the app has no row
 here. A new area adds its rows in one place: `MATRIX`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -33,23 +34,28 @@ WORK, ACCOUNT = "work", "account"
 REGISTERED = "registered"  # members have no status: an existing member is registered
 # Which kinds each status of the caller's own account may take. A status not listed may take none
 # (fail closed), and so may a token naming an account that does not exist.
-STANDING: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType({
-    PARTNER: MappingProxyType({
-        "active": frozenset({WORK, ACCOUNT}),
-        # not qualifying this period (compression skips it), but still a partner who may win it back
-        "inactive": frozenset({WORK, ACCOUNT}),
-        # left the program: it may still read its statements and payouts (money may still be owed to
-        # it, and it may ask what it was paid), but it creates no links and reads no running business
-        "terminated": frozenset({ACCOUNT}),
-    }),
-    MEMBER: MappingProxyType({REGISTERED: frozenset({WORK, ACCOUNT})}),
-})
+STANDING: Mapping[str, Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        PARTNER: MappingProxyType(
+            {
+                "active": frozenset({WORK, ACCOUNT}),
+                # not qualifying this period (compression skips it), but still a partner who may win it back
+                "inactive": frozenset({WORK, ACCOUNT}),
+                # left the program: it may still read its statements and payouts (money may still be owed to
+                # it, and it may ask what it was paid), but it creates no links and reads no running business
+                "terminated": frozenset({ACCOUNT}),
+            }
+        ),
+        MEMBER: MappingProxyType({REGISTERED: frozenset({WORK, ACCOUNT})}),
+    }
+)
 
 
 @dataclass(frozen=True)
 class Rule:
     """Who may call one route, and what each allowed role sees. `owner` names the path parameter
     that identifies the record's owner when some role is limited to its own records."""
+
     allowed: Mapping[str, str] = field(default_factory=dict)
     owner: str | None = None
     summary: str = ""
@@ -77,104 +83,127 @@ EVERYONE = {r: ALL for r in ROLES}
 SIGNED_IN = {r: ALL for r in TOKEN_ROLES}
 FIN = {FINANCE: ALL, ADMIN: ALL}
 
-MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType({
-    # ---- public ---------------------------------------------------------------------------------
-    ("GET", "/health"): rule("liveness", **EVERYONE),
-    ("GET", "/openapi.json"): rule("this API's OpenAPI 3 description", **EVERYONE),
-    ("GET", "/r/{code}"): rule("follow a referral link (302); records one click", anonymous=ALL, partner=ALL,
-                               member=ALL, finance=ALL, admin=ALL),
-    ("GET", "/me"): rule("who the token says you are", kind=ACCOUNT, **SIGNED_IN),
-    # ---- the shop -------------------------------------------------------------------------------
-    ("POST", "/webhooks/orders"): rule("the shop posts an order (HMAC-signed)", webhook=ALL),
-    ("POST", "/webhooks/refunds"): rule("the shop posts a refund (HMAC-signed)", webhook=ALL),
-    # Shops' own webhooks: public as far as tokens go; each handler checks the provider's signature.
-    ("POST", "/integrations/stripe"): rule("Stripe posts an event (Stripe-Signature)", **EVERYONE),
-    ("POST", "/integrations/shopify"): rule("Shopify posts a webhook (X-Shopify-Hmac-Sha256)", **EVERYONE),
-    ("POST", "/integrations/woocommerce"): rule("WooCommerce posts a webhook (X-WC-Webhook-Signature)",
-                                                **EVERYONE),
-    ("POST", "/integrations/paddle"): rule("Paddle Billing posts a notification (Paddle-Signature)", **EVERYONE),
-    # ---- partners -------------------------------------------------------------------------------
-    ("POST", "/partners"): rule("enrol a partner", admin=ALL),
-    ("GET", "/partners/{partner_id}"): rule("a partner's profile", "partner_id", kind=ACCOUNT, partner=OWN,
-                                            admin=ALL),
-    ("GET", "/partners/{partner_id}/upline"): rule("upline", "partner_id", partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/downline"): rule("downline per level", "partner_id", partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/links"): rule("a partner's links", "partner_id", partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/clicks"): rule("a partner's clicks", "partner_id", partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/commissions"): rule("a partner's ledger", "partner_id", kind=ACCOUNT,
-                                                        partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/progress"): rule("bonus progress", "partner_id", kind=ACCOUNT, partner=OWN,
-                                                     admin=ALL),
-    ("POST", "/links"): rule("create a link for the calling partner", partner=OWN),
-    ("POST", "/partners/{partner_id}/coupons"): rule("make a coupon code for a partner (a partner: its own, within "
-                                                     "a limit)", "partner_id", partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/coupons"): rule("a partner's coupon codes", "partner_id", partner=OWN,
-                                                    admin=ALL),
-    ("GET", "/admin/coupons/flagged"): rule("coupon codes flagged as leaked", **FIN),
-    # ---- program admin --------------------------------------------------------------------------
-    ("POST", "/admin/plans"): rule("publish a plan version", admin=ALL),
-    ("GET", "/admin/plans"): rule("plan versions", **FIN),
-    ("POST", "/admin/partners/{partner_id}/move"): rule("move a partner", admin=ALL),
-    ("POST", "/admin/partners/{partner_id}/status"): rule("set status and rank", admin=ALL),
-    ("PUT", "/admin/partners/{partner_id}/targets/{period}"): rule("set a target", admin=ALL),
-    ("GET", "/admin/audit"): rule("the audit log", admin=ALL),
-    ("GET", "/admin/holds"): rule("orders held for fraud review", **FIN),
-    ("POST", "/admin/holds/{order_id}/release"): rule("release a held order's commissions", admin=ALL),
-    ("POST", "/admin/holds/{order_id}/reject"): rule("never pay a held order's commissions", admin=ALL),
-    ("GET", "/admin/integrations"): rule("the shops this deployment connects to, and whether each is configured",
-                                         admin=ALL),
-    ("POST", "/admin/webhooks/endpoints"): rule("register an outbound webhook endpoint", admin=ALL),
-    ("GET", "/admin/webhooks/endpoints"): rule("outbound webhook endpoints", admin=ALL),
-    ("DELETE", "/admin/webhooks/endpoints/{endpoint_id}"): rule("disable an outbound webhook endpoint", admin=ALL),
-    ("GET", "/admin/webhooks/endpoints/{endpoint_id}/deliveries"): rule("an endpoint's delivery log", admin=ALL),
-    ("POST", "/admin/webhooks/deliveries/{delivery_id}/replay"): rule("replay a dead delivery", admin=ALL),
-    # ---- finance --------------------------------------------------------------------------------
-    ("GET", "/settlements"): rule("settlement batches", **FIN),
-    ("POST", "/settlements/run"): rule("run or dry-run settlement", **FIN),
-    ("GET", "/settlements/{period}"): rule("a batch with lines and events", **FIN),
-    ("POST", "/settlements/{period}/approve"): rule("approve (maker-checker)", finance=ALL),
-    ("POST", "/settlements/{period}/paid"): rule("mark a batch paid", finance=ALL),
-    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed"): rule(
-        "report a bounced payout (moves nothing until a second finance user confirms it)", finance=ALL),
-    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/confirm"): rule(
-        "confirm a reported bounce (maker-checker): the payout fails and is owed again", finance=ALL),
-    ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/dismiss"): rule(
-        "withdraw a reported bounce that did not happen", finance=ALL),
-    ("GET", "/settlements/{period}/exports/{name}"): rule("an export's link and checksum", **FIN),
-    ("GET", "/settlements/{period}/exports/{name}/content"): rule("download an export", **FIN),
-    ("GET", "/settlements/{period}/lines/{partner_id}/entries"): rule("a payout's entries and bonus traces",
-                                                                      **FIN),
-    # ---- a partner's dashboard ------------------------------------------------------------------
-    ("GET", "/partners/{partner_id}/funnel"): rule("clicks, sign-ups, orders, earnings in a period",
-                                                   "partner_id", partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/earnings"): rule("earnings by month and state", "partner_id", kind=ACCOUNT,
-                                                     partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/payouts"): rule("a partner's payouts", "partner_id", kind=ACCOUNT,
-                                                    partner=OWN, admin=ALL),
-    ("GET", "/partners/{partner_id}/payouts/{period}/statement"): rule("a partner's statement for a payout",
-                                                                      "partner_id", kind=ACCOUNT, partner=OWN,
-                                                                      admin=ALL),
-    ("GET", "/admin/partners"): rule("search partners", admin=ALL),
-    # ---- members (issue 4) ----------------------------------------------------------------------
-    ("POST", "/webhooks/members"): rule("the shop registers a member (HMAC-signed)", webhook=ALL),
-    ("GET", "/i/{code}"): rule("follow a member's invite link (302)", **EVERYONE),
-    ("GET", "/members/{member_id}"): rule("a member's profile", "member_id", kind=ACCOUNT, member=OWN,
-                                          admin=ALL),
-    ("GET", "/members/{member_id}/rewards"): rule("a member's rewards and balance", "member_id", kind=ACCOUNT,
-                                                  member=OWN, admin=ALL),
-    ("GET", "/members/{member_id}/tier"): rule("a member's tier and what the next needs", "member_id",
-                                               member=OWN, admin=ALL),
-    ("POST", "/members/{member_id}/redemptions"): rule("redeem points or credit", "member_id", member=OWN,
-                                                       admin=ALL),
-    ("POST", "/admin/reward-programs"): rule("publish a reward program version", admin=ALL),
-    ("GET", "/admin/reward-programs"): rule("reward program versions", **FIN),
-    ("GET", "/admin/members/refusals"): rule("refused invites and cancelled rewards, with reasons", admin=ALL),
-    ("GET", "/admin/members/outbox"): rule("member notifications due", admin=ALL),
-    # ---- the web portal (static pages; the data behind them is guarded by the rows above) -------
-    ("GET", "/"): rule("redirect to the portal", **EVERYONE),
-    ("GET", "/app"): rule("the portal", **EVERYONE),
-    ("GET", "/app/assets/{name}"): rule("the portal's scripts and styles", **EVERYONE),
-})
+MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType(
+    {
+        # ---- public ---------------------------------------------------------------------------------
+        ("GET", "/health"): rule("liveness", **EVERYONE),
+        ("GET", "/openapi.json"): rule("this API's OpenAPI 3 description", **EVERYONE),
+        ("GET", "/r/{code}"): rule(
+            "follow a referral link (302); records one click",
+            anonymous=ALL,
+            partner=ALL,
+            member=ALL,
+            finance=ALL,
+            admin=ALL,
+        ),
+        ("GET", "/me"): rule("who the token says you are", kind=ACCOUNT, **SIGNED_IN),
+        # ---- the shop -------------------------------------------------------------------------------
+        ("POST", "/webhooks/orders"): rule("the shop posts an order (HMAC-signed)", webhook=ALL),
+        ("POST", "/webhooks/refunds"): rule("the shop posts a refund (HMAC-signed)", webhook=ALL),
+        # Shops' own webhooks: public as far as tokens go; each handler checks the provider's signature.
+        ("POST", "/integrations/stripe"): rule("Stripe posts an event (Stripe-Signature)", **EVERYONE),
+        ("POST", "/integrations/shopify"): rule("Shopify posts a webhook (X-Shopify-Hmac-Sha256)", **EVERYONE),
+        ("POST", "/integrations/woocommerce"): rule("WooCommerce posts a webhook (X-WC-Webhook-Signature)", **EVERYONE),
+        ("POST", "/integrations/paddle"): rule("Paddle Billing posts a notification (Paddle-Signature)", **EVERYONE),
+        # ---- partners -------------------------------------------------------------------------------
+        ("POST", "/partners"): rule("enrol a partner", admin=ALL),
+        ("GET", "/partners/{partner_id}"): rule(
+            "a partner's profile", "partner_id", kind=ACCOUNT, partner=OWN, admin=ALL
+        ),
+        ("GET", "/partners/{partner_id}/upline"): rule("upline", "partner_id", partner=OWN, admin=ALL),
+        ("GET", "/partners/{partner_id}/downline"): rule("downline per level", "partner_id", partner=OWN, admin=ALL),
+        ("GET", "/partners/{partner_id}/links"): rule("a partner's links", "partner_id", partner=OWN, admin=ALL),
+        ("GET", "/partners/{partner_id}/clicks"): rule("a partner's clicks", "partner_id", partner=OWN, admin=ALL),
+        ("GET", "/partners/{partner_id}/commissions"): rule(
+            "a partner's ledger", "partner_id", kind=ACCOUNT, partner=OWN, admin=ALL
+        ),
+        ("GET", "/partners/{partner_id}/progress"): rule(
+            "bonus progress", "partner_id", kind=ACCOUNT, partner=OWN, admin=ALL
+        ),
+        ("POST", "/links"): rule("create a link for the calling partner", partner=OWN),
+        ("POST", "/partners/{partner_id}/coupons"): rule(
+            "make a coupon code for a partner (a partner: its own, within a limit)",
+            "partner_id",
+            partner=OWN,
+            admin=ALL,
+        ),
+        ("GET", "/partners/{partner_id}/coupons"): rule(
+            "a partner's coupon codes", "partner_id", partner=OWN, admin=ALL
+        ),
+        ("GET", "/admin/coupons/flagged"): rule("coupon codes flagged as leaked", **FIN),
+        # ---- program admin --------------------------------------------------------------------------
+        ("POST", "/admin/plans"): rule("publish a plan version", admin=ALL),
+        ("GET", "/admin/plans"): rule("plan versions", **FIN),
+        ("POST", "/admin/partners/{partner_id}/move"): rule("move a partner", admin=ALL),
+        ("POST", "/admin/partners/{partner_id}/status"): rule("set status and rank", admin=ALL),
+        ("PUT", "/admin/partners/{partner_id}/targets/{period}"): rule("set a target", admin=ALL),
+        ("GET", "/admin/audit"): rule("the audit log", admin=ALL),
+        ("GET", "/admin/holds"): rule("orders held for fraud review", **FIN),
+        ("POST", "/admin/holds/{order_id}/release"): rule("release a held order's commissions", admin=ALL),
+        ("POST", "/admin/holds/{order_id}/reject"): rule("never pay a held order's commissions", admin=ALL),
+        ("GET", "/admin/integrations"): rule(
+            "the shops this deployment connects to, and whether each is configured", admin=ALL
+        ),
+        ("POST", "/admin/webhooks/endpoints"): rule("register an outbound webhook endpoint", admin=ALL),
+        ("GET", "/admin/webhooks/endpoints"): rule("outbound webhook endpoints", admin=ALL),
+        ("DELETE", "/admin/webhooks/endpoints/{endpoint_id}"): rule("disable an outbound webhook endpoint", admin=ALL),
+        ("GET", "/admin/webhooks/endpoints/{endpoint_id}/deliveries"): rule("an endpoint's delivery log", admin=ALL),
+        ("POST", "/admin/webhooks/deliveries/{delivery_id}/replay"): rule("replay a dead delivery", admin=ALL),
+        # ---- finance --------------------------------------------------------------------------------
+        ("GET", "/settlements"): rule("settlement batches", **FIN),
+        ("POST", "/settlements/run"): rule("run or dry-run settlement", **FIN),
+        ("GET", "/settlements/{period}"): rule("a batch with lines and events", **FIN),
+        ("POST", "/settlements/{period}/approve"): rule("approve (maker-checker)", finance=ALL),
+        ("POST", "/settlements/{period}/paid"): rule("mark a batch paid", finance=ALL),
+        ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed"): rule(
+            "report a bounced payout (moves nothing until a second finance user confirms it)", finance=ALL
+        ),
+        ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/confirm"): rule(
+            "confirm a reported bounce (maker-checker): the payout fails and is owed again", finance=ALL
+        ),
+        ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/dismiss"): rule(
+            "withdraw a reported bounce that did not happen", finance=ALL
+        ),
+        ("GET", "/settlements/{period}/exports/{name}"): rule("an export's link and checksum", **FIN),
+        ("GET", "/settlements/{period}/exports/{name}/content"): rule("download an export", **FIN),
+        ("GET", "/settlements/{period}/lines/{partner_id}/entries"): rule("a payout's entries and bonus traces", **FIN),
+        # ---- a partner's dashboard ------------------------------------------------------------------
+        ("GET", "/partners/{partner_id}/funnel"): rule(
+            "clicks, sign-ups, orders, earnings in a period", "partner_id", partner=OWN, admin=ALL
+        ),
+        ("GET", "/partners/{partner_id}/earnings"): rule(
+            "earnings by month and state", "partner_id", kind=ACCOUNT, partner=OWN, admin=ALL
+        ),
+        ("GET", "/partners/{partner_id}/payouts"): rule(
+            "a partner's payouts", "partner_id", kind=ACCOUNT, partner=OWN, admin=ALL
+        ),
+        ("GET", "/partners/{partner_id}/payouts/{period}/statement"): rule(
+            "a partner's statement for a payout", "partner_id", kind=ACCOUNT, partner=OWN, admin=ALL
+        ),
+        ("GET", "/admin/partners"): rule("search partners", admin=ALL),
+        # ---- members (issue 4) ----------------------------------------------------------------------
+        ("POST", "/webhooks/members"): rule("the shop registers a member (HMAC-signed)", webhook=ALL),
+        ("GET", "/i/{code}"): rule("follow a member's invite link (302)", **EVERYONE),
+        ("GET", "/members/{member_id}"): rule("a member's profile", "member_id", kind=ACCOUNT, member=OWN, admin=ALL),
+        ("GET", "/members/{member_id}/rewards"): rule(
+            "a member's rewards and balance", "member_id", kind=ACCOUNT, member=OWN, admin=ALL
+        ),
+        ("GET", "/members/{member_id}/tier"): rule(
+            "a member's tier and what the next needs", "member_id", member=OWN, admin=ALL
+        ),
+        ("POST", "/members/{member_id}/redemptions"): rule(
+            "redeem points or credit", "member_id", member=OWN, admin=ALL
+        ),
+        ("POST", "/admin/reward-programs"): rule("publish a reward program version", admin=ALL),
+        ("GET", "/admin/reward-programs"): rule("reward program versions", **FIN),
+        ("GET", "/admin/members/refusals"): rule("refused invites and cancelled rewards, with reasons", admin=ALL),
+        ("GET", "/admin/members/outbox"): rule("member notifications due", admin=ALL),
+        # ---- the web portal (static pages; the data behind them is guarded by the rows above) -------
+        ("GET", "/"): rule("redirect to the portal", **EVERYONE),
+        ("GET", "/app"): rule("the portal", **EVERYONE),
+        ("GET", "/app/assets/{name}"): rule("the portal's scripts and styles", **EVERYONE),
+    }
+)
 
 
 PREFLIGHT = Rule(MappingProxyType({r: ALL for r in ROLES}), None, "CORS preflight")
@@ -225,12 +254,14 @@ def admit_standing(rule_: Rule, role: str, status: str | None) -> None:
 # The portal's pages, each with the route that decides who sees it and the scope the caller must
 # have on it: a page about the caller's own account (OWN) or a staff page (ALL). `/me` answers the
 # caller's pages from here, so the portal shows exactly what the matrix lets the caller use.
-PAGES: Mapping[str, tuple[tuple[str, str], str]] = MappingProxyType({
-    "partner": (("POST", "/links"), OWN),
-    "member": (("GET", "/members/{member_id}"), OWN),
-    "admin": (("POST", "/admin/plans"), ALL),
-    "finance": (("POST", "/settlements/run"), ALL),
-})
+PAGES: Mapping[str, tuple[tuple[str, str], str]] = MappingProxyType(
+    {
+        "partner": (("POST", "/links"), OWN),
+        "member": (("GET", "/members/{member_id}"), OWN),
+        "admin": (("POST", "/admin/plans"), ALL),
+        "finance": (("POST", "/settlements/run"), ALL),
+    }
+)
 
 
 def pages_for(role: str) -> list[str]:

@@ -1,4 +1,5 @@
 """Program admin: commission plans, partner moves and status."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -19,10 +20,17 @@ bp = Blueprint(__name__)
 
 
 def plan_view(p) -> dict:
-    return {"version": p.version, "effective_from": iso(p.effective_from), "levels_bps": list(p.levels_bps),
-            "cap_bps": p.cap_bps, "holding_days": p.holding_days, "min_payout_minor": p.min_payout_minor,
-            "rank_overrides": {r: {str(k): v for k, v in o.items()} for r, o in p.rank_overrides.items()},
-            "bonus": bonus_rules_dict(p.bonus) if p.bonus else None, "renewal_months": p.renewal_months}
+    return {
+        "version": p.version,
+        "effective_from": iso(p.effective_from),
+        "levels_bps": list(p.levels_bps),
+        "cap_bps": p.cap_bps,
+        "holding_days": p.holding_days,
+        "min_payout_minor": p.min_payout_minor,
+        "rank_overrides": {r: {str(k): v for k, v in o.items()} for r, o in p.rank_overrides.items()},
+        "bonus": bonus_rules_dict(p.bonus) if p.bonus else None,
+        "renewal_months": p.renewal_months,
+    }
 
 
 def _bonus_rules(b: BonusIn | None) -> BonusRules | None:
@@ -38,12 +46,20 @@ def publish_plan():
     now = bootstrap.now()
     uow = bootstrap.uow()
     before = [plan_view(p) for p in uow.plans.all()][-1:]
-    plan = plan_svc.publish(uow, levels_bps=req.levels_bps, cap_bps=req.cap_bps,
-                            rank_overrides=req.rank_overrides, holding_days=req.holding_days,
-                            effective_from=req.effective_from or now, created_by=who.subject,
-                            max_depth=bootstrap.settings().max_depth, now=now,
-                            min_payout_minor=req.min_payout_minor, bonus=_bonus_rules(req.bonus),
-                            renewal_months=req.renewal_months)
+    plan = plan_svc.publish(
+        uow,
+        levels_bps=req.levels_bps,
+        cap_bps=req.cap_bps,
+        rank_overrides=req.rank_overrides,
+        holding_days=req.holding_days,
+        effective_from=req.effective_from or now,
+        created_by=who.subject,
+        max_depth=bootstrap.settings().max_depth,
+        now=now,
+        min_payout_minor=req.min_payout_minor,
+        bonus=_bonus_rules(req.bonus),
+        renewal_months=req.renewal_months,
+    )
     audit(bp, who, "plan.publish", f"plan:{plan.version}", before[0] if before else None, plan_view(plan))
     return json_response(plan_view(plan), 201)
 
@@ -52,8 +68,9 @@ def publish_plan():
 def list_plans():
     caller(bp).require("admin", "finance")
     versions = bootstrap.uow().plans.versions()
-    return json_response({"plans": [plan_view(p) for p in versions.items],
-                          "unreadable": [u.as_dict() for u in versions.unreadable]})
+    return json_response(
+        {"plans": [plan_view(p) for p in versions.items], "unreadable": [u.as_dict() for u in versions.unreadable]}
+    )
 
 
 @route(bp, "/admin/partners/{partner_id}/move", ("POST",), body=MovePartner)
@@ -62,8 +79,9 @@ def move(partner_id: str):
     req = parse(bp, MovePartner)
     uow, now = bootstrap.uow(), bootstrap.now()
     before = partner_view(partner_svc.get(uow, partner_id), uow)
-    moved = partner_svc.move(uow, partner_id, req.new_sponsor_code, now, bootstrap.settings().tree_rules,
-                             req.effective_at)
+    moved = partner_svc.move(
+        uow, partner_id, req.new_sponsor_code, now, bootstrap.settings().tree_rules, req.effective_at
+    )
     audit(bp, who, "partner.move", f"partner:{partner_id}", before, partner_view(moved))
     return json_response(partner_view(moved))
 
@@ -74,8 +92,9 @@ def set_status(partner_id: str):
     req = parse(bp, SetStatus)
     uow, now = bootstrap.uow(), bootstrap.now()
     before = partner_view(partner_svc.get(uow, partner_id), uow)
-    changed = partner_svc.set_status(uow, partner_id, req.status, req.rank, now, bootstrap.settings().tree_rules,
-                                     req.effective_at)
+    changed = partner_svc.set_status(
+        uow, partner_id, req.status, req.rank, now, bootstrap.settings().tree_rules, req.effective_at
+    )
     audit(bp, who, "partner.status", f"partner:{partner_id}", before, partner_view(changed))
     return json_response(partner_view(changed))
 
@@ -90,8 +109,14 @@ def set_target(partner_id: str, period: str):
     store = bootstrap.uow().settlement
     before = store.target(partner_id, period)
     store.set_target(partner_id, period, req.target_minor, who.subject, bootstrap.now())
-    audit(bp, who, "target.set", f"partner:{partner_id}:{period}",
-          None if before is None else {"target_minor": before}, {"target_minor": req.target_minor})
+    audit(
+        bp,
+        who,
+        "target.set",
+        f"partner:{partner_id}:{period}",
+        None if before is None else {"target_minor": before},
+        {"target_minor": req.target_minor},
+    )
     return json_response({"partner_id": partner_id, "period": period, "target_minor": req.target_minor})
 
 

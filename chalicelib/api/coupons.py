@@ -1,5 +1,6 @@
 """Partners' coupon codes: made by an admin for a partner, or by a partner for itself within a
 limit; listed per partner; and the codes flagged as leaked, for review."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -23,9 +24,15 @@ def create(partner_id: str):
     s = bootstrap.settings()
     target = f"coupon:{req.code.upper()}"
     after = {"code": req.code.upper(), "partner_id": partner_id}
-    ref, created = svc.create(bootstrap.uow(), partner_id, req.code, who.subject, bootstrap.now(),
-                              None if who.role == "admin" else s.coupon_limits,
-                              audit_op(bp, who, "coupon.create", target, None, after))
+    ref, created = svc.create(
+        bootstrap.uow(),
+        partner_id,
+        req.code,
+        who.subject,
+        bootstrap.now(),
+        None if who.role == "admin" else s.coupon_limits,
+        audit_op(bp, who, "coupon.create", target, None, after),
+    )
     if not created:
         audit(bp, who, "coupon.create", target, after, after)  # a repeat: recorded, as changing nothing
     return json_response({"code": ref.code, "partner_id": ref.partner_id, "kind": ref.kind}, 201 if created else 200)

@@ -7,6 +7,7 @@ crashes get its own bodies too, none with the house error shape or the security 
 template, and scripts/local_server.py teaches Chalice's local gateway (`make run`, and the
 `chalice.test.Client` the tests use) to answer the same way.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,16 +25,16 @@ MESSAGE = "$context.error.messageString"  # API Gateway's own message, already a
 
 @dataclass(frozen=True)
 class GatewayAnswer:
-    response_type: str      # API Gateway's response type
-    code: str               # the house error code
-    status: int | None = None   # None: API Gateway's own status for the type
+    response_type: str  # API Gateway's response type
+    code: str  # the house error code
+    status: int | None = None  # None: API Gateway's own status for the type
     message: str | None = None  # None: API Gateway's own message
 
     def template(self) -> str:
         """The body, as API Gateway fills it in (only $context variables are substituted)."""
         if self.message is not None:
             return json.dumps(error_body(self.code, self.message))
-        return '{"error": {"code": ' + json.dumps(self.code) + ', "message": ' + MESSAGE + '}}'
+        return '{"error": {"code": ' + json.dumps(self.code) + ', "message": ' + MESSAGE + "}}"
 
     def body(self, gateway_message: str = "") -> str:
         """What a client receives: the template with the gateway's message filled in."""
@@ -79,6 +80,9 @@ def answer_for_status(status: int) -> GatewayAnswer:
 
 def proxy_response(answer: GatewayAnswer, status: int | None = None, gateway_message: str = "") -> dict[str, Any]:
     """The answer as a Lambda proxy response dict (what Chalice's local gateway hands back)."""
-    return {"statusCode": answer.status or status or 500,
-            "headers": {"Content-Type": "application/json", **GATEWAY_HEADERS},
-            "multiValueHeaders": {}, "body": answer.body(gateway_message)}
+    return {
+        "statusCode": answer.status or status or 500,
+        "headers": {"Content-Type": "application/json", **GATEWAY_HEADERS},
+        "multiValueHeaders": {},
+        "body": answer.body(gateway_message),
+    }

@@ -1,4 +1,5 @@
 """What handlers share for issue 9: the caller's hashed IP, sign-up limits, and the audit trail."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,8 +28,9 @@ def limit_signups(bp: Blueprint, s: Settings) -> TransactOp:
     window = s.signup_window_seconds
     review = bootstrap.repositories().review
     if review.hits("signup", ip, window, now) >= s.signup_limit:
-        raise TooManyRequests("too many sign-ups from your address; try later",
-                              retry_after=window - int(now.timestamp()) % window)
+        raise TooManyRequests(
+            "too many sign-ups from your address; try later", retry_after=window - int(now.timestamp()) % window
+        )
     return review.hit("signup", ip, s.signup_limit, window, now)
 
 

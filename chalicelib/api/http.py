@@ -1,4 +1,5 @@
 """What every handler shares: the error shape, body parsing, the caller's identity."""
+
 from __future__ import annotations
 
 import functools
@@ -27,18 +28,19 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body, default=str), status_code=status,
-                    headers={"Content-Type": JSON, **(headers or {})})
+    return Response(
+        body=json.dumps(body, default=str), status_code=status, headers={"Content-Type": JSON, **(headers or {})}
+    )
 
 
 def error_response(err: DomainError) -> Response:
     retry = getattr(err, "retry_after", None)
-    return json_response(error_body(err.code, err.message), err.status,
-                         {"Retry-After": str(retry)} if retry else None)
+    return json_response(error_body(err.code, err.message), err.status, {"Retry-After": str(retry)} if retry else None)
 
 
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Domain errors become their 4xx; anything else is logged and becomes a bare 500."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -48,6 +50,7 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception:
             logger.exception("unhandled error")
             return json_response(error_body("internal_error", "something went wrong on our side"), 500)
+
     return wrapper
 
 
@@ -57,8 +60,9 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 BODIES: dict[tuple[str, str], type[BaseModel]] = {}
 
 
-def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), body: type[BaseModel] | None = None,
-          **kwargs: Any):
+def route(
+    bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), body: type[BaseModel] | None = None, **kwargs: Any
+):
     """Register `fn` behind the authorization matrix (api/access.py) and the error mapping; `body`
     is the pydantic model of the request body the handler parses, if it takes one."""
     if body is not None:
@@ -77,12 +81,14 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), body: t
                     access.admit_owner(admitted_rule, role, own_id(who, admitted_rule.owner), kw)
                     access.admit_standing(admitted_rule, role, account_status(bp))
             return fn(*args, **kw)
+
         # Any content type is accepted: the body is parsed (and refused) by us, never by Chalice.
         bp.route(path, methods=list(methods), content_types=CONTENT_TYPES, **kwargs)(handles_errors(admitted))
         if path not in PREFLIGHT_PATHS:  # one OPTIONS per path, whichever blueprint registers it first
             PREFLIGHT_PATHS.add(path)
             bp.route(path, methods=["OPTIONS"], content_types=CONTENT_TYPES)(_preflight_view(path))
         return fn
+
     return register
 
 
@@ -93,8 +99,10 @@ PREFLIGHT_PATHS: set[str] = set()
 def _preflight_view(path: str) -> Callable[..., Any]:
     """A CORS preflight: 204 with no body. The middleware adds the CORS headers, and only for an
     allow-listed origin, so any other origin's browser refuses the real request."""
+
     def preflight(*_: Any, **__: Any) -> Response:
         return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
+
     preflight.__name__ = "preflight_" + "".join(ch if ch.isalnum() else "_" for ch in path).strip("_")
     return preflight
 
@@ -147,8 +155,10 @@ def parse(bp: Blueprint, model: type[M], body: bytes | None = None) -> M:
     request = bp.current_request
     declared = BODIES.get((request.method, (request.context or {}).get("resourcePath", "")))
     if declared is not model:
-        raise RuntimeError(f"{request.method} {(request.context or {}).get('resourcePath')} parses "
-                           f"{model.__name__} but its @route declares body={getattr(declared, '__name__', None)}")
+        raise RuntimeError(
+            f"{request.method} {(request.context or {}).get('resourcePath')} parses "
+            f"{model.__name__} but its @route declares body={getattr(declared, '__name__', None)}"
+        )
     body = raw_body(bp) if body is None else body
     try:
         return model.model_validate_json(body or b"{}")

@@ -1,4 +1,5 @@
 """Request bodies for members: pydantic at the edge, refused with a 400 before any service runs."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -17,6 +18,7 @@ Count = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
 class RegisterMember(Body):
     """From the shop (signed). Email, phone and payment fingerprint may come raw or already hashed
     by the shop; Upline stores only its own keyed hash of each."""
+
     customer_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     email: Secretish
     phone: Secretish | None = None
@@ -69,4 +71,3 @@ class RedeemIn(Body):
     unit: Literal["points", "credit"]
     amount: Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
     for_order: Id | None = None
-

@@ -1,5 +1,6 @@
 """Members: the shop registers them (signed, like its order webhook); members read their rewards,
 tier and coupons and redeem (JWT role `member` naming its `member_id`); admins run the program."""
+
 from __future__ import annotations
 
 from chalice import Blueprint, Response
@@ -43,11 +44,14 @@ def register():
 
     cmd = svc.RegisterCommand(
         # the body holds the raw email: its fingerprint is keyed too, so it cannot be brute-forced back
-        customer_hash=keyed_hash(pepper, req.customer_id), fingerprint=keyed_hash(pepper, fingerprint(req)),
+        customer_hash=keyed_hash(pepper, req.customer_id),
+        fingerprint=keyed_hash(pepper, fingerprint(req)),
         email_hash=email_hash(pepper, req.email),
-        phone_hash=h(req.phone), payment_hash=h(req.payment_fingerprint),
+        phone_hash=h(req.phone),
+        payment_hash=h(req.payment_fingerprint),
         invite_code=check_invite_code(req.invite_code) if req.invite_code else None,
-        quiet=QuietHours(check_tz(req.time_zone), parse_hhmm(req.quiet_start), parse_hhmm(req.quiet_end)))
+        quiet=QuietHours(check_tz(req.time_zone), parse_hhmm(req.quiet_start), parse_hhmm(req.quiet_end)),
+    )
     with bootstrap.uow() as uow:
         view, created = svc.register(uow, cmd, bootstrap.now())
     return json_response(view, 201 if created else 200, {"Idempotent-Replay": "false" if created else "true"})
@@ -92,22 +96,41 @@ def redeem(member_id: str):
     _own(caller(bp), member_id)
     req = parse(bp, RedeemIn)
     with bootstrap.uow() as uow:
-        result, created = svc.redeem(uow, member_id, svc.RedeemCommand(
-            req.redemption_id, req.unit, req.amount, fingerprint(req), req.for_order), bootstrap.now())
+        result, created = svc.redeem(
+            uow,
+            member_id,
+            svc.RedeemCommand(req.redemption_id, req.unit, req.amount, fingerprint(req), req.for_order),
+            bootstrap.now(),
+        )
     return json_response(result, 201 if created else 200, {"Idempotent-Replay": "false" if created else "true"})
 
 
 # ---- admin --------------------------------------------------------------------------------------
 
+
 def program_view(p) -> dict:
-    return {"version": p.version, "effective_from": iso(p.effective_from), "currency": p.currency,
-            "friend_reward": vars(p.friend_reward), "advocate_reward": vars(p.advocate_reward),
-            "min_order_minor": p.min_order_minor, "holding_days": p.holding_days, "expiry_days": p.expiry_days,
-            "coupon_days": p.coupon_days, "cap_per_month": p.cap_per_month, "cap_per_year": p.cap_per_year,
-            "point_value_minor": p.point_value_minor, "expiry_notice_days": p.expiry_notice_days,
-            "tiers": {"rules": [vars(r) for r in p.tiers.rules], "window_days": p.tiers.window_days,
-                      "invite_weight": p.tiers.invite_weight, "grace_months": p.tiers.grace_months,
-                      "require_both": p.tiers.require_both}}
+    return {
+        "version": p.version,
+        "effective_from": iso(p.effective_from),
+        "currency": p.currency,
+        "friend_reward": vars(p.friend_reward),
+        "advocate_reward": vars(p.advocate_reward),
+        "min_order_minor": p.min_order_minor,
+        "holding_days": p.holding_days,
+        "expiry_days": p.expiry_days,
+        "coupon_days": p.coupon_days,
+        "cap_per_month": p.cap_per_month,
+        "cap_per_year": p.cap_per_year,
+        "point_value_minor": p.point_value_minor,
+        "expiry_notice_days": p.expiry_notice_days,
+        "tiers": {
+            "rules": [vars(r) for r in p.tiers.rules],
+            "window_days": p.tiers.window_days,
+            "invite_weight": p.tiers.invite_weight,
+            "grace_months": p.tiers.grace_months,
+            "require_both": p.tiers.require_both,
+        },
+    }
 
 
 @route(bp, "/admin/reward-programs", ("POST",), body=RewardProgramIn)
@@ -118,12 +141,18 @@ def publish_program():
     t = req.tiers
     tiers = TierProgram(
         rules=tuple(TierRule(**r.model_dump()) for r in t.rules) if t.rules else TierProgram().rules,
-        window_days=t.window_days, invite_weight=t.invite_weight, grace_months=t.grace_months,
-        require_both=t.require_both)
-    fields = {**req.model_dump(exclude={"tiers", "effective_from", "friend_reward", "advocate_reward"}),
-              "friend_reward": Reward(**req.friend_reward.model_dump()),
-              "advocate_reward": Reward(**req.advocate_reward.model_dump()),
-              "tiers": tiers, "effective_from": req.effective_from or now}
+        window_days=t.window_days,
+        invite_weight=t.invite_weight,
+        grace_months=t.grace_months,
+        require_both=t.require_both,
+    )
+    fields = {
+        **req.model_dump(exclude={"tiers", "effective_from", "friend_reward", "advocate_reward"}),
+        "friend_reward": Reward(**req.friend_reward.model_dump()),
+        "advocate_reward": Reward(**req.advocate_reward.model_dump()),
+        "tiers": tiers,
+        "effective_from": req.effective_from or now,
+    }
     with bootstrap.uow() as uow:
         program = svc.publish_program(uow, fields, who.subject, now)
     return json_response(program_view(program), 201)
@@ -134,8 +163,12 @@ def list_programs():
     caller(bp).require("admin", "finance")
     with bootstrap.uow() as uow:
         versions = svc.program_versions(uow)
-    return json_response({"programs": [program_view(p) for p in versions.items],
-                          "unreadable": [u.as_dict() for u in versions.unreadable]})
+    return json_response(
+        {
+            "programs": [program_view(p) for p in versions.items],
+            "unreadable": [u.as_dict() for u in versions.unreadable],
+        }
+    )
 
 
 @route(bp, "/admin/members/refusals")

@@ -1,4 +1,5 @@
 """Request-wide concerns: correlation ids in logs, metrics flushing, one error shape."""
+
 from __future__ import annotations
 
 import gc
@@ -19,8 +20,7 @@ def install(app: Chalice) -> None:
     @app.middleware("http")
     def observe(event, get_response):
         headers = event.headers or {}
-        correlation_id = headers.get("x-correlation-id") or (event.context or {}).get("requestId") \
-            or str(uuid.uuid4())
+        correlation_id = headers.get("x-correlation-id") or (event.context or {}).get("requestId") or str(uuid.uuid4())
         logger.set_correlation_id(correlation_id)
         try:
             # No write of this request may be sent after its deadline (store/uow.write_deadline).
@@ -28,14 +28,16 @@ def install(app: Chalice) -> None:
                 response = _uniform_errors(get_response(event))
         except Exception:  # whatever failed, the client still gets the error shape and the headers
             logger.exception("unhandled error outside a handler")
-            response = Response(body=error_body("internal_error", "something went wrong on our side"),
-                                status_code=500, headers={"Content-Type": "application/json"})
+            response = Response(
+                body=error_body("internal_error", "something went wrong on our side"),
+                status_code=500,
+                headers={"Content-Type": "application/json"},
+            )
         finally:
             flush_metrics()
         response.headers["X-Correlation-Id"] = correlation_id
         _protect(response, headers.get("origin"))
-        logger.info("request", extra={"method": event.method, "path": event.path,
-                                      "status": response.status_code})
+        logger.info("request", extra={"method": event.method, "path": event.path, "status": response.status_code})
         freeze_once()
         return response
 
@@ -71,8 +73,11 @@ def _uniform_errors(response: Response) -> Response:
             return response
     if isinstance(body, dict) and "Code" in body and "Message" in body:
         code = "internal_error" if response.status_code >= 500 else chalice_code(str(body["Code"]))
-        return Response(body=error_body(code, str(body["Message"])), status_code=response.status_code,
-                        headers={**response.headers, "Content-Type": "application/json"})
+        return Response(
+            body=error_body(code, str(body["Message"])),
+            status_code=response.status_code,
+            headers={**response.headers, "Content-Type": "application/json"},
+        )
     return response
 
 

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 description of this API, built from the authorization matrix (every route, who
 may call it) and the pydantic request and response models. Served at GET /openapi.json."""
+
 from __future__ import annotations
 
 import re
@@ -48,13 +49,24 @@ RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/settlements/{period}/payouts/{partner_id}/{currency}/failed/dismiss"): (200, m.BounceOut),
 }
 # A retried POST that found its first result answers 200 with the same body.
-REPLAYS = {("POST", "/partners"), ("POST", "/admin/webhooks/endpoints"), ("POST", "/webhooks/orders"),
-           ("POST", "/webhooks/refunds"), ("POST", "/webhooks/members"), ("POST", "/members/{member_id}/redemptions")}
+REPLAYS = {
+    ("POST", "/partners"),
+    ("POST", "/admin/webhooks/endpoints"),
+    ("POST", "/webhooks/orders"),
+    ("POST", "/webhooks/refunds"),
+    ("POST", "/webhooks/members"),
+    ("POST", "/members/{member_id}/redemptions"),
+}
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 # Path parameters as the handlers check them (the period and member id from the same patterns), so
 # generated requests get past the path and reach the body.
-PATH_PARAMS = {"code": r"^[A-Za-z0-9_-]{1,32}$", "period": PERIOD_RE.pattern, "name": r"^[a-z]{1,16}$",
-               "currency": r"^[A-Z]{3}$", "member_id": MEMBER_ID_RE.pattern}
+PATH_PARAMS = {
+    "code": r"^[A-Za-z0-9_-]{1,32}$",
+    "period": PERIOD_RE.pattern,
+    "name": r"^[a-z]{1,16}$",
+    "currency": r"^[A-Z]{3}$",
+    "member_id": MEMBER_ID_RE.pattern,
+}
 ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
 TEXT = {("GET", "/settlements/{period}/exports/{name}/content")}
 
@@ -82,23 +94,32 @@ def _operation(method: str, path: str, rule: access.Rule, components: dict[str, 
     roles = ", ".join(f"{r} ({scope})" for r, scope in rule.allowed.items())
     op: dict[str, Any] = {
         "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{path}").strip("_"),
-        "summary": rule.summary, "description": f"Who: {roles}.", "security": _security(rule),
-        "parameters": [{"name": p, "in": "path", "required": True,
-                        "schema": {"type": "string", "pattern": PATH_PARAMS.get(p, ID)}}
-                       for p in re.findall(r"{(\w+)}", path)],
+        "summary": rule.summary,
+        "description": f"Who: {roles}.",
+        "security": _security(rule),
+        "parameters": [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string", "pattern": PATH_PARAMS.get(p, ID)}}
+            for p in re.findall(r"{(\w+)}", path)
+        ],
         "responses": {},
     }
     if key in REQUESTS:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(REQUESTS[key],
-                                                                                            components)}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(REQUESTS[key], components)}},
+        }
     status, model = RESPONSES.get(key, (200, None))
     if status == 302:
-        op["responses"]["302"] = {"description": "a redirect: a link's destination with the click id (/r), "
-                                                 "or the shop's sign-up with the invite code (/i)",
-                                  "headers": {"Location": {"schema": {"type": "string"}}}}
+        op["responses"]["302"] = {
+            "description": "a redirect: a link's destination with the click id (/r), "
+            "or the shop's sign-up with the invite code (/i)",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        }
     elif key in TEXT:
-        op["responses"]["200"] = {"description": "the file", "content": {"text/csv": {"schema": {"type": "string"}},
-                                                                      "application/json": {}}}
+        op["responses"]["200"] = {
+            "description": "the file",
+            "content": {"text/csv": {"schema": {"type": "string"}}, "application/json": {}},
+        }
     else:
         body = _ref(model, components) if model else {"type": "object"}
         op["responses"][str(status)] = {"description": "success", "content": {"application/json": {"schema": body}}}
@@ -113,11 +134,13 @@ def _operation(method: str, path: str, rule: access.Rule, components: dict[str, 
 def _preflight(path: str) -> dict[str, Any]:
     return {
         "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"options{path}").strip("_"),
-        "summary": "CORS preflight", "description": "Who: anyone. CORS headers only for an allow-listed Origin.",
+        "summary": "CORS preflight",
+        "description": "Who: anyone. CORS headers only for an allow-listed Origin.",
         "security": [],
-        "parameters": [{"name": p, "in": "path", "required": True,
-                        "schema": {"type": "string", "pattern": PATH_PARAMS.get(p, ID)}}
-                       for p in re.findall(r"{(\w+)}", path)],
+        "parameters": [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string", "pattern": PATH_PARAMS.get(p, ID)}}
+            for p in re.findall(r"{(\w+)}", path)
+        ],
         "responses": {"204": {"description": "no content"}},
     }
 
@@ -134,18 +157,29 @@ def document() -> dict[str, Any]:
     error_ref = _ref(m.ErrorOut, components)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Upline", "version": "1",
-                 "description": "Referral links, a multi-level partner tree and commissions. Every 4xx has the "
-                                "body {\"error\": {\"code\", \"message\"}} and writes nothing."},
+        "info": {
+            "title": "Upline",
+            "version": "1",
+            "description": "Referral links, a multi-level partner tree and commissions. Every 4xx has the "
+            'body {"error": {"code", "message"}} and writes nothing.',
+        },
         "paths": paths,
         "components": {
             "schemas": components,
-            "responses": {"Error": {"description": "refused; nothing was written",
-                                    "content": {"application/json": {"schema": error_ref}}}},
+            "responses": {
+                "Error": {
+                    "description": "refused; nothing was written",
+                    "content": {"application/json": {"schema": error_ref}},
+                }
+            },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-                "signature": {"type": "apiKey", "in": "header", "name": "X-Upline-Signature",
-                              "description": "v1=<hex HMAC-SHA256 of \"timestamp.body\">"},
+                "signature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Upline-Signature",
+                    "description": 'v1=<hex HMAC-SHA256 of "timestamp.body">',
+                },
                 "timestamp": {"type": "apiKey", "in": "header", "name": "X-Upline-Timestamp"},
             },
         },

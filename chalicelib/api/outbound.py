@@ -1,5 +1,6 @@
 """Outbound webhooks for admins: register and disable endpoints, read the delivery log, replay a
 dead delivery. The events themselves come off the table's stream (jobs.outbound_events)."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -22,8 +23,15 @@ def register_endpoint():
     who = caller(bp).require("admin")
     req = parse(bp, EndpointIn)
     allow_private = bootstrap.settings().outbound_allow_private
-    ep, changed = svc.register(bootstrap.uow(), req.url, req.events, req.description, who.subject, bootstrap.now(),
-                               lambda url: checked_url(url, allow_private))
+    ep, changed = svc.register(
+        bootstrap.uow(),
+        req.url,
+        req.events,
+        req.description,
+        who.subject,
+        bootstrap.now(),
+        lambda url: checked_url(url, allow_private),
+    )
     if changed:
         audit(bp, who, "webhook.endpoint.register", f"webhook:{ep.endpoint_id}", None, svc.endpoint_view(ep))
     return json_response(svc.endpoint_view(ep, with_secret=True), 201 if changed else 200)
@@ -32,8 +40,12 @@ def register_endpoint():
 @route(bp, "/admin/webhooks/endpoints")
 def list_endpoints():
     caller(bp).require("admin")
-    return json_response({"endpoints": [svc.endpoint_view(ep) for ep in svc.endpoints(bootstrap.uow())],
-                          "event_types": list(EVENT_TYPES)})
+    return json_response(
+        {
+            "endpoints": [svc.endpoint_view(ep) for ep in svc.endpoints(bootstrap.uow())],
+            "event_types": list(EVENT_TYPES),
+        }
+    )
 
 
 @route(bp, "/admin/webhooks/endpoints/{endpoint_id}", ("DELETE",))
@@ -41,8 +53,14 @@ def disable_endpoint(endpoint_id: str):
     """No more deliveries to this endpoint; its delivery log stays."""
     who = caller(bp).require("admin")
     before, after = svc.disable(bootstrap.uow(), endpoint_id, who.subject, bootstrap.now())
-    audit(bp, who, "webhook.endpoint.disable", f"webhook:{endpoint_id}", svc.endpoint_view(before),
-          svc.endpoint_view(after))
+    audit(
+        bp,
+        who,
+        "webhook.endpoint.disable",
+        f"webhook:{endpoint_id}",
+        svc.endpoint_view(before),
+        svc.endpoint_view(after),
+    )
     return json_response(svc.endpoint_view(after))
 
 
@@ -62,6 +80,12 @@ def replay(delivery_id: str):
     """Queue a dead delivery again, with a new retry window."""
     who = caller(bp).require("admin")
     d, changed = svc.replay(bootstrap.uow(), delivery_id, who.subject, bootstrap.webhook_queue(), bootstrap.now())
-    audit(bp, who, "webhook.delivery.replay", f"webhook-delivery:{delivery_id}",
-          {"status": DEAD} if changed else {"status": d.status}, {"status": d.status})
+    audit(
+        bp,
+        who,
+        "webhook.delivery.replay",
+        f"webhook-delivery:{delivery_id}",
+        {"status": DEAD} if changed else {"status": d.status},
+        {"status": d.status},
+    )
     return json_response(svc.delivery_view(d))

@@ -1,4 +1,5 @@
 """Partners: enrol (admin), and each partner's own view of itself, its tree, links, clicks and earnings."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -26,15 +27,22 @@ def enrol():
     s = bootstrap.settings()
     counted = limit_signups(bp, s)
     customer_hash = keyed_hash(s.hash_pepper, req.customer_id) if req.customer_id else None
-    partner, created = svc.enrol(bootstrap.uow(), name=req.name, code=req.code,
-                                 sponsor_code=req.sponsor_code, customer_hash=customer_hash,
-                                 fingerprint=fingerprint(req), max_depth=s.max_depth, now=bootstrap.now(),
-                                 identity_hashes=identity_hashes(s.hash_pepper, req.email, req.phone,
-                                                                 req.payment_fingerprint),
-                                 extra=(counted,))
+    partner, created = svc.enrol(
+        bootstrap.uow(),
+        name=req.name,
+        code=req.code,
+        sponsor_code=req.sponsor_code,
+        customer_hash=customer_hash,
+        fingerprint=fingerprint(req),
+        max_depth=s.max_depth,
+        now=bootstrap.now(),
+        identity_hashes=identity_hashes(s.hash_pepper, req.email, req.phone, req.payment_fingerprint),
+        extra=(counted,),
+    )
     # A replayed enrolment is recorded too, as changing nothing (before == after).
-    audit(bp, who, "partner.enrol", partner.partner_id, None if created else partner_view(partner),
-          partner_view(partner))
+    audit(
+        bp, who, "partner.enrol", partner.partner_id, None if created else partner_view(partner), partner_view(partner)
+    )
     return json_response(partner_view(partner), 201 if created else 200)
 
 
@@ -43,9 +51,16 @@ def me():
     who = caller(bp)
     # `status`: the caller's own partner status (what the portal may offer it), `registered` for a
     # member, null for staff.
-    return json_response({"subject": who.subject, "role": who.role, "partner_id": who.partner_id,
-                          "member_id": who.member_id, "status": account_status(bp),
-                          "pages": pages_for(who.role)})
+    return json_response(
+        {
+            "subject": who.subject,
+            "role": who.role,
+            "partner_id": who.partner_id,
+            "member_id": who.member_id,
+            "status": account_status(bp),
+            "pages": pages_for(who.role),
+        }
+    )
 
 
 @route(bp, "/partners/{partner_id}")
@@ -58,9 +73,15 @@ def read(partner_id: str):
 def upline(partner_id: str):
     caller(bp).require_partner(partner_id)
     nodes = svc.upline(bootstrap.uow(), partner_id, bootstrap.now(), bootstrap.settings().tree_rules)
-    return json_response({"partner_id": partner_id, "upline": [
-        {"level": i, "partner_id": n.partner_id, "status": n.status, "rank": n.rank}
-        for i, n in enumerate(nodes, start=1)]})
+    return json_response(
+        {
+            "partner_id": partner_id,
+            "upline": [
+                {"level": i, "partner_id": n.partner_id, "status": n.status, "rank": n.rank}
+                for i, n in enumerate(nodes, start=1)
+            ],
+        }
+    )
 
 
 @route(bp, "/partners/{partner_id}/downline")
@@ -87,14 +108,30 @@ def commissions(partner_id: str):
     caller(bp).require_partner(partner_id)
     svc.get(bootstrap.uow(), partner_id)
     entries, states, totals = partner_ledger(bootstrap.settlement(), partner_id, bootstrap.now())
-    return json_response({
-        "partner_id": partner_id,
-        "totals": totals,
-        "entries": [{
-            "entry_id": e.entry_id, "kind": e.kind, "order_id": e.order_id, "level": e.level,
-            "amount_minor": e.amount_minor, "currency": e.currency, "rate_bps": e.rate_bps,
-            "plan_version": e.plan_version, "occurred_at": e.occurred_at.isoformat(),
-            "payable_at": e.payable_at.isoformat(), "reverses": e.reverses, "refund_id": e.refund_id,
-            "state": states[e.entry_id], "period": e.period, "settles_in": e.settles_in, "trace": e.trace,
-        } for e in entries],
-    })
+    return json_response(
+        {
+            "partner_id": partner_id,
+            "totals": totals,
+            "entries": [
+                {
+                    "entry_id": e.entry_id,
+                    "kind": e.kind,
+                    "order_id": e.order_id,
+                    "level": e.level,
+                    "amount_minor": e.amount_minor,
+                    "currency": e.currency,
+                    "rate_bps": e.rate_bps,
+                    "plan_version": e.plan_version,
+                    "occurred_at": e.occurred_at.isoformat(),
+                    "payable_at": e.payable_at.isoformat(),
+                    "reverses": e.reverses,
+                    "refund_id": e.refund_id,
+                    "state": states[e.entry_id],
+                    "period": e.period,
+                    "settles_in": e.settles_in,
+                    "trace": e.trace,
+                }
+                for e in entries
+            ],
+        }
+    )

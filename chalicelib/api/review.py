@@ -1,4 +1,5 @@
 """Admin review: the audit log, and orders held for fraud review (release or reject)."""
+
 from __future__ import annotations
 
 from chalice import Blueprint

@@ -1,4 +1,5 @@
 """Request bodies: pydantic at the edge, refused with a 400 before any service runs."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -18,22 +19,27 @@ Bps = Annotated[StrictInt, Field(ge=0, le=10_000)]
 # The one type for every time an edge model takes (api/member_schemas.py uses it too; a test walks
 # every model). A year like 0404 (found by the fuzzer) stored in a plan, or 0001 in a reward program,
 # made every later read of that record fail; such times are refused here with a 400.
-Instant = Annotated[AwareDatetime, AfterValidator(check_instant),
-                    Field(description="an ISO 8601 time with its UTC offset, between 2000 and 2999 (UTC)")]
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(check_instant),
+    Field(description="an ISO 8601 time with its UTC offset, between 2000 and 2999 (UTC)"),
+]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
-                                         pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().-]{6,24}$")]
 PaymentFingerprint = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_:.-]{8,128}$")]
 
 
 class Identity(Body):
     """What the shop knows about a person, used only as keyed hashes (fraud: self-referral rings)."""
+
     email: Email | None = None
     phone: Phone | None = None
     payment_fingerprint: PaymentFingerprint | None = None
@@ -134,11 +140,13 @@ class SettlementRun(Body):
 
 class PayoutFailed(Body):
     """A bounced payout reported: why (the bank's words)."""
+
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class BounceDismissed(Body):
     """A reported bounce withdrawn: why it did not happen."""
+
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -162,6 +170,7 @@ class ErrorDetail(BaseModel):
 
 class ErrorOut(BaseModel):
     """The one error shape of every 4xx (and of the bare 500)."""
+
     model_config = ConfigDict(extra="forbid")
     error: ErrorDetail
 
@@ -255,6 +264,7 @@ class HoldsOut(Out):
 
 class BounceOut(Out):
     """A payout's bounce: reported by one finance user, confirmed (or dismissed) by another."""
+
     payout_id: str
     period: str
     partner_id: str
@@ -274,12 +284,21 @@ class BounceOut(Out):
 
 
 # ---- outbound webhooks ------------------------------------------------------------------------
-EventType = Literal["commission.created", "commission.reversed", "order.held", "payout.approved", "payout.paid",
-                    "payout.failed", "partner.enrolled", "member.tier_changed"]
+EventType = Literal[
+    "commission.created",
+    "commission.reversed",
+    "order.held",
+    "payout.approved",
+    "payout.paid",
+    "payout.failed",
+    "partner.enrolled",
+    "member.tier_changed",
+]
 
 
 class EndpointIn(Body):
     """An HTTPS endpoint and the events it wants (domain/outbound.EVENT_TYPES)."""
+
     url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
     events: Annotated[list[EventType], Field(min_length=1, max_length=8)]
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""

@@ -1,5 +1,6 @@
 """Finance: settlement runs (by hand or dry), batches, approval, payouts, exports; and a partner's
 mid-period progress towards its bonuses."""
+
 from __future__ import annotations
 
 from chalice import Blueprint, Response
@@ -65,8 +66,11 @@ def failed(period: str, partner_id: str, currency: str):
     who = caller(bp)
     check_period(period)
     req = parse(bp, PayoutFailed)
-    return json_response(finance.report_bounce(bootstrap.settlement(), trail(bp), who, period, partner_id, currency,
-                                               req.reason, bootstrap.now()))
+    return json_response(
+        finance.report_bounce(
+            bootstrap.settlement(), trail(bp), who, period, partner_id, currency, req.reason, bootstrap.now()
+        )
+    )
 
 
 @route(bp, PAYOUT + "/confirm", ("POST",))
@@ -74,8 +78,9 @@ def confirm_failed(period: str, partner_id: str, currency: str):
     """Confirm a reported bounce: the payout is failed and its amount is owed again (next batch)."""
     who = caller(bp)
     check_period(period)
-    return json_response(finance.confirm_bounce(bootstrap.settlement(), trail(bp), who, period, partner_id, currency,
-                                                bootstrap.now()))
+    return json_response(
+        finance.confirm_bounce(bootstrap.settlement(), trail(bp), who, period, partner_id, currency, bootstrap.now())
+    )
 
 
 @route(bp, PAYOUT + "/dismiss", ("POST",), body=BounceDismissed)
@@ -84,8 +89,11 @@ def dismiss_failed(period: str, partner_id: str, currency: str):
     who = caller(bp)
     check_period(period)
     req = parse(bp, BounceDismissed)
-    return json_response(finance.dismiss_bounce(bootstrap.settlement(), trail(bp), who, period, partner_id, currency,
-                                                req.reason, bootstrap.now()))
+    return json_response(
+        finance.dismiss_bounce(
+            bootstrap.settlement(), trail(bp), who, period, partner_id, currency, req.reason, bootstrap.now()
+        )
+    )
 
 
 @route(bp, "/settlements/{period}/exports/{name}")
@@ -107,12 +115,23 @@ def export_content(period: str, name: str):
     except finance.CorruptExport:
         # Our storage failed us, not the caller: a 5xx, and never the corrupt bytes.
         logger.error("export checksum mismatch", extra={"period": period, "export": name})
-        return json_response(error_body("export_corrupt", "the stored export does not match its recorded "
-                                        "checksum; finance has been alerted"), 500)
+        return json_response(
+            error_body(
+                "export_corrupt", "the stored export does not match its recorded checksum; finance has been alerted"
+            ),
+            500,
+        )
     content_type = "application/json" if meta["file"].endswith(".json") else "text/csv; charset=utf-8"
-    return Response(body=data.decode("utf-8"), status_code=200, headers={
-        "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{period}-{meta["file"]}"',
-        "X-Content-SHA256": meta["sha256"], "Cache-Control": "no-store"})
+    return Response(
+        body=data.decode("utf-8"),
+        status_code=200,
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{period}-{meta["file"]}"',
+            "X-Content-SHA256": meta["sha256"],
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @route(bp, "/partners/{partner_id}/progress")
@@ -129,10 +148,28 @@ def line_entries(period: str, partner_id: str):
     caller(bp).require(*FINANCE)
     check_period(period)
     d = bootstrap.settlement()
-    return json_response({"period": period, "partner_id": partner_id, "entries": [
-        {"entry_id": e.entry_id, "kind": e.kind, "order_id": e.order_id, "level": e.level, "currency": e.currency,
-         "amount_minor": e.amount_minor, "period": e.period, "plan_version": e.plan_version, "rate_bps": e.rate_bps,
-         "reverses": e.reverses, "trace": e.trace} for e in batches.entries_of_line(d, period, partner_id)]})
+    return json_response(
+        {
+            "period": period,
+            "partner_id": partner_id,
+            "entries": [
+                {
+                    "entry_id": e.entry_id,
+                    "kind": e.kind,
+                    "order_id": e.order_id,
+                    "level": e.level,
+                    "currency": e.currency,
+                    "amount_minor": e.amount_minor,
+                    "period": e.period,
+                    "plan_version": e.plan_version,
+                    "rate_bps": e.rate_bps,
+                    "reverses": e.reverses,
+                    "trace": e.trace,
+                }
+                for e in batches.entries_of_line(d, period, partner_id)
+            ],
+        }
+    )
 
 
 def _period_param(d) -> str:
@@ -167,6 +204,12 @@ def statement(partner_id: str, period: str):
     check_period(period)
     d = bootstrap.settlement()
     body = dashboard.statement_csv(d, partner_id, period)
-    return Response(body=body, status_code=200, headers={
-        "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
-        "Content-Disposition": f'attachment; filename="{period}-{partner_id}-statement.csv"'})
+    return Response(
+        body=body,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{period}-{partner_id}-statement.csv"',
+        },
+    )

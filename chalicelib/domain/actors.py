@@ -1,6 +1,7 @@
 """Who acted. Every action is taken by a named person or a named system actor (the schedule, the
 demo loader), never by an anonymous default, and whether two names are the same person is decided
 here and nowhere else: maker-checker rules compare identities only through `same_person`."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -34,8 +35,9 @@ def person(name: str | None) -> str:
     if not normalized(name):
         raise InvalidInput("say who you are: a person's name is required (--as NAME)", code="identity_required")
     if normalized(name).startswith(SYSTEM_PREFIX):
-        raise InvalidInput(f"names starting with {SYSTEM_PREFIX!r} are reserved for the system's own jobs",
-                           code="identity_reserved")
+        raise InvalidInput(
+            f"names starting with {SYSTEM_PREFIX!r} are reserved for the system's own jobs", code="identity_reserved"
+        )
     return name
 
 

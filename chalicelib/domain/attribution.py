@@ -1,5 +1,6 @@
 """Which partner an order belongs to: a click id, then a partner's coupon code, then a referral code,
 then an existing binding (docs/rules.md, "Attribution")."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

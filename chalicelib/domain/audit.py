@@ -6,6 +6,7 @@ request that changed nothing (a retry, a second click, the same value set again)
 the log never shows ten actions for one. Reads of sensitive data (export links and downloads) are
 recorded as `read`: each one is an event of its own, never a repeat.
 """
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ Who takes part agrees with compression (domain/tree.py): a partner who is not ac
 closes earns no bonus and is not re-evaluated for rank, as it takes no commission level. Its sales
 still count towards its ancestors' team volume: they are paid commissions on them (docs/rules.md).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -106,15 +107,22 @@ def threshold_bonus(volume: Volume, rules: BonusRules) -> Bonus | None:
     if tier is None:
         return None
     amount = tier.flat_minor if tier.flat_minor is not None else round_half_even(apply_bps(v, tier.rate_bps or 0))
-    trace = {"basis": rules.basis, "volume_minor": v, "tier_threshold_minor": tier.threshold_minor,
-             "form": tier.form, "flat_minor": tier.flat_minor, "rate_bps": tier.rate_bps}
+    trace = {
+        "basis": rules.basis,
+        "volume_minor": v,
+        "tier_threshold_minor": tier.threshold_minor,
+        "form": tier.form,
+        "flat_minor": tier.flat_minor,
+        "rate_bps": tier.rate_bps,
+    }
     if rules.basis == TEAM:
         trace["team_levels"] = rules.team_levels
     return Bonus(THRESHOLD, amount, trace) if amount > 0 else None
 
 
-def overachievement_bonus(volume: Volume, target_minor: int | None, rules: BonusRules,
-                          target_source: str = "rank default") -> Bonus | None:
+def overachievement_bonus(
+    volume: Volume, target_minor: int | None, rules: BonusRules, target_source: str = "rank default"
+) -> Bonus | None:
     """A rate on the volume above the target, optionally capped."""
     if target_minor is None or rules.overachievement_bps == 0:
         return None
@@ -125,11 +133,20 @@ def overachievement_bonus(volume: Volume, target_minor: int | None, rules: Bonus
     amount = min(exact, cap) if cap is not None else exact
     if amount <= 0:
         return None
-    return Bonus(OVERACHIEVEMENT, amount, {
-        "basis": rules.basis, "volume_minor": v, "target_minor": target_minor, "target_source": target_source,
-        "above_target_minor": above, "rate_bps": rules.overachievement_bps, "cap_minor": cap,
-        "capped": cap is not None and exact > cap,
-    })
+    return Bonus(
+        OVERACHIEVEMENT,
+        amount,
+        {
+            "basis": rules.basis,
+            "volume_minor": v,
+            "target_minor": target_minor,
+            "target_source": target_source,
+            "above_target_minor": above,
+            "rate_bps": rules.overachievement_bps,
+            "cap_minor": cap,
+            "capped": cap is not None and exact > cap,
+        },
+    )
 
 
 def target_for(rank: str, explicit_minor: int | None, rules: BonusRules) -> tuple[int | None, str]:
@@ -171,14 +188,14 @@ def takes_part(status: str | None) -> bool:
     return status == ACTIVE
 
 
-def bonuses_at_close(volume: Volume, status: str | None, rank: str, explicit_target_minor: int | None,
-                     rules: BonusRules) -> list[Bonus]:
+def bonuses_at_close(
+    volume: Volume, status: str | None, rank: str, explicit_target_minor: int | None, rules: BonusRules
+) -> list[Bonus]:
     """A partner's bonuses for a period, given its status at the period's close."""
     return bonuses_for(volume, rank, explicit_target_minor, rules) if takes_part(status) else []
 
 
-def rank_at_close(volume: Volume, status: str | None, current_rank: str, rules: BonusRules,
-                  default_rank: str) -> str:
+def rank_at_close(volume: Volume, status: str | None, current_rank: str, rules: BonusRules, default_rank: str) -> str:
     """The rank a partner holds from the next period. One not active at the close is not evaluated:
     it keeps the rank it had, so it gains none (and loses none until it is active at a close again)."""
     if not takes_part(status):
@@ -186,8 +203,9 @@ def rank_at_close(volume: Volume, status: str | None, current_rank: str, rules: 
     return evaluate_rank(volume, rules, default_rank)
 
 
-def progress(volume: Volume, rank: str, explicit_target_minor: int | None, rules: BonusRules,
-             status: str = ACTIVE) -> dict[str, Any]:
+def progress(
+    volume: Volume, rank: str, explicit_target_minor: int | None, rules: BonusRules, status: str = ACTIVE
+) -> dict[str, Any]:
     """Mid-period: where the partner stands, what the next tier needs, and what it would earn now
     (nothing unless it is active: the estimate applies the rule the close will apply)."""
     v = volume.on(rules.basis)
@@ -195,14 +213,19 @@ def progress(volume: Volume, rank: str, explicit_target_minor: int | None, rules
     target, source = target_for(rank, explicit_target_minor, rules)
     bonuses = bonuses_at_close(volume, status, rank, explicit_target_minor, rules)
     return {
-        "currency": rules.currency, "basis": rules.basis, "volume_minor": v,
-        "personal_volume_minor": volume.personal_minor, "team_volume_minor": volume.team_minor,
+        "currency": rules.currency,
+        "basis": rules.basis,
+        "volume_minor": v,
+        "personal_volume_minor": volume.personal_minor,
+        "team_volume_minor": volume.team_minor,
         "tier_reached_minor": reached.threshold_minor if reached else None,
         "next_tier_minor": upcoming.threshold_minor if upcoming else None,
         "needed_for_next_tier_minor": upcoming.threshold_minor - v if upcoming else 0,
-        "target_minor": target, "target_source": source,
+        "target_minor": target,
+        "target_source": source,
         "overachievement_minor": max(0, v - target) if target is not None else 0,
-        "estimate": True, "earns_bonuses": takes_part(status),
+        "estimate": True,
+        "earns_bonuses": takes_part(status),
         "estimated_bonuses": [{"kind": b.kind, "amount_minor": b.amount_minor, "trace": b.trace} for b in bonuses],
         "estimated_bonus_total_minor": sum(b.amount_minor for b in bonuses),
     }

@@ -1,4 +1,5 @@
 """Where a commission is computed: level rates, compression, the cap and its allocation, reversals."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -9,6 +9,7 @@ used by many unrelated customers in a short time; such a code is flagged for an 
 count is taken off the order path (services/coupons.py, from the table's stream), so a viral code
 never becomes an item every order writes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,9 @@ def check_coupon_code(code: str) -> str:
     """The code as stored (upper case), or InvalidInput. Members' coupons own their prefixes."""
     code = check_code(code)
     if code.startswith(MEMBER_COUPON_PREFIXES):
-        raise InvalidInput(f"codes beginning with {' or '.join(MEMBER_COUPON_PREFIXES)} are members' coupons",
-                           code="code_reserved")
+        raise InvalidInput(
+            f"codes beginning with {' or '.join(MEMBER_COUPON_PREFIXES)} are members' coupons", code="code_reserved"
+        )
     return code
 
 
@@ -34,14 +36,17 @@ class CouponLimits:
 
     def refusal(self, made: int) -> Unprocessable | None:
         if made >= self.per_partner:
-            return Unprocessable(f"a partner may make at most {self.per_partner} coupon codes itself; "
-                                 "ask an admin for more", code="coupon_limit")
+            return Unprocessable(
+                f"a partner may make at most {self.per_partner} coupon codes itself; ask an admin for more",
+                code="coupon_limit",
+            )
         return None
 
 
 @dataclass(frozen=True)
 class LeakRule:
     """A code used by `customers` or more distinct customers within one window of `window` is leaked."""
+
     customers: int = 25
     window: timedelta = timedelta(hours=24)
 

@@ -65,8 +65,9 @@ class TooSlow(DomainError):
     status = 503
     code = "too_slow"
 
-    def __init__(self, message: str = "the request took too long and changed nothing; retry it", *,
-                 retry_after: int = 1):
+    def __init__(
+        self, message: str = "the request took too long and changed nothing; retry it", *, retry_after: int = 1
+    ):
         super().__init__(message)
         self.retry_after = retry_after
 

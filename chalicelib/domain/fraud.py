@@ -1,4 +1,5 @@
 """Fraud signals on an order: any of them puts the order's commissions on hold for review."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -15,9 +16,16 @@ class FraudRules:
     refund_rate_min_credited_minor: int = 10_000  # no refund-rate verdict on tiny histories
 
 
-def assess(rules: FraudRules, *, buyer_is_partner: Iterable[str], chain: Iterable[str],
-           clicked_at: datetime | None, ordered_at: datetime, counters: Mapping[str, int],
-           currency: str) -> list[str]:
+def assess(
+    rules: FraudRules,
+    *,
+    buyer_is_partner: Iterable[str],
+    chain: Iterable[str],
+    clicked_at: datetime | None,
+    ordered_at: datetime,
+    counters: Mapping[str, int],
+    currency: str,
+) -> list[str]:
     """The reasons to hold, in a stable order; empty means pay as usual.
 
     - the buyer's hashed email, phone, payment fingerprint or customer id belongs to a partner in

@@ -1,6 +1,7 @@
 """People's identifiers before they are hashed: one form per mailbox, so an alias of an address
 hashes as the address itself and the self-referral and self-invite checks (which compare hashes)
 see through it."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -9,15 +10,29 @@ import idna
 
 # Mail providers that deliver `name+anything@` to `name@` (plus addressing). Only these: elsewhere a
 # `+` may be part of a real, different mailbox.
-PLUS_ADDRESSING = frozenset({
-    "gmail.com",
-    "outlook.com", "hotmail.com", "live.com", "msn.com",
-    "icloud.com", "me.com", "mac.com",
-    "fastmail.com", "fastmail.fm",
-    "proton.me", "protonmail.com", "protonmail.ch", "pm.me",
-    "yandex.ru", "yandex.com", "ya.ru",
-    "zoho.com", "zohomail.com",
-})
+PLUS_ADDRESSING = frozenset(
+    {
+        "gmail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "fastmail.com",
+        "fastmail.fm",
+        "proton.me",
+        "protonmail.com",
+        "protonmail.ch",
+        "pm.me",
+        "yandex.ru",
+        "yandex.com",
+        "ya.ru",
+        "zoho.com",
+        "zohomail.com",
+    }
+)
 # Providers that ignore dots in the local part (`m.i.a@` is `mia@`).
 DOTS_IGNORED = frozenset({"gmail.com"})
 # Domains that are another name for the same mailboxes.

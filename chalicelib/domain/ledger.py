@@ -1,4 +1,5 @@
 """Ledger entries are immutable; an entry's state is derived from what settlement did with it."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -60,35 +61,66 @@ def payout_return_entry_id(payout_id: str) -> str:
 
 
 def commission_entries(
-    order_id: str, currency: str, occurred_at: datetime, plan_version: int, holding_days: int,
-    lines: Iterable[CommissionLine], cal: Calendar, period: str,
+    order_id: str,
+    currency: str,
+    occurred_at: datetime,
+    plan_version: int,
+    holding_days: int,
+    lines: Iterable[CommissionLine],
+    cal: Calendar,
+    period: str,
 ) -> list[Entry]:
     """`period` is where the order's entries land (Calendar.landing_period)."""
     payable_at = occurred_at + timedelta(days=holding_days)
     settles_in = cal.settles_in(period, payable_at)
     return [
-        Entry(commission_entry_id(order_id, ln.level), COMMISSION, ln.partner_id, order_id, ln.level,
-              ln.amount_minor, currency, plan_version, ln.rate_bps, occurred_at, payable_at,
-              period=period, settles_in=settles_in)
+        Entry(
+            commission_entry_id(order_id, ln.level),
+            COMMISSION,
+            ln.partner_id,
+            order_id,
+            ln.level,
+            ln.amount_minor,
+            currency,
+            plan_version,
+            ln.rate_bps,
+            occurred_at,
+            payable_at,
+            period=period,
+            settles_in=settles_in,
+        )
         for ln in lines
     ]
 
 
-def reversal_entry(original: Entry, refund_id: str, amount_minor: int, occurred_at: datetime,
-                   cal: Calendar, period: str) -> Entry:
+def reversal_entry(
+    original: Entry, refund_id: str, amount_minor: int, occurred_at: datetime, cal: Calendar, period: str
+) -> Entry:
     """A new entry that takes back `amount_minor` (positive) of `original`. It is settled no earlier
     than the entry it reverses, so a refund never claws back what has not been paid yet."""
     settles_in = max(cal.settles_in(period, occurred_at), original.settles_in or period)
     return Entry(
-        reversal_entry_id(original.order_id, refund_id, original.level), REVERSAL, original.partner_id,
-        original.order_id, original.level, -amount_minor, original.currency, original.plan_version,
-        original.rate_bps, occurred_at, occurred_at, reverses=original.entry_id, refund_id=refund_id,
-        period=period, settles_in=settles_in,
+        reversal_entry_id(original.order_id, refund_id, original.level),
+        REVERSAL,
+        original.partner_id,
+        original.order_id,
+        original.level,
+        -amount_minor,
+        original.currency,
+        original.plan_version,
+        original.rate_bps,
+        occurred_at,
+        occurred_at,
+        reverses=original.entry_id,
+        refund_id=refund_id,
+        period=period,
+        settles_in=settles_in,
     )
 
 
-def dispute_hold_entries(entries: Iterable[Entry], left: Iterable[int], dispute_id: str, occurred_at: datetime,
-                         cal: Calendar, period: str) -> list[Entry]:
+def dispute_hold_entries(
+    entries: Iterable[Entry], left: Iterable[int], dispute_id: str, occurred_at: datetime, cal: Calendar, period: str
+) -> list[Entry]:
     """A chargeback opened: each commission's amount still standing (`left`, after refunds) is taken
     back by a reversal that settles like a refund's (a clawback if the commission was paid), and
     held in a copy no settlement pays (`settles_in` HOLD) until the dispute closes: won, the copies
@@ -99,9 +131,24 @@ def dispute_hold_entries(entries: Iterable[Entry], left: Iterable[int], dispute_
         if amount <= 0:
             continue
         out.append(reversal_entry(e, f"dispute:{dispute_id}", amount, occurred_at, cal, period))
-        out.append(Entry(f"{e.entry_id}#D#{dispute_id}", COMMISSION, e.partner_id, e.order_id, e.level, amount,
-                         e.currency, e.plan_version, e.rate_bps, occurred_at, e.payable_at, period=period,
-                         settles_in=HOLD, trace={"dispute": dispute_id, "holds": e.entry_id}))
+        out.append(
+            Entry(
+                f"{e.entry_id}#D#{dispute_id}",
+                COMMISSION,
+                e.partner_id,
+                e.order_id,
+                e.level,
+                amount,
+                e.currency,
+                e.plan_version,
+                e.rate_bps,
+                occurred_at,
+                e.payable_at,
+                period=period,
+                settles_in=HOLD,
+                trace={"dispute": dispute_id, "holds": e.entry_id},
+            )
+        )
     return out
 
 
@@ -112,17 +159,31 @@ def dispute_release_entries(held: Iterable[Entry], dispute_id: str, at: datetime
     out = []
     for e in held:
         payable_at = max(e.payable_at, at)
-        out.append(Entry(f"{e.entry_id}#REL", COMMISSION, e.partner_id, e.order_id, e.level, e.amount_minor,
-                         e.currency, e.plan_version, e.rate_bps, at, payable_at, period=period,
-                         settles_in=cal.settles_in(period, payable_at),
-                         trace={"releases": e.entry_id, "released_by": f"dispute {dispute_id} won",
-                                "dispute": dispute_id}))
+        out.append(
+            Entry(
+                f"{e.entry_id}#REL",
+                COMMISSION,
+                e.partner_id,
+                e.order_id,
+                e.level,
+                e.amount_minor,
+                e.currency,
+                e.plan_version,
+                e.rate_bps,
+                at,
+                payable_at,
+                period=period,
+                settles_in=cal.settles_in(period, payable_at),
+                trace={"releases": e.entry_id, "released_by": f"dispute {dispute_id} won", "dispute": dispute_id},
+            )
+        )
     return out
 
 
 @dataclass(frozen=True)
 class LineFate:
     """What state derivation needs of one of a partner's settlement lines (one period, one currency)."""
+
     period: str
     currency: str
     payout_minor: int
@@ -182,8 +243,9 @@ def entry_states(entries: Iterable[Entry], due_through: str, lines: Iterable[Lin
     return states
 
 
-def totals_by_state(entries: Iterable[Entry], due_through: str,
-                    lines: Iterable[LineFate] = ()) -> dict[str, dict[str, int]]:
+def totals_by_state(
+    entries: Iterable[Entry], due_through: str, lines: Iterable[LineFate] = ()
+) -> dict[str, dict[str, int]]:
     """currency -> state -> minor units: each entry counted once, in its state (see entry_states).
     Their sum is the ledger's. `returned` and `released` are amounts superseded by a newer entry
     (a bounced payout's return, a held order's release), so what is owed and not yet paid is

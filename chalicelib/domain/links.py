@@ -1,4 +1,5 @@
 """Referral links: where they may point, and how a click id travels to the shop."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ PARTNER, LINK, COUPON = "partner", "link", "coupon"
 @dataclass(frozen=True)
 class CodeRef:
     """What a code in /r/{code} or an order's referral_code points at. Immutable once written."""
+
     code: str
     kind: str
     partner_id: str
@@ -75,6 +77,7 @@ def partner_hint(click_id: str | None) -> str | None:
 class LinkLimits:
     """How many links one partner may create: `total` in all, and `per_window` in each fixed window
     of `window_seconds` (a burst of creations is refused long before the total is reached)."""
+
     total: int
     per_window: int
     window_seconds: int
@@ -88,6 +91,9 @@ class LinkLimits:
             return Unprocessable(f"a partner may create at most {self.total} links", code="link_limit_reached")
         if in_window >= self.per_window:
             retry = (self.window(now) + 1) * self.window_seconds - int(now.timestamp())
-            return TooManyRequests(f"at most {self.per_window} new links per {self.window_seconds // 60} minutes; "
-                                   "try later", code="link_rate_limited", retry_after=retry)
+            return TooManyRequests(
+                f"at most {self.per_window} new links per {self.window_seconds // 60} minutes; try later",
+                code="link_rate_limited",
+                retry_after=retry,
+            )
         return None

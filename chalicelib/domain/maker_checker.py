@@ -4,6 +4,7 @@ One rule for every check (approving a batch, confirming a bounced payout) and ev
 (API, CLI, schedule): the checker is none of the makers, with identities compared the one way
 `domain/actors` compares them, so "Bob", " bob" and "BOB" are one person.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

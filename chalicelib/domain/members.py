@@ -1,4 +1,5 @@
 """A member (one of the shop's customers) as the rules see it."""
+
 from __future__ import annotations
 
 import re

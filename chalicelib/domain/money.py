@@ -1,4 +1,5 @@
 """Money is an integer count of minor units plus an ISO 4217 code. Rates are basis points."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,18 @@ from .errors import InvalidInput
 # Minor-unit exponent per currency the program accepts (ISO 4217). A unit test holds each to the
 # ISO table below, so the accepted list and the exponents cannot drift apart.
 CURRENCY_EXPONENTS: dict[str, int] = {
-    "USD": 2, "EUR": 2, "GBP": 2, "CNY": 2, "HKD": 2, "SGD": 2, "AUD": 2,
-    "CAD": 2, "CHF": 2, "JPY": 0, "KRW": 0, "TWD": 2,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "CNY": 2,
+    "HKD": 2,
+    "SGD": 2,
+    "AUD": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "TWD": 2,
 }
 
 BPS = 10_000
@@ -61,8 +72,9 @@ def minor_units(amount: str, currency: str) -> int:
     sign, whole, fraction = match.group(1), match.group(2), match.group(3) or ""
     kept, rest = fraction[:exponent], fraction[exponent:]
     if rest.strip("0"):
-        raise InvalidInput(f"{amount} {currency} has more decimals than the currency's {exponent}",
-                           code="inexact_amount")
+        raise InvalidInput(
+            f"{amount} {currency} has more decimals than the currency's {exponent}", code="inexact_amount"
+        )
     units = int(whole) * 10**exponent + int(kept.ljust(exponent, "0") or "0")
     return -units if sign else units
 
@@ -74,8 +86,7 @@ def rescale_minor(amount_minor: int, from_exponent: int, to_exponent: int) -> in
         return amount_minor * 10 ** (to_exponent - from_exponent)
     quotient, remainder = divmod(amount_minor, 10 ** (from_exponent - to_exponent))
     if remainder:
-        raise InvalidInput(f"{amount_minor} does not convert exactly to exponent {to_exponent}",
-                           code="inexact_amount")
+        raise InvalidInput(f"{amount_minor} does not convert exactly to exponent {to_exponent}", code="inexact_amount")
     return quotient
 
 

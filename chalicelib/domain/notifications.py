@@ -1,5 +1,6 @@
 """Member notifications with manners: never inside the member's quiet hours, in the member's own
 IANA time zone. A message that falls there waits for the next allowed minute."""
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,7 @@ _MAX_SCAN_MINUTES = 27 * 60
 @dataclass(frozen=True)
 class QuietHours:
     """Local wall-clock window [start, end); it wraps midnight when start > end; start == end: none."""
+
     tz: str = DEFAULT_TZ
     start: time = time(21, 0)
     end: time = time(9, 0)
@@ -71,6 +73,7 @@ def next_allowed(at: datetime, quiet: QuietHours) -> datetime:
 @dataclass(frozen=True)
 class Notification:
     """An outbox message: its id is deterministic, so writing it twice is writing it once."""
+
     event_id: str
     member_id: str
     detail_type: str
@@ -80,11 +83,16 @@ class Notification:
 
     def eventbridge_entry(self) -> dict[str, str]:
         """Ready for EventBridge PutEvents."""
-        return {"Source": SOURCE, "DetailType": self.detail_type,
-                "Detail": json.dumps({"member_id": self.member_id, "event_id": self.event_id, **self.detail},
-                                     sort_keys=True, default=str)}
+        return {
+            "Source": SOURCE,
+            "DetailType": self.detail_type,
+            "Detail": json.dumps(
+                {"member_id": self.member_id, "event_id": self.event_id, **self.detail}, sort_keys=True, default=str
+            ),
+        }
 
 
-def notify(event_id: str, member_id: str, detail_type: str, detail: dict[str, Any], now: datetime,
-           quiet: QuietHours) -> Notification:
+def notify(
+    event_id: str, member_id: str, detail_type: str, detail: dict[str, Any], now: datetime, quiet: QuietHours
+) -> Notification:
     return Notification(event_id, member_id, detail_type, detail, now, next_allowed(now, quiet))

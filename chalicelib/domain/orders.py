@@ -1,4 +1,5 @@
 """Orders and refunds as the shop reports them, and what Upline recorded for them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ class OrderCommand:
 @dataclass(frozen=True)
 class Renewal:
     """A subscription payment: when the subscription's first paid period started, and this one."""
+
     subscription_id: str
     started_at: datetime
     period_start: datetime

@@ -8,6 +8,7 @@ asked for it, so an event exists exactly when its write committed. Its id is a h
 the natural key of what it reports: the stream may hand the same change over twice (a retried batch,
 a later rewrite of the same item), and the same id comes out each time.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,16 @@ COMMISSION_CREATED, COMMISSION_REVERSED = "commission.created", "commission.reve
 ORDER_HELD = "order.held"
 PAYOUT_APPROVED, PAYOUT_PAID, PAYOUT_FAILED = "payout.approved", "payout.paid", "payout.failed"
 PARTNER_ENROLLED, MEMBER_TIER_CHANGED = "partner.enrolled", "member.tier_changed"
-EVENT_TYPES = (COMMISSION_CREATED, COMMISSION_REVERSED, ORDER_HELD, PAYOUT_APPROVED, PAYOUT_PAID, PAYOUT_FAILED,
-               PARTNER_ENROLLED, MEMBER_TIER_CHANGED)
+EVENT_TYPES = (
+    COMMISSION_CREATED,
+    COMMISSION_REVERSED,
+    ORDER_HELD,
+    PAYOUT_APPROVED,
+    PAYOUT_PAID,
+    PAYOUT_FAILED,
+    PARTNER_ENROLLED,
+    MEMBER_TIER_CHANGED,
+)
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"  # a delivery's status
 
@@ -45,13 +54,17 @@ class Event:
 
     def body(self) -> bytes:
         """The bytes sent and signed: the same for every attempt and every replay."""
-        return json.dumps({"id": self.event_id, "type": self.type, "occurred_at": self.occurred_at,
-                           "data": self.data}, sort_keys=True, separators=(",", ":")).encode()
+        return json.dumps(
+            {"id": self.event_id, "type": self.type, "occurred_at": self.occurred_at, "data": self.data},
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
 
 
 @dataclass(frozen=True)
 class PayoutLine:
     """One payout of a settlement batch, as the payout events report it."""
+
     period: str
     partner_id: str
     currency: str
@@ -86,9 +99,16 @@ def _iso(t: datetime) -> str:
 def entry_event(e: Entry) -> Event | None:
     """A commission or its reversal, as written to the ledger (a release of a held commission is a
     new commission entry that names what it releases)."""
-    data = {"entry_id": e.entry_id, "partner_id": e.partner_id, "order_id": e.order_id, "level": e.level,
-            "amount_minor": e.amount_minor, "currency": e.currency, "period": e.period,
-            "held": e.settles_in == HOLD}
+    data = {
+        "entry_id": e.entry_id,
+        "partner_id": e.partner_id,
+        "order_id": e.order_id,
+        "level": e.level,
+        "amount_minor": e.amount_minor,
+        "currency": e.currency,
+        "period": e.period,
+        "held": e.settles_in == HOLD,
+    }
     if e.kind == COMMISSION:
         data["releases"] = (e.trace or {}).get("releases")
         return Event(event_id(COMMISSION_CREATED, e.entry_id), COMMISSION_CREATED, _iso(e.occurred_at), data)
@@ -98,27 +118,50 @@ def entry_event(e: Entry) -> Event | None:
     return None
 
 
-def hold_event(order_id: str, partner_id: str, reasons: Iterable[str], amount_minor: int, currency: str,
-               held_at: str) -> Event:
-    return Event(event_id(ORDER_HELD, order_id), ORDER_HELD, held_at,
-                 {"order_id": order_id, "partner_id": partner_id, "reasons": list(reasons),
-                  "amount_minor": amount_minor, "currency": currency})
+def hold_event(
+    order_id: str, partner_id: str, reasons: Iterable[str], amount_minor: int, currency: str, held_at: str
+) -> Event:
+    return Event(
+        event_id(ORDER_HELD, order_id),
+        ORDER_HELD,
+        held_at,
+        {
+            "order_id": order_id,
+            "partner_id": partner_id,
+            "reasons": list(reasons),
+            "amount_minor": amount_minor,
+            "currency": currency,
+        },
+    )
 
 
 def enrolled_event(partner_id: str, code: str, sponsor_id: str | None, enrolled_at: str) -> Event:
-    return Event(event_id(PARTNER_ENROLLED, partner_id), PARTNER_ENROLLED, enrolled_at,
-                 {"partner_id": partner_id, "code": code, "sponsor_id": sponsor_id})
+    return Event(
+        event_id(PARTNER_ENROLLED, partner_id),
+        PARTNER_ENROLLED,
+        enrolled_at,
+        {"partner_id": partner_id, "code": code, "sponsor_id": sponsor_id},
+    )
 
 
 def tier_event(member_id: str, tier: str, since: str) -> Event:
     """A member's tier as of `since` (when it was last set): one event per setting."""
-    return Event(event_id(MEMBER_TIER_CHANGED, f"{member_id}|{since}|{tier}"), MEMBER_TIER_CHANGED, since,
-                 {"member_id": member_id, "tier": tier})
+    return Event(
+        event_id(MEMBER_TIER_CHANGED, f"{member_id}|{since}|{tier}"),
+        MEMBER_TIER_CHANGED,
+        since,
+        {"member_id": member_id, "tier": tier},
+    )
 
 
 def _payout_data(line: PayoutLine) -> dict[str, Any]:
-    return {"payout_id": line.payout_id, "period": line.period, "partner_id": line.partner_id,
-            "currency": line.currency, "amount_minor": line.amount_minor}
+    return {
+        "payout_id": line.payout_id,
+        "period": line.period,
+        "partner_id": line.partner_id,
+        "currency": line.currency,
+        "amount_minor": line.amount_minor,
+    }
 
 
 def payout_events(status: str, at: str, lines: Iterable[PayoutLine]) -> list[Event]:
@@ -129,8 +172,11 @@ def payout_events(status: str, at: str, lines: Iterable[PayoutLine]) -> list[Eve
         kind = PAYOUT_PAID
     else:
         return []
-    return [Event(event_id(kind, ln.payout_id), kind, at, _payout_data(ln))
-            for ln in lines if ln.amount_minor > 0 and not (kind == PAYOUT_PAID and ln.failed)]
+    return [
+        Event(event_id(kind, ln.payout_id), kind, at, _payout_data(ln))
+        for ln in lines
+        if ln.amount_minor > 0 and not (kind == PAYOUT_PAID and ln.failed)
+    ]
 
 
 def payout_failed_event(line: PayoutLine, reason: str, at: str) -> Event:
@@ -172,5 +218,12 @@ def refused_address(address: str) -> bool:
             inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if inner is not None and refused_address(str(inner)):
             return True
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-            or ip.is_unspecified or not ip.is_global)
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )

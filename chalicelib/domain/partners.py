@@ -1,4 +1,5 @@
 """A partner as the rules see it: who it is, and its standing (status, rank, sponsor) over time."""
+
 from __future__ import annotations
 
 import re
@@ -52,11 +53,19 @@ class Partner:
         return max((self.standing(now).status, *(s.status for s in self.pending(now))), key=STATUSES.index)
 
 
-def new_partner(partner_id: str, code: str, name: str, sponsor_id: str | None, upline_ids: tuple[str, ...],
-                now: datetime, customer_hash: str | None = None) -> Partner:
+def new_partner(
+    partner_id: str,
+    code: str,
+    name: str,
+    sponsor_id: str | None,
+    upline_ids: tuple[str, ...],
+    now: datetime,
+    customer_hash: str | None = None,
+) -> Partner:
     """An enrolment takes effect at once: no order can name a partner before it exists."""
-    return Partner(partner_id, code, name, (Standing(now, ACTIVE, DEFAULT_RANK, sponsor_id),), upline_ids,
-                   customer_hash, now)
+    return Partner(
+        partner_id, code, name, (Standing(now, ACTIVE, DEFAULT_RANK, sponsor_id),), upline_ids, customer_hash, now
+    )
 
 
 def check_code(code: str) -> str:

@@ -4,6 +4,7 @@ A period is *open* until its lock time (late orders and refunds still land in it
 until settlement *closes* it. Which period an entry lands in, and in which period's settlement it
 is paid, follow from times alone, so both are fixed when the entry is written.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Commission plans: versioned, effective-dated rates per level in basis points."""
+
 from __future__ import annotations
 
 import calendar

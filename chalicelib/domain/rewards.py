@@ -3,6 +3,7 @@ append-only rewards ledger (lots, FIFO-by-expiry redemption, expiry, clawback) a
 
 Units are integers: `points`, or `credit` in minor units of the program's currency.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -56,8 +57,9 @@ def validate_program(p: RewardProgram) -> RewardProgram:
     if p.currency not in CURRENCY_EXPONENTS:
         raise InvalidInput(f"unknown currency {p.currency!r}", code="invalid_program")
     if p.friend_reward.kind not in (*UNITS, COUPON) or p.advocate_reward.kind not in UNITS:
-        raise InvalidInput("friend rewards are points, credit or a coupon; advocate rewards points or credit",
-                           code="invalid_program")
+        raise InvalidInput(
+            "friend rewards are points, credit or a coupon; advocate rewards points or credit", code="invalid_program"
+        )
     if not 0 <= p.friend_reward.amount <= 10**9 or not 0 <= p.advocate_reward.amount <= 10**9:
         raise InvalidInput("reward amounts are 0 to 10^9", code="invalid_program")
     if not 0 <= p.holding_days <= 365 or not 1 <= p.expiry_days <= 3650 or not 1 <= p.coupon_days <= 3650:
@@ -78,6 +80,7 @@ def program_in_force(programs: Sequence[RewardProgram], at: datetime) -> RewardP
 
 # ---- refusals: a stable code for the admin, plain words for the member -----------------------
 
+
 @dataclass(frozen=True)
 class Refusal:
     code: str
@@ -85,18 +88,22 @@ class Refusal:
 
 
 SELF_INVITE_MEMBER = Refusal("self_invite_member", "You can't use your own invite code.")
-SELF_INVITE_EMAIL = Refusal("self_invite_email",
-                            "This invite can't be rewarded: the new member's email is the inviter's own.")
-SELF_INVITE_PHONE = Refusal("self_invite_phone",
-                            "This invite can't be rewarded: the new member's phone number is the inviter's own.")
-SELF_INVITE_PAYMENT = Refusal("self_invite_payment",
-                              "This invite can't be rewarded: the new member pays with the inviter's card.")
-NOT_NEW_CUSTOMER = Refusal("not_new_customer",
-                           "Invite rewards are for new customers, and this email, phone or card already "
-                           "belongs to another member.")
-ORDER_REFUNDED = Refusal("order_refunded",
-                         "Your friend's first order was refunded before the reward was confirmed, so it was "
-                         "cancelled.")
+SELF_INVITE_EMAIL = Refusal(
+    "self_invite_email", "This invite can't be rewarded: the new member's email is the inviter's own."
+)
+SELF_INVITE_PHONE = Refusal(
+    "self_invite_phone", "This invite can't be rewarded: the new member's phone number is the inviter's own."
+)
+SELF_INVITE_PAYMENT = Refusal(
+    "self_invite_payment", "This invite can't be rewarded: the new member pays with the inviter's card."
+)
+NOT_NEW_CUSTOMER = Refusal(
+    "not_new_customer",
+    "Invite rewards are for new customers, and this email, phone or card already belongs to another member.",
+)
+ORDER_REFUNDED = Refusal(
+    "order_refunded", "Your friend's first order was refunded before the reward was confirmed, so it was cancelled."
+)
 
 
 def cap_month_refusal(cap: int) -> Refusal:
@@ -110,6 +117,7 @@ def cap_year_refusal(cap: int) -> Refusal:
 @dataclass(frozen=True)
 class Identity:
     """What tells people apart, all keyed hashes: the shop's customer id, email, phone, card."""
+
     member_id: str
     customer_hash: str
     email_hash: str | None = None
@@ -121,9 +129,11 @@ def invite_refusal(friend: Identity, advocate: Identity, claimed_by_others: bool
     """Why an invite must not be rewarded at all, or None. Checked at sign-up."""
     if friend.member_id == advocate.member_id or friend.customer_hash == advocate.customer_hash:
         return SELF_INVITE_MEMBER
-    for mine, theirs, refusal in ((friend.email_hash, advocate.email_hash, SELF_INVITE_EMAIL),
-                                  (friend.phone_hash, advocate.phone_hash, SELF_INVITE_PHONE),
-                                  (friend.payment_hash, advocate.payment_hash, SELF_INVITE_PAYMENT)):
+    for mine, theirs, refusal in (
+        (friend.email_hash, advocate.email_hash, SELF_INVITE_EMAIL),
+        (friend.phone_hash, advocate.phone_hash, SELF_INVITE_PHONE),
+        (friend.payment_hash, advocate.payment_hash, SELF_INVITE_PAYMENT),
+    ):
         if mine and mine == theirs:
             return refusal
     if claimed_by_others:
@@ -133,10 +143,12 @@ def invite_refusal(friend: Identity, advocate: Identity, claimed_by_others: bool
 
 # ---- advocate rewards: pending until the holding period has passed --------------------------
 
+
 @dataclass(frozen=True)
 class AdvocateReward:
     """Created by the friend's first qualifying order. Caps, expiry and the unit are copied from
     the program version in force then, so a later version never changes an old promise."""
+
     reward_id: str
     advocate_id: str
     friend_id: str
@@ -161,8 +173,12 @@ def cancelled(r: AdvocateReward) -> bool:
     return r.refunded_at is not None and r.refunded_at < r.matures_at
 
 
-def advocate_states(rewards: Iterable[AdvocateReward], now: datetime, earned: Iterable[str] = (),
-                    refused: dict[str, Refusal] | None = None) -> dict[str, tuple[str, Refusal | None]]:
+def advocate_states(
+    rewards: Iterable[AdvocateReward],
+    now: datetime,
+    earned: Iterable[str] = (),
+    refused: dict[str, Refusal] | None = None,
+) -> dict[str, tuple[str, Refusal | None]]:
     """Each reward's state at `now`. Caps count rewards in order of qualifying, per UTC calendar
     month and year; a reward cancelled by a refund does not use a slot. A decision already written
     down is final: `earned` (an earn entry exists) and `refused` (a refusal record exists)."""
@@ -196,10 +212,12 @@ def _cap_refusal(r: AdvocateReward, used_month: int, used_year: int) -> Refusal 
 
 # ---- the rewards ledger -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RewardEntry:
     """Immutable. `lot` names the earn entry an expiry or clawback takes from; a redemption records
     which lots it used (`allocations`)."""
+
     entry_id: str
     member_id: str
     kind: str
@@ -213,8 +231,9 @@ class RewardEntry:
 
 
 def earn_entry(member_id: str, source: str, unit: str, amount: int, at: datetime, expiry_days: int) -> RewardEntry:
-    return RewardEntry(f"earn#{source}", member_id, EARN, unit, amount, at, source,
-                       expires_at=at + timedelta(days=expiry_days))
+    return RewardEntry(
+        f"earn#{source}", member_id, EARN, unit, amount, at, source, expires_at=at + timedelta(days=expiry_days)
+    )
 
 
 @dataclass
@@ -277,8 +296,10 @@ def allocate(entries: Sequence[RewardEntry], unit: str, amount: int, now: dateti
         raise Unprocessable(f"only {can} {unit} can be redeemed now", code="insufficient_balance")
     ls = lots(entries, unit)
     out, left = [], amount
-    for lot in sorted((lot for lot, n in ls.remaining.items() if n > 0 and ls.expires_at[lot] > now),
-                      key=lambda lot: (ls.expires_at[lot], lot)):
+    for lot in sorted(
+        (lot for lot, n in ls.remaining.items() if n > 0 and ls.expires_at[lot] > now),
+        key=lambda lot: (ls.expires_at[lot], lot),
+    ):
         if left == 0:
             break
         take = min(left, ls.remaining[lot])
@@ -287,15 +308,29 @@ def allocate(entries: Sequence[RewardEntry], unit: str, amount: int, now: dateti
     return tuple(out)
 
 
-def redeem_entry(member_id: str, redemption_id: str, unit: str, amount: int, now: datetime,
-                 entries: Sequence[RewardEntry]) -> RewardEntry:
-    return RewardEntry(f"redeem#{redemption_id}", member_id, REDEEM, unit, -amount, now, redemption_id,
-                       allocations=allocate(entries, unit, amount, now))
+def redeem_entry(
+    member_id: str, redemption_id: str, unit: str, amount: int, now: datetime, entries: Sequence[RewardEntry]
+) -> RewardEntry:
+    return RewardEntry(
+        f"redeem#{redemption_id}",
+        member_id,
+        REDEEM,
+        unit,
+        -amount,
+        now,
+        redemption_id,
+        allocations=allocate(entries, unit, amount, now),
+    )
 
 
-def due_entries(member_id: str, rewards: Sequence[AdvocateReward], entries: Sequence[RewardEntry],
-                multiplier_bps: int, now: datetime, refused: dict[str, Refusal] | None = None,
-                ) -> tuple[list[RewardEntry], dict[str, tuple[str, Refusal | None]]]:
+def due_entries(
+    member_id: str,
+    rewards: Sequence[AdvocateReward],
+    entries: Sequence[RewardEntry],
+    multiplier_bps: int,
+    now: datetime,
+    refused: dict[str, Refusal] | None = None,
+) -> tuple[list[RewardEntry], dict[str, tuple[str, Refusal | None]]]:
     """The entries that time and refunds call for and that are not written yet: an earn entry for
     each advocate reward whose holding has passed, a clawback for an earned reward whose order was
     refunded after it was earned, an expiry for the rest of each lot past its date. Returns them
@@ -317,8 +352,18 @@ def due_entries(member_id: str, rewards: Sequence[AdvocateReward], entries: Sequ
             # What expired unused was never of use to the member: only the rest is taken back.
             expired = -have[f"expire#{earn_id}"].amount if f"expire#{earn_id}" in have else 0
             if earned.amount - expired > 0:
-                new.append(RewardEntry(claw_id, member_id, CLAWBACK, r.unit, -(earned.amount - expired),
-                                       max(r.refunded_at, r.matures_at), r.reward_id, lot=earn_id))
+                new.append(
+                    RewardEntry(
+                        claw_id,
+                        member_id,
+                        CLAWBACK,
+                        r.unit,
+                        -(earned.amount - expired),
+                        max(r.refunded_at, r.matures_at),
+                        r.reward_id,
+                        lot=earn_id,
+                    )
+                )
     all_entries = [*entries, *new]
     for unit in UNITS:
         ls = lots(all_entries, unit)
@@ -338,10 +383,13 @@ def coupon_value(unit: str, amount: int, program: RewardProgram) -> int:
     return amount * program.point_value_minor if unit == POINTS else amount
 
 
-def expiring_soon(entries: Sequence[RewardEntry], unit: str, now: datetime,
-                  days: int) -> list[tuple[str, int, datetime]]:
+def expiring_soon(
+    entries: Sequence[RewardEntry], unit: str, now: datetime, days: int
+) -> list[tuple[str, int, datetime]]:
     """Lots with something left that expire within `days`: (lot, left, expires_at)."""
     ls = lots(entries, unit)
-    return [(lot, n, ls.expires_at[lot]) for lot, n in sorted(ls.remaining.items())
-            if n > 0 and now < ls.expires_at[lot] <= now + timedelta(days=days)]
-
+    return [
+        (lot, n, ls.expires_at[lot])
+        for lot, n in sorted(ls.remaining.items())
+        if n > 0 and now < ls.expires_at[lot] <= now + timedelta(days=days)
+    ]

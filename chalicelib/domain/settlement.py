@@ -4,6 +4,7 @@ A line adds up the ledger entries that settle in the period, adds the balance ca
 partner's last settlement, and pays the total if it reaches the plan's minimum payout; anything
 less, including a negative balance left by clawbacks, is carried forward. Never a negative payout.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,6 +26,7 @@ def shard_of(partner_id: str, shards: int) -> int:
 @dataclass(frozen=True)
 class Posting:
     """What a payout line needs of a ledger entry."""
+
     partner_id: str
     currency: str
     kind: str
@@ -34,6 +36,7 @@ class Posting:
 @dataclass
 class Totals:
     """What one partner's entries in one currency add up to, by kind."""
+
     commissions_minor: int = 0
     bonuses_minor: int = 0
     clawbacks_minor: int = 0  # reversals: negative
@@ -85,13 +88,24 @@ def payout_id(period: str, partner_id: str, currency: str) -> str:
     return f"{period}#{partner_id}#{currency}"
 
 
-def settle_line(period: str, partner_id: str, currency: str, totals: Totals, carried_in_minor: int,
-                min_payout_minor: int) -> Line:
+def settle_line(
+    period: str, partner_id: str, currency: str, totals: Totals, carried_in_minor: int, min_payout_minor: int
+) -> Line:
     available = carried_in_minor + totals.sum_minor
     payout = available if available >= max(min_payout_minor, 1) else 0
-    return Line(period, partner_id, currency, totals.commissions_minor, totals.bonuses_minor,
-                totals.clawbacks_minor, totals.adjustments_minor, totals.entry_count, carried_in_minor,
-                payout, available - payout)
+    return Line(
+        period,
+        partner_id,
+        currency,
+        totals.commissions_minor,
+        totals.bonuses_minor,
+        totals.clawbacks_minor,
+        totals.adjustments_minor,
+        totals.entry_count,
+        carried_in_minor,
+        payout,
+        available - payout,
+    )
 
 
 def totals_by_partner(entries: Iterable[Entry | Posting]) -> Iterator[tuple[str, dict[str, Totals]]]:
@@ -112,6 +126,7 @@ def totals_by_partner(entries: Iterable[Entry | Posting]) -> Iterator[tuple[str,
 @dataclass
 class Control:
     """Control totals per currency: what finance checks the exports against."""
+
     lines: int = 0
     payouts: int = 0
     entries: int = 0
@@ -150,22 +165,28 @@ class Reconciliation:
     problems: list[str] = field(default_factory=list)
 
 
-def reconcile(control: dict[str, Control], ledger_minor: dict[str, int],
-              ledger_count: dict[str, int]) -> Reconciliation:
+def reconcile(
+    control: dict[str, Control], ledger_minor: dict[str, int], ledger_count: dict[str, int]
+) -> Reconciliation:
     """Per currency: the ledger entries that settle in the period, summed independently of the
     lines, plus the balances carried in, equal the payouts plus the balances carried out."""
     problems = []
     for currency in sorted(set(control) | set(ledger_minor)):
         c = control.get(currency, Control())
         if not c.balanced:
-            problems.append(f"{currency}: lines do not balance: entries {c.entries_minor} + carried in "
-                            f"{c.carried_in_minor} != payouts {c.payout_minor} + carried out {c.carried_out_minor}")
+            problems.append(
+                f"{currency}: lines do not balance: entries {c.entries_minor} + carried in "
+                f"{c.carried_in_minor} != payouts {c.payout_minor} + carried out {c.carried_out_minor}"
+            )
         if ledger_minor.get(currency, 0) != c.entries_minor:
-            problems.append(f"{currency}: ledger entries sum to {ledger_minor.get(currency, 0)} but the lines "
-                            f"account for {c.entries_minor}")
+            problems.append(
+                f"{currency}: ledger entries sum to {ledger_minor.get(currency, 0)} but the lines "
+                f"account for {c.entries_minor}"
+            )
         if ledger_count.get(currency, 0) != c.entries:
-            problems.append(f"{currency}: {ledger_count.get(currency, 0)} ledger entries but the lines count "
-                            f"{c.entries}")
+            problems.append(
+                f"{currency}: {ledger_count.get(currency, 0)} ledger entries but the lines count {c.entries}"
+            )
         if ledger_minor.get(currency, 0) + c.carried_in_minor != c.payout_minor + c.carried_out_minor:
             problems.append(f"{currency}: ledger + carried in != payouts + carried out")
     return Reconciliation(not problems, problems)

@@ -12,6 +12,7 @@ The tree at t is each partner's `sponsor_id` at t. The upline ids a partner item
 hint (kept fresh by a background job after a move), used to read a whole chain in one batch; the
 walk below checks every step against the sponsors themselves and names what it still has to read.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,7 @@ from .tree import ACTIVE, Node
 class TreeRules:
     """How far upline hints reach, and the effectivity fence: how long after it is recorded a change
     of standing takes effect (also how long after its lock a period's settlement may start)."""
+
     max_depth: int = 10
     fence: timedelta = timedelta(0)
 
@@ -39,6 +41,7 @@ class TreeRules:
 @dataclass(frozen=True)
 class Standing:
     """What holds for a partner from `since` until the next change."""
+
     since: datetime
     status: str
     rank: str
@@ -57,9 +60,17 @@ def standing_at(schedule: Sequence[Standing], t: datetime) -> Standing:
     return current
 
 
-def schedule_change(schedule: Sequence[Standing], now: datetime, fence: timedelta,
-                    effective_at: datetime | None = None, *, status: str | None = None, rank: str | None = None,
-                    sponsor_id: str | None = None, move: bool = False) -> Standing:
+def schedule_change(
+    schedule: Sequence[Standing],
+    now: datetime,
+    fence: timedelta,
+    effective_at: datetime | None = None,
+    *,
+    status: str | None = None,
+    rank: str | None = None,
+    sponsor_id: str | None = None,
+    move: bool = False,
+) -> Standing:
     """The next entry of a schedule: effective at `effective_at` (default: as soon as allowed,
     `now + fence`), never earlier than `now + fence`, and never before a change already scheduled
     (changes apply in the order they take effect). Fields not given carry over from the standing
@@ -67,19 +78,30 @@ def schedule_change(schedule: Sequence[Standing], now: datetime, fence: timedelt
     earliest = now + fence
     at = effective_at or earliest
     if at < earliest:
-        raise Unprocessable(f"a change takes effect at {earliest.isoformat()} at the earliest (the effectivity "
-                            "fence), so that every order is computed on one tree", code="too_soon")
+        raise Unprocessable(
+            f"a change takes effect at {earliest.isoformat()} at the earliest (the effectivity "
+            "fence), so that every order is computed on one tree",
+            code="too_soon",
+        )
     last = schedule[-1] if schedule else None
     if last is not None and at < last.since:
-        raise Unprocessable(f"another change is scheduled for {last.since.isoformat()}; this one must take "
-                            "effect after it", code="scheduled_later")
+        raise Unprocessable(
+            f"another change is scheduled for {last.since.isoformat()}; this one must take effect after it",
+            code="scheduled_later",
+        )
     base = standing_at(schedule, at)
-    return replace(base, since=at, status=status or base.status, rank=rank or base.rank,
-                   sponsor_id=sponsor_id if move else base.sponsor_id)
+    return replace(
+        base,
+        since=at,
+        status=status or base.status,
+        rank=rank or base.rank,
+        sponsor_id=sponsor_id if move else base.sponsor_id,
+    )
 
 
 class Walkable(Protocol):
     """What the chain walk needs of a partner item (read-only: Partner is a frozen dataclass)."""
+
     @property
     def partner_id(self) -> str: ...
     @property
@@ -90,12 +112,14 @@ class Walkable(Protocol):
 class Chain:
     """The partner and its ancestors at t, nearest first, as nodes with their status and rank then;
     `missing` names the partner whose item the walk needs next (None: the chain is complete)."""
+
     nodes: tuple[Node, ...]
     missing: str | None = None
 
 
-def chain_at(partner_id: str, items: Mapping[str, Walkable], t: datetime, active_levels: int,
-             max_steps: int = 10_000) -> Chain:
+def chain_at(
+    partner_id: str, items: Mapping[str, Walkable], t: datetime, active_levels: int, max_steps: int = 10_000
+) -> Chain:
     """Walk from `partner_id` up the sponsors in effect at `t` until `active_levels` active
     partners are found (compression fills every level with the next active ancestor) or the root
     is reached. Stops at the first partner not in `items` and names it."""

@@ -5,6 +5,7 @@ monthly review and only after a grace period, so nobody is demoted in the middle
 Bands are half-open [lower, next lower): with the defaults, 500.00 spent or 3 orders is Bronze,
 1,000.00 or 6 is Silver, 2,000.00 or 12 is Gold. Either measure is enough unless `require_both`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -86,8 +87,7 @@ def activity_in_window(days: Mapping[str, Activity], now: datetime, program: Tie
     first = (now.date() - timedelta(days=program.window_days - 1)).strftime("%Y%m%d")
     last = now.date().strftime("%Y%m%d")
     picked = [a for d, a in days.items() if first <= d <= last]
-    return Activity(sum(a.spend_minor for a in picked), sum(a.orders for a in picked),
-                    sum(a.invites for a in picked))
+    return Activity(sum(a.spend_minor for a in picked), sum(a.orders for a in picked), sum(a.invites for a in picked))
 
 
 def _meets(rule: TierRule, act: Activity, program: TierProgram) -> bool:

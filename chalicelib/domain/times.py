@@ -2,6 +2,7 @@
 
 One rule for every edge that takes a time (request bodies, queue messages): a year like 0001 passed
 pydantic's own datetime type, was stored, and then every read of the record failed."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -1,5 +1,6 @@
 """The partner tree: nodes (a partner's status and rank at an instant), compression chains, upline
 hints and cycle checks. Who sponsors whom, and when, is in domain/standing.py."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,8 +27,9 @@ def child_upline(sponsor_id: str, sponsor_upline: Sequence[str], max_depth: int)
     return tuple([sponsor_id, *sponsor_upline][:max_depth])
 
 
-def rebase_upline(upline: Sequence[str], level_below_moved: int, moved_new_upline: Sequence[str],
-                  max_depth: int) -> tuple[str, ...]:
+def rebase_upline(
+    upline: Sequence[str], level_below_moved: int, moved_new_upline: Sequence[str], max_depth: int
+) -> tuple[str, ...]:
     """A descendant's upline hint after the partner `level_below_moved` levels above it moved.
 
     The part of the path inside the moved subtree is kept; what lay above the moved

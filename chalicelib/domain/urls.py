@@ -7,6 +7,7 @@ follows RFC 3986 and disagrees with browsers exactly where an open redirect hide
 goes to evil.com. Everything that stores, compares or redirects to a URL goes through here and
 keeps the canonical serialization (`href`), so what is checked is byte for byte what is sent.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -17,8 +18,19 @@ from ada_url import HostType, URLSearchParams, join_url, parse_url, replace_url
 MAX_LENGTH = 2048
 DOMAIN, IPV4, IPV6 = "domain", "ipv4", "ipv6"
 _HOST_KINDS = {HostType.DEFAULT: DOMAIN, HostType.IPV4: IPV4, HostType.IPV6: IPV6}
-_ATTRIBUTES = ("href", "protocol", "username", "password", "hostname", "port", "pathname", "search", "hash",
-               "origin", "host_type")
+_ATTRIBUTES = (
+    "href",
+    "protocol",
+    "username",
+    "password",
+    "hostname",
+    "port",
+    "pathname",
+    "search",
+    "hash",
+    "origin",
+    "host_type",
+)
 
 
 class InvalidUrl(ValueError):
@@ -27,16 +39,16 @@ class InvalidUrl(ValueError):
 
 @dataclass(frozen=True)
 class WebUrl:
-    href: str           # the canonical serialization: ASCII, punycode host, default port dropped
-    scheme: str         # "https", without the colon
-    host: str           # as the browser resolves it: lower-case ASCII domain, IPv4 dotted, [IPv6]
-    host_kind: str      # DOMAIN, IPV4 or IPV6
-    port: str           # "" for the scheme's default
-    credentials: bool   # a user name or password is present
-    origin: str         # scheme://host[:port], as a browser sends it in `Origin`
+    href: str  # the canonical serialization: ASCII, punycode host, default port dropped
+    scheme: str  # "https", without the colon
+    host: str  # as the browser resolves it: lower-case ASCII domain, IPv4 dotted, [IPv6]
+    host_kind: str  # DOMAIN, IPV4 or IPV6
+    port: str  # "" for the scheme's default
+    credentials: bool  # a user name or password is present
+    origin: str  # scheme://host[:port], as a browser sends it in `Origin`
     path: str
-    query: str          # with its "?", or ""
-    fragment: str       # with its "#", or ""
+    query: str  # with its "?", or ""
+    fragment: str  # with its "#", or ""
 
 
 def parse(text: str) -> WebUrl:
@@ -50,10 +62,18 @@ def parse(text: str) -> WebUrl:
     href = str(p["href"])
     if len(href) > MAX_LENGTH:  # percent-encoding and punycode can lengthen it
         raise InvalidUrl(f"a URL has at most {MAX_LENGTH} characters")
-    return WebUrl(href=href, scheme=str(p["protocol"]).rstrip(":"), host=str(p["hostname"]),
-                  host_kind=_HOST_KINDS.get(p["host_type"], DOMAIN),
-                  port=str(p["port"]), credentials=bool(p["username"] or p["password"]), origin=str(p["origin"]),
-                  path=str(p["pathname"]), query=str(p["search"]), fragment=str(p["hash"]))
+    return WebUrl(
+        href=href,
+        scheme=str(p["protocol"]).rstrip(":"),
+        host=str(p["hostname"]),
+        host_kind=_HOST_KINDS.get(p["host_type"], DOMAIN),
+        port=str(p["port"]),
+        credentials=bool(p["username"] or p["password"]),
+        origin=str(p["origin"]),
+        path=str(p["pathname"]),
+        query=str(p["search"]),
+        fragment=str(p["hash"]),
+    )
 
 
 def https_url(text: str) -> WebUrl:
@@ -70,8 +90,16 @@ def domain_name(text: str) -> str:
     """A domain as the allow-list keeps it: what a browser would resolve (IDNA to ASCII, lower
     case), so `Shop.Example.COM` and `bücher.example` compare with parsed hosts exactly."""
     url = parse(f"https://{text.strip()}/")
-    if url.host_kind != DOMAIN or url.path != "/" or url.query or url.fragment or url.port or url.credentials \
-            or url.host.endswith(".") or "." not in url.host:
+    if (
+        url.host_kind != DOMAIN
+        or url.path != "/"
+        or url.query
+        or url.fragment
+        or url.port
+        or url.credentials
+        or url.host.endswith(".")
+        or "." not in url.host
+    ):
         raise InvalidUrl(f"{text!r} is not a domain name")
     return url.host
 
@@ -85,8 +113,14 @@ def within(host: str, domains: Iterable[str]) -> bool:
 def origin(text: str) -> str:
     """An exact web origin (for CORS), serialized as a browser sends it in `Origin`."""
     url = parse(text)
-    if url.scheme not in ("https", "http") or not url.host or url.credentials or url.query or url.fragment \
-            or url.path != "/":
+    if (
+        url.scheme not in ("https", "http")
+        or not url.host
+        or url.credentials
+        or url.query
+        or url.fragment
+        or url.path != "/"
+    ):
         raise InvalidUrl(f"{text!r} is not an origin (scheme://host[:port])")
     return url.origin
 

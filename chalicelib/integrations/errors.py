@@ -1,5 +1,6 @@
 """Why a provider's delivery was refused. Messages name the check that failed, never a secret
 or the signature that would have matched."""
+
 from __future__ import annotations
 
 from ..domain.errors import NotFound, Unauthorized, Unprocessable

@@ -1,5 +1,6 @@
 """Paddle Billing notifications as Upline commands. Amounts are strings of integers in the
 currency's lowest denomination ("65215" USD is 652.15)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -38,8 +39,12 @@ def _transaction(d: Delivery, txn: dict) -> Command:
         return Ignored(PADDLE, d.delivery_id, "nothing was paid for goods")
     period = p.at(txn, "billing_period", "starts_at")
     return ShopOrder(
-        provider=PADDLE, event_id=d.delivery_id, order_id=p.provider_id(txn, "id"), amount_minor=base,
-        currency=currency, occurred_at=p.instant(d.payload, "occurred_at"),
+        provider=PADDLE,
+        event_id=d.delivery_id,
+        order_id=p.provider_id(txn, "id"),
+        amount_minor=base,
+        currency=currency,
+        occurred_at=p.instant(d.payload, "occurred_at"),
         customer_id=p.optional_id(txn, "customer_id"),
         click_id=p.click_id(_custom(txn, "upline_click")),
         referral_code=p.code(_custom(txn, "upline_ref")),
@@ -60,8 +65,11 @@ def _adjustment(d: Delivery, adj: dict) -> Command:
     if refunded <= 0:
         raise PayloadRefused("adjustment totals.subtotal is not a positive amount", code="invalid_payload")
     return ShopRefund(
-        provider=PADDLE, event_id=d.delivery_id, refund_id=p.provider_id(adj, "id"),
+        provider=PADDLE,
+        event_id=d.delivery_id,
+        refund_id=p.provider_id(adj, "id"),
         amount=GoodsRefund(amount_minor=refunded, includes_tax=False),
-        currency=p.currency(adj, "currency_code"), occurred_at=p.instant(d.payload, "occurred_at"),
+        currency=p.currency(adj, "currency_code"),
+        occurred_at=p.instant(d.payload, "occurred_at"),
         order_id=p.provider_id(adj, "transaction_id"),
     )

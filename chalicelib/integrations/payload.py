@@ -1,5 +1,6 @@
 """Reading a verified delivery: strict JSON and typed fields, every refusal a PayloadRefused that
 names the field. Nothing here trusts a shape; a missing or odd field is a 422, never a 500."""
+
 from __future__ import annotations
 
 import json

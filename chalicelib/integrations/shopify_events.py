@@ -1,5 +1,6 @@
 """Shopify topics as Upline commands. Money arrives as decimal strings in the shop's currency
 (`shop_money`), converted exactly by the currency's ISO 4217 exponent or refused."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -64,16 +65,25 @@ def _paid(d: Delivery, order: dict, hash_email: Callable[[str], str]) -> Command
     if included:
         # Tax-inclusive prices: the subtotal holds the goods' tax. total_tax also holds the tax on
         # shipping, which sits in the shipping price, so only the rest comes off.
-        tax = (_shop_money(order, tax_field)[0] if tax_field.endswith("_set")
-               else p.decimal_money(order.get("total_tax"), currency, "total_tax"))
+        tax = (
+            _shop_money(order, tax_field)[0]
+            if tax_field.endswith("_set")
+            else p.decimal_money(order.get("total_tax"), currency, "total_tax")
+        )
         base = subtotal - (tax - _shipping_tax(order, currency))
     if base <= 0:
         return Ignored(SHOPIFY, d.delivery_id, "nothing was paid for goods")
-    email = p.optional_text(order, "email") or p.optional_text(order, "contact_email") \
+    email = (
+        p.optional_text(order, "email")
+        or p.optional_text(order, "contact_email")
         or p.optional_text(order, "customer", "email")
+    )
     return ShopOrder(
-        provider=SHOPIFY, event_id=d.delivery_id, order_id=p.provider_id(order, "id"),
-        amount_minor=base, currency=currency,
+        provider=SHOPIFY,
+        event_id=d.delivery_id,
+        order_id=p.provider_id(order, "id"),
+        amount_minor=base,
+        currency=currency,
         occurred_at=p.instant(order, "processed_at") if order.get("processed_at") else p.instant(order, "created_at"),
         customer_id=p.optional_id(order, "customer", "id"),
         customer_email_hash=hash_email(email) if email else None,
@@ -103,15 +113,24 @@ def _refund(d: Delivery, refund: dict) -> Command:
         return Ignored(SHOPIFY, d.delivery_id, "no goods were refunded (shipping or an adjustment only)")
     when = "processed_at" if refund.get("processed_at") else "created_at"
     return ShopRefund(
-        provider=SHOPIFY, event_id=d.delivery_id, refund_id=p.provider_id(refund, "id"),
+        provider=SHOPIFY,
+        event_id=d.delivery_id,
+        refund_id=p.provider_id(refund, "id"),
         amount=GoodsRefund(amount_minor=amount, tax_minor=tax, includes_tax=None),
-        currency=currency, occurred_at=p.instant(refund, when), order_id=p.provider_id(refund, "order_id"),
+        currency=currency,
+        occurred_at=p.instant(refund, when),
+        order_id=p.provider_id(refund, "order_id"),
     )
 
 
 def _cancelled(d: Delivery, order: dict) -> Command:
     order_id = p.provider_id(order, "id")
     return ShopRefund(
-        provider=SHOPIFY, event_id=d.delivery_id, refund_id=f"{order_id}:cancelled", amount=RemainderRefund(),
-        currency=p.currency(order, "currency"), occurred_at=p.instant(order, "cancelled_at"), order_id=order_id,
+        provider=SHOPIFY,
+        event_id=d.delivery_id,
+        refund_id=f"{order_id}:cancelled",
+        amount=RemainderRefund(),
+        currency=p.currency(order, "currency"),
+        occurred_at=p.instant(order, "cancelled_at"),
+        order_id=order_id,
     )

@@ -5,6 +5,7 @@ body, the headers, the secrets and the current time; nothing is read from the en
 What each verifier returns is a `Delivery`: proof of origin plus the parsed body. Only after the
 signature holds is the body parsed, so an unsigned body never reaches the JSON parser.
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,9 +30,10 @@ DEFAULT_TOLERANCE_SECONDS = 300
 @dataclass(frozen=True)
 class Delivery:
     """A delivery proven to come from the provider."""
+
     provider: str
-    delivery_id: str   # what a redelivery repeats: the event id (Stripe, Paddle, Shopify) or delivery id
-    topic: str         # the event type or topic: "checkout.session.completed", "orders/paid", ...
+    delivery_id: str  # what a redelivery repeats: the event id (Stripe, Paddle, Shopify) or delivery id
+    topic: str  # the event type or topic: "checkout.session.completed", "orders/paid", ...
     payload: dict[str, Any]
 
 
@@ -63,8 +65,14 @@ _DIGITS = re.compile(r"[0-9]{1,12}")
 
 
 # --- Stripe -------------------------------------------------------------------------------------
-def verify_stripe(headers: Mapping[str, str], body: bytes, *, secrets: Sequence[str], now: int,
-                  tolerance: int = DEFAULT_TOLERANCE_SECONDS) -> Delivery:
+def verify_stripe(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    secrets: Sequence[str],
+    now: int,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+) -> Delivery:
     """`Stripe-Signature: t=...,v1=...[,v1=...]`: hex HMAC-SHA256 of "{t}.{body}" keyed with the
     endpoint secret as given ("whsec_..." whole, as stripe-python keys it); any v1 may match.
 
@@ -92,8 +100,14 @@ def verify_stripe(headers: Mapping[str, str], body: bytes, *, secrets: Sequence[
 
 
 # --- Paddle Billing -----------------------------------------------------------------------------
-def verify_paddle(headers: Mapping[str, str], body: bytes, *, secrets: Sequence[str], now: int,
-                  tolerance: int = DEFAULT_TOLERANCE_SECONDS) -> Delivery:
+def verify_paddle(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    secrets: Sequence[str],
+    now: int,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+) -> Delivery:
     """`Paddle-Signature: ts=...;h1=...[;h1=...]`: hex HMAC-SHA256 of "{ts}:{body}" keyed with the
     notification destination's secret key; any h1 may match (Paddle sends several while a secret
     is rotated). As paddle-python-sdk's Verifier, the age is checked both ways; its default
@@ -123,7 +137,7 @@ def normalize_shop_domain(domain: str) -> str:
     d = domain.strip().lower()
     for prefix in ("https://", "http://"):
         if d.startswith(prefix):
-            d = d[len(prefix):]
+            d = d[len(prefix) :]
     return d.rstrip("/").rstrip(".")
 
 
@@ -134,8 +148,7 @@ def _base64_digest(value: str) -> bytes | None:
         return None
 
 
-def verify_shopify(headers: Mapping[str, str], body: bytes, *, secrets: Sequence[str],
-                   shop_domain: str) -> Delivery:
+def verify_shopify(headers: Mapping[str, str], body: bytes, *, secrets: Sequence[str], shop_domain: str) -> Delivery:
     """`X-Shopify-Hmac-Sha256`: base64 of HMAC-SHA256 over the raw body, keyed with the app's client
     secret (or the shop's webhook signing secret for webhooks made in the admin). Shopify signs no
     timestamp, so the replay guard is the event id plus the order or refund id (idempotency).

@@ -1,5 +1,6 @@
 """Stripe events as Upline commands. Amounts are integers in Stripe's smallest unit of the
 currency, which is ISO 4217's minor unit except where Stripe says otherwise (below)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,8 +34,9 @@ _CLOSED = {"won": WON, "warning_closed": WON, "prevented": WON, "lost": LOST}
 
 def _money(amount: int, currency: str) -> int:
     try:
-        return rescale_minor(amount, STRIPE_EXPONENT_DIFFERS.get(currency, iso_exponent(currency)),
-                             iso_exponent(currency))
+        return rescale_minor(
+            amount, STRIPE_EXPONENT_DIFFERS.get(currency, iso_exponent(currency)), iso_exponent(currency)
+        )
     except InvalidInput as e:
         raise PayloadRefused(e.message, code=e.code) from None
 
@@ -75,8 +77,12 @@ def _checkout(d: Delivery, session: dict, hash_email: Callable[[str], str]) -> C
         return Ignored(STRIPE, d.delivery_id, "nothing was paid for goods")
     email = p.optional_text(session, "customer_details", "email")
     return ShopOrder(
-        provider=STRIPE, event_id=d.delivery_id, order_id=p.provider_id(session, "id"),
-        amount_minor=_money(base, currency), currency=currency, occurred_at=p.epoch(d.payload, "created"),
+        provider=STRIPE,
+        event_id=d.delivery_id,
+        order_id=p.provider_id(session, "id"),
+        amount_minor=_money(base, currency),
+        currency=currency,
+        occurred_at=p.epoch(d.payload, "created"),
         customer_id=p.optional_id(session, "customer"),
         customer_email_hash=hash_email(email) if email else None,
         click_id=p.click_id(session.get("client_reference_id")) or p.click_id(_meta(session, "upline_click")),
@@ -96,8 +102,11 @@ def _subscription_details(invoice: dict) -> Any:
 def _period_start(invoice: dict) -> Any:
     """The service period the invoice pays for, from its subscription lines: invoice.period_start
     is when invoice items could be added, which for a subscription is the previous period."""
-    starts = [p.at(line, "period", "start") for line in p.items(invoice, "lines", "data")
-              if p.at(line, "parent", "type") == "subscription_item_details" or p.at(line, "type") == "subscription"]
+    starts = [
+        p.at(line, "period", "start")
+        for line in p.items(invoice, "lines", "data")
+        if p.at(line, "parent", "type") == "subscription_item_details" or p.at(line, "type") == "subscription"
+    ]
     starts = [s for s in starts if isinstance(s, int) and not isinstance(s, bool)]
     return p.epoch({"s": min(starts)}, "s") if starts else None
 
@@ -122,15 +131,19 @@ def _invoice(d: Delivery, invoice: dict, hash_email: Callable[[str], str]) -> Co
     email = p.optional_text(invoice, "customer_email")
     intents = [p.at(pay, "payment", "payment_intent") for pay in p.items(invoice, "payments", "data")]
     return ShopOrder(
-        provider=STRIPE, event_id=d.delivery_id, order_id=p.provider_id(invoice, "id"),
-        amount_minor=_money(base, currency), currency=currency, occurred_at=p.epoch(d.payload, "created"),
+        provider=STRIPE,
+        event_id=d.delivery_id,
+        order_id=p.provider_id(invoice, "id"),
+        amount_minor=_money(base, currency),
+        currency=currency,
+        occurred_at=p.epoch(d.payload, "created"),
         customer_id=p.optional_id(invoice, "customer"),
         customer_email_hash=hash_email(email) if email else None,
         click_id=p.click_id(_meta(details, "upline_click")) or p.click_id(_meta(invoice, "upline_click")),
         referral_code=p.code(_meta(details, "upline_ref")) or p.code(_meta(invoice, "upline_ref")),
         coupon_codes=p.codes([_meta(details, "upline_coupon"), _meta(invoice, "upline_coupon")]),
-        payment_intent=p.optional_id(invoice, "payment_intent") or next(
-            (p.optional_id({"v": i}, "v") for i in intents if i), None),
+        payment_intent=p.optional_id(invoice, "payment_intent")
+        or next((p.optional_id({"v": i}, "v") for i in intents if i), None),
         subscription_id=p.optional_id(details, "subscription") or p.optional_id(invoice, "subscription"),
         billing_period_start=_period_start(invoice),
     )
@@ -146,13 +159,17 @@ def _refund(d: Delivery, charge: dict) -> Command:
         raise PayloadRefused("amount_refunded is outside 1..amount_captured", code="invalid_payload")
     charge_id = p.provider_id(charge, "id")
     return ShopRefund(
-        provider=STRIPE, event_id=d.delivery_id,
+        provider=STRIPE,
+        event_id=d.delivery_id,
         # One id per cumulative level: a redelivery repeats it, the next partial refund does not.
         refund_id=f"{charge_id}:refunded:{refunded}",
-        amount=PaymentShareRefund(refunded_minor=_money(refunded, currency), paid_minor=_money(captured, currency),
-                                  cumulative=True),
-        currency=currency, occurred_at=p.epoch(d.payload, "created"),
-        payment_intent=p.optional_id(charge, "payment_intent"), charge_id=charge_id,
+        amount=PaymentShareRefund(
+            refunded_minor=_money(refunded, currency), paid_minor=_money(captured, currency), cumulative=True
+        ),
+        currency=currency,
+        occurred_at=p.epoch(d.payload, "created"),
+        payment_intent=p.optional_id(charge, "payment_intent"),
+        charge_id=charge_id,
         # Listed only when the event's API version still embeds charge.refunds (before 2022-11-15).
         refund_ids=tuple(p.provider_id(r, "id") for r in p.items(charge, "refunds", "data")),
     )
@@ -167,8 +184,13 @@ def _dispute(d: Delivery, dispute: dict, *, closed: bool) -> Command:
         status = closed_as
     currency = p.currency(dispute, "currency")
     return ShopDispute(
-        provider=STRIPE, event_id=d.delivery_id, dispute_id=p.provider_id(dispute, "id"), status=status,
-        amount_minor=_money(p.integer(dispute, "amount"), currency), currency=currency,
+        provider=STRIPE,
+        event_id=d.delivery_id,
+        dispute_id=p.provider_id(dispute, "id"),
+        status=status,
+        amount_minor=_money(p.integer(dispute, "amount"), currency),
+        currency=currency,
         occurred_at=p.epoch(d.payload, "created"),
-        payment_intent=p.optional_id(dispute, "payment_intent"), charge_id=p.optional_id(dispute, "charge"),
+        payment_intent=p.optional_id(dispute, "payment_intent"),
+        charge_id=p.optional_id(dispute, "charge"),
     )

@@ -1,5 +1,6 @@
 """WooCommerce order webhooks as Upline commands. The payload is the REST API's order (v3);
 money arrives as decimal strings in the order's currency."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,8 +23,17 @@ def to_commands(delivery: Delivery, *, hash_email: Callable[[str], str]) -> tupl
     order_id = p.provider_id(order, "id")
     currency = p.currency(order, "currency")
     if status == "cancelled":
-        return (ShopRefund(WOOCOMMERCE, delivery.delivery_id, f"{order_id}:cancelled", RemainderRefund(), currency,
-                           p.instant(order, "date_modified_gmt", naive_is_utc=True), order_id=order_id),)
+        return (
+            ShopRefund(
+                WOOCOMMERCE,
+                delivery.delivery_id,
+                f"{order_id}:cancelled",
+                RemainderRefund(),
+                currency,
+                p.instant(order, "date_modified_gmt", naive_is_utc=True),
+                order_id=order_id,
+            ),
+        )
     commands: list[Command] = []
     if status in PAID:
         commands.append(_order(delivery, order, order_id, currency, hash_email))
@@ -45,15 +55,21 @@ def _order(d: Delivery, order: dict, order_id: str, currency: str, hash_email: C
     # so it leaves out shipping_total, fee_lines (surcharges, gift wrap) and every tax by
     # construction. It equals total - total_tax - shipping_total - fees, and discount_total is
     # the sum of the lines' subtotal - total; the line sum needs no subtraction to be exact.
-    base = sum(p.decimal_money(p.at(line, "total"), currency, f"line_items.{i}.total")
-               for i, line in enumerate(p.items(order, "line_items")))
+    base = sum(
+        p.decimal_money(p.at(line, "total"), currency, f"line_items.{i}.total")
+        for i, line in enumerate(p.items(order, "line_items"))
+    )
     if base <= 0:
         return Ignored(WOOCOMMERCE, d.delivery_id, "nothing was paid for goods")
     customer = p.at(order, "customer_id")
     email = p.optional_text(order, "billing", "email")
     paid_at = "date_paid_gmt" if order.get("date_paid_gmt") else "date_created_gmt"
     return ShopOrder(
-        provider=WOOCOMMERCE, event_id=d.delivery_id, order_id=order_id, amount_minor=base, currency=currency,
+        provider=WOOCOMMERCE,
+        event_id=d.delivery_id,
+        order_id=order_id,
+        amount_minor=base,
+        currency=currency,
         occurred_at=p.instant(order, paid_at, naive_is_utc=True),
         customer_id=p.optional_id(order, "customer_id") if customer not in (0, None) else None,  # 0: a guest
         customer_email_hash=hash_email(email) if email else None,
@@ -76,11 +92,18 @@ def _refunds(d: Delivery, order: dict, order_id: str, currency: str) -> list[Com
     for i, refund in enumerate(refunds):
         value = p.decimal_money(p.at(refund, "total"), currency, f"refunds.{i}.total")
         if value >= 0 or -value > paid:
-            raise PayloadRefused(f"refunds.{i}.total is not a negative amount within the order's total",
-                                 code="invalid_payload")
-        out.append(ShopRefund(
-            provider=WOOCOMMERCE, event_id=d.delivery_id, refund_id=p.provider_id(refund, "id"),
-            amount=PaymentShareRefund(refunded_minor=-value, paid_minor=paid, cumulative=False),
-            currency=currency, occurred_at=when, order_id=order_id,
-        ))
+            raise PayloadRefused(
+                f"refunds.{i}.total is not a negative amount within the order's total", code="invalid_payload"
+            )
+        out.append(
+            ShopRefund(
+                provider=WOOCOMMERCE,
+                event_id=d.delivery_id,
+                refund_id=p.provider_id(refund, "id"),
+                amount=PaymentShareRefund(refunded_minor=-value, paid_minor=paid, cumulative=False),
+                currency=currency,
+                occurred_at=when,
+                order_id=order_id,
+            )
+        )
     return out

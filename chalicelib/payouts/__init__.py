@@ -1,5 +1,6 @@
 """Payout providers: how an approved batch's payouts leave. Adding Stripe Connect or PayPal Payouts
 is one module with a class like BankTransferFile, registered in PROVIDERS."""
+
 from __future__ import annotations
 
 from .bank_transfer import BankTransferFile

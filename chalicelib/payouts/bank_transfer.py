@@ -1,4 +1,5 @@
 """A bank-transfer file: one CSV row per payout, which a bank portal's bulk-payment import reads."""
+
 from __future__ import annotations
 
 import csv
@@ -22,6 +23,16 @@ class BankTransferFile:
         for p in payouts:
             # The partner's bank details live with the bank portal's beneficiary list, keyed by id:
             # Upline never stores account numbers.
-            w.writerow([safe_cell(c) for c in (f"UPLINE-{p.payout_id}", p.partner_id, p.partner_name, p.currency,
-                                               format_minor(p.amount_minor, p.currency).split(" ")[0])])
+            w.writerow(
+                [
+                    safe_cell(c)
+                    for c in (
+                        f"UPLINE-{p.payout_id}",
+                        p.partner_id,
+                        p.partner_name,
+                        p.currency,
+                        format_minor(p.amount_minor, p.currency).split(" ")[0],
+                    )
+                ]
+            )
         return buf.getvalue().encode("utf-8")

@@ -1,4 +1,5 @@
 """The interface every payout provider implements."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -2,6 +2,7 @@
 CLI and the scheduled jobs all record through it, so an action leaves the same record (who, in which
 role, what, on which target, the state before and after, and whether anything changed) whoever took
 it and however they reached the program."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,5 +28,6 @@ class AuditTrail:
 
     def op(self, who: Principal, action: str, target: str, before: Any, after: Any) -> Write:
         """The same record as a write, for services that commit it with their change."""
-        return self.uow.review.audit(AuditRecord(who.subject, who.role, action, target, before, after, self.clock(),
-                                                 self.request_id))
+        return self.uow.review.audit(
+            AuditRecord(who.subject, who.role, action, target, before, after, self.clock(), self.request_id)
+        )

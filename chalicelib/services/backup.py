@@ -8,6 +8,7 @@ table is exported: ledger entries, orders and refunds, partners and the tree, pl
 batches with their lines, shards, events and carried balances, so a restored table settles, pays
 and regenerates exports exactly as the original.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,9 +52,13 @@ def backup(table: Table, files: FileStore, prefix: str, now: datetime) -> dict[s
         files.put(f"{prefix}/{part.name}", part.file, "application/x-ndjson")
         part.file.close()
     manifest = {
-        "format": FORMAT, "table": table.name, "taken_at": now.isoformat(),
-        "items": sum(p.items for p in parts), "kinds": dict(sorted(kinds.items())),
-        "files": [p.describe() for p in parts], "figures": figures.as_dict(),
+        "format": FORMAT,
+        "table": table.name,
+        "taken_at": now.isoformat(),
+        "items": sum(p.items for p in parts),
+        "kinds": dict(sorted(kinds.items())),
+        "files": [p.describe() for p in parts],
+        "figures": figures.as_dict(),
     }
     data = json.dumps(manifest, sort_keys=True, indent=1).encode()
     files.put(f"{prefix}/{MANIFEST}", io.BytesIO(data), "application/json")
@@ -83,16 +88,16 @@ def restore(table: Table, files: FileStore, prefix: str) -> dict[str, Any]:
     """Load a verified backup into an empty table and check it reproduces the manifest's figures."""
     manifest, blobs = verify(files, prefix)
     if not table.is_empty():
-        raise Conflict(f"table {table.name} is not empty; restore only into a new, empty table",
-                       code="table_not_empty")
+        raise Conflict(f"table {table.name} is not empty; restore only into a new, empty table", code="table_not_empty")
     count = 0
     for data in blobs:
         items = [json.loads(raw) for raw in data.splitlines() if raw]
         table.put_wire(items)
         count += len(items)
     if count != manifest["items"]:
-        raise Unprocessable(f"the backup holds {count} items, its manifest says {manifest['items']}",
-                            code="backup_corrupt")
+        raise Unprocessable(
+            f"the backup holds {count} items, its manifest says {manifest['items']}", code="backup_corrupt"
+        )
     restored = reconcile(table)
     if restored != manifest["figures"]:
         raise Conflict("the restored table does not reconcile with the backup's figures", code="restore_mismatch")
@@ -134,10 +139,15 @@ class Figures:
         else:
             exports = json.loads(item["exports"]) if item.get("exports") else {}
             self.batches[item["period"]] = {
-                "status": item["status"], "control": json.loads(item["control"]) if item.get("control") else None,
-                "exports": {name: e["sha256"] for name, e in sorted(exports.items())}}
+                "status": item["status"],
+                "control": json.loads(item["control"]) if item.get("control") else None,
+                "exports": {name: e["sha256"] for name, e in sorted(exports.items())},
+            }
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ledger": dict(sorted((k, list(v)) for k, v in self.ledger.items())),
-                "carries": dict(sorted(self.carries.items())), "payouts": dict(sorted(self.lines.items())),
-                "batches": dict(sorted(self.batches.items()))}
+        return {
+            "ledger": dict(sorted((k, list(v)) for k, v in self.ledger.items())),
+            "carries": dict(sorted(self.carries.items())),
+            "payouts": dict(sorted(self.lines.items())),
+            "batches": dict(sorted(self.batches.items())),
+        }

@@ -12,6 +12,7 @@ Only a confirmed bounce writes the `payout_return` entry; a reported one changes
 step commits its line change, the batch event and the audit record in one transaction, and a step
 that finds its work done (a retry, or a second click) changes nothing and answers the same.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -40,12 +41,22 @@ Audit = Callable[[Any, Any], TransactOp] | None
 def view(item: dict[str, Any]) -> dict[str, Any]:
     """A payout's bounce as the API, the CLI and the audit log show it (the same for a repeat)."""
     status = item.get("bounce_status")
-    out = {"payout_id": line_from(item).payout_id, "period": item["period"], "partner_id": item["partner_id"],
-           "currency": item["currency"], "payout_minor": item["payout_minor"], "status": status or "none",
-           "reason": item.get("bounce_reason"), "reported_by": item.get("bounce_reported_by"),
-           "reported_at": item.get("bounce_reported_at"), "confirmed_by": item.get("bounce_confirmed_by"),
-           "confirmed_at": item.get("bounce_confirmed_at"), "dismissed_by": item.get("bounce_dismissed_by"),
-           "dismissed_at": item.get("bounce_dismissed_at"), "dismissal": item.get("bounce_dismissal")}
+    out = {
+        "payout_id": line_from(item).payout_id,
+        "period": item["period"],
+        "partner_id": item["partner_id"],
+        "currency": item["currency"],
+        "payout_minor": item["payout_minor"],
+        "status": status or "none",
+        "reason": item.get("bounce_reason"),
+        "reported_by": item.get("bounce_reported_by"),
+        "reported_at": item.get("bounce_reported_at"),
+        "confirmed_by": item.get("bounce_confirmed_by"),
+        "confirmed_at": item.get("bounce_confirmed_at"),
+        "dismissed_by": item.get("bounce_dismissed_by"),
+        "dismissed_at": item.get("bounce_dismissed_at"),
+        "dismissal": item.get("bounce_dismissal"),
+    }
     if status == CONFIRMED:
         out.update(entry_id=payout_return_entry_id(out["payout_id"]), returned_minor=item["payout_minor"])
     return out
@@ -66,8 +77,14 @@ def _line(d: Deps, period: str, partner_id: str, currency: str) -> tuple[dict[st
 def _event(kind: str, item: dict[str, Any], who: Principal, now: datetime, **extra: Any) -> dict[str, Any]:
     # The time orders the batch's events; the random tail keeps two steps in one instant apart.
     stamp = f"{now.strftime('%Y%m%dT%H%M%S%f')}#{secrets.token_hex(4)}"
-    return {"event_id": f"{stamp}#{kind}#{item['partner_id']}#{item['currency']}", "event": kind,
-            "by": who.subject, "at": now.isoformat(), "payout_id": line_from(item).payout_id, **extra}
+    return {
+        "event_id": f"{stamp}#{kind}#{item['partner_id']}#{item['currency']}",
+        "event": kind,
+        "by": who.subject,
+        "at": now.isoformat(),
+        "payout_id": line_from(item).payout_id,
+        **extra,
+    }
 
 
 def _unchanged(d: Deps, item: dict[str, Any], audit: Audit) -> dict[str, Any]:
@@ -77,28 +94,47 @@ def _unchanged(d: Deps, item: dict[str, Any], audit: Audit) -> dict[str, Any]:
     return view(item)
 
 
-def report(d: Deps, period: str, partner_id: str, currency: str, reason: str, who: Principal, now: datetime,
-           audit: Audit = None) -> dict[str, Any]:
+def report(
+    d: Deps,
+    period: str,
+    partner_id: str,
+    currency: str,
+    reason: str,
+    who: Principal,
+    now: datetime,
+    audit: Audit = None,
+) -> dict[str, Any]:
     """The bank sent a payout back: record it, for a second finance user to confirm. No money moves."""
     who.require("finance")
     for _ in range(ATTEMPTS):
         _, item = _line(d, period, partner_id, currency)
         if item.get("bounce_status") in (REPORTED, CONFIRMED):
             return _unchanged(d, item, audit)
-        after = {**item, "bounce_status": REPORTED, "bounce_reason": reason, "bounce_reported_by": who.subject,
-                 "bounce_reported_at": iso(now)}
+        after = {
+            **item,
+            "bounce_status": REPORTED,
+            "bounce_reason": reason,
+            "bounce_reported_by": who.subject,
+            "bounce_reported_at": iso(now),
+        }
         for k in ("bounce_dismissed_by", "bounce_dismissed_at", "bounce_dismissal"):
             after.pop(k, None)
-        if d.uow.settlement.report_bounce(line_from(item), reason, who.subject, now,
-                                          _event("payout_bounce_reported", item, who, now, reason=reason),
-                                          [audit(view(item), view(after))] if audit else []):
+        if d.uow.settlement.report_bounce(
+            line_from(item),
+            reason,
+            who.subject,
+            now,
+            _event("payout_bounce_reported", item, who, now, reason=reason),
+            [audit(view(item), view(after))] if audit else [],
+        ):
             return view(after)
         # someone reported, confirmed or dismissed it meanwhile: look again
     raise Conflict("the payout changed while reporting it; retry", code="busy")
 
 
-def confirm(d: Deps, period: str, partner_id: str, currency: str, who: Principal, now: datetime,
-            audit: Audit = None) -> dict[str, Any]:
+def confirm(
+    d: Deps, period: str, partner_id: str, currency: str, who: Principal, now: datetime, audit: Audit = None
+) -> dict[str, Any]:
     """A second finance user confirms a reported bounce: the payout is failed and its amount goes
     back to the partner's balance as a `payout_return` entry in the first open period, paid with
     that period's settlement (its line names who reported and who confirmed it)."""
@@ -109,34 +145,80 @@ def confirm(d: Deps, period: str, partner_id: str, currency: str, who: Principal
         if status not in (REPORTED, CONFIRMED):
             raise Conflict("no bounce of this payout is reported; report it first", code="bounce_not_reported")
         reporter: str = item["bounce_reported_by"]
-        require_checker(who.subject, [reporter, batch["created_by"], batch["changed_by"],
-                                      *batch.get("touched_by", [])],
-                        "a bounce is confirmed by someone other than who reported it or did settlement work "
-                        "on the batch")
+        require_checker(
+            who.subject,
+            [reporter, batch["created_by"], batch["changed_by"], *batch.get("touched_by", [])],
+            "a bounce is confirmed by someone other than who reported it or did settlement work on the batch",
+        )
         if status == CONFIRMED:
             return _unchanged(d, item, audit)
         line = line_from(item)
         landing = d.cal.period_of(now)  # open by time: its settlement starts only a fence after its lock
-        entry = Entry(payout_return_entry_id(line.payout_id), PAYOUT_RETURN, partner_id, line.payout_id, 0,
-                      line.payout_minor, currency, batch["plan_version"], 0, now, now, period=landing,
-                      settles_in=landing,
-                      trace={"payout_id": line.payout_id, "reason": item.get("bounce_reason"),
-                             "reported_by": reporter, "reported_at": item.get("bounce_reported_at"),
-                             "confirmed_by": who.subject, "confirmed_at": iso(now)})
-        after = {**item, "bounce_status": CONFIRMED, "bounce_confirmed_by": who.subject,
-                 "bounce_confirmed_at": iso(now), "payout_status": "failed"}
-        if d.uow.settlement.confirm_bounce(line, entry, reporter, item.get("bounce_reason", ""), who.subject, now,
-                                           _event("payout_failed", item, who, now, reason=item.get("bounce_reason"),
-                                                  reported_by=reporter, confirmed_by=who.subject,
-                                                  entry_id=entry.entry_id, landing_period=landing),
-                                           [audit(view(item), view(after))] if audit else []):
+        entry = Entry(
+            payout_return_entry_id(line.payout_id),
+            PAYOUT_RETURN,
+            partner_id,
+            line.payout_id,
+            0,
+            line.payout_minor,
+            currency,
+            batch["plan_version"],
+            0,
+            now,
+            now,
+            period=landing,
+            settles_in=landing,
+            trace={
+                "payout_id": line.payout_id,
+                "reason": item.get("bounce_reason"),
+                "reported_by": reporter,
+                "reported_at": item.get("bounce_reported_at"),
+                "confirmed_by": who.subject,
+                "confirmed_at": iso(now),
+            },
+        )
+        after = {
+            **item,
+            "bounce_status": CONFIRMED,
+            "bounce_confirmed_by": who.subject,
+            "bounce_confirmed_at": iso(now),
+            "payout_status": "failed",
+        }
+        if d.uow.settlement.confirm_bounce(
+            line,
+            entry,
+            reporter,
+            item.get("bounce_reason", ""),
+            who.subject,
+            now,
+            _event(
+                "payout_failed",
+                item,
+                who,
+                now,
+                reason=item.get("bounce_reason"),
+                reported_by=reporter,
+                confirmed_by=who.subject,
+                entry_id=entry.entry_id,
+                landing_period=landing,
+            ),
+            [audit(view(item), view(after))] if audit else [],
+        ):
             return view(after)
         # confirmed meanwhile (a retry whose reply was lost): look again
     raise Conflict("the payout could not be marked failed because of concurrent changes; retry", code="busy")
 
 
-def dismiss(d: Deps, period: str, partner_id: str, currency: str, reason: str, who: Principal, now: datetime,
-            audit: Audit = None) -> dict[str, Any]:
+def dismiss(
+    d: Deps,
+    period: str,
+    partner_id: str,
+    currency: str,
+    reason: str,
+    who: Principal,
+    now: datetime,
+    audit: Audit = None,
+) -> dict[str, Any]:
     """Withdraw a reported bounce that did not happen. Moves no money, so any finance user may."""
     who.require("finance")
     for _ in range(ATTEMPTS):
@@ -145,12 +227,24 @@ def dismiss(d: Deps, period: str, partner_id: str, currency: str, reason: str, w
         if status == DISMISSED and same_person(item.get("bounce_dismissed_by"), who.subject):
             return _unchanged(d, item, audit)
         if status != REPORTED:
-            raise Conflict(f"no pending bounce report to dismiss (it is {status or 'not reported'})",
-                           code="bounce_not_reported")
-        after = {**item, "bounce_status": DISMISSED, "bounce_dismissed_by": who.subject,
-                 "bounce_dismissed_at": iso(now), "bounce_dismissal": reason}
-        if d.uow.settlement.dismiss_bounce(line_from(item), item["bounce_reported_by"], reason, who.subject, now,
-                                           _event("payout_bounce_dismissed", item, who, now, reason=reason),
-                                           [audit(view(item), view(after))] if audit else []):
+            raise Conflict(
+                f"no pending bounce report to dismiss (it is {status or 'not reported'})", code="bounce_not_reported"
+            )
+        after = {
+            **item,
+            "bounce_status": DISMISSED,
+            "bounce_dismissed_by": who.subject,
+            "bounce_dismissed_at": iso(now),
+            "bounce_dismissal": reason,
+        }
+        if d.uow.settlement.dismiss_bounce(
+            line_from(item),
+            item["bounce_reported_by"],
+            reason,
+            who.subject,
+            now,
+            _event("payout_bounce_dismissed", item, who, now, reason=reason),
+            [audit(view(item), view(after))] if audit else [],
+        ):
             return view(after)
     raise Conflict("the payout changed while dismissing the report; retry", code="busy")

@@ -5,6 +5,7 @@ The watch reads new orders from the table's stream (jobs.project_figures in AWS,
 of `make run`, the tests' drain), so no order's transaction touches an item that every order with a
 viral code would share. Redelivered records add no customer twice (a set), and a code is flagged once.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -20,8 +21,15 @@ from ..store.items import iso
 from ..store.uow import TransactOp, UnitOfWork
 
 
-def create(uow: UnitOfWork, partner_id: str, code: str, actor: str, now: datetime,
-           limits: CouponLimits | None, audit: TransactOp | None = None) -> tuple[CodeRef, bool]:
+def create(
+    uow: UnitOfWork,
+    partner_id: str,
+    code: str,
+    actor: str,
+    now: datetime,
+    limits: CouponLimits | None,
+    audit: TransactOp | None = None,
+) -> tuple[CodeRef, bool]:
     """A coupon code for the partner, and whether this call made it. `limits` None: made by an admin
     (no limit); else the partner makes its own, counted against `limits.per_partner` in the code's
     transaction (a refused or repeated code counts nothing). The code is the claim: a retry of the
@@ -43,15 +51,18 @@ def create(uow: UnitOfWork, partner_id: str, code: str, actor: str, now: datetim
             return existing, False  # a retry of the same request
         raise Conflict(f"the code {ref.code} is already in use", code="code_taken") from None
     except ConcurrentUpdate:
-        raise (limits.refusal(uow.coupons.count_of(partner_id)) if limits else None) or \
-            Conflict("the code could not be created just now; try again", code="try_again") from None
+        raise (limits.refusal(uow.coupons.count_of(partner_id)) if limits else None) or Conflict(
+            "the code could not be created just now; try again", code="try_again"
+        ) from None
     uow.links.remember(ref)
     return ref, True
 
 
 def listing(uow: UnitOfWork, partner_id: str) -> list[dict[str, Any]]:
-    return [{"code": c.code, "partner_id": c.partner_id, "created_at": c.created_at, "created_by": c.created_by}
-            for c in uow.coupons.of_partner(partner_id)]
+    return [
+        {"code": c.code, "partner_id": c.partner_id, "created_at": c.created_at, "created_by": c.created_by}
+        for c in uow.coupons.of_partner(partner_id)
+    ]
 
 
 def watch(uow: UnitOfWork, records: Iterable[dict[str, Any]], rule: LeakRule, now: datetime) -> list[str]:
@@ -63,8 +74,9 @@ def watch(uow: UnitOfWork, records: Iterable[dict[str, Any]], rule: LeakRule, no
     flagged = []
     for (code, start), batch in by_window.items():
         window = iso(start)
-        if not uow.write(uow.coupons.used(code, window, {u.customer_hash for u in batch},
-                                          start + rule.window + USE_KEEP)):
+        if not uow.write(
+            uow.coupons.used(code, window, {u.customer_hash for u in batch}, start + rule.window + USE_KEEP)
+        ):
             continue  # flagged already: the set no longer grows
         customers = uow.coupons.customers_in(code, window)
         if not rule.leaked(customers):

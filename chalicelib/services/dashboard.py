@@ -1,4 +1,5 @@
 """What a partner's dashboard shows: its funnel for a period, its earnings by month, its payouts."""
+
 from __future__ import annotations
 
 import io
@@ -39,7 +40,8 @@ def funnel(d: Deps, partner_id: str, period: str) -> dict[str, Any]:
             orders.add(e.order_id)
     earned = {c: commissions.get(c, 0) + bonuses.get(c, 0) for c in sorted(set(commissions) | set(bonuses))}
     return {
-        "partner_id": partner_id, "period": period,
+        "partner_id": partner_id,
+        "period": period,
         "clicks": d.uow.links.click_count(partner_id, start, end),
         "signups": sum(1 for p in joined.values() if p.created_at and start <= p.created_at < end),
         "orders": len(orders),
@@ -55,8 +57,12 @@ def earnings_by_month(d: Deps, partner_id: str, now) -> dict[str, Any]:
     months: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     for e in entries:
         months[e.period or d.cal.period_of(e.occurred_at)][e.currency][states[e.entry_id]] += e.amount_minor
-    return {"partner_id": partner_id, "months": [
-        {"period": p, "currencies": {c: dict(s) for c, s in cur.items()}} for p, cur in sorted(months.items())]}
+    return {
+        "partner_id": partner_id,
+        "months": [
+            {"period": p, "currencies": {c: dict(s) for c, s in cur.items()}} for p, cur in sorted(months.items())
+        ],
+    }
 
 
 def payouts(d: Deps, partner_id: str) -> dict[str, Any]:
@@ -65,14 +71,22 @@ def payouts(d: Deps, partner_id: str) -> dict[str, Any]:
     batches: dict[str, dict] = {}
     for line, details in d.uow.settlement.lines_of_partner(partner_id):
         batch = batches.setdefault(line.period, d.uow.settlement.batch(line.period) or {})
-        out.append({
-            "period": line.period, "currency": line.currency, "payout_minor": line.payout_minor,
-            "carried_in_minor": line.carried_in_minor, "carried_out_minor": line.carried_out_minor,
-            "commissions_minor": line.commissions_minor, "bonuses_minor": line.bonuses_minor,
-            "clawbacks_minor": line.clawbacks_minor, "adjustments_minor": line.adjustments_minor,
-            "batch_status": batch.get("status"), "payout_status": details.get("payout_status") or
-            ("carried" if line.payout_minor == 0 else batch.get("status")),
-        })
+        out.append(
+            {
+                "period": line.period,
+                "currency": line.currency,
+                "payout_minor": line.payout_minor,
+                "carried_in_minor": line.carried_in_minor,
+                "carried_out_minor": line.carried_out_minor,
+                "commissions_minor": line.commissions_minor,
+                "bonuses_minor": line.bonuses_minor,
+                "clawbacks_minor": line.clawbacks_minor,
+                "adjustments_minor": line.adjustments_minor,
+                "batch_status": batch.get("status"),
+                "payout_status": details.get("payout_status")
+                or ("carried" if line.payout_minor == 0 else batch.get("status")),
+            }
+        )
     return {"partner_id": partner_id, "payouts": out}
 
 

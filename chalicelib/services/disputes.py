@@ -9,6 +9,7 @@ drops; the reversals already took the commissions back, so no more are written. 
 transaction with its own claim: the dispute record (opened), its status moving from `disputed`
 (closed); a redelivery replays the result recorded with it.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ def _left(order: RecordedOrder) -> list[int]:
     return [e.amount_minor - g for e, g in zip(order.entries, gone, strict=True)]
 
 
-def opened(uow: UnitOfWork, order_id: str, dispute_id: str, at: datetime, now: datetime,
-           cal: Calendar) -> tuple[dict[str, Any], bool]:
+def opened(
+    uow: UnitOfWork, order_id: str, dispute_id: str, at: datetime, now: datetime, cal: Calendar
+) -> tuple[dict[str, Any], bool]:
     """Hold the order's commissions for the dispute: (result, whether this call wrote it)."""
     for _ in range(ATTEMPTS):
         recorded = uow.orders.dispute(order_id, dispute_id)
@@ -48,13 +50,23 @@ def opened(uow: UnitOfWork, order_id: str, dispute_id: str, at: datetime, now: d
             return {"status": "ignored", "reason": reason}, False
         # A held order's commissions settle nowhere already; a dispute then holds nothing more.
         held_already = order.settles_in == HOLD
-        entries = [] if held_already else dispute_hold_entries(
-            order.entries, _left(order), dispute_id, at, cal, cal.landing_period(order.ordered_at, now))
+        entries = (
+            []
+            if held_already
+            else dispute_hold_entries(
+                order.entries, _left(order), dispute_id, at, cal, cal.landing_period(order.ordered_at, now)
+            )
+        )
         copies = [e for e in entries if e.settles_in == HOLD]
         partner_id = order.attributed_to or (order.entries[0].partner_id if order.entries else "")
-        result = {"order_id": order_id, "dispute_id": dispute_id, "status": "disputed",
-                  "held": [{"entry_id": e.entry_id, "partner_id": e.partner_id, "amount_minor": e.amount_minor}
-                           for e in copies]}
+        result = {
+            "order_id": order_id,
+            "dispute_id": dispute_id,
+            "status": "disputed",
+            "held": [
+                {"entry_id": e.entry_id, "partner_id": e.partner_id, "amount_minor": e.amount_minor} for e in copies
+            ],
+        }
         record, mark = uow.orders.dispute_opened(order, dispute_id, partner_id, copies, result, now)
         uow.claim(record)
         uow.add(mark, *(uow.ledger.new(e) for e in entries))
@@ -67,14 +79,29 @@ def opened(uow: UnitOfWork, order_id: str, dispute_id: str, at: datetime, now: d
 
 
 def _held(recorded: dict[str, Any], order: RecordedOrder, dispute_id: str) -> list[Entry]:
-    return [Entry(h["entry_id"], COMMISSION, h["partner_id"], order.order_id, int(h["level"]), int(h["amount_minor"]),
-                  order.currency, int(h["plan_version"]), int(h["rate_bps"]), order.ordered_at,
-                  parse_iso(h["payable_at"]), settles_in=HOLD, trace={"dispute": dispute_id})
-            for h in recorded.get("held") or []]
+    return [
+        Entry(
+            h["entry_id"],
+            COMMISSION,
+            h["partner_id"],
+            order.order_id,
+            int(h["level"]),
+            int(h["amount_minor"]),
+            order.currency,
+            int(h["plan_version"]),
+            int(h["rate_bps"]),
+            order.ordered_at,
+            parse_iso(h["payable_at"]),
+            settles_in=HOLD,
+            trace={"dispute": dispute_id},
+        )
+        for h in recorded.get("held") or []
+    ]
 
 
-def closed(uow: UnitOfWork, order_id: str, dispute_id: str, status: str, at: datetime, now: datetime,
-           cal: Calendar) -> tuple[dict[str, Any], bool] | None:
+def closed(
+    uow: UnitOfWork, order_id: str, dispute_id: str, status: str, at: datetime, now: datetime, cal: Calendar
+) -> tuple[dict[str, Any], bool] | None:
     """Close the dispute: (result, whether this call wrote it), or None when Upline holds nothing for
     it (it never saw the dispute open): the caller then treats a lost dispute as a refund."""
     for _ in range(ATTEMPTS):
@@ -88,19 +115,37 @@ def closed(uow: UnitOfWork, order_id: str, dispute_id: str, status: str, at: dat
         result: dict[str, Any] = {"order_id": order_id, "dispute_id": dispute_id, "status": status}
         if status == WON:
             releases = dispute_release_entries(_held(recorded, order, dispute_id), dispute_id, now, cal)
-            result["released"] = [{"entry_id": e.entry_id, "partner_id": e.partner_id, "amount_minor": e.amount_minor,
-                                   "settles_in": e.settles_in} for e in releases]
-            uow.add(*uow.orders.dispute_closed(order, dispute_id, WON, order.refunded_minor, result, now),
-                    *(uow.ledger.new(e) for e in releases))
+            result["released"] = [
+                {
+                    "entry_id": e.entry_id,
+                    "partner_id": e.partner_id,
+                    "amount_minor": e.amount_minor,
+                    "settles_in": e.settles_in,
+                }
+                for e in releases
+            ]
+            uow.add(
+                *uow.orders.dispute_closed(order, dispute_id, WON, order.refunded_minor, result, now),
+                *(uow.ledger.new(e) for e in releases),
+            )
         else:
             # Lost: the customer got the money back. The commissions were taken back when it opened;
             # the order's volume drops by what was left of it.
             result["refunded_minor"] = left
             uow.add(*uow.orders.dispute_closed(order, dispute_id, LOST, order.amount_minor, result, now))
             if order.attributed_to and left > 0:
-                uow.add(uow.ledger.sale(order.attributed_to, order_id, f"D#{dispute_id}", at,
-                                        cal.landing_period(order.ordered_at, now), order.currency, -left,
-                                        counts_order=False))
+                uow.add(
+                    uow.ledger.sale(
+                        order.attributed_to,
+                        order_id,
+                        f"D#{dispute_id}",
+                        at,
+                        cal.landing_period(order.ordered_at, now),
+                        order.currency,
+                        -left,
+                        counts_order=False,
+                    )
+                )
         try:
             uow.commit()
             return result, True

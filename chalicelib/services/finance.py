@@ -2,6 +2,7 @@
 daily job all call these, so each action is checked by the same rule (the settlement services'
 role and maker-checker checks, with identities compared by `domain.actors`) and leaves the same
 audit record, whichever way it was reached."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -79,25 +80,51 @@ def _bounce_audit(trail: AuditTrail, who: Principal, action: str, period: str, p
     return lambda before, after: trail.op(who, action, target, before, after)
 
 
-def report_bounce(d: Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
-                  reason: str, now: datetime) -> dict[str, Any]:
+def report_bounce(
+    d: Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str, reason: str, now: datetime
+) -> dict[str, Any]:
     """A payout came back: recorded, for a second finance user to confirm. No money moves."""
-    return bounces.report(d, period, partner_id, currency, reason, who, now,
-                          _bounce_audit(trail, who, "payout.bounce_reported", period, partner_id, currency))
+    return bounces.report(
+        d,
+        period,
+        partner_id,
+        currency,
+        reason,
+        who,
+        now,
+        _bounce_audit(trail, who, "payout.bounce_reported", period, partner_id, currency),
+    )
 
 
-def confirm_bounce(d: Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
-                   now: datetime) -> dict[str, Any]:
+def confirm_bounce(
+    d: Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str, now: datetime
+) -> dict[str, Any]:
     """A second finance user confirms a reported bounce: the payout is failed and owed again."""
-    return bounces.confirm(d, period, partner_id, currency, who, now,
-                           _bounce_audit(trail, who, "payout.failed", period, partner_id, currency))
+    return bounces.confirm(
+        d,
+        period,
+        partner_id,
+        currency,
+        who,
+        now,
+        _bounce_audit(trail, who, "payout.failed", period, partner_id, currency),
+    )
 
 
-def dismiss_bounce(d: Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str,
-                   reason: str, now: datetime) -> dict[str, Any]:
+def dismiss_bounce(
+    d: Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str, reason: str, now: datetime
+) -> dict[str, Any]:
     """Withdraw a reported bounce that did not happen (nothing moves)."""
-    return bounces.dismiss(d, period, partner_id, currency, reason, who, now,
-                           _bounce_audit(trail, who, "payout.bounce_dismissed", period, partner_id, currency))
+    return bounces.dismiss(
+        d,
+        period,
+        partner_id,
+        currency,
+        reason,
+        who,
+        now,
+        _bounce_audit(trail, who, "payout.bounce_dismissed", period, partner_id, currency),
+    )
 
 
 def export_meta(d: Deps, period: str, name: str) -> tuple[dict[str, Any], str]:
@@ -107,13 +134,14 @@ def export_meta(d: Deps, period: str, name: str) -> tuple[dict[str, Any], str]:
     if batch.get("payout_file"):
         files["payouts"] = batch["payout_file"]
     if name not in files:
-        raise NotFound(f"no export {name!r} for {period}; there are: {', '.join(sorted(files)) or 'none yet'}",
-                       code="unknown_export")
+        raise NotFound(
+            f"no export {name!r} for {period}; there are: {', '.join(sorted(files)) or 'none yet'}",
+            code="unknown_export",
+        )
     return files[name], export_key(period, files[name]["file"])
 
 
-def export_link(d: Deps, trail: AuditTrail, who: Principal, period: str, name: str,
-                seconds: int) -> dict[str, Any]:
+def export_link(d: Deps, trail: AuditTrail, who: Principal, period: str, name: str, seconds: int) -> dict[str, Any]:
     """Where to download an export: a short-lived link (presigned in S3), recorded as handed out."""
     who.require("finance", "admin")
     meta, key = export_meta(d, period, name)

@@ -1,4 +1,5 @@
 """Fraud review: release a held order's commissions (they then settle like any other), or reject them."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -26,9 +27,18 @@ def release_entries(order: Any, cal: Calendar, actor: str, now: datetime) -> lis
         if left <= 0:
             continue
         payable_at = max(e.payable_at, now)
-        out.append(replace(e, entry_id=f"{e.entry_id}#REL", amount_minor=left, occurred_at=now,
-                           payable_at=payable_at, period=period, settles_in=cal.settles_in(period, payable_at),
-                           trace={"releases": e.entry_id, "released_by": actor}))
+        out.append(
+            replace(
+                e,
+                entry_id=f"{e.entry_id}#REL",
+                amount_minor=left,
+                occurred_at=now,
+                payable_at=payable_at,
+                period=period,
+                settles_in=cal.settles_in(period, payable_at),
+                trace={"releases": e.entry_id, "released_by": actor},
+            )
+        )
     return out
 
 
@@ -41,8 +51,9 @@ def _held(uow: UnitOfWork, order_id: str) -> RecordedOrder:
     return order
 
 
-def release(uow: UnitOfWork, order_id: str, cal: Calendar, actor: str, now: datetime,
-            audit: TransactOp) -> dict[str, Any]:
+def release(
+    uow: UnitOfWork, order_id: str, cal: Calendar, actor: str, now: datetime, audit: TransactOp
+) -> dict[str, Any]:
     """The release entries (new, append-only), the order settling normally from now on (so later
     refunds claw back), its remaining sales posted to the partner's volume in the release period, the
     hold marked released and the audit record: one transaction, conditional on the order still being
@@ -53,9 +64,13 @@ def release(uow: UnitOfWork, order_id: str, cal: Calendar, actor: str, now: date
         entries = release_entries(order, cal, actor, now)
         period = cal.period_of(now)
         partner_id = hold.get("partner_id") or (order.entries[0].partner_id if order.entries else "")
-        uow.add(*uow.review.release(order_id, order.refunded_minor, entries[0].settles_in if entries else period,
-                                    partner_id, actor, now),
-                *(uow.ledger.new(e) for e in entries), audit)
+        uow.add(
+            *uow.review.release(
+                order_id, order.refunded_minor, entries[0].settles_in if entries else period, partner_id, actor, now
+            ),
+            *(uow.ledger.new(e) for e in entries),
+            audit,
+        )
         left = order.amount_minor - order.refunded_minor
         if left > 0:  # what is left after refunds so far counts towards the partner's volume from now on
             uow.add(uow.ledger.sale(partner_id, order_id, "L", now, period, order.currency, left, counts_order=True))
@@ -63,9 +78,21 @@ def release(uow: UnitOfWork, order_id: str, cal: Calendar, actor: str, now: date
             uow.commit()
         except (AlreadyExists, ConcurrentUpdate):
             continue
-        return {"order_id": order_id, "status": "released", "released_by": actor,
-                "entries": [{"entry_id": e.entry_id, "partner_id": e.partner_id, "amount_minor": e.amount_minor,
-                             "settles_in": e.settles_in, "releases": (e.trace or {})["releases"]} for e in entries]}
+        return {
+            "order_id": order_id,
+            "status": "released",
+            "released_by": actor,
+            "entries": [
+                {
+                    "entry_id": e.entry_id,
+                    "partner_id": e.partner_id,
+                    "amount_minor": e.amount_minor,
+                    "settles_in": e.settles_in,
+                    "releases": (e.trace or {})["releases"],
+                }
+                for e in entries
+            ],
+        }
     raise Conflict("the order changed while releasing it; retry", code="busy")
 
 

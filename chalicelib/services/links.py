@@ -1,4 +1,5 @@
 """Create referral links and follow them."""
+
 from __future__ import annotations
 
 import secrets
@@ -24,19 +25,33 @@ from ..security import keyed_hash
 from ..store.uow import UnitOfWork
 
 
-def create_link(uow: UnitOfWork, partner_id: str, destination: str, code: str | None,
-                allowed_domains: frozenset[str], now: datetime, limits: LinkLimits) -> CodeRef:
+def create_link(
+    uow: UnitOfWork,
+    partner_id: str,
+    destination: str,
+    code: str | None,
+    allowed_domains: frozenset[str],
+    now: datetime,
+    limits: LinkLimits,
+) -> CodeRef:
     """A new link for the partner, within its limits (422 past the total, 429 past the rate). Who
     may create one at all (an existing partner whose status allows it) is decided before, by the
     authorization layer. The code is the claim; the partner's two link counters move with it, only
     while both are under their limits, so a refused or repeated link counts nothing."""
     destination = check_destination(destination, allowed_domains)
     partner = uow.partners.get(partner_id)
-    ref = CodeRef(check_code(code) if code else secrets.token_hex(4).upper(), LINK, partner_id, destination,
-                  partner.upline_ids if partner else ())
+    ref = CodeRef(
+        check_code(code) if code else secrets.token_hex(4).upper(),
+        LINK,
+        partner_id,
+        destination,
+        partner.upline_ids if partner else (),
+    )
     uow.claim(uow.links.new(ref, now))
-    uow.add(uow.links.counted(partner_id, limits.total),
-            uow.review.hit("link", partner_id, limits.per_window, limits.window_seconds, now))
+    uow.add(
+        uow.links.counted(partner_id, limits.total),
+        uow.review.hit("link", partner_id, limits.per_window, limits.window_seconds, now),
+    )
     try:
         uow.commit()
     except AlreadyExists:
@@ -52,9 +67,19 @@ def create_link(uow: UnitOfWork, partner_id: str, destination: str, code: str | 
     return ref
 
 
-def follow(uow: UnitOfWork, code: str, ip_hash: str, ua_hash: str, default_destination: str,
-           now: datetime, click_ttl: timedelta, pepper: str = "", limit: int | None = None,
-           window_seconds: int = 3600, allowed_domains: Iterable[str] | None = None) -> tuple[str, str]:
+def follow(
+    uow: UnitOfWork,
+    code: str,
+    ip_hash: str,
+    ua_hash: str,
+    default_destination: str,
+    now: datetime,
+    click_ttl: timedelta,
+    pepper: str = "",
+    limit: int | None = None,
+    window_seconds: int = 3600,
+    allowed_domains: Iterable[str] | None = None,
+) -> tuple[str, str]:
     """Record a click and say where to send the visitor: (location, click_id).
 
     The hot path: the code is read once per warm process (codes never change) and the click is one
@@ -77,7 +102,9 @@ def follow(uow: UnitOfWork, code: str, ip_hash: str, ua_hash: str, default_desti
         allowed_domains = (urls.parse(default_destination).host,)
     target, refused = redirect_target(ref.destination, default_destination, allowed_domains)
     if refused:
-        logger.error("a stored link destination is off the allow-list; sent to the default destination",
-                     extra={"code": ref.code, "partner_id": ref.partner_id})
+        logger.error(
+            "a stored link destination is off the allow-list; sent to the default destination",
+            extra={"code": ref.code, "partner_id": ref.partner_id},
+        )
         metrics.add_metric(name="LinkDestinationRefused", unit="Count", value=1)
     return with_click_id(target, click_id), click_id

@@ -2,6 +2,7 @@
 coupon ride the order's first read (`MemberRepo.for_order`, a `Reads[BuyerContext]`); what they
 decide joins the order's one transaction. A refund needs only what the order stored, so it stays one
 read and one write."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ..store.uow import TransactOp
 class OrderEffects:
     """What an order means for its buyer as a member: the writes that join the order's transaction,
     the `member` part of the order's result, and the `coupon` part (applied or why not)."""
+
     writes: list[TransactOp] = field(default_factory=list)
     result: dict[str, Any] | None = None
     coupon: dict[str, Any] | None = None
@@ -48,30 +50,73 @@ def order_effects(buyer: BuyerContext | None, cmd: OrderCommand, now: datetime, 
     act = tr.activity_in_window(days, max(now, cmd.ordered_at), program.tiers)
     tier = tr.after_activity(member.tier, act, program.tiers)
     upgraded = tier.tier != member.tier.tier
-    qualifies = (member.advocate_id is not None and member.first_order_id is None
-                 and cmd.currency == program.currency and cmd.amount_minor >= program.min_order_minor)
-    out.writes.append(members.order_recorded(mid, day, spend, cmd.order_id if qualifies else None,
-                                             tier if tier != member.tier else None, now))
-    result: dict[str, Any] = {"member_id": mid, "tier": tier.tier, "tier_changed": upgraded, "spend_day": day,
-                              "spend_counted": spend > 0, "advocate_reward": None}
+    qualifies = (
+        member.advocate_id is not None
+        and member.first_order_id is None
+        and cmd.currency == program.currency
+        and cmd.amount_minor >= program.min_order_minor
+    )
+    out.writes.append(
+        members.order_recorded(
+            mid, day, spend, cmd.order_id if qualifies else None, tier if tier != member.tier else None, now
+        )
+    )
+    result: dict[str, Any] = {
+        "member_id": mid,
+        "tier": tier.tier,
+        "tier_changed": upgraded,
+        "spend_day": day,
+        "spend_counted": spend > 0,
+        "advocate_reward": None,
+    }
     if upgraded:
-        out.writes.append(members.new_notification(notify(
-            f"tier#{cmd.order_id}", mid, TIER_CHANGED, {"from": member.tier.tier, "to": tier.tier}, now, member.quiet)))
+        out.writes.append(
+            members.new_notification(
+                notify(
+                    f"tier#{cmd.order_id}",
+                    mid,
+                    TIER_CHANGED,
+                    {"from": member.tier.tier, "to": tier.tier},
+                    now,
+                    member.quiet,
+                )
+            )
+        )
     if qualifies and member.advocate_id and cmd.payment_hash and cmd.payment_hash == buyer.member.advocate_payment_hash:
         refusal = rw.SELF_INVITE_PAYMENT
-        out.writes.append(members.new_refusal(RefusalRecord(rw.advocate_reward_id(mid), member.advocate_id, mid,
-                                                            refusal.code, refusal.message, now)))
-        result["advocate_reward"] = {"advocate_id": member.advocate_id, "state": rw.REFUSED,
-                                     "reason": {"code": refusal.code, "message": refusal.message}}
+        out.writes.append(
+            members.new_refusal(
+                RefusalRecord(rw.advocate_reward_id(mid), member.advocate_id, mid, refusal.code, refusal.message, now)
+            )
+        )
+        result["advocate_reward"] = {
+            "advocate_id": member.advocate_id,
+            "state": rw.REFUSED,
+            "reason": {"code": refusal.code, "message": refusal.message},
+        }
     elif qualifies and member.advocate_id:
         reward = rw.AdvocateReward(
-            rw.advocate_reward_id(mid), member.advocate_id, mid, cmd.order_id, program.advocate_reward.kind,
-            program.advocate_reward.amount, cmd.ordered_at, cmd.ordered_at + timedelta(days=program.holding_days),
-            program.version, program.cap_per_month, program.cap_per_year, program.expiry_days)
+            rw.advocate_reward_id(mid),
+            member.advocate_id,
+            mid,
+            cmd.order_id,
+            program.advocate_reward.kind,
+            program.advocate_reward.amount,
+            cmd.ordered_at,
+            cmd.ordered_at + timedelta(days=program.holding_days),
+            program.version,
+            program.cap_per_month,
+            program.cap_per_year,
+            program.expiry_days,
+        )
         out.writes.append(members.new_reward(reward))
-        result["advocate_reward"] = {"advocate_id": reward.advocate_id, "reward_id": reward.reward_id,
-                                     "state": rw.PENDING, "matures_at": iso(reward.matures_at),
-                                     "min_order_minor": program.min_order_minor}
+        result["advocate_reward"] = {
+            "advocate_id": reward.advocate_id,
+            "reward_id": reward.reward_id,
+            "state": rw.PENDING,
+            "matures_at": iso(reward.matures_at),
+            "min_order_minor": program.min_order_minor,
+        }
     out.result = result
     return out
 
@@ -79,6 +124,7 @@ def order_effects(buyer: BuyerContext | None, cmd: OrderCommand, now: datetime, 
 def _coupon_use(buyer: BuyerContext, cmd: OrderCommand, mid: str) -> dict[str, Any]:
     def no(code: str, message: str) -> dict[str, Any]:
         return {"code": cmd.coupon_code, "status": "not_applied", "reason": code, "message": message}
+
     coupon = buyer.coupon
     if buyer.coupon_unreadable:
         return no("coupon_unreadable", "the coupon's record could not be read")

@@ -1,5 +1,6 @@
 """Member use cases: reward programs, registration with an invite, reward states and balances,
 tiers, and redemption. The order hooks are in member_orders.py, the daily job in member_settle.py."""
+
 from __future__ import annotations
 
 import secrets
@@ -32,6 +33,7 @@ def _replay(recorded: str, fingerprint: str, what: str) -> None:
 
 # ---- reward programs ------------------------------------------------------------------------------
 
+
 def publish_program(uow: UnitOfWork, fields: dict[str, Any], created_by: str, now: datetime) -> rw.RewardProgram:
     """Add the next reward program version; versions are never edited."""
     for _ in range(ATTEMPTS):
@@ -54,6 +56,7 @@ def program_versions(uow: UnitOfWork) -> Versions[rw.RewardProgram]:
 
 
 # ---- registration -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RegisterCommand:
@@ -85,8 +88,14 @@ def register(uow: UnitOfWork, cmd: RegisterCommand, now: datetime) -> tuple[dict
                 raise Unprocessable(f"no member has the invite code {cmd.invite_code!r}", code="unknown_invite_code")
             advocate = inviter.member
         refusal = rw.invite_refusal(identity, advocate.identity, bool(ctx.taken)) if advocate else None
-        member = Member(identity, _code(), cmd.quiet, tr.TierState(), now,
-                        advocate_id=advocate.member_id if advocate and refusal is None else None)
+        member = Member(
+            identity,
+            _code(),
+            cmd.quiet,
+            tr.TierState(),
+            now,
+            advocate_id=advocate.member_id if advocate and refusal is None else None,
+        )
         writes: list[TransactOp] = [uow.members.new_invite_code(member.invite_code, mid, now)]
         writes += [uow.members.new_identity_claim(k, h, mid) for k, h in claims if k not in ctx.taken]
         signup: dict[str, Any] = {"invited_by": None, "friend_reward": None}
@@ -95,16 +104,20 @@ def register(uow: UnitOfWork, cmd: RegisterCommand, now: datetime) -> tuple[dict
             signup["invited_by"] = advocate.member_id
             if refusal is not None:
                 signup["friend_reward"] = {"status": "refused", "code": refusal.code, "message": refusal.message}
-                writes.append(uow.members.new_refusal(RefusalRecord(f"invite#{mid}", advocate.member_id, mid,
-                                                                    refusal.code, refusal.message, now)))
+                writes.append(
+                    uow.members.new_refusal(
+                        RefusalRecord(f"invite#{mid}", advocate.member_id, mid, refusal.code, refusal.message, now)
+                    )
+                )
             else:
                 granted = _friend_reward(uow, member, program, now)
                 signup["friend_reward"], balances = granted.view, granted.balances
                 member = replace(member, ledger_seq=granted.ledger_seq)
                 writes += granted.writes
         # The inviter's card hash is kept for the check at the friend's first order.
-        profile = MemberProfile(member, cmd.fingerprint, signup,
-                                advocate.identity.payment_hash if advocate and member.advocate_id else None)
+        profile = MemberProfile(
+            member, cmd.fingerprint, signup, advocate.identity.payment_hash if advocate and member.advocate_id else None
+        )
         uow.claim(uow.members.new(profile, balances))
         uow.add(*writes)
         try:
@@ -131,33 +144,68 @@ def _friend_reward(uow: UnitOfWork, member: Member, program: rw.RewardProgram, n
     if reward.amount == 0:
         return _FriendReward({"status": "none", "message": "This program has no friend reward."}, [], balances, 0)
     if reward.kind == rw.COUPON:
-        coupon = Coupon(_code(rw.FRIEND_COUPON_PREFIX, 10), member.member_id, reward.amount, program.currency,
-                        program.min_order_minor, f"friend#{member.member_id}", now,
-                        now + timedelta(days=program.coupon_days))
-        return _FriendReward({"status": "granted", "kind": rw.COUPON, "coupon_code": coupon.code,
-                              "value_minor": reward.amount, "currency": program.currency,
-                              "min_order_minor": program.min_order_minor, "expires_at": iso(coupon.expires_at)},
-                             [uow.members.new_coupon(coupon)], balances, 0)
-    entry = rw.earn_entry(member.member_id, f"friend#{member.member_id}", reward.kind, reward.amount, now,
-                          program.expiry_days)
+        coupon = Coupon(
+            _code(rw.FRIEND_COUPON_PREFIX, 10),
+            member.member_id,
+            reward.amount,
+            program.currency,
+            program.min_order_minor,
+            f"friend#{member.member_id}",
+            now,
+            now + timedelta(days=program.coupon_days),
+        )
+        return _FriendReward(
+            {
+                "status": "granted",
+                "kind": rw.COUPON,
+                "coupon_code": coupon.code,
+                "value_minor": reward.amount,
+                "currency": program.currency,
+                "min_order_minor": program.min_order_minor,
+                "expires_at": iso(coupon.expires_at),
+            },
+            [uow.members.new_coupon(coupon)],
+            balances,
+            0,
+        )
+    entry = rw.earn_entry(
+        member.member_id, f"friend#{member.member_id}", reward.kind, reward.amount, now, program.expiry_days
+    )
     balances[reward.kind] = reward.amount
-    note = notify(f"earned#{entry.entry_id}", member.member_id, REWARD_EARNED,
-                  {"unit": entry.unit, "amount": entry.amount, "why": "welcome reward"}, now, member.quiet)
+    note = notify(
+        f"earned#{entry.entry_id}",
+        member.member_id,
+        REWARD_EARNED,
+        {"unit": entry.unit, "amount": entry.amount, "why": "welcome reward"},
+        now,
+        member.quiet,
+    )
     assert entry.expires_at is not None
-    return _FriendReward({"status": "granted", "kind": reward.kind, "amount": reward.amount,
-                          "expires_at": iso(entry.expires_at)},
-                         [uow.members.new_entry(entry), uow.members.new_notification(note)], balances, 1)
+    return _FriendReward(
+        {"status": "granted", "kind": reward.kind, "amount": reward.amount, "expires_at": iso(entry.expires_at)},
+        [uow.members.new_entry(entry), uow.members.new_notification(note)],
+        balances,
+        1,
+    )
 
 
 def member_view(p: MemberProfile) -> dict[str, Any]:
     m = p.member
-    return {"member_id": m.member_id, "invite_code": m.invite_code, "invite_url": f"/i/{m.invite_code}",
-            "tier": m.tier.tier, "invited_by": m.advocate_id, "time_zone": m.quiet.tz,
-            "quiet_hours": {"start": m.quiet.start.strftime("%H:%M"), "end": m.quiet.end.strftime("%H:%M")},
-            "created_at": iso(m.created_at), "signup": dict(p.signup)}
+    return {
+        "member_id": m.member_id,
+        "invite_code": m.invite_code,
+        "invite_url": f"/i/{m.invite_code}",
+        "tier": m.tier.tier,
+        "invited_by": m.advocate_id,
+        "time_zone": m.quiet.tz,
+        "quiet_hours": {"start": m.quiet.start.strftime("%H:%M"), "end": m.quiet.end.strftime("%H:%M")},
+        "created_at": iso(m.created_at),
+        "signup": dict(p.signup),
+    }
 
 
 # ---- reading a member ------------------------------------------------------------------------
+
 
 def member(uow: UnitOfWork, member_id: str) -> dict[str, Any]:
     profile = uow.members.get(member_id)
@@ -181,21 +229,49 @@ def rewards_view(uow: UnitOfWork, member_id: str, now: datetime) -> dict[str, An
         "member_id": member_id,
         "balances": s.balances,
         "available": {u: rw.available(s.entries, u, now) for u in rw.UNITS},
-        "rewards": [{
-            "reward_id": rid, "friend_id": by_id[rid].friend_id, "order_id": by_id[rid].order_id,
-            "unit": by_id[rid].unit, "base_amount": by_id[rid].base_amount, "state": state,
-            "matures_at": iso(by_id[rid].matures_at),
-            "reason": {"code": why.code, "message": why.message} if why else None,
-        } for rid, (state, why) in sorted(s.states.items(), key=lambda kv: by_id[kv[0]].qualified_at)],
-        "refusals": [{"reward_id": rid, "code": r.code, "message": r.message, "friend_id": r.friend_id,
-                      "at": iso(r.at)} for rid, r in sorted(st.refusals.items())],
-        "ledger": [{"entry_id": e.entry_id, "kind": e.kind, "unit": e.unit, "amount": e.amount,
-                    "occurred_at": iso(e.occurred_at), "expires_at": iso(e.expires_at) if e.expires_at else None,
-                    "source": e.source, "lot": e.lot, "allocations": [list(a) for a in e.allocations]}
-                   for e in s.entries],
-        "coupons": [{"code": c.code, "value_minor": c.value_minor, "currency": c.currency,
-                     "min_order_minor": c.min_order_minor, "expires_at": iso(c.expires_at), "source": c.source,
-                     "used_by_order": c.used_by_order} for c in uow.members.coupons_of(member_id)],
+        "rewards": [
+            {
+                "reward_id": rid,
+                "friend_id": by_id[rid].friend_id,
+                "order_id": by_id[rid].order_id,
+                "unit": by_id[rid].unit,
+                "base_amount": by_id[rid].base_amount,
+                "state": state,
+                "matures_at": iso(by_id[rid].matures_at),
+                "reason": {"code": why.code, "message": why.message} if why else None,
+            }
+            for rid, (state, why) in sorted(s.states.items(), key=lambda kv: by_id[kv[0]].qualified_at)
+        ],
+        "refusals": [
+            {"reward_id": rid, "code": r.code, "message": r.message, "friend_id": r.friend_id, "at": iso(r.at)}
+            for rid, r in sorted(st.refusals.items())
+        ],
+        "ledger": [
+            {
+                "entry_id": e.entry_id,
+                "kind": e.kind,
+                "unit": e.unit,
+                "amount": e.amount,
+                "occurred_at": iso(e.occurred_at),
+                "expires_at": iso(e.expires_at) if e.expires_at else None,
+                "source": e.source,
+                "lot": e.lot,
+                "allocations": [list(a) for a in e.allocations],
+            }
+            for e in s.entries
+        ],
+        "coupons": [
+            {
+                "code": c.code,
+                "value_minor": c.value_minor,
+                "currency": c.currency,
+                "min_order_minor": c.min_order_minor,
+                "expires_at": iso(c.expires_at),
+                "source": c.source,
+                "used_by_order": c.used_by_order,
+            }
+            for c in uow.members.coupons_of(member_id)
+        ],
         "signup": dict(st.profile.signup),
     }
 
@@ -208,34 +284,65 @@ def tier_view(uow: UnitOfWork, member_id: str, now: datetime) -> dict[str, Any]:
     days = tr.merge_days([*st.member.days.items(), *((d, tr.Activity(0, 0, n)) for d, n in s.invites_on.items())])
     act = tr.activity_in_window(days, now, program.tiers)
     rule = program.tiers.rule(s.tier.tier)
-    return {"member_id": member_id, "tier": rule.tier, "discount_bps": rule.discount_bps,
-            "advocate_multiplier_bps": rule.advocate_multiplier_bps, "grace_since": s.tier.grace_since,
-            "window_days": program.tiers.window_days,
-            "activity": {"spend_minor": act.spend_minor, "orders": act.orders, "invites": act.invites,
-                         "counted_orders": act.counted_orders(program.tiers), "currency": program.currency},
-            "next": tr.next_tier_needs(rule.tier, act, program.tiers)}
+    return {
+        "member_id": member_id,
+        "tier": rule.tier,
+        "discount_bps": rule.discount_bps,
+        "advocate_multiplier_bps": rule.advocate_multiplier_bps,
+        "grace_since": s.tier.grace_since,
+        "window_days": program.tiers.window_days,
+        "activity": {
+            "spend_minor": act.spend_minor,
+            "orders": act.orders,
+            "invites": act.invites,
+            "counted_orders": act.counted_orders(program.tiers),
+            "currency": program.currency,
+        },
+        "next": tr.next_tier_needs(rule.tier, act, program.tiers),
+    }
 
 
 # ---- admin views ----------------------------------------------------------------------------------
 
+
 def refusals(uow: UnitOfWork, limit: int) -> list[dict[str, Any]]:
-    return [{"refusal_id": r.refusal_id, "advocate_id": r.advocate_id, "friend_id": r.friend_id, "code": r.code,
-             "message": r.message, "at": iso(r.at)} for r in uow.members.refusals(limit)]
+    return [
+        {
+            "refusal_id": r.refusal_id,
+            "advocate_id": r.advocate_id,
+            "friend_id": r.friend_id,
+            "code": r.code,
+            "message": r.message,
+            "at": iso(r.at),
+        }
+        for r in uow.members.refusals(limit)
+    ]
 
 
 def outbox(uow: UnitOfWork, now: datetime, limit: int) -> dict[str, Any]:
     """Notifications due now, and those a member's quiet hours hold, each with the time it is due."""
     waiting = [_note(i) for i in uow.members.outbox_waiting(now, limit)]
-    return {"due": [_note(i) for i in uow.members.outbox_due(now, limit)], "waiting": waiting,
-            "next_due_at": waiting[0]["due_at"] if waiting else None}
+    return {
+        "due": [_note(i) for i in uow.members.outbox_due(now, limit)],
+        "waiting": waiting,
+        "next_due_at": waiting[0]["due_at"] if waiting else None,
+    }
 
 
 def _note(i: OutboxItem) -> dict[str, Any]:
-    return {"event_id": i.event_id, "member_id": i.member_id, "due_at": iso(i.not_before),
-            "not_before": iso(i.not_before), "Source": i.source, "DetailType": i.detail_type, "Detail": i.detail}
+    return {
+        "event_id": i.event_id,
+        "member_id": i.member_id,
+        "due_at": iso(i.not_before),
+        "not_before": iso(i.not_before),
+        "Source": i.source,
+        "DetailType": i.detail_type,
+        "Detail": i.detail,
+    }
 
 
 # ---- redemption ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RedeemCommand:
@@ -262,20 +369,48 @@ def redeem(uow: UnitOfWork, member_id: str, cmd: RedeemCommand, now: datetime) -
         s = settle(st, program, now)
         entry = rw.redeem_entry(member_id, cmd.redemption_id, cmd.unit, cmd.amount, now, s.entries)
         value = rw.coupon_value(cmd.unit, cmd.amount, program)
-        coupon = Coupon(_code(rw.REDEEMED_COUPON_PREFIX, 10), member_id, value, program.currency, 0,
-                        f"redeem#{cmd.redemption_id}", now, now + timedelta(days=program.coupon_days),
-                        for_order=cmd.for_order)
+        coupon = Coupon(
+            _code(rw.REDEEMED_COUPON_PREFIX, 10),
+            member_id,
+            value,
+            program.currency,
+            0,
+            f"redeem#{cmd.redemption_id}",
+            now,
+            now + timedelta(days=program.coupon_days),
+            for_order=cmd.for_order,
+        )
         balances = dict(s.balances)
         balances[cmd.unit] += entry.amount
-        result = {"member_id": member_id, "redemption_id": cmd.redemption_id, "unit": cmd.unit, "amount": cmd.amount,
-                  "coupon": {"code": coupon.code, "value_minor": value, "currency": program.currency,
-                             "expires_at": iso(coupon.expires_at), "for_order": cmd.for_order},
-                  "allocations": [{"lot": lot, "amount": n} for lot, n in entry.allocations],
-                  "balance_after": balances[cmd.unit]}
+        result = {
+            "member_id": member_id,
+            "redemption_id": cmd.redemption_id,
+            "unit": cmd.unit,
+            "amount": cmd.amount,
+            "coupon": {
+                "code": coupon.code,
+                "value_minor": value,
+                "currency": program.currency,
+                "expires_at": iso(coupon.expires_at),
+                "for_order": cmd.for_order,
+            },
+            "allocations": [{"lot": lot, "amount": n} for lot, n in entry.allocations],
+            "balance_after": balances[cmd.unit],
+        }
         uow.claim(uow.members.new_redemption(Redemption(member_id, cmd.redemption_id, cmd.fingerprint, result, now)))
-        uow.add(*s.writes(uow.members), uow.members.new_entry(entry), uow.members.new_coupon(coupon),
-                uow.members.ledger_moved(member_id, st.member.ledger_seq, balances, now,
-                                         s.tier if s.tier != st.member.tier else None, s.invites_on))
+        uow.add(
+            *s.writes(uow.members),
+            uow.members.new_entry(entry),
+            uow.members.new_coupon(coupon),
+            uow.members.ledger_moved(
+                member_id,
+                st.member.ledger_seq,
+                balances,
+                now,
+                s.tier if s.tier != st.member.tier else None,
+                s.invites_on,
+            ),
+        )
         try:
             uow.commit()
             return result, True

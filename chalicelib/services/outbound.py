@@ -8,6 +8,7 @@ Every step is safe to run twice: a stream batch seen again finds its deliveries 
 seen twice finds its attempt claimed (or the delivery finished) and does nothing; a worker that
 dies after claiming leaves the message to come back, and the next copy claims the next attempt.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,6 +38,7 @@ class Queue(Protocol):
 
 class Attempted(Protocol):
     """What a sender reports of one attempt (read-only: webhook_io.Attempt is a frozen dataclass)."""
+
     @property
     def status_code(self) -> int: ...
     @property
@@ -58,15 +60,29 @@ class DeliveryRules:
 
 # ---- endpoints ------------------------------------------------------------------------------------
 def endpoint_view(ep: Endpoint, with_secret: bool = False) -> dict[str, Any]:
-    view = {"endpoint_id": ep.endpoint_id, "url": ep.url, "events": list(ep.events), "status": ep.status,
-            "description": ep.description, "created_at": iso(ep.created_at), "created_by": ep.created_by}
+    view = {
+        "endpoint_id": ep.endpoint_id,
+        "url": ep.url,
+        "events": list(ep.events),
+        "status": ep.status,
+        "description": ep.description,
+        "created_at": iso(ep.created_at),
+        "created_by": ep.created_by,
+    }
     if with_secret:
         view["secret"] = ep.secret
     return view
 
 
-def register(uow: UnitOfWork, url: str, events: Iterable[str], description: str, by: str, now: datetime,
-             check: Callable[[str], str]) -> tuple[Endpoint, bool]:
+def register(
+    uow: UnitOfWork,
+    url: str,
+    events: Iterable[str],
+    description: str,
+    by: str,
+    now: datetime,
+    check: Callable[[str], str],
+) -> tuple[Endpoint, bool]:
     """An endpoint for `events` at `url` (checked by `check`, which answers its canonical form or
     refuses it). The same URL again with the same events answers the endpoint already registered
     (a retried request); with other events it is refused. A disabled one is enabled again, with a
@@ -86,8 +102,16 @@ def register(uow: UnitOfWork, url: str, events: Iterable[str], description: str,
             if uow.write(uow.webhooks.new_endpoint(ep)):
                 return ep, True
         elif uow.write(uow.webhooks.reactivate(existing, wanted, secret, by, now)):
-            return Endpoint(eid, existing.url, wanted, secret, ACTIVE, existing.created_at, existing.created_by,
-                            existing.description), True
+            return Endpoint(
+                eid,
+                existing.url,
+                wanted,
+                secret,
+                ACTIVE,
+                existing.created_at,
+                existing.created_by,
+                existing.description,
+            ), True
     raise Conflict("the endpoint kept changing; try again", code="endpoint_changed")
 
 
@@ -128,8 +152,9 @@ def fan_out(uow: UnitOfWork, records: Iterable[dict[str, Any]], queue: Queue, no
     if not active:
         return 0
     events = events_of(uow, records, {t for ep in active for t in ep.events})
-    wanted = {rules.delivery_id(e.event_id, ep.endpoint_id): (e, ep)
-              for e in events for ep in active if e.type in ep.events}
+    wanted = {
+        rules.delivery_id(e.event_id, ep.endpoint_id): (e, ep) for e in events for ep in active if e.type in ep.events
+    }
     if not wanted:
         return 0
     existing = uow.webhooks.deliveries(wanted)  # a batch seen before: read (cheap) rather than write
@@ -151,13 +176,18 @@ def fan_out(uow: UnitOfWork, records: Iterable[dict[str, Any]], queue: Queue, no
 # ---- delivery -------------------------------------------------------------------------------------
 def signed_headers(secret: str, d: Delivery, now: datetime) -> dict[str, str]:
     ts = str(int(now.timestamp()))
-    return {"Content-Type": "application/json", "User-Agent": "Upline-Webhooks/1",
-            TIMESTAMP: ts, SIGNATURE: sign(secret, ts, d.body.encode()),
-            EVENT_ID: d.event_id, EVENT_TYPE: d.event_type, DELIVERY_ID: d.delivery_id}
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "Upline-Webhooks/1",
+        TIMESTAMP: ts,
+        SIGNATURE: sign(secret, ts, d.body.encode()),
+        EVENT_ID: d.event_id,
+        EVENT_TYPE: d.event_type,
+        DELIVERY_ID: d.delivery_id,
+    }
 
 
-def deliver(uow: UnitOfWork, delivery_id: str, send: Sender, queue: Queue, now: datetime,
-            how: DeliveryRules) -> str:
+def deliver(uow: UnitOfWork, delivery_id: str, send: Sender, queue: Queue, now: datetime, how: DeliveryRules) -> str:
     """One queued message: make the delivery's next attempt if it is due, else put the message back
     until it is. Returns what became of it (delivered, pending, dead, waiting, done, taken)."""
     d = uow.webhooks.delivery(delivery_id)
@@ -173,8 +203,11 @@ def deliver(uow: UnitOfWork, delivery_id: str, send: Sender, queue: Queue, now: 
     ep = uow.webhooks.endpoint(d.endpoint_id)
     entry: dict[str, Any] = {"attempt": claimed.attempts, "at": iso(now)}
     if ep is None or ep.status != ACTIVE:
-        uow.write(uow.webhooks.record_attempt(claimed, {**entry, "status_code": 0, "error": "endpoint disabled",
-                                                        "ms": 0}, DEAD, None))
+        uow.write(
+            uow.webhooks.record_attempt(
+                claimed, {**entry, "status_code": 0, "error": "endpoint disabled", "ms": 0}, DEAD, None
+            )
+        )
         return DEAD
     result = send(ep.url, signed_headers(ep.secret, d, now), d.body.encode())
     entry.update(status_code=result.status_code, error=result.error, ms=result.ms)
@@ -193,10 +226,19 @@ def deliver(uow: UnitOfWork, delivery_id: str, send: Sender, queue: Queue, now: 
 
 # ---- the log and replays --------------------------------------------------------------------------
 def delivery_view(d: Delivery) -> dict[str, Any]:
-    return {"delivery_id": d.delivery_id, "endpoint_id": d.endpoint_id, "event_id": d.event_id,
-            "event_type": d.event_type, "status": d.status, "attempts": d.attempts,
-            "created_at": iso(d.created_at), "next_at": iso(d.next_at) if d.status == PENDING else None,
-            "replays": d.replays, "event": json.loads(d.body), "log": [dict(e) for e in d.log]}
+    return {
+        "delivery_id": d.delivery_id,
+        "endpoint_id": d.endpoint_id,
+        "event_id": d.event_id,
+        "event_type": d.event_type,
+        "status": d.status,
+        "attempts": d.attempts,
+        "created_at": iso(d.created_at),
+        "next_at": iso(d.next_at) if d.status == PENDING else None,
+        "replays": d.replays,
+        "event": json.loads(d.body),
+        "log": [dict(e) for e in d.log],
+    }
 
 
 def log(uow: UnitOfWork, endpoint_id: str, status: str | None = None, limit: int = 100) -> list[Delivery]:

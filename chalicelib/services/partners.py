@@ -2,6 +2,7 @@
 sponsor (moves). A change takes effect no sooner than the effectivity fence after it is recorded
 (domain/standing.py), so an order computes its commissions on one tree, with no condition on the
 partners in its chain."""
+
 from __future__ import annotations
 
 import secrets
@@ -30,9 +31,19 @@ def _sponsor_by_code(uow: UnitOfWork, sponsor_code: str) -> Partner:
     return sponsor
 
 
-def enrol(uow: UnitOfWork, *, name: str, code: str | None, sponsor_code: str | None,
-          customer_hash: str | None, fingerprint: str, max_depth: int, now: datetime,
-          identity_hashes: tuple[str, ...] = (), extra: tuple[TransactOp, ...] = ()) -> tuple[Partner, bool]:
+def enrol(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    code: str | None,
+    sponsor_code: str | None,
+    customer_hash: str | None,
+    fingerprint: str,
+    max_depth: int,
+    now: datetime,
+    identity_hashes: tuple[str, ...] = (),
+    extra: tuple[TransactOp, ...] = (),
+) -> tuple[Partner, bool]:
     """Enrol a partner under an optional sponsor. Returns (partner, created); a retry with the same
     code and body returns the partner already enrolled. The new partner's sponsor is its own from
     now on; its upline hint is the sponsor's, as read."""
@@ -48,13 +59,14 @@ def enrol(uow: UnitOfWork, *, name: str, code: str | None, sponsor_code: str | N
             raise Conflict(f"the code {code} is already in use", code="code_taken")
         sponsor = _sponsor_by_code(uow, sponsor_code) if sponsor_code else None
         hint = child_upline(sponsor.partner_id, sponsor.upline_ids, max_depth) if sponsor else ()
-        partner = new_partner(partner_id, code, name, sponsor.partner_id if sponsor else None, hint, now,
-                              customer_hash)
+        partner = new_partner(partner_id, code, name, sponsor.partner_id if sponsor else None, hint, now, customer_hash)
         uow.claim(uow.partners.new(partner, fingerprint))
-        uow.add(uow.links.new_partner_code(partner_id, code, now, hint),
-                *uow.partners.edges(partner_id, code, name, hint, start_level=1),
-                *uow.partners.identities(partner_id, [h for h in (customer_hash, *identity_hashes) if h]),
-                *extra)
+        uow.add(
+            uow.links.new_partner_code(partner_id, code, now, hint),
+            *uow.partners.edges(partner_id, code, name, hint, start_level=1),
+            *uow.partners.identities(partner_id, [h for h in (customer_hash, *identity_hashes) if h]),
+            *extra,
+        )
         try:
             uow.commit()
             return partner, True
@@ -77,18 +89,33 @@ def view(uow: UnitOfWork, p: Partner, now: datetime, figures: bool = True) -> di
     s = p.standing(now)
     counters = uow.stats.get_many([(p.partner_id, TOTAL)])[(p.partner_id, TOTAL)].figures if figures else None
     return {
-        "partner_id": p.partner_id, "code": p.code, "name": p.name, "sponsor_id": s.sponsor_id,
-        "status": s.status, "rank": s.rank, "depth_stored": len(p.upline_ids), "counters": counters,
-        "scheduled": [{"effective_at": c.since.isoformat(), "status": c.status, "rank": c.rank,
-                       "sponsor_id": c.sponsor_id} for c in p.pending(now)],
+        "partner_id": p.partner_id,
+        "code": p.code,
+        "name": p.name,
+        "sponsor_id": s.sponsor_id,
+        "status": s.status,
+        "rank": s.rank,
+        "depth_stored": len(p.upline_ids),
+        "counters": counters,
+        "scheduled": [
+            {"effective_at": c.since.isoformat(), "status": c.status, "rank": c.rank, "sponsor_id": c.sponsor_id}
+            for c in p.pending(now)
+        ],
         "created_at": p.created_at.isoformat() if p.created_at else None,
     }
 
 
 # ---- chains ---------------------------------------------------------------------------------------
 
-def chain_for(uow: UnitOfWork, partner: Partner, at: datetime, active_levels: int, rules: TreeRules,
-              known: dict[str, Partner] | None = None) -> Chain:
+
+def chain_for(
+    uow: UnitOfWork,
+    partner: Partner,
+    at: datetime,
+    active_levels: int,
+    rules: TreeRules,
+    known: dict[str, Partner] | None = None,
+) -> Chain:
     """The partner and its ancestors at `at`, until `active_levels` active partners are found or the
     root: walked from each partner's own sponsor, reading in batches by the hints (one batch for a
     chain whose hints are current, from the process's recent reads where they are fresh enough),
@@ -100,8 +127,11 @@ def chain_for(uow: UnitOfWork, partner: Partner, at: datetime, active_levels: in
             return chain
         # The missing partner, and whatever the nearest one in hand says lies above it.
         last = items[chain.nodes[-1].partner_id]
-        hinted = list(last.upline_ids[last.upline_ids.index(chain.missing):]) \
-            if chain.missing in last.upline_ids else [chain.missing]
+        hinted = (
+            list(last.upline_ids[last.upline_ids.index(chain.missing) :])
+            if chain.missing in last.upline_ids
+            else [chain.missing]
+        )
         fetched = uow.partners.recent([p for p in hinted if p not in items], at, rules.cache_age)
         if chain.missing not in fetched:
             return Chain(chain.nodes)  # a sponsor that does not exist: the chain ends there
@@ -115,14 +145,15 @@ def upline(uow: UnitOfWork, partner_id: str, now: datetime, rules: TreeRules) ->
     return list(chain_for(uow, partner, now, 1 << 30, rules).nodes[1:])
 
 
-def uplines_at(uow: UnitOfWork, partners: dict[str, Partner], at: datetime, levels: int,
-               rules: TreeRules) -> dict[str, list[str]]:
+def uplines_at(
+    uow: UnitOfWork, partners: dict[str, Partner], at: datetime, levels: int, rules: TreeRules
+) -> dict[str, list[str]]:
     """For each partner, the ids of its ancestors at `at`, nearest first, `levels` deep (team volume)."""
     known = dict(partners)
     out: dict[str, list[str]] = {}
     for pid, p in partners.items():
         walked = chain_for(uow, p, at, 1 << 30, rules, known)
-        out[pid] = [n.partner_id for n in walked.nodes[1:levels + 1]]
+        out[pid] = [n.partner_id for n in walked.nodes[1 : levels + 1]]
     return out
 
 
@@ -146,6 +177,7 @@ def downline(uow: UnitOfWork, partner_id: str, level: int | None = None) -> dict
 
 # ---- scheduled changes ----------------------------------------------------------------------------
 
+
 def _record(uow: UnitOfWork, partner_id: str, make: Any, also: Iterable[TransactOp] = ()) -> tuple[Partner, Standing]:
     """Append a change made by `make(partner)` to the partner's schedule; re-read on a race."""
     for _ in range(ATTEMPTS):
@@ -160,23 +192,34 @@ def _record(uow: UnitOfWork, partner_id: str, make: Any, also: Iterable[Transact
     raise Conflict("the partner changed while recording this; try again", code="busy")
 
 
-def set_status(uow: UnitOfWork, partner_id: str, status: str, rank: str | None, now: datetime,
-               rules: TreeRules, effective_at: datetime | None = None) -> Partner:
+def set_status(
+    uow: UnitOfWork,
+    partner_id: str,
+    status: str,
+    rank: str | None,
+    now: datetime,
+    rules: TreeRules,
+    effective_at: datetime | None = None,
+) -> Partner:
     """Schedule a change of status (and optionally rank). It takes effect at `effective_at`, or as
     soon as the fence allows; nothing needs copying into the downline, since orders read each
     partner's own standing."""
     if status not in STATUSES:
         raise Unprocessable(f"status must be one of {', '.join(STATUSES)}", code="invalid_status")
-    _record(uow, partner_id, lambda p: schedule_change(p.schedule, now, rules.fence, effective_at,
-                                                       status=status, rank=rank))
+    _record(
+        uow, partner_id, lambda p: schedule_change(p.schedule, now, rules.fence, effective_at, status=status, rank=rank)
+    )
     return get(uow, partner_id)
 
 
 def set_rank(uow: UnitOfWork, partner_id: str, rank: str, now: datetime, rules: TreeRules) -> Partner:
     """A rank earned at a period's close, in effect once the fence has passed (or after a change an
     admin scheduled later than that)."""
-    _record(uow, partner_id, lambda p: schedule_change(p.schedule, now, rules.fence,
-                                                       max(now + rules.fence, p.latest.since), rank=rank))
+    _record(
+        uow,
+        partner_id,
+        lambda p: schedule_change(p.schedule, now, rules.fence, max(now + rules.fence, p.latest.since), rank=rank),
+    )
     return get(uow, partner_id)
 
 
@@ -185,8 +228,14 @@ def ancestry(uow: UnitOfWork, partner: Partner, at: datetime, rules: TreeRules) 
     return [n.partner_id for n in chain_for(uow, partner, at, 1 << 30, rules).nodes[1:]]
 
 
-def move(uow: UnitOfWork, partner_id: str, new_sponsor_code: str, now: datetime, rules: TreeRules,
-         effective_at: datetime | None = None) -> Partner:
+def move(
+    uow: UnitOfWork,
+    partner_id: str,
+    new_sponsor_code: str,
+    now: datetime,
+    rules: TreeRules,
+    effective_at: datetime | None = None,
+) -> Partner:
     """Move a partner and its whole downline under a new sponsor, from `effective_at` (or as soon as
     the fence allows). Moves take turns on the tree's counter, so two cannot make a cycle together;
     a move under oneself or one's own downline is refused with 409. The upline hints and downline
@@ -196,8 +245,9 @@ def move(uow: UnitOfWork, partner_id: str, new_sponsor_code: str, now: datetime,
         version = uow.partners.tree_version()
         moved = get(uow, partner_id)
         sponsor = _sponsor_by_code(uow, new_sponsor_code)
-        change = schedule_change(moved.schedule, now, rules.fence, effective_at, sponsor_id=sponsor.partner_id,
-                                 move=True)
+        change = schedule_change(
+            moved.schedule, now, rules.fence, effective_at, sponsor_id=sponsor.partner_id, move=True
+        )
         if would_cycle(moved.partner_id, sponsor.partner_id, ancestry(uow, sponsor, change.since, rules)):
             raise Conflict("that move would put the partner under its own downline", code="cycle")
         uow.add(uow.partners.schedule(moved, change), uow.partners.tree_moved(version))

@@ -1,4 +1,5 @@
 """Publish and list commission plan versions."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,10 +12,21 @@ from ..domain.plans import DEFAULT_MIN_PAYOUT_MINOR, Plan, validate_plan
 from ..store.uow import UnitOfWork
 
 
-def publish(uow: UnitOfWork, *, levels_bps: list[int], cap_bps: int | None,
-            rank_overrides: Mapping[str, Mapping[int, int]], holding_days: int, effective_from: datetime,
-            created_by: str, max_depth: int, now: datetime, min_payout_minor: int = DEFAULT_MIN_PAYOUT_MINOR,
-            bonus: BonusRules | None = None, renewal_months: int | None = None) -> Plan:
+def publish(
+    uow: UnitOfWork,
+    *,
+    levels_bps: list[int],
+    cap_bps: int | None,
+    rank_overrides: Mapping[str, Mapping[int, int]],
+    holding_days: int,
+    effective_from: datetime,
+    created_by: str,
+    max_depth: int,
+    now: datetime,
+    min_payout_minor: int = DEFAULT_MIN_PAYOUT_MINOR,
+    bonus: BonusRules | None = None,
+    renewal_months: int | None = None,
+) -> Plan:
     """Add the next plan version. Versions are never edited; a new one supersedes from its date.
     Publishing the plan that is already the latest version changes nothing and returns it: that is a
     retry (of a request whose answer was lost, or of a write whose reply was), not a new plan."""
@@ -22,9 +34,20 @@ def publish(uow: UnitOfWork, *, levels_bps: list[int], cap_bps: int | None,
         # Numbered after every stored version, readable or not (store/readable.py).
         versions = uow.plans.versions()
         plans = versions.items
-        plan = validate_plan(Plan(versions.stored + 1, effective_from, tuple(levels_bps), cap_bps,
-                                  {r: dict(o) for r, o in rank_overrides.items()}, holding_days,
-                                  min_payout_minor, bonus, renewal_months), max_depth)
+        plan = validate_plan(
+            Plan(
+                versions.stored + 1,
+                effective_from,
+                tuple(levels_bps),
+                cap_bps,
+                {r: dict(o) for r, o in rank_overrides.items()},
+                holding_days,
+                min_payout_minor,
+                bonus,
+                renewal_months,
+            ),
+            max_depth,
+        )
         if plans and plans[-1].version == versions.stored and replace(plans[-1], version=plan.version) == plan:
             return plans[-1]
         version, listing = uow.plans.publish(plan, created_by, now)

@@ -4,6 +4,7 @@ Called with a batch of stream records (from DynamoDB Streams in AWS, `@on_dynamo
 DynamoDB Local's stream by `make run`; from the test helpers' drain). A redelivered batch, or one that
 overlaps an earlier one, changes nothing (store/stats.py keeps a mark per ledger partition).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -7,6 +7,7 @@ functions of the payload (the order id, the provider's refund id, Stripe's cumul
 and its fingerprint is a hash of the mapped command without the event id, so a redelivery, or the
 same order in another delivery, replays the recorded result and writes nothing.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,6 +46,7 @@ IGNORED = "ignored"
 @dataclass(frozen=True)
 class ShopRules:
     """What the order services need from the settings."""
+
     pepper: str
     currencies: frozenset[str]
     rules: AttributionRules
@@ -81,9 +83,15 @@ def place_order(uow: UnitOfWork, o: ShopOrder, r: ShopRules, now: datetime) -> s
     # No customer id and no e-mail: the order is its own customer (it binds nobody else's orders).
     customer_hash = customer or o.customer_email_hash or keyed_hash(r.pepper, f"{order_id}:customer")
     cmd = OrderCommand(
-        order_id=order_id, customer_hash=customer_hash, amount_minor=check_amount(o.amount_minor),
-        currency=currency, ordered_at=o.occurred_at, fingerprint=command_fingerprint(o), click_id=o.click_id,
-        referral_code=o.referral_code, coupon_code=o.coupon_codes[0] if o.coupon_codes else None,
+        order_id=order_id,
+        customer_hash=customer_hash,
+        amount_minor=check_amount(o.amount_minor),
+        currency=currency,
+        ordered_at=o.occurred_at,
+        fingerprint=command_fingerprint(o),
+        click_id=o.click_id,
+        referral_code=o.referral_code,
+        coupon_code=o.coupon_codes[0] if o.coupon_codes else None,
         identity_hashes=tuple(h for h in (customer, o.customer_email_hash) if h),
     )
     links: list[Any] = uow.shops.links(order_id, o.provider, o.payment_intent, o.prices_include_tax)
@@ -116,9 +124,16 @@ def dispute(uow: UnitOfWork, d: ShopDispute, r: ShopRules, now: datetime) -> svc
 
 def dispute_refund(d: ShopDispute) -> ShopRefund:
     """A lost dispute Upline never saw open: a refund of what is left of the order."""
-    return ShopRefund(provider=d.provider, event_id=d.event_id, refund_id=f"{d.dispute_id}:lost",
-                      amount=RemainderRefund(), currency=d.currency, occurred_at=d.occurred_at,
-                      payment_intent=d.payment_intent, charge_id=d.charge_id)
+    return ShopRefund(
+        provider=d.provider,
+        event_id=d.event_id,
+        refund_id=f"{d.dispute_id}:lost",
+        amount=RemainderRefund(),
+        currency=d.currency,
+        occurred_at=d.occurred_at,
+        payment_intent=d.payment_intent,
+        charge_id=d.charge_id,
+    )
 
 
 def _amount(amount: Any, order: RecordedOrder, prices_include_tax: bool) -> int:
@@ -153,19 +168,33 @@ def refund(uow: UnitOfWork, f: ShopRefund, r: ShopRules, now: datetime) -> svc.O
             raise Conflict("this refund id was already used with a different body", code="idempotency_conflict")
         return svc.Outcome(recorded.result, created=False)
     if order is not None and order.dispute_open:
-        return ignored(f, f"the order's payment is under dispute ({order.dispute_open}): its commissions are held "
-                          "until the dispute closes")
+        return ignored(
+            f,
+            f"the order's payment is under dispute ({order.dispute_open}): its commissions are held "
+            "until the dispute closes",
+        )
     if order is None:
         # Not 404: a provider retries a failing delivery for hours and Shopify then drops the
         # subscription; an order Upline never recorded (placed before the integration, a test order)
         # has no commission to reverse.
         return ignored(f, f"no order {order_id} is recorded")
-    amount = _amount(f.amount, order, uow.shops.prices_include_tax(order_id)
-                     if isinstance(f.amount, GoodsRefund) and f.amount.includes_tax is None else False)
+    amount = _amount(
+        f.amount,
+        order,
+        uow.shops.prices_include_tax(order_id)
+        if isinstance(f.amount, GoodsRefund) and f.amount.includes_tax is None
+        else False,
+    )
     if amount <= 0:
         return ignored(f, "nothing of the order is left to refund for this event")
-    cmd = RefundCommand(order_id=order_id, refund_id=f.refund_id, amount_minor=amount, currency=currency,
-                        refunded_at=f.occurred_at, fingerprint=fingerprint)
+    cmd = RefundCommand(
+        order_id=order_id,
+        refund_id=f.refund_id,
+        amount_minor=amount,
+        currency=currency,
+        refunded_at=f.occurred_at,
+        fingerprint=fingerprint,
+    )
     return svc.refund_order(uow, cmd, now, r.cal)
 
 

@@ -2,6 +2,7 @@
 stream (jobs.project_figures in AWS, the follower of `make run`, the tests' drain), so each runs the
 same consumers. Each consumer takes a batch that may repeat or overlap an earlier one and changes
 nothing the second time."""
+
 from __future__ import annotations
 
 from datetime import datetime

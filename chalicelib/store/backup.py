@@ -1,5 +1,6 @@
 """Table items to and from JSON lines, in DynamoDB's own typed form (lossless: numbers stay exact
 strings, sets stay sets), written to a FileStore (S3 or a folder) with a SHA-256 per file."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,6 @@
 """A thin wrapper over the low-level DynamoDB client: item codec, batch reads, transactions,
 queries, and the translation of DynamoDB errors into domain errors."""
+
 from __future__ import annotations
 
 import random
@@ -68,7 +69,7 @@ def plain_value(value: dict[str, Any]) -> Any:
     Decimal). Strings, whole numbers, booleans, nulls, lists and maps are read directly;
     anything else goes through boto3's TypeDeserializer, with the same result."""
     if len(value) == 1:
-        (tag, raw), = value.items()
+        ((tag, raw),) = value.items()
         if tag == "S":
             return raw
         if tag == "N" and raw.isascii() and (raw.isdigit() or (raw[:1] == "-" and raw[1:].isdigit())):
@@ -102,22 +103,33 @@ class Op:
         return {"Put": {"Item": encode(with_key(key, attrs)), "ConditionExpression": "attribute_not_exists(PK)"}}
 
     @staticmethod
-    def put(key: Key, attrs: dict[str, Any], condition: str | None = None,
-            names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    def put(
+        key: Key,
+        attrs: dict[str, Any],
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         put: dict[str, Any] = {"Item": encode(with_key(key, attrs))}
         _add_condition(put, condition, names, values)
         return {"Put": put}
 
     @staticmethod
-    def update(key: Key, expression: str, names: dict[str, str] | None = None,
-               values: dict[str, Any] | None = None, condition: str | None = None) -> dict[str, Any]:
+    def update(
+        key: Key,
+        expression: str,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        condition: str | None = None,
+    ) -> dict[str, Any]:
         upd: dict[str, Any] = {"Key": key_of(key), "UpdateExpression": expression}
         _add_condition(upd, condition, names, values)
         return {"Update": upd}
 
     @staticmethod
-    def check(key: Key, condition: str, names: dict[str, str] | None = None,
-              values: dict[str, Any] | None = None) -> dict[str, Any]:
+    def check(
+        key: Key, condition: str, names: dict[str, str] | None = None, values: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         chk: dict[str, Any] = {"Key": key_of(key)}
         _add_condition(chk, condition, names, values)
         return {"ConditionCheck": chk}
@@ -127,8 +139,9 @@ class Op:
         return {"Delete": {"Key": key_of(key)}}
 
 
-def _add_condition(target: dict[str, Any], condition: str | None, names: dict[str, str] | None,
-                   values: dict[str, Any] | None) -> None:
+def _add_condition(
+    target: dict[str, Any], condition: str | None, names: dict[str, str] | None, values: dict[str, Any] | None
+) -> None:
     if condition:
         target["ConditionExpression"] = condition
     if names:
@@ -145,8 +158,14 @@ def _add_condition(target: dict[str, Any], condition: str | None, names: dict[st
 # counters only ever move inside a transaction with such a put. Transactions also carry one
 # ClientRequestToken across the retries, so DynamoDB itself recognises a replay of a write whose reply
 # was lost and answers it as a success.
-THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-             "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"}
+THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+}
 RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "None"}
 TRANSIENT = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError)
 
@@ -168,6 +187,7 @@ def check_deadline() -> None:
 class Retry:
     """Capped exponential backoff with full jitter. `sleep` and `rng` are injectable so a simulation
     can run thousands of retries deterministically and without waiting."""
+
     attempts: int = 4
     base_seconds: float = 0.02
     cap_seconds: float = 1.0
@@ -175,7 +195,7 @@ class Retry:
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempt: int) -> float:
-        return self.rng.uniform(0, min(self.cap_seconds, self.base_seconds * (2 ** attempt)))
+        return self.rng.uniform(0, min(self.cap_seconds, self.base_seconds * (2**attempt)))
 
     def run(self, call: Callable[[], Any], write: bool = False) -> Any:
         for attempt in range(self.attempts):
@@ -215,10 +235,13 @@ class Table:
         """One item, or only its `attrs` when given (a smaller reply; the read costs the same)."""
         extra: dict[str, Any] = {}
         if attrs:
-            extra = {"ProjectionExpression": ", ".join(f"#a{i}" for i in range(len(attrs))),
-                     "ExpressionAttributeNames": {f"#a{i}": a for i, a in enumerate(attrs)}}
-        resp = self.retry.run(lambda: self.client.get_item(TableName=self.name, Key=key_of(key),
-                                                           ConsistentRead=consistent, **extra))
+            extra = {
+                "ProjectionExpression": ", ".join(f"#a{i}" for i in range(len(attrs))),
+                "ExpressionAttributeNames": {f"#a{i}": a for i, a in enumerate(attrs)},
+            }
+        resp = self.retry.run(
+            lambda: self.client.get_item(TableName=self.name, Key=key_of(key), ConsistentRead=consistent, **extra)
+        )
         item = resp.get("Item")
         return decode(item) if item else None
 
@@ -228,7 +251,7 @@ class Table:
         wanted = list(dict.fromkeys(keys))
         found: dict[Key, dict[str, Any]] = {}
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            batch = [key_of(k) for k in wanted[start:start + BATCH_GET_LIMIT]]
+            batch = [key_of(k) for k in wanted[start : start + BATCH_GET_LIMIT]]
             request: dict[str, Any] | None = {self.name: {"Keys": batch, "ConsistentRead": consistent}}
             while request:
                 resp = self.retry.run(partial(self.client.batch_get_item, RequestItems=request))
@@ -241,8 +264,11 @@ class Table:
     def put_new(self, key: Key, attrs: dict[str, Any]) -> None:
         try:
             item = encode(with_key(key, attrs))
-            self.retry.run(lambda: self.client.put_item(TableName=self.name, Item=item,
-                                                        ConditionExpression="attribute_not_exists(PK)"))
+            self.retry.run(
+                lambda: self.client.put_item(
+                    TableName=self.name, Item=item, ConditionExpression="attribute_not_exists(PK)"
+                )
+            )
         except ClientError as e:
             if _code(e) == "ConditionalCheckFailedException":
                 raise AlreadyExists(f"{key[0]} already exists") from None
@@ -252,8 +278,14 @@ class Table:
         item = encode(with_key(key, attrs))
         self.retry.run(lambda: self.client.put_item(TableName=self.name, Item=item))
 
-    def update(self, key: Key, expression: str, names: dict[str, str] | None = None,
-               values: dict[str, Any] | None = None, condition: str | None = None) -> bool:
+    def update(
+        self,
+        key: Key,
+        expression: str,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        condition: str | None = None,
+    ) -> bool:
         """Returns False when the condition did not hold."""
         kwargs = Op.update(key, expression, names, values, condition)["Update"]
         try:
@@ -290,14 +322,18 @@ class Table:
                 raise AlreadyExists("already written") from None
             raise ConcurrentUpdate(f"transaction cancelled: {reasons}") from None
 
-    def count(self, pk: str, *, index: str, filter_expression: str, names: dict[str, str],
-              values: dict[str, Any]) -> int:
+    def count(
+        self, pk: str, *, index: str, filter_expression: str, names: dict[str, str], values: dict[str, Any]
+    ) -> int:
         """How many items under one index partition match a filter: DynamoDB reads them all but
         sends back only the count."""
         pk_name = schema.INDEX_KEYS[index][0]
         kwargs: dict[str, Any] = {
-            "TableName": self.name, "IndexName": index, "Select": "COUNT",
-            "KeyConditionExpression": "#pk = :pk", "FilterExpression": filter_expression,
+            "TableName": self.name,
+            "IndexName": index,
+            "Select": "COUNT",
+            "KeyConditionExpression": "#pk = :pk",
+            "FilterExpression": filter_expression,
             "ExpressionAttributeNames": {"#pk": pk_name, **names},
             "ExpressionAttributeValues": {":pk": {"S": pk}, **{k: _ser.serialize(v) for k, v in values.items()}},
         }
@@ -309,12 +345,20 @@ class Table:
                 return total
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    def query(self, pk: str, sk_prefix: str | None = None, *, index: str | None = None,
-              forward: bool = True, limit: int | None = None,
-              projection: str | tuple[str, ...] | list[str] | None = None,
-              start_key: dict[str, Any] | None = None,
-              sk_between: tuple[str, str] | None = None,
-              page_size: int | None = None, consistent: bool = False) -> Iterator[dict[str, Any]]:
+    def query(
+        self,
+        pk: str,
+        sk_prefix: str | None = None,
+        *,
+        index: str | None = None,
+        forward: bool = True,
+        limit: int | None = None,
+        projection: str | tuple[str, ...] | list[str] | None = None,
+        start_key: dict[str, Any] | None = None,
+        sk_between: tuple[str, str] | None = None,
+        page_size: int | None = None,
+        consistent: bool = False,
+    ) -> Iterator[dict[str, Any]]:
         """Items under one partition key (sort keys starting with `sk_prefix`, or between the two
         bounds of `sk_between`, inclusive), page by page, never all in memory at once. `page_size`
         bounds a page below DynamoDB's 1 MB, so a long stream holds a fixed number of items."""
@@ -360,14 +404,14 @@ class Table:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-
     # ---- typed writes (store/ops.py) ---------------------------------------------------------------
     def _request(self, op: ops.TransactOp) -> tuple[str, dict[str, Any]]:
         """(the TransactWriteItems action name, its request) for one typed operation."""
         expr = Expression(attribute_value)
         if isinstance(op, ops.Put):
-            return "Put", expr.apply({"TableName": self.name, "Item": encode(with_key(op.key, dict(op.attrs)))},
-                                     op.when)
+            return "Put", expr.apply(
+                {"TableName": self.name, "Item": encode(with_key(op.key, dict(op.attrs)))}, op.when
+            )
         if isinstance(op, ops.Update):
             request = {"TableName": self.name, "Key": key_of(op.key), "UpdateExpression": expr.update(op)}
             return "Update", expr.apply(request, op.when)
@@ -380,8 +424,9 @@ class Table:
     def write(self, op: ops.Write) -> bool:
         """One write on its own. False when its condition did not hold (nothing was written)."""
         action, request = self._request(op)
-        call = {"Put": self.client.put_item, "Update": self.client.update_item,
-                "Delete": self.client.delete_item}[action]
+        call = {"Put": self.client.put_item, "Update": self.client.update_item, "Delete": self.client.delete_item}[
+            action
+        ]
         try:
             self.retry.run(lambda: call(**request), write=True)
             return True
@@ -401,14 +446,18 @@ class Table:
         items = [dict([self._request(op)]) for op in operations]
         token = token or uuid.uuid4().hex
         try:
-            self.retry.run(lambda: self.client.transact_write_items(TransactItems=items, ClientRequestToken=token),
-                           write=True)
+            self.retry.run(
+                lambda: self.client.transact_write_items(TransactItems=items, ClientRequestToken=token), write=True
+            )
         except ClientError as e:
             if _code(e) != "TransactionCanceledException":
                 raise
             reasons = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
-            raise ops.Cancelled([i for i, r in enumerate(reasons) if r == "ConditionalCheckFailed"],
-                                conflict="TransactionConflict" in reasons, reasons=reasons) from None
+            raise ops.Cancelled(
+                [i for i, r in enumerate(reasons) if r == "ConditionalCheckFailed"],
+                conflict="TransactionConflict" in reasons,
+                reasons=reasons,
+            ) from None
 
     def count_where(self, pk: str, where: ops.Cond, *, index: str) -> int:
         """How many items under one index partition satisfy `where`: DynamoDB reads them all but
@@ -417,10 +466,13 @@ class Table:
         expr = Expression(attribute_value)
         filter_expression = expr.condition(where)
         kwargs: dict[str, Any] = {
-            "TableName": self.name, "IndexName": index, "Select": "COUNT",
+            "TableName": self.name,
+            "IndexName": index,
+            "Select": "COUNT",
             "KeyConditionExpression": f"{expr.name(pk_name)} = {expr.value(pk)}",
             "FilterExpression": filter_expression,
-            "ExpressionAttributeNames": expr.names, "ExpressionAttributeValues": expr.values,
+            "ExpressionAttributeNames": expr.names,
+            "ExpressionAttributeValues": expr.values,
         }
         total = 0
         while True:
@@ -444,7 +496,7 @@ class Table:
     def put_wire(self, items: list[dict[str, Any]]) -> None:
         """Put items in wire form, 25 per BatchWriteItem, until none is left unprocessed."""
         for start in range(0, len(items), 25):
-            puts = [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]
+            puts = [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
             request: dict[str, Any] | None = {self.name: puts}
             while request:
                 resp = self.retry.run(partial(self.client.batch_write_item, RequestItems=request))

@@ -1,4 +1,5 @@
 """Typed conditions and updates (store/ops.py) as DynamoDB expressions with placeholders."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -57,8 +58,10 @@ class Expression:
     def update(self, u: ops.Update) -> str:
         sets = [f"{self.name(p)} = {self.value(v)}" for p, v in u.set.items()]
         sets += [f"{(n := self.name(p))} = if_not_exists({n}, {self.value(v)})" for p, v in u.set_if_absent.items()]
-        sets += [f"{(n := self.name(p))} = list_append(if_not_exists({n}, {self.value([])}), {self.value(list(v))})"
-                 for p, v in u.append.items()]
+        sets += [
+            f"{(n := self.name(p))} = list_append(if_not_exists({n}, {self.value([])}), {self.value(list(v))})"
+            for p, v in u.append.items()
+        ]
         adds = [f"{self.name(p)} {self.value(v)}" for p, v in u.add.items()]
         removes = [self.name(p) for p in u.remove]
         parts = []

@@ -1,4 +1,5 @@
 """Where export files live: S3 (server-side encrypted) in AWS, a local folder for `make run`."""
+
 from __future__ import annotations
 
 import contextlib
@@ -25,8 +26,9 @@ class S3Files:
 
     def put(self, key: str, source: IO[bytes], content_type: str) -> None:
         source.seek(0)
-        self.client.upload_fileobj(source, self.bucket, key, ExtraArgs={
-            "ContentType": content_type, "ServerSideEncryption": "AES256"})
+        self.client.upload_fileobj(
+            source, self.bucket, key, ExtraArgs={"ContentType": content_type, "ServerSideEncryption": "AES256"}
+        )
 
     def get(self, key: str) -> bytes:
         try:
@@ -36,8 +38,9 @@ class S3Files:
 
     def url(self, key: str, seconds: int) -> str | None:
         """A short-lived presigned download link."""
-        return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                  ExpiresIn=seconds)
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
+        )
 
 
 class FolderFiles:

@@ -1,4 +1,5 @@
 """How times are written in items: fixed-width UTC, so they sort as strings."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

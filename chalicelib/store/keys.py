@@ -1,4 +1,5 @@
 """Every PK/SK in the table is built here, and only here."""
+
 from __future__ import annotations
 
 Key = tuple[str, str]
@@ -64,7 +65,6 @@ def dispute(order_id: str, dispute_id: str) -> Key:
 
 def refund(order_id: str, refund_id: str) -> Key:
     return (f"ORDER#{order_id}", f"REFUND#{refund_id}")
-
 
 
 def shop_order(order_id: str) -> Key:
@@ -200,6 +200,7 @@ def sales_index(period_id: str, shard: int, sub: int) -> str:
 def volume_index(period_id: str, shard: int) -> str:
     return f"VOLUME#{period_id}#{shard:03d}"
 
+
 # ---- members (issue 4): profiles, invite codes, rewards, ledger, coupons, outbox -----------------
 # Everything a member owns shares its partition, so one Query reads a member's whole state.
 MEMBER_PROFILE = "PROFILE"
@@ -271,6 +272,7 @@ def members_index(sub: int) -> str:
     """GSI1: every member, spread over MEMBER_SUBS partitions (MEMBERS_INDEX: as older releases wrote)."""
     return f"{MEMBERS_INDEX}#{sub:02d}"
 
+
 # ---- security (issue 9): abuse counters, identities, fraud holds, audit ---------------------
 HOLD_MARKER = "HOLD"  # settles_in of a held entry (domain.ledger.HOLD): no settlement period queries it
 AUDIT_PREFIX = "AUDIT#"
@@ -300,6 +302,7 @@ def holds_index(sub: int) -> str:
 def audit(day: str, at_and_id: str) -> Key:
     """Append-only audit records, one partition per UTC day (`AUDIT#` is what backups look for)."""
     return (f"{AUDIT_PREFIX}{day}", at_and_id)
+
 
 # ---- outbound webhooks (issue 14) -----------------------------------------------------------------
 WEBHOOK_ENDPOINTS_INDEX = "WEBHOOK_ENDPOINTS"

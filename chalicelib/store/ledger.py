@@ -8,6 +8,7 @@ partition entries sort by time, so a partner's ledger is a merge of thirty-two t
 The settlement index (GSI2) is spread the same way: `SETTLE#{period}#{partner shard}#{sub}`, sorted
 by partner, and a settlement shard merges its thirty-two sub-partitions partner by partner.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -38,11 +39,21 @@ def entry_key(e: Entry) -> keys.Key:
 def entry_item(e: Entry) -> dict[str, Any]:
     sub = sub_of(e.order_id)
     return {
-        "entry_id": e.entry_id, "kind": e.kind, "partner_id": e.partner_id, "order_id": e.order_id,
-        "level": e.level, "amount_minor": e.amount_minor, "currency": e.currency,
-        "plan_version": e.plan_version, "rate_bps": e.rate_bps, "occurred_at": iso(e.occurred_at),
-        "payable_at": iso(e.payable_at), "reverses": e.reverses, "refund_id": e.refund_id,
-        "period": e.period, "settles_in": e.settles_in,
+        "entry_id": e.entry_id,
+        "kind": e.kind,
+        "partner_id": e.partner_id,
+        "order_id": e.order_id,
+        "level": e.level,
+        "amount_minor": e.amount_minor,
+        "currency": e.currency,
+        "plan_version": e.plan_version,
+        "rate_bps": e.rate_bps,
+        "occurred_at": iso(e.occurred_at),
+        "payable_at": iso(e.payable_at),
+        "reverses": e.reverses,
+        "refund_id": e.refund_id,
+        "period": e.period,
+        "settles_in": e.settles_in,
         "trace": json.dumps(e.trace, sort_keys=True) if e.trace is not None else None,
         schema.GSI2PK: keys.settle_index(e.settles_in, shard_of(e.partner_id, keys.SHARDS), sub),
         schema.GSI2SK: f"{e.partner_id}#{e.entry_id}",
@@ -51,12 +62,21 @@ def entry_item(e: Entry) -> dict[str, Any]:
 
 def entry_from(item: dict[str, Any]) -> Entry:
     return Entry(
-        entry_id=item["entry_id"], kind=item["kind"], partner_id=item["partner_id"], order_id=item["order_id"],
-        level=item["level"], amount_minor=item["amount_minor"], currency=item["currency"],
-        plan_version=item["plan_version"], rate_bps=item["rate_bps"],
-        occurred_at=parse_iso(item["occurred_at"]), payable_at=parse_iso(item["payable_at"]),
-        reverses=item.get("reverses"), refund_id=item.get("refund_id"),
-        period=item.get("period", ""), settles_in=item.get("settles_in", ""),
+        entry_id=item["entry_id"],
+        kind=item["kind"],
+        partner_id=item["partner_id"],
+        order_id=item["order_id"],
+        level=item["level"],
+        amount_minor=item["amount_minor"],
+        currency=item["currency"],
+        plan_version=item["plan_version"],
+        rate_bps=item["rate_bps"],
+        occurred_at=parse_iso(item["occurred_at"]),
+        payable_at=parse_iso(item["payable_at"]),
+        reverses=item.get("reverses"),
+        refund_id=item.get("refund_id"),
+        period=item.get("period", ""),
+        settles_in=item.get("settles_in", ""),
         trace=json.loads(item["trace"]) if item.get("trace") else None,
     )
 
@@ -78,31 +98,51 @@ class LedgerRepo:
         """An entry, written once (a retry finds it there)."""
         return put_new(entry_key(e), entry_item(e))
 
-    def sale(self, partner_id: str, order_id: str, what: str, at: datetime, period: str, currency: str,
-             amount_minor: int, counts_order: bool) -> Put:
+    def sale(
+        self,
+        partner_id: str,
+        order_id: str,
+        what: str,
+        at: datetime,
+        period: str,
+        currency: str,
+        amount_minor: int,
+        counts_order: bool,
+    ) -> Put:
         """A sale posting in the partner's ledger partition: what counts an order (refund: negative,
         release) towards the partner's volume in `period` — read by settlement (GSI2
         `SALES#{period}#...`, exact) and by the stats projection (store/stats.py)."""
         sub = sub_of(order_id)
-        return put_new(keys.ledger_entry(partner_id, sub, f"{iso(at)}#{order_id}#{what}#{SALE}"), {
-            "sale_partner": partner_id, "sale_minor": amount_minor, "sale_currency": currency,
-            "sale_period": period, "order_id": order_id, "counts_order": counts_order, "at": iso(at),
-            schema.GSI2PK: keys.sales_index(period, shard_of(partner_id, keys.SHARDS), sub),
-            schema.GSI2SK: f"{partner_id}#{order_id}#{what}",
-        })
+        return put_new(
+            keys.ledger_entry(partner_id, sub, f"{iso(at)}#{order_id}#{what}#{SALE}"),
+            {
+                "sale_partner": partner_id,
+                "sale_minor": amount_minor,
+                "sale_currency": currency,
+                "sale_period": period,
+                "order_id": order_id,
+                "counts_order": counts_order,
+                "at": iso(at),
+                schema.GSI2PK: keys.sales_index(period, shard_of(partner_id, keys.SHARDS), sub),
+                schema.GSI2SK: f"{partner_id}#{order_id}#{what}",
+            },
+        )
 
-    def of_partner(self, partner_id: str, start: datetime | None = None,
-                   end: datetime | None = None) -> Iterator[Entry]:
+    def of_partner(
+        self, partner_id: str, start: datetime | None = None, end: datetime | None = None
+    ) -> Iterator[Entry]:
         """A partner's entries (those that occurred in [start, end) when given), oldest first, streamed."""
         between = None
         if start is not None or end is not None:
             lo = iso(start) if start is not None else ""
             hi = (iso(end - timedelta(microseconds=1)) if end is not None else "9999") + "~"
             between = (lo, hi)
-        streams = [self.table.query(keys.ledger_pk(partner_id, sub), sk_between=between,
-                                    page_size=500) if between else
-                   self.table.query(keys.ledger_pk(partner_id, sub), page_size=500)
-                   for sub in range(SUBS)]
+        streams = [
+            self.table.query(keys.ledger_pk(partner_id, sub), sk_between=between, page_size=500)
+            if between
+            else self.table.query(keys.ledger_pk(partner_id, sub), page_size=500)
+            for sub in range(SUBS)
+        ]
         for item in merged(streams, key=schema.SK):
             if is_entry(item):
                 yield entry_from(item)
@@ -119,15 +159,23 @@ class LedgerRepo:
     def to_settle(self, period: str, shard: int, projection: list[str] | None = None) -> Iterator[dict[str, Any]]:
         """The items a period's settlement pays in one shard, merged from its sub-partitions, ordered
         by partner then entry id, page by page (memory stays flat however long the stream)."""
-        streams = [self.table.query(keys.settle_index(period, shard, sub), index=schema.GSI2, page_size=500,
-                                    projection=[*projection, schema.GSI2SK] if projection else None)
-                   for sub in range(SUBS)]
+        streams = [
+            self.table.query(
+                keys.settle_index(period, shard, sub),
+                index=schema.GSI2,
+                page_size=500,
+                projection=[*projection, schema.GSI2SK] if projection else None,
+            )
+            for sub in range(SUBS)
+        ]
         return merged(streams, key=schema.GSI2SK)
 
     def of_line(self, period: str, partner_id: str) -> Iterator[Entry]:
         """The entries one partner's lines in a period settled, in entry id order."""
         shard = shard_of(partner_id, keys.SHARDS)
-        streams = [self.table.query(keys.settle_index(period, shard, sub), f"{partner_id}#", index=schema.GSI2)
-                   for sub in range(SUBS)]
+        streams = [
+            self.table.query(keys.settle_index(period, shard, sub), f"{partner_id}#", index=schema.GSI2)
+            for sub in range(SUBS)
+        ]
         for item in merged(streams, key=schema.GSI2SK):
             yield entry_from(item)

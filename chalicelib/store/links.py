@@ -1,4 +1,5 @@
 """Codes (partner codes and link codes share one namespace), links and clicks."""
+
 from __future__ import annotations
 
 import heapq
@@ -35,8 +36,9 @@ class ClickView:
 
 
 def code_from(item: dict[str, Any]) -> CodeRef:
-    return CodeRef(item["code"], item["kind"], item["partner_id"], item.get("destination"),
-                   tuple(item.get("upline") or ()))
+    return CodeRef(
+        item["code"], item["kind"], item["partner_id"], item.get("destination"), tuple(item.get("upline") or ())
+    )
 
 
 class LinkRepo:
@@ -65,11 +67,19 @@ class LinkRepo:
         self._codes.put(ref.code.upper(), ref)
 
     def new(self, ref: CodeRef, now: datetime) -> Put:
-        return put_new(keys.code(ref.code), {
-            "code": ref.code, "kind": ref.kind, "partner_id": ref.partner_id, "destination": ref.destination,
-            "created_at": iso(now), "upline": list(ref.upline_hint),
-            schema.GSI1PK: keys.partner_links_index(ref.partner_id), schema.GSI1SK: f"{iso(now)}#{ref.code}",
-        })
+        return put_new(
+            keys.code(ref.code),
+            {
+                "code": ref.code,
+                "kind": ref.kind,
+                "partner_id": ref.partner_id,
+                "destination": ref.destination,
+                "created_at": iso(now),
+                "upline": list(ref.upline_hint),
+                schema.GSI1PK: keys.partner_links_index(ref.partner_id),
+                schema.GSI1SK: f"{iso(now)}#{ref.code}",
+            },
+        )
 
     def counted(self, partner_id: str, total: int) -> Update:
         """One more link of the partner's, unless it has `total` already (with the link, in one
@@ -80,36 +90,64 @@ class LinkRepo:
         item = self.table.get(keys.link_count(partner_id))
         return int(item["links"]) if item else 0
 
-    def new_partner_code(self, partner_id: str, code: str, created_at: datetime,
-                         upline_hint: tuple[str, ...] = ()) -> Put:
-        return put_new(keys.code(code), {"code": code, "kind": "partner", "partner_id": partner_id,
-                                         "created_at": iso(created_at), "upline": list(upline_hint)})
+    def new_partner_code(
+        self, partner_id: str, code: str, created_at: datetime, upline_hint: tuple[str, ...] = ()
+    ) -> Put:
+        return put_new(
+            keys.code(code),
+            {
+                "code": code,
+                "kind": "partner",
+                "partner_id": partner_id,
+                "created_at": iso(created_at),
+                "upline": list(upline_hint),
+            },
+        )
 
     def of_partner(self, partner_id: str, limit: int = 100) -> list[LinkView]:
-        return [LinkView(i["code"], i.get("destination"), i["created_at"])
-                for i in self.table.query(keys.partner_links_index(partner_id), index=schema.GSI1, forward=False,
-                                          limit=limit)]
+        return [
+            LinkView(i["code"], i.get("destination"), i["created_at"])
+            for i in self.table.query(
+                keys.partner_links_index(partner_id), index=schema.GSI1, forward=False, limit=limit
+            )
+        ]
 
     # ---- clicks ----------------------------------------------------------------------------
-    def click(self, click_id: str, ref: CodeRef, ip_hash: str, ua_hash: str, now: datetime, ttl: timedelta,
-              limit: int | None = None) -> Update:
+    def click(
+        self,
+        click_id: str,
+        ref: CodeRef,
+        ip_hash: str,
+        ua_hash: str,
+        now: datetime,
+        ttl: timedelta,
+        limit: int | None = None,
+    ) -> Update:
         """The click as ONE conditional update that also counts it. `click_id` is derived from
         (visitor, link, window), so a repeat within the window lands on the same item: it is
         de-duplicated (the first click's time and id stay) and counted; once `limit` hits are counted
         the condition fails and nothing is written."""
-        first = {"click_id": click_id, "code": ref.code, "partner_id": ref.partner_id, "clicked_at": iso(now),
-                 "ip_hash": ip_hash, "ua_hash": ua_hash, schema.TTL_ATTRIBUTE: epoch(now + ttl),
-                 schema.GSI1PK: keys.partner_clicks_index(ref.partner_id, shard_of(click_id, CLICK_SUBS)),
-                 schema.GSI1SK: f"{iso(now)}#{click_id}"}
+        first = {
+            "click_id": click_id,
+            "code": ref.code,
+            "partner_id": ref.partner_id,
+            "clicked_at": iso(now),
+            "ip_hash": ip_hash,
+            "ua_hash": ua_hash,
+            schema.TTL_ATTRIBUTE: epoch(now + ttl),
+            schema.GSI1PK: keys.partner_clicks_index(ref.partner_id, shard_of(click_id, CLICK_SUBS)),
+            schema.GSI1SK: f"{iso(now)}#{click_id}",
+        }
         when = (Absent("hits") | lt("hits", limit)) if limit is not None else None
-        return Update(keys.click(click_id), set={"last_at": iso(now)}, set_if_absent=first, add={"hits": 1},
-                      when=when)
+        return Update(keys.click(click_id), set={"last_at": iso(now)}, set_if_absent=first, add={"hits": 1}, when=when)
 
     def _clicks(self, partner_id: str, **kw: Any) -> Iterator[dict[str, Any]]:
         """A partner's clicks from every partition of its click index, merged by time."""
         forward = kw.get("forward", True)
-        streams = [self.table.query(keys.partner_clicks_index(partner_id, sub), index=schema.GSI1, **kw)
-                   for sub in range(CLICK_SUBS)]
+        streams = [
+            self.table.query(keys.partner_clicks_index(partner_id, sub), index=schema.GSI1, **kw)
+            for sub in range(CLICK_SUBS)
+        ]
         return heapq.merge(*streams, key=lambda i: i[schema.GSI1SK], reverse=not forward)
 
     def click_count(self, partner_id: str, start: datetime, end: datetime) -> int:
@@ -119,5 +157,7 @@ class LinkRepo:
 
     def clicks_of(self, partner_id: str, limit: int = 100) -> list[ClickView]:
         """The partner's latest clicks, newest first."""
-        return [ClickView(i["click_id"], i["code"], i["clicked_at"])
-                for i in itertools.islice(self._clicks(partner_id, forward=False, limit=limit), limit)]
+        return [
+            ClickView(i["click_id"], i["code"], i["clicked_at"])
+            for i in itertools.islice(self._clicks(partner_id, forward=False, limit=limit), limit)
+        ]

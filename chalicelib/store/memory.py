@@ -8,6 +8,7 @@ Local, so a service test on the twin means what it would mean on DynamoDB. Not m
 consistency (everything reads its own writes), capacity, and conflicts between concurrent
 transactions (bench/ has an emulation of those).
 """
+
 from __future__ import annotations
 
 import copy
@@ -102,8 +103,13 @@ def holds(cond: ops.Cond | None, item: dict[str, Any] | None) -> bool:
             return False
         if _kind(have) not in ("N", "S", "B"):
             return cond.op == "=" and have == cond.value
-        return {"=": have == cond.value, "<": have < cond.value, "<=": have <= cond.value,
-                ">": have > cond.value, ">=": have >= cond.value}[cond.op]
+        return {
+            "=": have == cond.value,
+            "<": have < cond.value,
+            "<=": have <= cond.value,
+            ">": have > cond.value,
+            ">=": have >= cond.value,
+        }[cond.op]
     if isinstance(cond, ops.In):
         have = _get(item, cond.attr)
         return have is not _MISSING and any(_kind(have) == _kind(v) and have == v for v in cond.values)
@@ -225,17 +231,26 @@ class MemoryTable:
 
     def batch_get(self, keys: Iterable[Key], consistent: bool = True) -> dict[Key, dict[str, Any]]:
         with self._lock:
-            return {k: copy.deepcopy(self._items[k]) for k in dict.fromkeys(tuple(k) for k in keys)
-                    if k in self._items}
+            return {k: copy.deepcopy(self._items[k]) for k in dict.fromkeys(tuple(k) for k in keys) if k in self._items}
 
-    def query(self, pk: str, sk_prefix: str | None = None, *, index: str | None = None, forward: bool = True,
-              limit: int | None = None, projection: str | tuple[str, ...] | list[str] | None = None,
-              start_key: dict[str, Any] | None = None, sk_between: tuple[str, str] | None = None,
-              page_size: int | None = None, consistent: bool = False) -> Iterator[dict[str, Any]]:
+    def query(
+        self,
+        pk: str,
+        sk_prefix: str | None = None,
+        *,
+        index: str | None = None,
+        forward: bool = True,
+        limit: int | None = None,
+        projection: str | tuple[str, ...] | list[str] | None = None,
+        start_key: dict[str, Any] | None = None,
+        sk_between: tuple[str, str] | None = None,
+        page_size: int | None = None,
+        consistent: bool = False,
+    ) -> Iterator[dict[str, Any]]:
         with self._lock:
             part = list(self._parts[index].get(pk, []))
             found = []
-            for sk, key in (part if forward else reversed(part)):
+            for sk, key in part if forward else reversed(part):
                 if sk_prefix and not sk.startswith(sk_prefix):
                     continue
                 if sk_between and not sk_between[0] <= sk <= sk_between[1]:
@@ -281,8 +296,10 @@ class MemoryTable:
         with self._lock:
             failed = [i for i, op in enumerate(operations) if not holds(op.when, self._items.get(op.key))]
             if failed:
-                raise ops.Cancelled(failed, reasons=["ConditionalCheckFailed" if i in failed else "None"
-                                                     for i in range(len(operations))])
+                raise ops.Cancelled(
+                    failed,
+                    reasons=["ConditionalCheckFailed" if i in failed else "None" for i in range(len(operations))],
+                )
             states = [(op.key, self._new_state(op)) for op in operations if not isinstance(op, ops.Check)]
             for key, state in states:
                 self._store(key, state)

@@ -8,6 +8,7 @@ string, both backends honour exactly the same conditions, and the contract tests
 
 Attribute paths are names, optionally with list indexes and nested names (`upline[2].st`).
 """
+
 from __future__ import annotations
 
 import re
@@ -36,6 +37,7 @@ def path_parts(path: str) -> tuple[str | int, ...]:
 
 # ---- conditions -----------------------------------------------------------------------------------
 
+
 class Cond:
     """A condition on one item. Combine with `&` and `|`."""
 
@@ -49,12 +51,14 @@ class Cond:
 @dataclass(frozen=True)
 class Absent(Cond):
     """The attribute (default: the item itself) does not exist."""
+
     attr: str | None = None
 
 
 @dataclass(frozen=True)
 class Present(Cond):
     """The attribute (default: the item itself) exists."""
+
     attr: str | None = None
 
 
@@ -64,6 +68,7 @@ COMPARISONS = ("=", "<", "<=", ">", ">=")
 @dataclass(frozen=True)
 class Compare(Cond):
     """`attr op value`; false when the attribute is missing or of another type."""
+
     attr: str
     op: str
     value: Any
@@ -82,6 +87,7 @@ class In(Cond):
 @dataclass(frozen=True)
 class SizeIs(Cond):
     """The list, map, set or string at `attr` has exactly `size` elements."""
+
     attr: str
     size: int
 
@@ -126,9 +132,11 @@ ITEM_PRESENT = Present()
 
 # ---- writes ---------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Put:
     """Write the whole item. `when` None: unconditionally."""
+
     key: Key
     attrs: Mapping[str, Any]
     when: Cond | None = None
@@ -147,6 +155,7 @@ class Update:
     `add`: path -> number to add (a missing attribute counts as 0) or set of strings to union;
     `append`: path -> list to append (a missing attribute counts as []); `remove`: paths to delete.
     """
+
     key: Key
     set: Mapping[str, Any] = field(default_factory=dict)
     set_if_absent: Mapping[str, Any] = field(default_factory=dict)
@@ -165,6 +174,7 @@ class Delete:
 @dataclass(frozen=True)
 class Check:
     """A condition on an item that a transaction needs to hold, writing nothing."""
+
     key: Key
     when: Cond
 

@@ -1,5 +1,6 @@
 """Partners and the tree: profiles with their schedule of standings and their upline hint, downline
 edges, the identities a partner registered (fraud checks), and the tree's move counter."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -23,6 +24,7 @@ PARTNER_CACHE_SIZE = 20_000  # ~2 KB each: ~40 MB at most
 @dataclass(frozen=True)
 class Edge:
     """One descendant of a partner, `level` levels below it (as the hints last placed it)."""
+
     partner_id: str
     code: str
     name: str
@@ -39,13 +41,23 @@ def partner_from(item: dict[str, Any]) -> Partner:
         schedule = tuple(Standing(parse_iso(s["at"]), s["st"], s["rk"], s.get("sp")) for s in item["schedule"])
     else:  # written before standings were scheduled: one standing, from enrolment
         since = created_at or datetime(2000, 1, 1, tzinfo=UTC)
-        schedule = (Standing(since, item.get("status", ACTIVE), item.get("rank", DEFAULT_RANK),
-                             item.get("sponsor_id")),)
+        schedule = (
+            Standing(since, item.get("status", ACTIVE), item.get("rank", DEFAULT_RANK), item.get("sponsor_id")),
+        )
     upline = tuple(u["id"] if isinstance(u, dict) else u for u in item.get("upline", []))
-    counters = {k: v for k, v in item.items()
-                if k.startswith(("credited_", "reversed_", "sales_")) or k == "attributed_orders"}
-    return Partner(item["partner_id"], item["code"], item.get("name", ""), schedule, upline,
-                   item.get("customer_hash"), created_at, counters)
+    counters = {
+        k: v for k, v in item.items() if k.startswith(("credited_", "reversed_", "sales_")) or k == "attributed_orders"
+    }
+    return Partner(
+        item["partner_id"],
+        item["code"],
+        item.get("name", ""),
+        schedule,
+        upline,
+        item.get("customer_hash"),
+        created_at,
+        counters,
+    )
 
 
 def _edge_from(item: dict[str, Any]) -> Edge:
@@ -79,8 +91,9 @@ class PartnerRepo:
         from this process's cache when it has them, the rest in one batch read."""
         return self.recent_with(partner_ids, now, max_age, Reads((), lambda found: None))[0]
 
-    def recent_with(self, partner_ids: Iterable[str], now: datetime, max_age: timedelta,
-                    also: Reads[T]) -> tuple[dict[str, Partner], T]:
+    def recent_with(
+        self, partner_ids: Iterable[str], now: datetime, max_age: timedelta, also: Reads[T]
+    ) -> tuple[dict[str, Partner], T]:
         """`recent`, with what `also` asks for read in the same batch."""
         wanted = list(dict.fromkeys(partner_ids))
         out: dict[str, Partner] = {}
@@ -91,8 +104,7 @@ class PartnerRepo:
                 out[pid] = hit[0]
             else:
                 missing.append(pid)
-        found = self.table.batch_get([*(keys.partner(p) for p in missing), *also.keys]) \
-            if missing or also.keys else {}
+        found = self.table.batch_get([*(keys.partner(p) for p in missing), *also.keys]) if missing or also.keys else {}
         for pid in missing:
             item = found.get(keys.partner(pid))
             if item is not None:
@@ -125,18 +137,30 @@ class PartnerRepo:
     def new(self, p: Partner, fingerprint: str) -> Put:
         """The partner's profile: the claim of an enrolment."""
         assert p.created_at is not None
-        return put_new(keys.partner(p.partner_id), {
-            "partner_id": p.partner_id, "code": p.code, "name": p.name, "customer_hash": p.customer_hash,
-            "schedule": [standing_item(s) for s in p.schedule], "upline": list(p.upline_ids),
-            "created_at": iso(p.created_at), "fingerprint": fingerprint,
-            schema.GSI1PK: keys.PARTNERS_INDEX, schema.GSI1SK: f"{iso(p.created_at)}#{p.partner_id}",
-        })
+        return put_new(
+            keys.partner(p.partner_id),
+            {
+                "partner_id": p.partner_id,
+                "code": p.code,
+                "name": p.name,
+                "customer_hash": p.customer_hash,
+                "schedule": [standing_item(s) for s in p.schedule],
+                "upline": list(p.upline_ids),
+                "created_at": iso(p.created_at),
+                "fingerprint": fingerprint,
+                schema.GSI1PK: keys.PARTNERS_INDEX,
+                schema.GSI1SK: f"{iso(p.created_at)}#{p.partner_id}",
+            },
+        )
 
-    def edges(self, partner_id: str, code: str, name: str, ancestor_ids: Iterable[str],
-              start_level: int) -> list[Put]:
-        return [Put(keys.downline_edge(a, level, partner_id),
-                    {"partner_id": partner_id, "code": code, "name": name, "level": level})
-                for level, a in enumerate(ancestor_ids, start=start_level)]
+    def edges(self, partner_id: str, code: str, name: str, ancestor_ids: Iterable[str], start_level: int) -> list[Put]:
+        return [
+            Put(
+                keys.downline_edge(a, level, partner_id),
+                {"partner_id": partner_id, "code": code, "name": name, "level": level},
+            )
+            for level, a in enumerate(ancestor_ids, start=start_level)
+        ]
 
     def identities(self, partner_id: str, hashes: Iterable[str]) -> list[Put]:
         """The partner's hashed email, phone, payment fingerprint and customer id -> the partner."""
@@ -145,9 +169,11 @@ class PartnerRepo:
     def schedule(self, p: Partner, change: Standing) -> Update:
         """Record a change of standing, only onto the schedule as it was read: two changes racing
         take turns (the loser reads again)."""
-        return Update(keys.partner(p.partner_id),
-                      set={"schedule": [standing_item(s) for s in (*p.schedule, change)]},
-                      when=_schedule_unchanged(p))
+        return Update(
+            keys.partner(p.partner_id),
+            set={"schedule": [standing_item(s) for s in (*p.schedule, change)]},
+            when=_schedule_unchanged(p),
+        )
 
     def rehint(self, p: Partner, new_upline: tuple[str, ...], keep_levels: int) -> list[ops.TransactOp]:
         """Replace the upline hint of `p` above its first `keep_levels` ancestors, with its downline
@@ -165,5 +191,4 @@ class PartnerRepo:
 
     def tree_moved(self, version: int) -> Update:
         """Moves take turns: each checks for cycles on the tree as of one version and moves it on."""
-        return Update(keys.tree(), add={"version": 1},
-                      when=ops.Absent("version") | eq("version", version))
+        return Update(keys.tree(), add={"version": 1}, when=ops.Absent("version") | eq("version", version))

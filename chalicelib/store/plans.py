@@ -1,4 +1,5 @@
 """Commission plan versions: appended, never edited."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,12 @@ from .readable import Versions, read_versions
 
 def plan_item(p: Plan) -> dict[str, Any]:
     return {
-        "version": p.version, "effective_from": iso(p.effective_from), "levels_bps": list(p.levels_bps),
-        "cap_bps": p.cap_bps, "holding_days": p.holding_days, "min_payout_minor": p.min_payout_minor,
+        "version": p.version,
+        "effective_from": iso(p.effective_from),
+        "levels_bps": list(p.levels_bps),
+        "cap_bps": p.cap_bps,
+        "holding_days": p.holding_days,
+        "min_payout_minor": p.min_payout_minor,
         "rank_overrides": {r: {str(lvl): bps for lvl, bps in o.items()} for r, o in p.rank_overrides.items()},
         "bonus": json.dumps(bonus_rules_dict(p.bonus), sort_keys=True) if p.bonus else None,
         "renewal_months": p.renewal_months,
@@ -25,40 +30,51 @@ def plan_item(p: Plan) -> dict[str, Any]:
 
 def bonus_rules_dict(b: BonusRules) -> dict[str, Any]:
     return {
-        "currency": b.currency, "basis": b.basis, "team_levels": b.team_levels,
-        "ladder": [{"threshold_minor": t.threshold_minor, "flat_minor": t.flat_minor, "rate_bps": t.rate_bps}
-                   for t in b.ladder],
-        "overachievement_bps": b.overachievement_bps, "overachievement_cap_minor": b.overachievement_cap_minor,
+        "currency": b.currency,
+        "basis": b.basis,
+        "team_levels": b.team_levels,
+        "ladder": [
+            {"threshold_minor": t.threshold_minor, "flat_minor": t.flat_minor, "rate_bps": t.rate_bps} for t in b.ladder
+        ],
+        "overachievement_bps": b.overachievement_bps,
+        "overachievement_cap_minor": b.overachievement_cap_minor,
         "default_targets": dict(b.default_targets),
-        "ranks": [{"rank": r.rank, "min_personal_minor": r.min_personal_minor, "min_team_minor": r.min_team_minor}
-                  for r in b.ranks],
+        "ranks": [
+            {"rank": r.rank, "min_personal_minor": r.min_personal_minor, "min_team_minor": r.min_team_minor}
+            for r in b.ranks
+        ],
     }
 
 
 def bonus_rules_from(d: dict[str, Any]) -> BonusRules:
     return BonusRules(
-        currency=d["currency"], basis=d.get("basis", "personal"), team_levels=d.get("team_levels", 0),
+        currency=d["currency"],
+        basis=d.get("basis", "personal"),
+        team_levels=d.get("team_levels", 0),
         ladder=tuple(Tier(t["threshold_minor"], t.get("flat_minor"), t.get("rate_bps")) for t in d.get("ladder", [])),
         overachievement_bps=d.get("overachievement_bps", 0),
         overachievement_cap_minor=d.get("overachievement_cap_minor"),
         default_targets=dict(d.get("default_targets", {})),
-        ranks=tuple(RankRule(r["rank"], r.get("min_personal_minor", 0), r.get("min_team_minor", 0))
-                    for r in d.get("ranks", [])),
+        ranks=tuple(
+            RankRule(r["rank"], r.get("min_personal_minor", 0), r.get("min_team_minor", 0)) for r in d.get("ranks", [])
+        ),
     )
 
 
 def plan_from(item: dict[str, Any]) -> Plan:
     return Plan(
-        version=item["version"], effective_from=parse_iso(item["effective_from"]),
-        levels_bps=tuple(item["levels_bps"]), cap_bps=item.get("cap_bps"),
-        rank_overrides={r: {int(lvl): bps for lvl, bps in o.items()}
-                        for r, o in item.get("rank_overrides", {}).items()},
+        version=item["version"],
+        effective_from=parse_iso(item["effective_from"]),
+        levels_bps=tuple(item["levels_bps"]),
+        cap_bps=item.get("cap_bps"),
+        rank_overrides={
+            r: {int(lvl): bps for lvl, bps in o.items()} for r, o in item.get("rank_overrides", {}).items()
+        },
         holding_days=item.get("holding_days", 30),
         min_payout_minor=item.get("min_payout_minor", DEFAULT_MIN_PAYOUT_MINOR),
         bonus=bonus_rules_from(json.loads(item["bonus"])) if item.get("bonus") else None,
         renewal_months=item.get("renewal_months"),
     )
-
 
 
 def plan_versions_from(item: dict[str, Any] | None) -> Versions[Plan]:
@@ -81,8 +97,12 @@ class PlanRepo:
         concurrent publishes take turns)."""
         existing = plan.version - 1
         return (
-            put_new(keys.plan_version(plan.version), {**plan_item(plan), "created_by": created_by,
-                                                      "created_at": iso(now)}),
-            Update(keys.plans(), append={"versions": [plan_item(plan)]},
-                   when=ops.Absent("versions") | ops.SizeIs("versions", existing)),
+            put_new(
+                keys.plan_version(plan.version), {**plan_item(plan), "created_by": created_by, "created_at": iso(now)}
+            ),
+            Update(
+                keys.plans(),
+                append={"versions": [plan_item(plan)]},
+                when=ops.Absent("versions") | ops.SizeIs("versions", existing),
+            ),
         )

@@ -7,6 +7,7 @@ skipped, logged as an error with its key, counted (metric `StoredRecordUnreadabl
 admins beside the records that could be read. Versions keep their stored count, so the next
 version still gets the next number and a corrected program can be published over a broken one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -58,6 +59,7 @@ def read_one(key: str, parse: Callable[[Any], T], raw: Any) -> T:
 @dataclass(frozen=True)
 class Versions(Generic[T]):
     """The versions of one versioned record that could be read, in stored order."""
+
     items: list[T]
     stored: int  # every stored version, readable or not: the next version is number stored + 1
     unreadable: list[Unreadable] = field(default_factory=list)

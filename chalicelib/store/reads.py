@@ -1,4 +1,5 @@
 """Reads other areas ask to ride along in one batch read, without the caller seeing their keys."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,6 +14,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Reads(Generic[T]):
     """The keys one area needs, and how it turns what was found into its own typed view."""
+
     keys: tuple[Key, ...]
     decode: Callable[[dict[Key, dict[str, Any]]], T]
 

@@ -1,5 +1,6 @@
 """The process's repositories over one table, built once by the composition root (they hold the
 process's bounded caches); each unit of work hands them out."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The one table's definition: the single source for infra/, the tests and the local runner."""
+
 from __future__ import annotations
 
 import contextlib
@@ -78,8 +79,11 @@ def _add_missing_indexes(client: Any, table_name: str, table: dict[str, Any]) ->
     for index in GLOBAL_SECONDARY_INDEXES:
         if index["IndexName"] in have:
             continue
-        client.update_table(TableName=table_name, AttributeDefinitions=ATTRIBUTE_DEFINITIONS,
-                            GlobalSecondaryIndexUpdates=[{"Create": index}])
+        client.update_table(
+            TableName=table_name,
+            AttributeDefinitions=ATTRIBUTE_DEFINITIONS,
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
         for _ in range(120):
             described = client.describe_table(TableName=table_name)["Table"]
             status = {g["IndexName"]: g.get("IndexStatus") for g in described.get("GlobalSecondaryIndexes", [])}

@@ -4,6 +4,7 @@ bounced payouts, and the ledger as settlement reads and writes it.
 Every write that moves money is a create or a conditional write committed with what it moves, so a
 rerun after a crash, or a second run racing the first, finds "already there" instead of paying twice.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,16 @@ from .ops import Put, Update, eq, put_new
 SHARDS = keys.SHARDS  # settlement's shards of partners (GSI2 partitions and SQS messages)
 PAGE = 500  # items per page when streaming a settlement: memory stays flat however long the stream
 
-LINE_FIELDS = ("commissions_minor", "bonuses_minor", "clawbacks_minor", "adjustments_minor", "entry_count",
-               "carried_in_minor", "payout_minor", "carried_out_minor")
+LINE_FIELDS = (
+    "commissions_minor",
+    "bonuses_minor",
+    "clawbacks_minor",
+    "adjustments_minor",
+    "entry_count",
+    "carried_in_minor",
+    "payout_minor",
+    "carried_out_minor",
+)
 BONUSES_PER_TRANSACTION = 100  # conditional puts: the transaction limit
 LINES_PER_TRANSACTION = 25  # a line and its carried balance each: 50 items
 
@@ -46,16 +55,30 @@ def _line_ops(new: NewLine) -> list[ops.TransactOp]:
     line = new.line
     carry_from = ops.Absent() if new.carry_before is None else eq("period", new.carry_before)
     return [
-        put_new(keys.batch_line(line.period, line.partner_id, line.currency), {
-            "period": line.period, "partner_id": line.partner_id, "currency": line.currency,
-            "shard": new.shard, "partner_name": new.partner_name, "payout_method": new.payout_method,
-            **{f: getattr(line, f) for f in LINE_FIELDS},
-            schema.GSI1PK: keys.partner_payouts_index(line.partner_id),
-            schema.GSI1SK: f"{line.period}#{line.currency}",
-        }),
-        Put(keys.carry(line.partner_id, line.currency),
-            {"partner_id": line.partner_id, "currency": line.currency, "period": line.period,
-             "amount_minor": line.carried_out_minor}, when=carry_from),
+        put_new(
+            keys.batch_line(line.period, line.partner_id, line.currency),
+            {
+                "period": line.period,
+                "partner_id": line.partner_id,
+                "currency": line.currency,
+                "shard": new.shard,
+                "partner_name": new.partner_name,
+                "payout_method": new.payout_method,
+                **{f: getattr(line, f) for f in LINE_FIELDS},
+                schema.GSI1PK: keys.partner_payouts_index(line.partner_id),
+                schema.GSI1SK: f"{line.period}#{line.currency}",
+            },
+        ),
+        Put(
+            keys.carry(line.partner_id, line.currency),
+            {
+                "partner_id": line.partner_id,
+                "currency": line.currency,
+                "period": line.period,
+                "amount_minor": line.carried_out_minor,
+            },
+            when=carry_from,
+        ),
     ]
 
 
@@ -80,8 +103,13 @@ class SettlementStore:
         return item.get("settled_through") if item else None
 
     def set_settled_through(self, period: str) -> None:
-        self.table.write(Update(keys.settlement_state(), set={"settled_through": period},
-                                when=ops.Absent("settled_through") | ops.lt("settled_through", period)))
+        self.table.write(
+            Update(
+                keys.settlement_state(),
+                set={"settled_through": period},
+                when=ops.Absent("settled_through") | ops.lt("settled_through", period),
+            )
+        )
 
     def period(self, period: str) -> dict[str, Any] | None:
         return self.table.get(keys.period(period))
@@ -89,14 +117,20 @@ class SettlementStore:
     def start_closing(self, period: str, now: datetime, by: str) -> str:
         """The period's own record of settlement's progress (orders never read it: they land by time,
         and settlement starts only a fence after the lock). Returns its status after the call."""
-        self.table.write(Update(keys.period(period), set={"status": CLOSING, "closing_at": iso(now), "closing_by": by},
-                                when=ops.Absent("status") | eq("status", OPEN)))
+        self.table.write(
+            Update(
+                keys.period(period),
+                set={"status": CLOSING, "closing_at": iso(now), "closing_by": by},
+                when=ops.Absent("status") | eq("status", OPEN),
+            )
+        )
         record = self.period(period)
         assert record is not None  # written just now, and period records are never deleted
         return record["status"]
 
-    def set_period_status(self, period: str, from_status: str, to_status: str, now: datetime,
-                          bonus_counts: dict[int, int] | None = None) -> bool:
+    def set_period_status(
+        self, period: str, from_status: str, to_status: str, now: datetime, bonus_counts: dict[int, int] | None = None
+    ) -> bool:
         """Move a period on; `bonus_counts` (bonus entries per shard) is recorded with the move to
         `bonused`, so each shard can check the index shows them all before it settles."""
         sets: dict[str, Any] = {"status": to_status, f"{to_status}_at": iso(now)}
@@ -106,8 +140,10 @@ class SettlementStore:
 
     def bonus_entries_visible(self, period: str, shard: int) -> int:
         """Bonus entries the settlement index shows for one shard (an index is read eventually)."""
-        return sum(self.table.count_where(keys.settle_index(period, shard, sub), eq("kind", BONUS), index=schema.GSI2)
-                   for sub in range(SUBS))
+        return sum(
+            self.table.count_where(keys.settle_index(period, shard, sub), eq("kind", BONUS), index=schema.GSI2)
+            for sub in range(SUBS)
+        )
 
     # ---- volumes and targets ---------------------------------------------------------------
     def volumes(self, period: str) -> Iterator[tuple[str, dict[str, int]]]:
@@ -117,8 +153,11 @@ class SettlementStore:
         for shard in range(keys.SHARDS):
             totals: dict[str, dict[str, int]] = {}
             for sub in range(SUBS):
-                for item in self.table.query(keys.sales_index(period, shard, sub), index=schema.GSI2,
-                                             projection=["sale_partner", "sale_currency", "sale_minor"]):
+                for item in self.table.query(
+                    keys.sales_index(period, shard, sub),
+                    index=schema.GSI2,
+                    projection=["sale_partner", "sale_currency", "sale_minor"],
+                ):
                     cur = totals.setdefault(item["sale_partner"], {})
                     cur[item["sale_currency"]] = cur.get(item["sale_currency"], 0) + item["sale_minor"]
             yield from sorted(totals.items())
@@ -128,18 +167,36 @@ class SettlementStore:
         return {item["partner_id"]: item["target_minor"] for item in found.values()}
 
     def set_target(self, partner_id: str, period: str, target_minor: int, by: str, now: datetime) -> None:
-        self.table.write(Put(keys.target(partner_id, period), {
-            "partner_id": partner_id, "period": period, "target_minor": target_minor, "set_by": by,
-            "set_at": iso(now)}))
+        self.table.write(
+            Put(
+                keys.target(partner_id, period),
+                {
+                    "partner_id": partner_id,
+                    "period": period,
+                    "target_minor": target_minor,
+                    "set_by": by,
+                    "set_at": iso(now),
+                },
+            )
+        )
 
     def target(self, partner_id: str, period: str) -> int | None:
         item = self.table.get(keys.target(partner_id, period))
         return item["target_minor"] if item else None
 
     def record_rank(self, partner_id: str, period: str, rank: str, previous: str, evaluated_in: str) -> None:
-        self.table.write(Put(keys.partner_rank(partner_id, period), {
-            "partner_id": partner_id, "period": period, "rank": rank, "previous": previous,
-            "evaluated_in": evaluated_in}))
+        self.table.write(
+            Put(
+                keys.partner_rank(partner_id, period),
+                {
+                    "partner_id": partner_id,
+                    "period": period,
+                    "rank": rank,
+                    "previous": previous,
+                    "evaluated_in": evaluated_in,
+                },
+            )
+        )
 
     # ---- the ledger, as settlement reads and writes it ---------------------------------------
     def write_bonuses(self, entries: list[Entry]) -> None:
@@ -147,7 +204,7 @@ class SettlementStore:
         an earlier or a concurrent run), its entries are written one by one, each skipped when
         already there: the outcome is the same either way."""
         for start in range(0, len(entries), BONUSES_PER_TRANSACTION):
-            chunk = entries[start:start + BONUSES_PER_TRANSACTION]
+            chunk = entries[start : start + BONUSES_PER_TRANSACTION]
             if not self._commit([self.ledger.new(e) for e in chunk]):
                 for e in chunk:
                     self.table.write(self.ledger.new(e))
@@ -177,49 +234,96 @@ class SettlementStore:
         """A line as stored, with its payout and bounce state (read consistently)."""
         return self.table.get(keys.batch_line(period, partner_id, currency))
 
-    def report_bounce(self, line: Line, reason: str, by: str, now: datetime, event: dict[str, Any],
-                      audit: list[ops.TransactOp]) -> bool:
+    def report_bounce(
+        self, line: Line, reason: str, by: str, now: datetime, event: dict[str, Any], audit: list[ops.TransactOp]
+    ) -> bool:
         """Record that a payout bounced (it moves no money yet), with the batch event and the audit
         record, as one transaction; only on a payout that is neither failed nor already reported."""
-        return self._commit([
-            Update(keys.batch_line(line.period, line.partner_id, line.currency),
-                   set={"bounce_status": "reported", "bounce_reason": reason, "bounce_reported_by": by,
-                        "bounce_reported_at": iso(now)},
-                   remove=("bounce_dismissed_by", "bounce_dismissed_at", "bounce_dismissal"),
-                   when=ops.gt("payout_minor", 0) & ops.Absent("payout_status")
-                   & (ops.Absent("bounce_status") | eq("bounce_status", "dismissed"))),
-            put_new(keys.batch_event(line.period, event["event_id"]), event),
-            *audit,
-        ])
+        return self._commit(
+            [
+                Update(
+                    keys.batch_line(line.period, line.partner_id, line.currency),
+                    set={
+                        "bounce_status": "reported",
+                        "bounce_reason": reason,
+                        "bounce_reported_by": by,
+                        "bounce_reported_at": iso(now),
+                    },
+                    remove=("bounce_dismissed_by", "bounce_dismissed_at", "bounce_dismissal"),
+                    when=ops.gt("payout_minor", 0)
+                    & ops.Absent("payout_status")
+                    & (ops.Absent("bounce_status") | eq("bounce_status", "dismissed")),
+                ),
+                put_new(keys.batch_event(line.period, event["event_id"]), event),
+                *audit,
+            ]
+        )
 
-    def confirm_bounce(self, line: Line, entry: Entry, reporter: str, reason: str, by: str, now: datetime,
-                       event: dict[str, Any], audit: list[ops.TransactOp]) -> bool:
+    def confirm_bounce(
+        self,
+        line: Line,
+        entry: Entry,
+        reporter: str,
+        reason: str,
+        by: str,
+        now: datetime,
+        event: dict[str, Any],
+        audit: list[ops.TransactOp],
+    ) -> bool:
         """The second person's confirmation: the payout is failed and its amount is given back to
         the partner's balance as a new ledger entry, with the event and the audit record, as one
         transaction; only while the report `reporter` made is still the one pending."""
-        return self._commit([
-            self.ledger.new(entry),
-            Update(keys.batch_line(line.period, line.partner_id, line.currency),
-                   set={"payout_status": "failed", "failed_by": reporter, "failed_at": iso(now),
-                        "failure_reason": reason, "bounce_status": "confirmed", "bounce_confirmed_by": by,
-                        "bounce_confirmed_at": iso(now)},
-                   when=eq("bounce_status", "reported") & eq("bounce_reported_by", reporter)
-                   & eq("bounce_reason", reason) & ops.Absent("payout_status")),
-            put_new(keys.batch_event(line.period, event["event_id"]), event),
-            *audit,
-        ])
+        return self._commit(
+            [
+                self.ledger.new(entry),
+                Update(
+                    keys.batch_line(line.period, line.partner_id, line.currency),
+                    set={
+                        "payout_status": "failed",
+                        "failed_by": reporter,
+                        "failed_at": iso(now),
+                        "failure_reason": reason,
+                        "bounce_status": "confirmed",
+                        "bounce_confirmed_by": by,
+                        "bounce_confirmed_at": iso(now),
+                    },
+                    when=eq("bounce_status", "reported")
+                    & eq("bounce_reported_by", reporter)
+                    & eq("bounce_reason", reason)
+                    & ops.Absent("payout_status"),
+                ),
+                put_new(keys.batch_event(line.period, event["event_id"]), event),
+                *audit,
+            ]
+        )
 
-    def dismiss_bounce(self, line: Line, reporter: str, reason: str, by: str, now: datetime,
-                       event: dict[str, Any], audit: list[ops.TransactOp]) -> bool:
+    def dismiss_bounce(
+        self,
+        line: Line,
+        reporter: str,
+        reason: str,
+        by: str,
+        now: datetime,
+        event: dict[str, Any],
+        audit: list[ops.TransactOp],
+    ) -> bool:
         """A pending report withdrawn (the payout did not bounce after all): nothing moves."""
-        return self._commit([
-            Update(keys.batch_line(line.period, line.partner_id, line.currency),
-                   set={"bounce_status": "dismissed", "bounce_dismissed_by": by, "bounce_dismissed_at": iso(now),
-                        "bounce_dismissal": reason},
-                   when=eq("bounce_status", "reported") & eq("bounce_reported_by", reporter)),
-            put_new(keys.batch_event(line.period, event["event_id"]), event),
-            *audit,
-        ])
+        return self._commit(
+            [
+                Update(
+                    keys.batch_line(line.period, line.partner_id, line.currency),
+                    set={
+                        "bounce_status": "dismissed",
+                        "bounce_dismissed_by": by,
+                        "bounce_dismissed_at": iso(now),
+                        "bounce_dismissal": reason,
+                    },
+                    when=eq("bounce_status", "reported") & eq("bounce_reported_by", reporter),
+                ),
+                put_new(keys.batch_event(line.period, event["event_id"]), event),
+                *audit,
+            ]
+        )
 
     def write_audit(self, audit: list[ops.TransactOp]) -> None:
         """An audit record on its own (a request that changed nothing)."""
@@ -238,19 +342,33 @@ class SettlementStore:
         return item
 
     def create_batch(self, period: str, by: str, now: datetime, plan_version: int) -> None:
-        self.table.write(put_new(keys.batch(period), {  # a concurrent or earlier run made it: the same batch
-            "batch_id": period, "period": period, "status": BUILDING, "created_by": by, "changed_by": by,
-            "created_at": iso(now), "plan_version": plan_version, "shards": keys.SHARDS,
-            schema.GSI1PK: "BATCHES", schema.GSI1SK: period,
-        }))
+        self.table.write(
+            put_new(
+                keys.batch(period),
+                {  # a concurrent or earlier run made it: the same batch
+                    "batch_id": period,
+                    "period": period,
+                    "status": BUILDING,
+                    "created_by": by,
+                    "changed_by": by,
+                    "created_at": iso(now),
+                    "plan_version": plan_version,
+                    "shards": keys.SHARDS,
+                    schema.GSI1PK: "BATCHES",
+                    schema.GSI1SK: period,
+                },
+            )
+        )
 
     def touch_batch(self, period: str, by: str) -> None:
         """Remember everyone who did settlement work on a batch: none of them may approve it."""
         self.table.write(Update(keys.batch(period), add={"touched_by": {by}}))
 
     def batches(self, limit: int = 60) -> list[dict[str, Any]]:
-        return [self.batch(i["period"]) or i for i in self.table.query("BATCHES", index=schema.GSI1, forward=False,
-                                                                        limit=limit)]
+        return [
+            self.batch(i["period"]) or i
+            for i in self.table.query("BATCHES", index=schema.GSI1, forward=False, limit=limit)
+        ]
 
     def carries(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         found = self.table.batch_get(keys.carry(p, c) for p, c in pairs)
@@ -266,7 +384,7 @@ class SettlementStore:
         retried line by line, so each line still lands exactly once."""
         written: list[bool] = []
         for start in range(0, len(lines), LINES_PER_TRANSACTION):
-            chunk = lines[start:start + LINES_PER_TRANSACTION]
+            chunk = lines[start : start + LINES_PER_TRANSACTION]
             if self._commit([op for new in chunk for op in _line_ops(new)]):
                 written += [True] * len(chunk)
             else:
@@ -278,16 +396,31 @@ class SettlementStore:
         their payout failed: what `domain.ledger.entry_states` needs. Two batch reads."""
         lines = self.table.batch_get(keys.batch_line(p, partner_id, c) for p, c in wanted)
         batches = self.table.batch_get(keys.batch(p) for p in {i["period"] for i in lines.values()})
-        return [LineFate(i["period"], i["currency"], i["payout_minor"],
-                         (batches.get(keys.batch(i["period"])) or {}).get("status", BUILDING),
-                         i.get("payout_status") == FAILED) for i in lines.values()]
+        return [
+            LineFate(
+                i["period"],
+                i["currency"],
+                i["payout_minor"],
+                (batches.get(keys.batch(i["period"])) or {}).get("status", BUILDING),
+                i.get("payout_status") == FAILED,
+            )
+            for i in lines.values()
+        ]
 
-    def lines_of_partner(self, partner_id: str, limit: int = 36,
-                         period: str | None = None) -> list[tuple[Line, dict[str, Any]]]:
+    def lines_of_partner(
+        self, partner_id: str, limit: int = 36, period: str | None = None
+    ) -> list[tuple[Line, dict[str, Any]]]:
         """A partner's settlement lines, newest period first (only `period`'s, when given)."""
-        return [(line_from(item), item) for item in self.table.query(
-            keys.partner_payouts_index(partner_id), f"{period}#" if period else None, index=schema.GSI1,
-            forward=False, limit=limit)]
+        return [
+            (line_from(item), item)
+            for item in self.table.query(
+                keys.partner_payouts_index(partner_id),
+                f"{period}#" if period else None,
+                index=schema.GSI1,
+                forward=False,
+                limit=limit,
+            )
+        ]
 
     def lines(self, period: str) -> Iterator[tuple[Line, dict[str, Any]]]:
         """Every line of a batch with its stored details, ordered by partner and currency."""
@@ -298,24 +431,49 @@ class SettlementStore:
         return self.table.get(keys.batch_shard(period, shard)) is not None
 
     def finish_shard(self, period: str, shard: int, control: dict[str, Control]) -> None:
-        self.table.write(put_new(keys.batch_shard(period, shard), {
-            "period": period, "shard": shard,
-            "control": json.dumps({c: t.as_dict() for c, t in control.items()}, sort_keys=True)}))
+        self.table.write(
+            put_new(
+                keys.batch_shard(period, shard),
+                {
+                    "period": period,
+                    "shard": shard,
+                    "control": json.dumps({c: t.as_dict() for c, t in control.items()}, sort_keys=True),
+                },
+            )
+        )
 
     def shards_done(self, period: str) -> int:
-        return sum(1 for _ in self.table.query(keys.batch(period)[0], keys.SHARD_PREFIX, projection=[schema.PK],
-                                               consistent=True))
+        return sum(
+            1
+            for _ in self.table.query(keys.batch(period)[0], keys.SHARD_PREFIX, projection=[schema.PK], consistent=True)
+        )
 
-    def finish_batch(self, period: str, status: str, control: dict[str, Any], exports: dict[str, Any],
-                     reconciliation: dict[str, Any], now: datetime) -> bool:
-        return self.table.write(Update(keys.batch(period), set={
-            "status": status, "control": json.dumps(control, sort_keys=True),
-            "exports": json.dumps(exports, sort_keys=True),
-            "reconciliation": json.dumps(reconciliation, sort_keys=True), "finished_at": iso(now)},
-            when=ops.one_of("status", BUILDING, RECONCILIATION_FAILED)))
+    def finish_batch(
+        self,
+        period: str,
+        status: str,
+        control: dict[str, Any],
+        exports: dict[str, Any],
+        reconciliation: dict[str, Any],
+        now: datetime,
+    ) -> bool:
+        return self.table.write(
+            Update(
+                keys.batch(period),
+                set={
+                    "status": status,
+                    "control": json.dumps(control, sort_keys=True),
+                    "exports": json.dumps(exports, sort_keys=True),
+                    "reconciliation": json.dumps(reconciliation, sort_keys=True),
+                    "finished_at": iso(now),
+                },
+                when=ops.one_of("status", BUILDING, RECONCILIATION_FAILED),
+            )
+        )
 
-    def transition(self, period: str, from_status: str, to_status: str, by: str, now: datetime,
-                   extra: dict[str, Any] | None = None) -> bool:
+    def transition(
+        self, period: str, from_status: str, to_status: str, by: str, now: datetime, extra: dict[str, Any] | None = None
+    ) -> bool:
         sets: dict[str, Any] = {"status": to_status, f"{to_status}_by": by, f"{to_status}_at": iso(now)}
         for k, v in (extra or {}).items():
             sets[k] = json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v

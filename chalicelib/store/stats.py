@@ -10,6 +10,7 @@ ledger partitions, whose stream records arrive in order; each figures item remem
 partition, the sequence number of the last record it has taken in, and an update moves those marks
 only from the values read, in the same conditional write as the figures it adds.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ TOTAL = "total"
 @dataclass(frozen=True)
 class Figures:
     """One figures item: the partner's all-time figures, or its figures in one period."""
+
     partner_id: str
     period: str  # TOTAL, or a period id
     figures: dict[str, int] = field(default_factory=dict)
@@ -38,6 +40,7 @@ class Figures:
 @dataclass(frozen=True)
 class LedgerChange:
     """A new item in a partner's ledger partition, as its stream record tells it."""
+
     partner_id: str
     partition: str  # the ledger sub-partition, "00".."15"
     seq: str  # the record's sequence number, zero-padded so it compares as a string
@@ -51,9 +54,12 @@ def _key(partner_id: str, period: str) -> keys.Key:
 
 def _figures_from(partner_id: str, period: str, item: dict[str, Any] | None) -> Figures:
     item = item or {}
-    figures = {k: int(v) for k, v in item.items()
-               if k.startswith(("credited_", "reversed_", "sales_", "refunds_")) or k == "attributed_orders"}
-    marks = {k[len(MARK):]: v for k, v in item.items() if k.startswith(MARK)}
+    figures = {
+        k: int(v)
+        for k, v in item.items()
+        if k.startswith(("credited_", "reversed_", "sales_", "refunds_")) or k == "attributed_orders"
+    }
+    marks = {k[len(MARK) :]: v for k, v in item.items() if k.startswith(MARK)}
     return Figures(partner_id, period, figures, marks)
 
 
@@ -68,7 +74,7 @@ def ledger_changes(records: Iterable[dict[str, Any]]) -> list[LedgerChange]:
         if not pk.startswith("LEDGER#"):
             continue
         item = {k: plain_value(v) for k, v in r["new_image"].items()}
-        partner_id, partition = pk[len("LEDGER#"):].rsplit("#", 1)
+        partner_id, partition = pk[len("LEDGER#") :].rsplit("#", 1)
         seq = str(r["sequence_number"]).zfill(40)
         if is_entry(item):
             out.append(LedgerChange(partner_id, partition, seq, entry=entry_from(item)))
@@ -110,11 +116,17 @@ class StatsRepo:
     def apply(self, f: Figures, marks: dict[str, str], deltas: dict[str, int]) -> Update:
         """Add `deltas` and move each partition's mark to the given sequence number, only from the
         marks as read: a record taken in once is never taken in again."""
-        when: list[ops.Cond] = [ops.Absent(MARK + part) if f.marks.get(part) is None else eq(MARK + part, f.marks[part])
-                                for part in sorted(marks)]
+        when: list[ops.Cond] = [
+            ops.Absent(MARK + part) if f.marks.get(part) is None else eq(MARK + part, f.marks[part])
+            for part in sorted(marks)
+        ]
         sets: dict[str, Any] = {MARK + part: seq for part, seq in marks.items()}
         sets["partner_id"] = f.partner_id
         if f.period != TOTAL:
             sets["period"] = f.period
-        return Update(_key(f.partner_id, f.period), add=dict(sorted(deltas.items())), set=sets,
-                      when=ops.All(tuple(when)) if len(when) > 1 else when[0])
+        return Update(
+            _key(f.partner_id, f.period),
+            add=dict(sorted(deltas.items())),
+            set=sets,
+            when=ops.All(tuple(when)) if len(when) > 1 else when[0],
+        )

@@ -13,6 +13,7 @@ recorded result). Any other failed condition, or a conflicting transaction, is C
 something the decision depended on moved; read again and decide again. Services never see botocore,
 keys or expressions. Leaving the `with` block without committing discards what was collected.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ Write = ops.Write
 
 class Backend(Protocol):
     """What a table backend offers: store/dynamo.Table and store/memory.MemoryTable."""
+
     name: str
 
     def get(self, key: ops.Key, consistent: bool = True, attrs: tuple[str, ...] = ()) -> dict[str, Any] | None: ...

@@ -1,5 +1,6 @@
 """Finance's sign-off on a batch: draft → approved (by someone other than its makers; the payout
 provider's file is issued then) → paid. `services/finance.py` audits each of these steps."""
+
 from __future__ import annotations
 
 import tempfile
@@ -30,23 +31,40 @@ def approve(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, An
         raise Conflict("this batch did not reconcile; it cannot be approved", code="reconciliation_failed")
     if found["status"] != DRAFT:
         raise Conflict(f"the batch is {found['status']}, not draft", code="invalid_state")
-    require_checker(who.subject, [found["created_by"], found["changed_by"], *found.get("touched_by", [])],
-                    "the batch must be approved by someone other than who created or last changed it")
+    require_checker(
+        who.subject,
+        [found["created_by"], found["changed_by"], *found.get("touched_by", [])],
+        "the batch must be approved by someone other than who created or last changed it",
+    )
     finish_closing(d, period, now)  # never pay out of a period that is not closed
     p = provider(d.payout_provider)
-    payouts = [Payout(line.payout_id, period, line.partner_id, details.get("partner_name", ""), line.currency,
-                      line.payout_minor) for line, details in d.uow.settlement.lines(period) if line.payout_minor > 0]
+    payouts = [
+        Payout(
+            line.payout_id, period, line.partner_id, details.get("partner_name", ""), line.currency, line.payout_minor
+        )
+        for line, details in d.uow.settlement.lines(period)
+        if line.payout_minor > 0
+    ]
     data = p.issue(payouts)
     with tempfile.TemporaryFile() as f:
         f.write(data)
         d.files.put(export_key(period, p.file_name), f, p.content_type)
-    payout_file = {"file": p.file_name, "provider": p.name, "sha256": sha256(data), "bytes": len(data),
-                   "rows": len(payouts)}
-    if not d.uow.settlement.transition(period, DRAFT, APPROVED, who.subject, now, {"payout_file": payout_file}) \
-            and not _done_by(d, period, APPROVED, who):
+    payout_file = {
+        "file": p.file_name,
+        "provider": p.name,
+        "sha256": sha256(data),
+        "bytes": len(data),
+        "rows": len(payouts),
+    }
+    if not d.uow.settlement.transition(
+        period, DRAFT, APPROVED, who.subject, now, {"payout_file": payout_file}
+    ) and not _done_by(d, period, APPROVED, who):
         raise Conflict("the batch changed while approving; reload it", code="invalid_state")
-    d.uow.settlement.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#approved",
-                               {"event": "approved", "by": who.subject, "at": now.isoformat()})
+    d.uow.settlement.add_event(
+        period,
+        f"{now.strftime('%Y%m%dT%H%M%S%f')}#approved",
+        {"event": "approved", "by": who.subject, "at": now.isoformat()},
+    )
     return batch(d, period)
 
 
@@ -64,10 +82,12 @@ def mark_paid(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, 
     if found["status"] == PAID:
         return found
     if found["status"] != APPROVED:
-        raise Conflict(f"only an approved batch can be marked paid; this one is {found['status']}",
-                       code="invalid_state")
+        raise Conflict(
+            f"only an approved batch can be marked paid; this one is {found['status']}", code="invalid_state"
+        )
     if not d.uow.settlement.transition(period, APPROVED, PAID, who.subject, now) and not _done_by(d, period, PAID, who):
         raise Conflict("the batch changed; reload it", code="invalid_state")
-    d.uow.settlement.add_event(period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#paid",
-                               {"event": "paid", "by": who.subject, "at": now.isoformat()})
+    d.uow.settlement.add_event(
+        period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#paid", {"event": "paid", "by": who.subject, "at": now.isoformat()}
+    )
     return batch(d, period)

@@ -1,4 +1,5 @@
 """The bonus entries and the ranks a period earns at its close (the rules: domain/bonuses.py)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -27,8 +28,10 @@ def _volumes(d: Deps, period: str, bonus: rules.BonusRules) -> tuple[dict[str, r
     ids = set(personal) | set(team)
     partners.update(d.uow.partners.get_many(ids - set(partners)))
     at = _closing(d, period)
-    return ({pid: rules.Volume(personal.get(pid, 0), team.get(pid, 0)) for pid in ids},
-            {pid: p.node_at(at) for pid, p in partners.items()})
+    return (
+        {pid: rules.Volume(personal.get(pid, 0), team.get(pid, 0)) for pid in ids},
+        {pid: p.node_at(at) for pid, p in partners.items()},
+    )
 
 
 def compute_bonuses(d: Deps, period: str, plan: Plan) -> list[Entry]:
@@ -43,12 +46,24 @@ def compute_bonuses(d: Deps, period: str, plan: Plan) -> list[Entry]:
     for pid in sorted(earners):
         rank, status = standing[pid].rank, standing[pid].status
         for b in rules.bonuses_at_close(volumes[pid], status, rank, targets.get(pid), plan.bonus):
-            out.append(Entry(
-                bonus_entry_id(period, b.kind, pid), BONUS, pid, f"bonus:{period}", 0, b.amount_minor,
-                plan.bonus.currency, plan.version, b.trace.get("rate_bps") or 0, d.cal.end(period),
-                d.cal.lock_at(period), period=period, settles_in=period,
-                trace={**b.trace, "kind": b.kind, "period": period, "plan_version": plan.version, "rank": rank},
-            ))
+            out.append(
+                Entry(
+                    bonus_entry_id(period, b.kind, pid),
+                    BONUS,
+                    pid,
+                    f"bonus:{period}",
+                    0,
+                    b.amount_minor,
+                    plan.bonus.currency,
+                    plan.version,
+                    b.trace.get("rate_bps") or 0,
+                    d.cal.end(period),
+                    d.cal.lock_at(period),
+                    period=period,
+                    settles_in=period,
+                    trace={**b.trace, "kind": b.kind, "period": period, "plan_version": plan.version, "rank": rank},
+                )
+            )
     return out
 
 

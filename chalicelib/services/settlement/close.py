@@ -1,6 +1,7 @@
 """Running a period's settlement: which periods are due, the steps in order (batch, closing,
 bonuses and ranks, the shards here or fanned out, finalize), and the fan-out worker's shard job.
 Each step is idempotent, so a second run, a concurrent one or a rerun after a crash ends the same."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -62,14 +63,18 @@ def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]
         finish_closing(d, period, now)  # a run may have died between the batch and these last steps
         return batch
     if not d.cal.closeable(period, now):
-        raise Unprocessable(f"{period} can be settled from {d.cal.settles_from(period).isoformat()} (its lock, "
-                            f"{d.cal.lock_at(period).isoformat()}, and the fence after it)", code="period_not_locked")
+        raise Unprocessable(
+            f"{period} can be settled from {d.cal.settles_from(period).isoformat()} (its lock, "
+            f"{d.cal.lock_at(period).isoformat()}, and the fence after it)",
+            code="period_not_locked",
+        )
     done = d.uow.settlement.settled_through()
     first = _first_period(d)
     if (done is not None and done < previous_period(period)) or (done is None and first is not None and period > first):
         todo = next_period(done) if done is not None else first
-        raise Conflict(f"settle {todo} first: periods are settled in order, so no entry is left behind",
-                       code="earlier_period_open")
+        raise Conflict(
+            f"settle {todo} first: periods are settled in order, so no entry is left behind", code="earlier_period_open"
+        )
     plan = plan_for(d.uow, d.cal, period)
     d.uow.settlement.create_batch(period, by, now, plan.version)
     d.uow.settlement.touch_batch(period, by)
@@ -122,8 +127,9 @@ def finalize(d: Deps, period: str, now: datetime) -> dict[str, Any] | None:
     exports = store_exports(d, period, built)
     rec = reconcile(control, ledger["minor"], ledger["count"])
     status = DRAFT if rec.ok else RECONCILIATION_FAILED
-    finished = d.uow.settlement.finish_batch(period, status, control_json(control), exports,
-                                             {"ok": rec.ok, "problems": rec.problems, "ledger": ledger}, now)
+    finished = d.uow.settlement.finish_batch(
+        period, status, control_json(control), exports, {"ok": rec.ok, "problems": rec.problems, "ledger": ledger}, now
+    )
     if not rec.ok:
         metrics.add_metric(name="ReconciliationFailed", unit="Count", value=1)
         logger.error("settlement reconciliation failed", extra={"period": period, "problems": rec.problems})

@@ -1,4 +1,5 @@
 """What a settlement works with, and the plan version a period is settled under."""
+
 from __future__ import annotations
 
 import time

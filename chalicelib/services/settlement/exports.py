@@ -1,5 +1,6 @@
 """A batch's export files: their bytes (summary.csv, detail.csv, export.json, streamed to temporary
 files with their SHA-256), where they are kept, and checking stored ones against the checksums."""
+
 from __future__ import annotations
 
 import tempfile
@@ -23,8 +24,11 @@ from ...store.settlement import SHARDS
 from .batches import batch
 from .deps import Deps
 
-EXPORTS = {"summary": ("summary.csv", "text/csv"), "detail": ("detail.csv", "text/csv"),
-           "json": ("export.json", "application/json")}
+EXPORTS = {
+    "summary": ("summary.csv", "text/csv"),
+    "detail": ("detail.csv", "text/csv"),
+    "json": ("export.json", "application/json"),
+}
 
 
 def export_key(period: str, name: str) -> str:
@@ -59,8 +63,15 @@ def build_exports(d: Deps, period: str, plan_version: int) -> tuple[dict[str, An
     control = dict(sorted(control.items()))
     # The JSON form: the same lines and entries, with the control totals, in one document.
     js = HashingWriter(tempfile.TemporaryFile())  # noqa: SIM115 (returned open, as above)
-    js.write(b'{"batch":' + dumps(period) + b',"plan_version":' + dumps(plan_version) + b',"control":'
-             + dumps(control_json(control)) + b',"lines":[')
+    js.write(
+        b'{"batch":'
+        + dumps(period)
+        + b',"plan_version":'
+        + dumps(plan_version)
+        + b',"control":'
+        + dumps(control_json(control))
+        + b',"lines":['
+    )
     for name in ("json_lines", "json_entries"):
         files[name].seek(0)
         while chunk := files[name].read(1 << 16):
@@ -71,8 +82,12 @@ def build_exports(d: Deps, period: str, plan_version: int) -> tuple[dict[str, An
     files["json_lines"].close()
     files["json_entries"].close()
     built = {
-        "summary": (files["summary"], out["summary"].digest, out["summary"].size,
-                    sum(c.lines for c in control.values())),
+        "summary": (
+            files["summary"],
+            out["summary"].digest,
+            out["summary"].size,
+            sum(c.lines for c in control.values()),
+        ),
         "detail": (files["detail"], out["detail"].digest, out["detail"].size, sum(ledger_count.values())),
         "json": (js.target, js.digest, js.size, None),
     }

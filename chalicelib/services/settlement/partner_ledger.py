@@ -1,5 +1,6 @@
 """A partner's entries with the state settlement left each in (the rule: domain/ledger.entry_states),
 so every reader shows each minor unit once, where it is."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

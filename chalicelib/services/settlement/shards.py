@@ -1,5 +1,6 @@
 """Settling one shard of partners: its lines computed (reads only, the rule is
 domain/settlement.settle_line), then written, each with its carried balance; then the shard is done."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -15,8 +16,9 @@ from .deps import Deps, plan_for
 CHUNK = 100  # partners per batch read while settling a shard
 
 
-def chunk_lines(d: Deps, period: str, shard: int, entries: Iterable[Entry | Posting],
-                min_payout: int) -> Iterator[tuple[list[Line], list[NewLine]]]:
+def chunk_lines(
+    d: Deps, period: str, shard: int, entries: Iterable[Entry | Posting], min_payout: int
+) -> Iterator[tuple[list[Line], list[NewLine]]]:
     """For a stream of one shard's entries ordered by partner, CHUNK partners at a time: their lines
     and, among them, the new ones to write. A line an earlier or concurrent run stored is taken as
     stored. Reads only; `write_lines` writes."""
@@ -45,8 +47,9 @@ def chunk_lines(d: Deps, period: str, shard: int, entries: Iterable[Entry | Post
                 line = settle_line(period, pid, cur, acc[cur], carry["amount_minor"] if carry else 0, min_payout)
                 lines.append(line)
                 p = partners.get(pid)
-                fresh.append(NewLine(line, shard, p.name if p else "", d.payout_provider,
-                                     carry["period"] if carry else None))
+                fresh.append(
+                    NewLine(line, shard, p.name if p else "", d.payout_provider, carry["period"] if carry else None)
+                )
         yield lines, fresh
 
 
@@ -76,9 +79,11 @@ def _await_bonuses(d: Deps, period: str, shard: int) -> None:
     for attempt in range(6):
         if expected == 0 or d.uow.settlement.bonus_entries_visible(period, shard) >= expected:
             return
-        d.sleep(0.1 * 2 ** attempt)
-    raise Conflict(f"the settlement index does not show all of {period}'s bonuses for shard {shard} yet; "
-                   "retry", code="index_lagging")
+        d.sleep(0.1 * 2**attempt)
+    raise Conflict(
+        f"the settlement index does not show all of {period}'s bonuses for shard {shard} yet; retry",
+        code="index_lagging",
+    )
 
 
 def settle_shard(d: Deps, period: str, shard: int, plan: Plan | None = None) -> None:
