@@ -34,7 +34,9 @@ emulate_gateway_responses()
 def moto_client():
     from moto import mock_aws
 
-    with mock_aws():
+    from tests.support.fastmoto import fast_moto
+
+    with mock_aws(), fast_moto():  # moto's answers, at a cost per call that does not grow with the table
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, os.environ["UPLINE_TABLE"])
         yield client
