@@ -32,9 +32,11 @@ run: $(STAMP)
 	$(BIN)/python -m scripts.run_local
 
 # The whole suite but the tests marked slow (the long seeded simulation and property runs), which
-# `make test-slow` runs.
+# `make test-slow` runs. On every core (pytest-xdist): each worker starts its own DynamoDB Local and
+# names its tables per test; TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 test: $(STAMP) $(CHECKOV_STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # docs/configuration.md, generated from the settings model and .chalice/config.json (a test checks it is current).
 docs: $(STAMP)

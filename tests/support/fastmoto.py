@@ -29,11 +29,15 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from typing import Any, Iterator
 
 _NO_SCOPE = None
+# Per thread: the settlement runs its shards on a thread pool, so several queries (and transactions)
+# can be inside moto at once, each with its own scope.
+_local = threading.local()
 
 
 def _default(o):
@@ -95,26 +99,26 @@ def fast_queries() -> Iterator[None]:
         # ("partition", key): a base-table query, which keeps the items whose hash key is `key`;
         # ("any order",): a GSI query, which sorts what it keeps by a total order of its own.
         if index_name is None:
-            scope = ("partition", hash_key) if hash_key is not None else _NO_SCOPE
+            scope = (self, "partition", hash_key) if hash_key is not None else _NO_SCOPE
         else:
-            scope = ("any order",)
-        self._fast_scope = scope
+            scope = (self, "any order")
+        _local.scope = scope
         try:
             return original_query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
                                   scan_index_forward, projection_expressions, index_name, *args, **kwargs)
         finally:
-            self._fast_scope = _NO_SCOPE
+            _local.scope = _NO_SCOPE
 
     def all_items(self):
-        scope = getattr(self, "_fast_scope", _NO_SCOPE)
-        if scope is _NO_SCOPE:  # a scan, or anything else: moto's own, sorted
+        scope = getattr(_local, "scope", _NO_SCOPE)
+        if scope is _NO_SCOPE or scope[0] is not self:  # a scan, or anything else: moto's own, sorted
             return original_all_items(self)
-        self._fast_scope = _NO_SCOPE  # once per query
-        if scope[0] == "partition":
+        _local.scope = _NO_SCOPE  # once per query
+        if scope[1] == "partition":
             if not self.range_key_attr:
-                item = self.items.get(scope[1])  # .get: `items` is a defaultdict
+                item = self.items.get(scope[2])  # .get: `items` is a defaultdict
                 return [item] if isinstance(item, Item) else []
-            return list(self.items.get(scope[1], {}).values())
+            return list(self.items.get(scope[2], {}).values())
         items: list = []
         for hash_set in self.items.values():
             if self.range_key_attr:
@@ -131,15 +135,17 @@ def fast_queries() -> Iterator[None]:
 
 
 class _CopyButNotTables:
-    """Stands in for the `copy` module inside moto.dynamodb.models while a transaction runs: the
-    whole-table copy becomes the table itself (its "rollback" then puts back the same object), and
-    every other copy (an update's old image, for the stream) is made as before."""
+    """Stands in for the `copy` module inside moto.dynamodb.models (whose only deep copy of a table
+    is a transaction's): the whole-table copy becomes the table itself (its "rollback" then puts back
+    the same object), and every other copy (an update's old image, for the stream) is made as before."""
 
     def __init__(self, table_type: type):
         self.table_type = table_type
 
     def deepcopy(self, x: Any, memo: Any = None) -> Any:
-        return x if isinstance(x, self.table_type) else copy.deepcopy(x, memo)
+        if isinstance(x, self.table_type) and not getattr(_local, "real_table_copies", False):
+            return x
+        return copy.deepcopy(x, memo)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(copy, name)
@@ -213,23 +219,26 @@ def cheap_transaction_rollback() -> Iterator[None]:
     def transact_write_items(self, transact_items):
         named = _tables_named(self, transact_items)
         if any(t.lambda_event_source_mappings for t in named):  # a stream that can empty itself: moto's own
-            return original(self, transact_items)
+            _local.real_table_copies = True
+            try:
+                return original(self, transact_items)
+            finally:
+                _local.real_table_copies = False
         saved = _touched(self, transact_items)
         streams = [(t, len(t.stream_shard.items)) for t in named if t.stream_shard is not None]
-        models.copy = stand_in
         try:
             return original(self, transact_items)
         except BaseException:
             _put_back(saved, streams)
             raise
-        finally:
-            models.copy = copy
 
     models.DynamoDBBackend.transact_write_items = transact_write_items
+    models.copy = stand_in
     try:
         yield
     finally:
         models.DynamoDBBackend.transact_write_items = original
+        models.copy = copy
 
 
 @contextmanager
