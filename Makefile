@@ -32,10 +32,12 @@ run: $(STAMP)
 	$(BIN)/python -m scripts.run_local
 
 # The whole suite but the tests marked slow (the long seeded simulation and property runs), which
-# `make test-slow` runs; the lint checks first.
+# `make test-slow` runs; the lint checks first. On every core (pytest-xdist): each worker starts its
+# own DynamoDB Local and names its tables per test; TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 test: $(STAMP) $(CHECKOV_STAMP)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # ruff (lint rules and formatting) and mypy on the code, with the settings in pyproject.toml.
 # `make format` rewrites the files the format check refuses, and applies ruff's safe fixes.

@@ -29,12 +29,31 @@ from scripts.local_server import emulate_gateway_responses  # noqa: E402
 # with this API's gateway responses (chalicelib/api/gateway.py), not API Gateway's defaults.
 emulate_gateway_responses()
 
+# Under pytest-xdist (`make test`: -n auto --dist loadgroup), tests that share an expensive module or
+# session fixture run on one worker, so it is built once: the packaged templates and checkov's scan
+# (tests/infra, per session), Chromium and its servers (each browser module), make run's server, the
+# contention world.
+_ONE_WORKER = {"tests/infra/": "infra", "tests/browser/test_portal.py": None,
+               "tests/browser/test_redirect_in_chromium.py": None, "tests/api/test_unknown_routes.py": None,
+               "tests/unit/test_contention_harness.py": None}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        for prefix, group in _ONE_WORKER.items():
+            if path.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group or path))
+                break
+
 
 @pytest.fixture
 def moto_client():
     from moto import mock_aws
 
-    with mock_aws():
+    from tests.support.fastmoto import fast_moto
+
+    with mock_aws(), fast_moto():  # moto's answers, at a cost per call that does not grow with the table
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, os.environ["UPLINE_TABLE"])
         yield client

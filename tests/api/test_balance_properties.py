@@ -26,7 +26,7 @@ from chalicelib.services.settlement.close import run_daily
 from chalicelib.store.files import FolderFiles
 from chalicelib.store.schema import create_table
 from tests.conftest import wire
-from tests.simulation.fastmoto import fast_dynamodb_replies
+from tests.support.fastmoto import fast_moto
 from tests.support.helpers import auth, dumps
 from tests.support.program import table_snapshot
 from tests.support.settlement import Clock, Settling
@@ -163,7 +163,7 @@ def test_partners_are_shown_each_unit_once_and_as_payable_what_the_next_settleme
         min_payout, holding_days, months, tmp_path_factory):
     clock = Clock(START)
     real_now = bootstrap.now
-    with mock_aws(), fast_dynamodb_replies():
+    with mock_aws(), fast_moto():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, os.environ["UPLINE_TABLE"])
         wire(client)

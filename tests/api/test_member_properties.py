@@ -13,6 +13,7 @@ from moto import mock_aws
 from chalicelib import bootstrap
 from chalicelib.store.schema import create_table
 from tests.conftest import wire
+from tests.support.fastmoto import fast_moto
 from tests.support.members import Clock, Members
 from tests.support.program import table_snapshot
 
@@ -37,7 +38,7 @@ def _stored_ledger_matches_projection(member_id: str) -> None:
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(actions)
 def test_random_member_histories_keep_balance_equal_to_ledger_and_replays_change_nothing(history):
-    with mock_aws(), pytest.MonkeyPatch.context() as mp:
+    with mock_aws(), fast_moto(), pytest.MonkeyPatch.context() as mp:
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, os.environ["UPLINE_TABLE"])
         wire(client)

@@ -13,6 +13,7 @@ from moto import mock_aws
 from chalicelib import bootstrap
 from chalicelib.store.schema import create_table
 from tests.conftest import wire
+from tests.support.fastmoto import fast_moto
 from tests.support.program import Program, ledger_items, table_snapshot
 
 
@@ -40,7 +41,7 @@ def histories(draw):
 @given(histories())
 def test_random_histories_replay_to_nothing_and_never_over_reverse(history):
     depth, levels, cap, inactive, orders = history
-    with mock_aws():
+    with mock_aws(), fast_moto():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, os.environ["UPLINE_TABLE"])
         wire(client)

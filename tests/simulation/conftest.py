@@ -17,7 +17,9 @@ from chalicelib.store.schema import create_table
 def moto_session():
     from moto import mock_aws
 
-    with mock_aws():
+    from tests.support.fastmoto import fast_moto
+
+    with mock_aws(), fast_moto():
         bootstrap.reset()
         yield boto3.client("dynamodb", region_name="us-east-1")
         bootstrap.reset()
