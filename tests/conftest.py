@@ -35,7 +35,8 @@ emulate_gateway_responses()
 # contention world.
 _ONE_WORKER = {"tests/infra/": "infra", "tests/browser/test_portal.py": None,
                "tests/browser/test_redirect_in_chromium.py": None, "tests/api/test_unknown_routes.py": None,
-               "tests/unit/test_contention_harness.py": None}
+               "tests/unit/test_contention_harness.py": None,
+               "tests/integration/test_walkthroughs.py": None}
 
 
 def pytest_collection_modifyitems(config, items):
