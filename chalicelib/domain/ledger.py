@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from .commissions import CommissionLine
@@ -152,32 +152,37 @@ def dispute_hold_entries(
     return out
 
 
-def dispute_release_entries(held: Iterable[Entry], dispute_id: str, at: datetime, cal: Calendar) -> list[Entry]:
-    """A dispute won: each held copy paid after all, by a new entry landing now and payable once the
-    original's holding period has passed (as a fraud hold's release)."""
+def release_entry(held: Entry, amount_minor: int, at: datetime, cal: Calendar, trace: dict) -> Entry:
+    """A held commission paid after all: a new entry for `amount_minor`, landing at `at` and payable
+    once the held entry's holding period has passed. The held entry stays as it is (append-only);
+    `trace` names what it releases. A fraud hold's release (services/holds.py) and a won dispute's
+    (dispute_release_entries) are both this."""
     period = cal.period_of(at)
-    out = []
-    for e in held:
-        payable_at = max(e.payable_at, at)
-        out.append(
-            Entry(
-                f"{e.entry_id}#REL",
-                COMMISSION,
-                e.partner_id,
-                e.order_id,
-                e.level,
-                e.amount_minor,
-                e.currency,
-                e.plan_version,
-                e.rate_bps,
-                at,
-                payable_at,
-                period=period,
-                settles_in=cal.settles_in(period, payable_at),
-                trace={"releases": e.entry_id, "released_by": f"dispute {dispute_id} won", "dispute": dispute_id},
-            )
+    payable_at = max(held.payable_at, at)
+    return replace(
+        held,
+        entry_id=f"{held.entry_id}#REL",
+        amount_minor=amount_minor,
+        occurred_at=at,
+        payable_at=payable_at,
+        period=period,
+        settles_in=cal.settles_in(period, payable_at),
+        trace=trace,
+    )
+
+
+def dispute_release_entries(held: Iterable[Entry], dispute_id: str, at: datetime, cal: Calendar) -> list[Entry]:
+    """A dispute won: each held copy paid after all (release_entry)."""
+    return [
+        release_entry(
+            e,
+            e.amount_minor,
+            at,
+            cal,
+            {"releases": e.entry_id, "released_by": f"dispute {dispute_id} won", "dispute": dispute_id},
         )
-    return out
+        for e in held
+    ]
 
 
 @dataclass(frozen=True)

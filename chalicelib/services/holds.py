@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ..domain.commissions import reversal_amounts
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound
-from ..domain.ledger import HOLD, Entry
+from ..domain.ledger import HOLD, Entry, release_entry
 from ..domain.orders import RecordedOrder
 from ..domain.periods import Calendar
 from ..store.uow import TransactOp, UnitOfWork
@@ -20,26 +19,11 @@ def release_entries(order: Any, cal: Calendar, actor: str, now: datetime) -> lis
     were (append-only) and settle nowhere; a refund after the release reverses the originals and,
     since the order now settles normally, claws back from the partner's next settlement."""
     already = reversal_amounts([e.amount_minor for e in order.entries], order.amount_minor, 0, order.refunded_minor)
-    period = cal.period_of(now)
-    out = []
-    for e, gone in zip(order.entries, already, strict=True):
-        left = e.amount_minor - gone
-        if left <= 0:
-            continue
-        payable_at = max(e.payable_at, now)
-        out.append(
-            replace(
-                e,
-                entry_id=f"{e.entry_id}#REL",
-                amount_minor=left,
-                occurred_at=now,
-                payable_at=payable_at,
-                period=period,
-                settles_in=cal.settles_in(period, payable_at),
-                trace={"releases": e.entry_id, "released_by": actor},
-            )
-        )
-    return out
+    return [
+        release_entry(e, e.amount_minor - gone, now, cal, {"releases": e.entry_id, "released_by": actor})
+        for e, gone in zip(order.entries, already, strict=True)
+        if e.amount_minor - gone > 0
+    ]
 
 
 def _held(uow: UnitOfWork, order_id: str) -> RecordedOrder:
