@@ -5,6 +5,7 @@ from chalice import Chalice, Response
 from chalicelib import jobs, member_jobs
 from chalicelib.api import (
     admin,
+    compliance,
     coupons,
     integrations,
     links,
@@ -27,6 +28,7 @@ app.register_blueprint(coupons.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(integrations.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(compliance.bp)
 app.register_blueprint(settlements.bp)
 app.register_blueprint(members.bp)
 app.register_blueprint(portal.bp)
