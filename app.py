@@ -8,6 +8,7 @@ from chalicelib.api import (
     compliance,
     coupons,
     integrations,
+    leaderboards,
     links,
     members,
     openapi,
@@ -29,6 +30,7 @@ app.register_blueprint(webhooks.bp)
 app.register_blueprint(integrations.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(compliance.bp)
+app.register_blueprint(leaderboards.bp)
 app.register_blueprint(settlements.bp)
 app.register_blueprint(members.bp)
 app.register_blueprint(portal.bp)
