@@ -127,3 +127,37 @@ def test_a_rebuild_with_nothing_changed_gives_the_same_board(board, api_any):
     refresh(api_any)  # the other slot this time
     again = view(api_any, "EEL")
     assert (first["top"], first["you"]) == (again["top"], again["you"])
+
+
+def test_members_rank_by_successful_invites_with_the_code_masked_and_may_opt_out(api_any, monkeypatch):
+    from tests.support.members import Clock as MemberClock
+    from tests.support.members import Members
+
+    m = Members(api_any, MemberClock(monkeypatch))
+    m.publish_plan()
+    m.publish_rewards()
+    for name in ("ann", "cal"):
+        m.register(name)
+    for friend, inviter in (("bob", "ann"), ("dee", "ann"), ("eve", "cal")):
+        m.register(friend, invite_from=inviter)
+        m.buy(friend, f"{friend}-1", 4_000)
+    m.clock.advance(days=15)  # past the holding: the invites are successful once their rewards are earned
+    daily = api_any.lambda_.invoke("members_daily", api_any.events.generate_cw_event("x", "aws.events", {}, []))
+    assert daily.payload is not None  # the members' daily job wrote the earned rewards, and so the invites
+    refresh(api_any)
+
+    def board(name: str) -> dict:
+        r = api_any.http.get(f"/members/{m.ids[name]}/leaderboard", headers=m.me(name))
+        assert r.status_code == 200, r.body
+        return json.loads(r.body)
+
+    v = board("cal")
+    assert [(r["rank"], r["name"], r["amount"], r["you"]) for r in v["top"]] == [
+        (1, m.codes["ann"][0] + "*", 2, False), (2, m.codes["cal"][0] + "*", 1, True)]
+    assert v["you"] == {"rank": 2, "amount": 1}
+    out = api_any.http.put(f"/members/{m.ids['ann']}/preferences", headers=m.me("ann"),
+                           body=dumps({"leaderboard_opt_out": True}))
+    assert out.status_code == 200, out.body
+    refresh(api_any)
+    assert board("ann")["you"] is None and board("cal")["you"] == {"rank": 1, "amount": 1}
+    assert api_any.http.get(f"/members/{m.ids['ann']}/leaderboard", headers=m.me("cal")).status_code == 403
