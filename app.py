@@ -5,8 +5,10 @@ from chalice import Chalice, Response
 from chalicelib import jobs, member_jobs
 from chalicelib.api import (
     admin,
+    compliance,
     coupons,
     integrations,
+    leaderboards,
     links,
     members,
     openapi,
@@ -27,6 +29,8 @@ app.register_blueprint(coupons.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(integrations.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(compliance.bp)
+app.register_blueprint(leaderboards.bp)
 app.register_blueprint(settlements.bp)
 app.register_blueprint(members.bp)
 app.register_blueprint(portal.bp)

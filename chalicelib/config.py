@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .domain import urls
+from .domain import compliance, urls
 from .domain.coupons import CouponLimits, LeakRule
 from .domain.fraud import FraudRules
 from .domain.links import LinkLimits
@@ -173,6 +173,12 @@ class Settings(BaseSettings):
         ge=1,
         le=600,
     )
+    compliance_profile: str = _setting(
+        "default",
+        "The program's compliance profile (docs/compliance.md): `default` pays what the plan says; `cn` "
+        "refuses, when a plan or a reward program is published, more than two paid levels, rewards for "
+        "recruitment alone and any fee to join (WeChat's two-level rule and China's 2013 opinion on pyramid selling).",
+    )
     max_depth: int = _setting(
         10,
         "Ancestors stored on each partner (the upline snapshot); plans may pay at most this many levels.",
@@ -292,6 +298,13 @@ class Settings(BaseSettings):
         if v and not v.startswith("https://"):
             raise ValueError("the single sign-on authorize URL must be https")
         return v or None
+
+    @field_validator("compliance_profile")
+    @classmethod
+    def _profile(cls, v: str) -> str:
+        if v not in compliance.PROFILES:
+            raise ValueError(f"the compliance profile is one of {', '.join(compliance.PROFILES)}")
+        return v
 
     @field_validator("program_tz")
     @classmethod

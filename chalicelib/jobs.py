@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalice import Blueprint, Cron
+from chalice import Blueprint, Cron, Rate
 
 from . import bootstrap
 from .auth import Principal
 from .observability import flush_metrics, logger
-from .services import finance, outbound, stream
+from .services import finance, leaderboards, outbound, stream
 from .services.settlement import close
 
 bp = Blueprint(__name__)
@@ -31,6 +31,18 @@ def settle_daily(event):
         results = finance.run_daily(bootstrap.settlement(), trail, SCHEDULE, bootstrap.now())
         logger.info("settlement run", extra={"results": results})
         return {"results": results}
+    finally:
+        flush_metrics()
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="refresh_leaderboards")
+def refresh_leaderboards(event):
+    """Every five minutes: rebuild the leaderboards of the period under way (and of the one before
+    until it locks) from the projected figures; requests only read the cached boards."""
+    try:
+        built = leaderboards.refresh(bootstrap.uow(), bootstrap.settings().calendar, bootstrap.now())
+        logger.info("leaderboards built", extra={"built": built})
+        return {"built": built}
     finally:
         flush_metrics()
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.auth import Principal
 from chalicelib.config import Settings
+from chalicelib.domain import compliance
 from chalicelib.domain.attribution import AttributionRules
 from chalicelib.domain.bonuses import BonusRules, Tier
 from chalicelib.domain.errors import DomainError
@@ -77,9 +78,11 @@ def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> lis
     periods = past_periods(s, now)
     out = [f"program calendar: months in {s.program_tz}, locked {s.lock_days} days after they end"]
     if not uow.plans.all():
+        # Under the `cn` compliance profile a plan pays at most two levels (docs/compliance.md).
+        cn = s.compliance_profile == compliance.CN
         plan = plans.publish(
             uow,
-            levels_bps=[1000, 500, 200],
+            levels_bps=[1000, 500] if cn else [1000, 500, 200],
             cap_bps=2000,
             rank_overrides={},
             holding_days=7,
@@ -89,11 +92,12 @@ def seed(uow: UnitOfWork, s: Settings, who: Principal, trail: AuditTrail) -> lis
             now=now,
             min_payout_minor=5_000,
             bonus=BonusRules(currency="USD", ladder=LADDER, overachievement_bps=500, default_targets={"base": 100_000}),
+            profile=s.compliance_profile,
         )
         trail.record(who, "plan.publish", f"plan:{plan.version}", None, {"version": plan.version, "demo": True})
         out.append(
-            f"plan v1 from {periods[0]}: L1 10%, L2 5%, L3 2%, cap 20%, 7 days' holding, minimum payout "
-            "50.00, ladder 500.00 -> 5.00 and 1,000.00 -> 30.00, 5% above a 1,000.00 target"
+            f"plan v1 from {periods[0]}: L1 10%, L2 5%{'' if cn else ', L3 2%'}, cap 20%, 7 days' holding, "
+            "minimum payout 50.00, ladder 500.00 -> 5.00 and 1,000.00 -> 30.00, 5% above a 1,000.00 target"
         )
     for code, name, sponsor in TREE:
         p, created = partners.enrol(

@@ -134,6 +134,21 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType(
         # ---- program admin --------------------------------------------------------------------------
         ("POST", "/admin/plans"): rule("publish a plan version", admin=ALL),
         ("GET", "/admin/plans"): rule("plan versions", **FIN),
+        ("GET", "/admin/compliance/report"): rule("a period's compliance report (JSON or CSV)", **FIN),
+        # ---- leaderboards ---------------------------------------------------------------------------
+        ("GET", "/partners/{partner_id}/leaderboard"): rule(
+            "a leaderboard's top rows (names masked) and the partner's own rank", "partner_id", partner=OWN, admin=ALL
+        ),
+        ("PUT", "/partners/{partner_id}/preferences"): rule(
+            "leave or rejoin the leaderboards", "partner_id", kind=ACCOUNT, partner=OWN, admin=ALL
+        ),
+        ("GET", "/members/{member_id}/leaderboard"): rule(
+            "the invites leaderboard's top rows (masked) and the member's own rank", "member_id", member=OWN, admin=ALL
+        ),
+        ("PUT", "/members/{member_id}/preferences"): rule(
+            "leave or rejoin the leaderboards", "member_id", kind=ACCOUNT, member=OWN, admin=ALL
+        ),
+        ("GET", "/admin/leaderboards/{board}"): rule("a full leaderboard, every row", **FIN),
         ("POST", "/admin/partners/{partner_id}/move"): rule("move a partner", admin=ALL),
         ("POST", "/admin/partners/{partner_id}/status"): rule("set status and rank", admin=ALL),
         ("PUT", "/admin/partners/{partner_id}/targets/{period}"): rule("set a target", admin=ALL),

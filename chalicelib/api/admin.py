@@ -11,6 +11,7 @@ from ..services import partners as partner_svc
 from ..services import plans as plan_svc
 from ..store.items import iso
 from ..store.plans import bonus_rules_dict, bonus_rules_from
+from .compliance import refuse_join_fee
 from .guard import audit
 from .http import caller, json_response, parse, query, route
 from .partners import partner_view
@@ -42,6 +43,7 @@ def _bonus_rules(b: BonusIn | None) -> BonusRules | None:
 @route(bp, "/admin/plans", ("POST",), body=PlanIn)
 def publish_plan():
     who = caller(bp).require("admin")
+    refuse_join_fee(bp)
     req = parse(bp, PlanIn)
     now = bootstrap.now()
     uow = bootstrap.uow()
@@ -59,6 +61,7 @@ def publish_plan():
         min_payout_minor=req.min_payout_minor,
         bonus=_bonus_rules(req.bonus),
         renewal_months=req.renewal_months,
+        profile=bootstrap.settings().compliance_profile,
     )
     audit(bp, who, "plan.publish", f"plan:{plan.version}", before[0] if before else None, plan_view(plan))
     return json_response(plan_view(plan), 201)

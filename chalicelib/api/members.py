@@ -16,6 +16,7 @@ from ..domain.tiers import TierProgram, TierRule
 from ..security import email_hash, keyed_hash
 from ..services import members as svc
 from ..store.items import iso
+from .compliance import refuse_join_fee
 from .http import caller, fingerprint, json_response, parse, query_int, route
 from .member_schemas import RedeemIn, RegisterMember, RewardProgramIn
 from .webhooks import _verified_body
@@ -136,6 +137,7 @@ def program_view(p) -> dict:
 @route(bp, "/admin/reward-programs", ("POST",), body=RewardProgramIn)
 def publish_program():
     who = caller(bp).require("admin")
+    refuse_join_fee(bp)
     req = parse(bp, RewardProgramIn)
     now = bootstrap.now()
     t = req.tiers
@@ -154,7 +156,7 @@ def publish_program():
         "effective_from": req.effective_from or now,
     }
     with bootstrap.uow() as uow:
-        program = svc.publish_program(uow, fields, who.subject, now)
+        program = svc.publish_program(uow, fields, who.subject, now, bootstrap.settings().compliance_profile)
     return json_response(program_view(program), 201)
 
 

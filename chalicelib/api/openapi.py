@@ -68,7 +68,7 @@ PATH_PARAMS = {
     "member_id": MEMBER_ID_RE.pattern,
 }
 ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
-TEXT = {("GET", "/settlements/{period}/exports/{name}/content")}
+TEXT = {("GET", "/settlements/{period}/exports/{name}/content"), ("GET", "/admin/compliance/report")}
 
 
 def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:

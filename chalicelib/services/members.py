@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..domain import compliance
 from ..domain import rewards as rw
 from ..domain import tiers as tr
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, InvalidInput, NotFound, Unprocessable
@@ -34,12 +35,16 @@ def _replay(recorded: str, fingerprint: str, what: str) -> None:
 # ---- reward programs ------------------------------------------------------------------------------
 
 
-def publish_program(uow: UnitOfWork, fields: dict[str, Any], created_by: str, now: datetime) -> rw.RewardProgram:
-    """Add the next reward program version; versions are never edited."""
+def publish_program(
+    uow: UnitOfWork, fields: dict[str, Any], created_by: str, now: datetime, profile: str = compliance.DEFAULT
+) -> rw.RewardProgram:
+    """Add the next reward program version; versions are never edited. One the program's compliance
+    `profile` does not allow is refused before anything is written."""
     for _ in range(ATTEMPTS):
         # Counted as stored, readable or not: a version nothing can read does not block the next one.
         existing = uow.members.program_versions().stored
         program = rw.validate_program(rw.RewardProgram(version=existing + 1, **fields))
+        compliance.enforce(compliance.program_violations(profile, program))
         uow.claim(uow.members.new_program(program, created_by, now))
         uow.add(uow.members.program_listed(program, existing))
         try:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from ..domain import compliance
 from ..domain.bonuses import BonusRules
 from ..domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
 from ..domain.plans import DEFAULT_MIN_PAYOUT_MINOR, Plan, validate_plan
@@ -26,10 +27,12 @@ def publish(
     min_payout_minor: int = DEFAULT_MIN_PAYOUT_MINOR,
     bonus: BonusRules | None = None,
     renewal_months: int | None = None,
+    profile: str = compliance.DEFAULT,
 ) -> Plan:
     """Add the next plan version. Versions are never edited; a new one supersedes from its date.
     Publishing the plan that is already the latest version changes nothing and returns it: that is a
-    retry (of a request whose answer was lost, or of a write whose reply was), not a new plan."""
+    retry (of a request whose answer was lost, or of a write whose reply was), not a new plan.
+    A plan the program's compliance `profile` does not allow is refused before anything is written."""
     for _ in range(5):
         # Numbered after every stored version, readable or not (store/readable.py).
         versions = uow.plans.versions()
@@ -48,6 +51,7 @@ def publish(
             ),
             max_depth,
         )
+        compliance.enforce(compliance.plan_violations(profile, plan))
         if plans and plans[-1].version == versions.stored and replace(plans[-1], version=plan.version) == plan:
             return plans[-1]
         version, listing = uow.plans.publish(plan, created_by, now)

@@ -322,3 +322,18 @@ def webhook_delivery(delivery_id: str) -> Key:
 def webhook_log_index(endpoint_id: str, sub: int) -> str:
     """GSI1: an endpoint's deliveries by time, spread over WEBHOOK_LOG_SUBS partitions."""
     return f"WHLOG#{endpoint_id}#{sub:02d}"
+
+
+# ---- leaderboards (issue 16): one cached board per (board, period, currency) --------------------
+LEADERBOARD_HEAD = "HEAD"
+
+
+def leaderboard(board: str, period_id: str, currency: str) -> Key:
+    """A board's head: when it was built, its top rows, and which slot its ranks are in."""
+    return (f"BOARD#{board}#{period_id}#{currency}", LEADERBOARD_HEAD)
+
+
+def leaderboard_ranks(board: str, period_id: str, currency: str, slot: int, chunk: int) -> Key:
+    """Every row's rank, spread over chunks by subject id; two slots, so a build never writes the
+    slot its head names."""
+    return (f"BOARD#{board}#{period_id}#{currency}", f"RANKS#{slot}#{chunk:05d}")

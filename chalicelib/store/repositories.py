@@ -7,6 +7,7 @@ from typing import Any
 
 from .accounts import AccountRepo
 from .coupons import CouponRepo
+from .leaderboards import LeaderboardRepo
 from .ledger import LedgerRepo
 from .links import CODE_CACHE_SIZE, LinkRepo
 from .members import MemberRepo
@@ -33,6 +34,7 @@ class Repositories:
         self.stats = StatsRepo(table)
         self.orders = OrderRepo(table, self.links, self.stats)
         self.members = MemberRepo(table)
+        self.leaderboards = LeaderboardRepo(table)
         self.shops = ShopRepo(table)
         self.coupons = CouponRepo(table)
         self.webhooks = WebhookRepo(table)

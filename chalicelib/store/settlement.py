@@ -220,6 +220,12 @@ class SettlementStore:
         for item in self.ledger.to_settle(period, shard):
             yield entry_from(item)
 
+    def entries_of_period(self, period: str) -> Iterator[Entry]:
+        """Every entry a period's settlement pays, shard after shard: queries on the settlement
+        index (reports read this, the compliance report among them), never a scan."""
+        for shard in range(keys.SHARDS):
+            yield from self.entries_to_settle(period, shard)
+
     def postings_to_settle(self, period: str, shard: int) -> Iterator[Posting]:
         """The same stream, only what a payout line adds up: a fraction of the bytes to fetch and parse."""
         for item in self.ledger.to_settle(period, shard, ["partner_id", "currency", "kind", "amount_minor"]):

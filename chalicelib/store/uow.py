@@ -56,6 +56,7 @@ class UnitOfWork:
         self.review = repos.review
         self.settlement = repos.settlement
         self.stats = repos.stats
+        self.leaderboards = repos.leaderboards
         self.members = repos.members
         self.shops = repos.shops
         self.coupons = repos.coupons

@@ -17,6 +17,7 @@ SAMPLES = {str: "x", int: "7", bool: "true"}
 PARSED = {
     "fence_seconds": ("600", 600),  # must outlast a request (checked against max_request_seconds)
     "jwt_jwks_url": ("https://idp.example.com/.well-known/jwks.json", "https://idp.example.com/.well-known/jwks.json"),
+    "compliance_profile": ("cn", "cn"),
     "sso_authorize_url": ("https://idp.example.com/oauth2/authorize", "https://idp.example.com/oauth2/authorize"),
     "default_destination": ("https://Shop.Example.com/x", "https://shop.example.com/x"),
     "allowed_domains": ("Shop.Example.com, b.example.com ,,c.example.com",

@@ -16,8 +16,8 @@ from chalicelib.config import Settings, chalice_config, stage_environment, varia
 from infra import stage as infra_stage
 from scripts import cli, localenv, run_local
 
-FUNCTIONS = ("api_handler", "settle_daily", "settlement_worker", "members_daily", "project_figures", "outbound_events",
-             "webhook_worker")
+FUNCTIONS = ("api_handler", "settle_daily", "settlement_worker", "members_daily", "refresh_leaderboards",
+             "project_figures", "outbound_events", "webhook_worker")
 PSEUDO = {"AWS::AccountId": "123456789012", "AWS::Region": "eu-west-1", "AWS::URLSuffix": "amazonaws.com",
           "AWS::Partition": "aws"}
 # Terminals of people who exported things: none of it may change a stage's program settings.
