@@ -322,3 +322,22 @@ def webhook_delivery(delivery_id: str) -> Key:
 def webhook_log_index(endpoint_id: str, sub: int) -> str:
     """GSI1: an endpoint's deliveries by time, spread over WEBHOOK_LOG_SUBS partitions."""
     return f"WHLOG#{endpoint_id}#{sub:02d}"
+
+
+# ---- program analytics (issue 16) ---------------------------------------------------------------
+def analytics_person(person_id: str) -> Key:
+    """One customer's analytics state (its own item; written only by the stream's consumer)."""
+    return (f"APERSON#{person_id}", "ANALYTICS")
+
+
+def analytics_partner(partner_id: str) -> Key:
+    """One partner's analytics state (its own item; written only by the stream's consumer)."""
+    return (f"APARTNER#{partner_id}", "ANALYTICS")
+
+
+def analytics_aggregate(item_id: str) -> Key:
+    """An aggregate of domain/analytics.py (`M#2026-03`, `C#USD#2026-03`, `J#2026-03`, `T`...): one
+    partition per kind and currency, one item per month, so a KPI for a period reads one item per
+    month it shows, whatever the length of the history."""
+    scope, _, month = item_id.rpartition("#")
+    return (f"AGG#{scope}", month) if scope else (f"AGG#{item_id}", item_id)

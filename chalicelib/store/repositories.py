@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .accounts import AccountRepo
+from .analytics import AnalyticsRepo
 from .coupons import CouponRepo
 from .ledger import LedgerRepo
 from .links import CODE_CACHE_SIZE, LinkRepo
@@ -36,3 +37,4 @@ class Repositories:
         self.shops = ShopRepo(table)
         self.coupons = CouponRepo(table)
         self.webhooks = WebhookRepo(table)
+        self.analytics = AnalyticsRepo(table)
