@@ -15,7 +15,8 @@ Cells are `(item, attribute)`; the items are:
 - `C#{cur}#{YYYY-MM}`: a currency's orders, buyers, revenue and costs of a month;
 - `J#{YYYY-MM}`: the cohort of members who joined that month (size, active and revenue per month);
 - `T`: running totals (members per tier now);
-- `P#{cur}#{YYYY-MM}`: attributed net revenue per partner in a month (the top partners).
+- `P#{cur}#{YYYY-MM}`: attributed net revenue per partner in a month (the top partners);
+- `R#{YYYY-MM}`: the members' rewards ledger of a month, per kind and unit (points, credit).
 
 KPI definitions (all dates UTC):
 - new members (month M): members whose profile was created in M.
@@ -40,6 +41,12 @@ KPI definitions (all dates UTC):
   dated in M; clawback rate = commissions reversed (reversal entries) dated in M over the
   commissions credited by orders placed in M; cost of sales = (commissions + bonuses) / attributed revenue;
   top partners = the partners with the most attributed net revenue in the period.
+- rewards (month M, per unit: points, credit in the program currency's minor units): issued,
+  redeemed, expired and clawed back = the entries of the members' rewards ledger of that kind dated
+  in M (an earned reward is in the ledger once the daily job or a redemption has written it down);
+  outstanding at the end of M = issued less redeemed, expired and clawed back, all time to the end
+  of M; liability = outstanding points x the point value of the reward program in force now, plus
+  outstanding credit; breakage (M) = expired / (redeemed + expired) in M, per unit.
 """
 
 from __future__ import annotations
@@ -128,6 +135,7 @@ class Person:
     invites: Mapping[str, str] = field(default_factory=dict)  # friend member id -> day the friend joined
     tiers: tuple[tuple[str, str], ...] = ()  # (day, tier): the tier at joining, then each change
     tier_mark: str = ""  # sequence number of the last member-item record taken in
+    reward_mark: str = ""  # sequence number of the last rewards-ledger entry taken in
 
 
 def with_order(p: Person, order_id: str, o: OrderFacts) -> Person:
@@ -151,6 +159,15 @@ def with_profile(p: Person, joined_day: str, tier: str, tier_day: str, seq: str)
 
 def with_invite(p: Person, friend_id: str, day: str) -> Person:
     return p if friend_id in p.invites else replace(p, invites={**p.invites, friend_id: day})
+
+
+def reward_cells(kind: str, unit: str, amount: int, day: str) -> list[tuple[Cell, int]]:
+    """What one rewards-ledger entry adds (additive: taken in once, by the member's reward mark)."""
+    return [
+        ((f"R#{month_of(day)}", f"{kind}_{unit}"), abs(amount)),
+        ((f"R#{month_of(day)}", f"net_{unit}"), amount),
+        ((TOTAL, f"bal_{unit}"), amount),
+    ]
 
 
 def activity_days(p: Person) -> set[str]:
@@ -319,6 +336,28 @@ def members_kpis(items: Items, months: list[str], currency: str, later: list[str
             lrow[y] = life // size if size else None
         ltv.append(lrow)
     return {"monthly": monthly, "weekly": weekly, "tiers": tiers, "retention": retention, "ltv": ltv}
+
+
+def rewards_kpis(items: Items, months: list[str], later: list[str], point_value_minor: int) -> dict[str, list[dict]]:
+    """Rewards per month; `later` as in members_kpis (outstanding = running balance less later nets)."""
+    monthly = []
+    for i, m in enumerate(months):
+        row: dict = {"month": m}
+        after = months[i + 1 :] + later
+        for unit in ("points", "credit"):
+            r = f"R#{m}"
+            redeemed, expired = _get(items, r, f"redeem_{unit}"), _get(items, r, f"expire_{unit}")
+            row[f"{unit}_issued"] = _get(items, r, f"earn_{unit}")
+            row[f"{unit}_redeemed"] = redeemed
+            row[f"{unit}_expired"] = expired
+            row[f"{unit}_clawed_back"] = _get(items, r, f"clawback_{unit}")
+            row[f"{unit}_outstanding"] = _get(items, TOTAL, f"bal_{unit}") - sum(
+                _get(items, f"R#{x}", f"net_{unit}") for x in after
+            )
+            row[f"{unit}_breakage"] = ratio(expired, redeemed + expired)
+        row["liability_minor"] = row["points_outstanding"] * point_value_minor + row["credit_outstanding"]
+        monthly.append(row)
+    return {"monthly": monthly}
 
 
 def partners_kpis(items: Items, months: list[str], currency: str, top: int = 10) -> dict[str, list[dict]]:

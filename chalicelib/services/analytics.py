@@ -18,8 +18,18 @@ from datetime import datetime
 from typing import Any
 
 from ..domain import analytics as an
+from ..domain import rewards as rw
 from ..domain.errors import ConcurrentUpdate, InvalidInput
-from ..store.analytics import AnalyticsRepo, EntrySeen, OrderSeen, PartnerSeen, PartnerState, ProfileSeen, seen
+from ..store.analytics import (
+    AnalyticsRepo,
+    EntrySeen,
+    OrderSeen,
+    PartnerSeen,
+    PartnerState,
+    ProfileSeen,
+    RewardSeen,
+    seen,
+)
 from ..store.uow import TransactOp, UnitOfWork
 
 ATTEMPTS = 5
@@ -31,6 +41,8 @@ def _person_changes(batch: list[Any]) -> dict[str, list[Any]]:
     for s in batch:
         if isinstance(s, OrderSeen):
             out[s.person].append(s)
+        elif isinstance(s, RewardSeen):
+            out[s.member_id].append(s)
         elif isinstance(s, ProfileSeen):
             out[s.member_id].append(s)
             if s.advocate_id:
@@ -48,15 +60,21 @@ def _partner_changes(batch: list[Any]) -> dict[str, list[Any]]:
     return out
 
 
-def merge_person(p: an.Person, changes: Iterable[Any]) -> an.Person:
-    for c in sorted(changes, key=lambda c: c.seq if isinstance(c, ProfileSeen) else ""):
+def merge_person(p: an.Person, changes: Iterable[Any]) -> tuple[an.Person, list[tuple[an.Cell, int]]]:
+    """The person's new state, and the additive cells of the rewards entries not taken in yet."""
+    cells: list[tuple[an.Cell, int]] = []
+    for c in sorted(changes, key=lambda c: c.seq if isinstance(c, ProfileSeen | RewardSeen) else ""):
         if isinstance(c, OrderSeen):
             p = an.with_order(p, c.order_id, c.facts)
         elif isinstance(c, ProfileSeen):
             p = an.with_profile(p, c.joined, c.tier, c.tier_day, c.seq)
+        elif isinstance(c, RewardSeen):
+            if c.seq > p.reward_mark:
+                cells += list(c.cells)
+                p = replace(p, reward_mark=c.seq)
         else:
             p = an.with_invite(p, c[1], c[2])
-    return p
+    return p, cells
 
 
 def merge_partner(s: PartnerState, changes: Iterable[Any]) -> tuple[PartnerState, list[tuple[an.Cell, int]]]:
@@ -84,10 +102,10 @@ def take_in(uow: UnitOfWork, records: list[dict[str, Any]]) -> int:
             return moved
         units: list[tuple[tuple[str, str], TransactOp, list[tuple[an.Cell, int]]]] = []
         for pid, (old, version) in repo.people(people).items():
-            new = merge_person(old, people[pid])
+            new, added = merge_person(old, people[pid])
             if new != old:
                 delta = an.difference(an.contributions(new), an.contributions(old))
-                units.append((("person", pid), repo.save_person(pid, new, version), list(delta.items())))
+                units.append((("person", pid), repo.save_person(pid, new, version), [*delta.items(), *added]))
         for rid, (olds, version) in repo.partners(partners).items():
             news, cells = merge_partner(olds, partners[rid])
             if news != olds:
@@ -131,7 +149,7 @@ def _commit(uow: UnitOfWork, repo: AnalyticsRepo, units: list[Any]) -> set[tuple
 
 # ---- reads ------------------------------------------------------------------------------------
 
-KPIS = ("members", "partners")
+KPIS = ("members", "partners", "rewards")
 MAX_MONTHS = 36  # the longest period one read shows
 MAX_BACK = 120  # how far back (months before now) a period may start
 
@@ -163,6 +181,12 @@ def kpi(uow: UnitOfWork, name: str, first: str, last: str, currency: str, now: d
     if name == "members":
         ids = [an.TOTAL, *(f"{k}#{m}" for m in months for k in ("M", f"C#{currency}", "J")), *(f"M#{m}" for m in later)]
         return an.members_kpis(repo.aggregates(ids), months, currency, later)
+    if name == "rewards":
+        program = rw.program_in_force(uow.members.programs(), now)
+        if currency != program.currency:
+            raise InvalidInput(f"rewards are in the program's currency, {program.currency}", code="invalid_currency")
+        ids = [an.TOTAL, *(f"R#{m}" for m in months + later)]
+        return an.rewards_kpis(repo.aggregates(ids), months, later, program.point_value_minor)
     ids = [f"{k}#{m}" for m in months for k in ("M", f"C#{currency}", f"P#{currency}")]
     return an.partners_kpis(repo.aggregates(ids), months, currency)
 

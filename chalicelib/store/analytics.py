@@ -56,7 +56,16 @@ class EntrySeen:
     cells: tuple[tuple[an.Cell, int], ...]
 
 
-Seen = OrderSeen | ProfileSeen | PartnerSeen | EntrySeen
+@dataclass(frozen=True)
+class RewardSeen:
+    """An entry of a member's rewards ledger (additive: taken in once by the member's reward mark)."""
+
+    member_id: str
+    seq: str
+    cells: tuple[tuple[an.Cell, int], ...]
+
+
+Seen = OrderSeen | ProfileSeen | PartnerSeen | EntrySeen | RewardSeen
 
 
 def _seen(r: dict[str, Any]) -> Seen | None:
@@ -86,6 +95,9 @@ def _seen(r: dict[str, Any]) -> Seen | None:
             item.get("advocate_id") or None,
             seq,
         )
+    if pk.startswith(keys.member_pk("")) and sk.startswith(keys.MEMBER_ENTRY):
+        cells = an.reward_cells(item["kind"], item["unit"], int(item["amount"]), an.day_of(item["occurred_at"]))
+        return RewardSeen(item["member_id"], seq, tuple(cells))
     if pk.startswith("PARTNER#") and sk == keys.PROFILE and r["event_name"] == "INSERT":
         return PartnerSeen(item["partner_id"], an.day_of(item["created_at"]))
     if pk.startswith("LEDGER#") and is_entry(item):
@@ -125,7 +137,9 @@ def _person_from(item: dict[str, Any] | None) -> tuple[an.Person, int]:
         oid: an.OrderFacts(d, c, int(a), int(r), bool(m), p, int(k)) for oid, (d, c, a, r, m, p, k) in item["o"].items()
     }
     tiers = tuple((d, t) for d, t in item.get("t") or [])
-    person = an.Person(item.get("j") or None, orders, dict(item.get("i") or {}), tiers, item.get("tm") or "")
+    person = an.Person(
+        item.get("j") or None, orders, dict(item.get("i") or {}), tiers, item.get("tm") or "", item.get("rm") or ""
+    )
     return person, int(item["v"])
 
 
@@ -162,7 +176,8 @@ class AnalyticsRepo:
             oid: [f.day, f.currency, f.amount, f.refunded, int(f.member), f.partner, f.commission]
             for oid, f in p.orders.items()
         }
-        attrs = {"o": o, "i": dict(p.invites), "t": [list(t) for t in p.tiers], "tm": p.tier_mark, "v": version + 1}
+        attrs = {"o": o, "i": dict(p.invites), "t": [list(t) for t in p.tiers], "tm": p.tier_mark, "rm": p.reward_mark}
+        attrs["v"] = version + 1
         if p.joined:
             attrs["j"] = p.joined
         return Put(keys.analytics_person(person_id), attrs, _guard(version))

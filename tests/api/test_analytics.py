@@ -254,3 +254,74 @@ def test_partners_and_members_cannot_read_the_kpis(api):
     for headers in (auth("partner", "P-X"), auth("member", member_id="M-abc")):
         r = api.http.get("/admin/analytics/members?from=2026-03&to=2026-03&currency=USD", headers=headers)
         assert r.status_code == 403
+
+
+@pytest.fixture
+def rewards_history(api, monkeypatch):
+    """Members invite friends (a points welcome for the friend, points for the advocate on the
+    friend's first order), redeem some, and let some expire; the daily job runs each week."""
+    rnd = random.Random(61)
+    m = Members(api, Clock(monkeypatch))
+    m.publish_plan()
+    m.publish_rewards(friend_reward={"kind": "points", "amount": 250}, advocate_reward={"kind": "points", "amount": 500},
+                      holding_days=0, expiry_days=30, cap_per_month=1000, cap_per_year=1000, point_value_minor=2)
+    daily = lambda: api.lambda_.invoke(  # noqa: E731
+        "members_daily", api.events.generate_cw_event("Scheduled Event", "aws.events", {}, []))
+    welcomes: dict[str, int] = defaultdict(int)  # month -> friends who joined with a code
+    redeemed: dict[str, int] = defaultdict(int)  # month -> points this test redeemed
+    names: list[str] = []
+    for step in range(12):
+        for _ in range(rnd.randint(1, 2)):
+            name = f"r{len(names)}"
+            advocate = rnd.choice(names) if names and rnd.random() < 0.7 else None
+            m.register(name, invite_from=advocate)
+            names.append(name)
+            if advocate:
+                welcomes[month(m.clock.at)] += 1
+                assert m.buy(name, f"{name}-1", 5000).status_code == 201
+        m.clock.advance(days=1)
+        daily()
+        for name in rnd.sample(names, min(2, len(names))):
+            points = m.rewards(name)["available"]["points"]
+            if points >= 100:
+                amount = rnd.randint(1, points // 100) * 50
+                r = m.redeem(name, f"red-{step}-{name}", amount)
+                assert r.status_code == 201, r.body
+                redeemed[month(m.clock.at)] += amount
+        m.clock.advance(days=7)
+    m.clock.at = datetime(2026, 5, 31, 12, tzinfo=timezone.utc)
+    daily()
+    ledger = [e for n in names for e in m.rewards(n)["ledger"]]
+    project_figures()
+    project_figures()
+    return {"api": api, "ledger": ledger, "welcomes": welcomes, "redeemed": redeemed}
+
+
+def test_reward_kpis_match_the_members_rewards_ledgers(rewards_history):
+    h = rewards_history
+    r = h["api"].http.get("/admin/analytics/rewards?from=2026-03&to=2026-05&currency=USD", headers=auth("admin"))
+    assert r.status_code == 200, r.body
+    got = {row["month"]: row for row in json.loads(r.body)["monthly"]}
+    ledger = h["ledger"]
+    for mth in ("2026-03", "2026-04", "2026-05"):
+        def total(kind: str, unit: str = "points") -> int:
+            return sum(abs(e["amount"]) for e in ledger
+                       if e["kind"] == kind and e["unit"] == unit and e["occurred_at"][:7] == mth)
+        row = got[mth]
+        assert row["points_issued"] == total("earn")
+        assert row["points_redeemed"] == total("redeem") == h["redeemed"][mth]
+        assert row["points_expired"] == total("expire")
+        outstanding = sum(e["amount"] for e in ledger if e["unit"] == "points" and e["occurred_at"][:7] <= mth)
+        assert row["points_outstanding"] == outstanding
+        assert row["liability_minor"] == outstanding * 2
+        assert row["points_breakage"] == share(total("expire"), total("redeem") + total("expire"))
+        welcome = sum(e["amount"] for e in ledger if e["kind"] == "earn" and e["amount"] == 250
+                      and e["occurred_at"][:7] == mth)
+        assert welcome == 250 * h["welcomes"][mth]
+    assert sum(got[x]["points_expired"] for x in got) > 0 and sum(got[x]["points_redeemed"] for x in got) > 0
+
+
+def test_rewards_are_read_in_the_programs_currency_only(rewards_history):
+    r = rewards_history["api"].http.get("/admin/analytics/rewards?from=2026-03&to=2026-05&currency=EUR",
+                                        headers=auth("admin"))
+    assert r.status_code == 400 and json.loads(r.body)["error"]["code"] == "invalid_currency"
