@@ -83,3 +83,13 @@ def test_partner_kpis_rank_partners_by_attributed_net_revenue_over_the_period():
     got = an.partners_kpis(items, ["2026-01", "2026-02"], "USD")
     assert [t["partner_id"] for t in got["top"]] == ["A", "B"]
     assert (got["monthly"][0]["cost_of_sales"], got["monthly"][0]["clawback_rate"]) == ("0.1250", "0.1000")
+
+
+def test_rewards_outstanding_and_liability_at_a_months_end_take_the_later_entries_off_the_balance():
+    cells = [*an.reward_cells("earn", "points", 500, "2026-01-03"), *an.reward_cells("redeem", "points", -200, "2026-02-01"),
+             *an.reward_cells("expire", "points", -100, "2026-03-01"), *an.reward_cells("earn", "credit", 300, "2026-01-09")]
+    items = an.by_item(cells)
+    got = an.rewards_kpis(items, ["2026-01", "2026-02"], ["2026-03"], point_value_minor=2)["monthly"]
+    assert [(r["points_outstanding"], r["credit_outstanding"]) for r in got] == [(500, 300), (300, 300)]
+    assert [r["liability_minor"] for r in got] == [1300, 900]
+    assert (got[0]["points_issued"], got[1]["points_redeemed"], got[1]["points_breakage"]) == (500, 200, "0.0000")
