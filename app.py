@@ -5,6 +5,7 @@ from chalice import Chalice, Response
 from chalicelib import jobs, member_jobs
 from chalicelib.api import (
     admin,
+    analytics,
     compliance,
     coupons,
     integrations,
@@ -39,6 +40,7 @@ app.register_blueprint(member_jobs.bp)
 app.register_blueprint(review.bp)
 app.register_blueprint(outbound.bp)
 app.register_blueprint(openapi.bp)
+app.register_blueprint(analytics.bp)
 
 
 @app.route("/health")

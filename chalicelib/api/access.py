@@ -131,6 +131,9 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType(
             "a partner's coupon codes", "partner_id", partner=OWN, admin=ALL
         ),
         ("GET", "/admin/coupons/flagged"): rule("coupon codes flagged as leaked", **FIN),
+        # ---- program analytics (issue 16) ----------------------------------------------------------
+        ("GET", "/admin/analytics/{kpi}"): rule("program KPIs for a period and currency", **FIN),
+        ("GET", "/admin/analytics/{kpi}/csv"): rule("program KPIs as a CSV download", **FIN),
         # ---- program admin --------------------------------------------------------------------------
         ("POST", "/admin/plans"): rule("publish a plan version", admin=ALL),
         ("GET", "/admin/plans"): rule("plan versions", **FIN),
@@ -217,6 +220,8 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType(
         ("GET", "/"): rule("redirect to the portal", **EVERYONE),
         ("GET", "/app"): rule("the portal", **EVERYONE),
         ("GET", "/app/assets/{name}"): rule("the portal's scripts and styles", **EVERYONE),
+        ("GET", "/app/assets/{folder}/{name}"): rule("the portal's scripts and styles", **EVERYONE),
+        ("GET", "/app/assets/{folder}/{sub}/{name}"): rule("the portal's scripts and styles", **EVERYONE),
     }
 )
 

@@ -65,10 +65,15 @@ PATH_PARAMS = {
     "period": PERIOD_RE.pattern,
     "name": r"^[a-z]{1,16}$",
     "currency": r"^[A-Z]{3}$",
+    "kpi": r"^[a-z]{1,16}$",
     "member_id": MEMBER_ID_RE.pattern,
 }
 ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
-TEXT = {("GET", "/settlements/{period}/exports/{name}/content"), ("GET", "/admin/compliance/report")}
+TEXT = {
+    ("GET", "/settlements/{period}/exports/{name}/content"),
+    ("GET", "/admin/compliance/report"),
+    ("GET", "/admin/analytics/{kpi}/csv"),
+}
 
 
 def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:

@@ -10,12 +10,14 @@ from typing import Any
 
 from ..config import Settings
 from ..store.uow import UnitOfWork
-from . import coupons, projection
+from . import analytics, coupons, projection
 
 
 def consume(uow: UnitOfWork, records: list[dict[str, Any]], settings: Settings, now: datetime) -> dict[str, Any]:
     """Partners' running figures (services/projection.py), then the coupon leak watch
-    (services/coupons.py). Returns what each did, for the log."""
+    (services/coupons.py), then the program's KPI aggregates (services/analytics.py). Returns what
+    each did, for the log."""
     moved = projection.project(uow, records)
     flagged = coupons.watch(uow, records, settings.coupon_leak_rule, now)
-    return {"moved": moved, "coupons_flagged": flagged}
+    analysed = analytics.take_in(uow, records)
+    return {"moved": moved, "coupons_flagged": flagged, "analytics_moved": analysed}

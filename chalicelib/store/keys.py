@@ -337,3 +337,22 @@ def leaderboard_ranks(board: str, period_id: str, currency: str, slot: int, chun
     """Every row's rank, spread over chunks by subject id; two slots, so a build never writes the
     slot its head names."""
     return (f"BOARD#{board}#{period_id}#{currency}", f"RANKS#{slot}#{chunk:05d}")
+
+
+# ---- program analytics (issue 16) ---------------------------------------------------------------
+def analytics_person(person_id: str) -> Key:
+    """One customer's analytics state (its own item; written only by the stream's consumer)."""
+    return (f"APERSON#{person_id}", "ANALYTICS")
+
+
+def analytics_partner(partner_id: str) -> Key:
+    """One partner's analytics state (its own item; written only by the stream's consumer)."""
+    return (f"APARTNER#{partner_id}", "ANALYTICS")
+
+
+def analytics_aggregate(item_id: str) -> Key:
+    """An aggregate of domain/analytics.py (`M#2026-03`, `C#USD#2026-03`, `J#2026-03`, `T`...): one
+    partition per kind and currency, one item per month, so a KPI for a period reads one item per
+    month it shows, whatever the length of the history."""
+    scope, _, month = item_id.rpartition("#")
+    return (f"AGG#{scope}", month) if scope else (f"AGG#{item_id}", item_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .accounts import AccountRepo
+from .analytics import AnalyticsRepo
 from .coupons import CouponRepo
 from .leaderboards import LeaderboardRepo
 from .ledger import LedgerRepo
@@ -38,3 +39,4 @@ class Repositories:
         self.shops = ShopRepo(table)
         self.coupons = CouponRepo(table)
         self.webhooks = WebhookRepo(table)
+        self.analytics = AnalyticsRepo(table)

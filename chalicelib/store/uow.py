@@ -61,6 +61,7 @@ class UnitOfWork:
         self.shops = repos.shops
         self.coupons = repos.coupons
         self.webhooks = repos.webhooks
+        self.analytics = repos.analytics
         self._ops: list[ops.TransactOp] = []
         self._claim: int | None = None
 

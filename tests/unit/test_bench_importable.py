@@ -15,7 +15,7 @@ def test_the_cpu_benchmark_runs_one_capped_order_at_depth_ten():
 def test_every_benchmark_module_registers_itself():
     names = {b.name for b in discover()}
     assert {"cpu_per_order", "round_trips", "cost_model", "attribution_throughput",
-            "redirect_throughput", "settlement_scaling", "soak", "contention"} <= names
+            "redirect_throughput", "settlement_scaling", "soak", "contention", "analytics_kpis"} <= names
 
 
 def test_the_soak_refuses_a_run_whose_requests_did_not_do_their_work():
