@@ -148,7 +148,8 @@ def english_in(texts: list[str], en: dict[str, str], zh: dict[str, str]) -> list
     keys = {k for k, v in en.items() if v != k}
     for text in texts:
         for phrase in phrases:
-            if re.search(r"(?<![A-Za-z])" + re.escape(phrase) + r"(?![A-Za-z])", text):
+            # a whole word, not part of an identifier (payout.approved, orders/cancelled, tier_changed)
+            if re.search(r"(?<![A-Za-z0-9_./])" + re.escape(phrase) + r"(?![A-Za-z0-9_./])", text):
                 found.append(f"English {phrase!r} in {text!r}")
         for word in re.findall(r"[a-z][a-z0-9_]+", text):
             if word in keys and ("_" in word or text == word):

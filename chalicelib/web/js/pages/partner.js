@@ -55,7 +55,7 @@ export function render(main) {
     return h("div", {}, table([[t("currency"), (r) => r[0]],
       ...shown.map((s) => [t(s), (r) => h("span", { "data-state": s },
         money(r[1][s] || 0, r[0])), true])], totals), chart(e.months));
-  });
+  }, { wide: true });
   const downline = ended ? null : card(t("downline"), () => api(`/partners/${id}/downline`), (d) => d.total ? table(
     [[t("level"), (l) => l.level], [t("partners"), (l) => l.count, true]], d.levels)
     : h("p", { class: "state empty" }, t("no_downline")));
@@ -84,9 +84,9 @@ export function render(main) {
         onclick: () => fetchDownload(`/partners/${id}/payouts/${p.period}/statement`,
           `${t("statement_file")}-${p.period}.csv`) }, t("download_csv")))],
   ], d.payouts) : h("p", { class: "state empty" }, t("no_payouts")), { wide: true });
-  main.replaceChildren(h("h1", {}, t("nav_partner")),
+  main.replaceChildren(...[h("h1", {}, t("nav_partner")),
     ended ? h("p", { class: "state", id: "partner-ended" }, t("partner_ended")) : null,
-    h("div", { class: "grid" }, links, funnel, progress, earnings, downline, payouts));
+    h("div", { class: "grid" }, links, funnel, progress, downline, earnings, payouts)].filter(Boolean));
 }
 
 
@@ -96,7 +96,17 @@ const STATES = [["pending", "#9a6700"], ["payable", "#1f6feb"], ["in_payment", "
 function chart(months) {
   if (!months.length) return null;
   const cur = Object.keys(months[months.length - 1].currencies)[0];
-  const rows = months.slice(-12).map((m) => ({ p: m.period, v: (m.currencies[cur] || {}) }));
+  // Every month from the first with earnings (at least the last six up to the latest), empty ones as zero.
+  const by = Object.fromEntries(months.map((m) => [m.period, m.currencies[cur] || {}]));
+  const last = months[months.length - 1].period;
+  const span = [];
+  for (let [y, m] = last.split("-").map(Number), i = 0; i < 12; i++) {
+    const p = `${y}-${String(m).padStart(2, "0")}`;
+    if (i >= 6 && p < months[0].period) break;
+    span.unshift(p);
+    [y, m] = m === 1 ? [y - 1, 12] : [y, m - 1];
+  }
+  const rows = span.map((p) => ({ p, v: by[p] || {} }));
   const box = h("div", { class: "chart-canvas" });
   const caption = `${t("by_month")} (${cur})`;
   // The same figures as text, for screen readers and for print: the chart is a picture of this table.
