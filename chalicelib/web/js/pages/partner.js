@@ -140,7 +140,9 @@ function draw(box, rows, cur) {
     axes: [
       { values: (u, splits) => splits.map((i) => (rows[i] ? monthLabel(rows[i].p) : "")),
         splits: () => rows.map((_, i) => i), grid: { show: false }, stroke: "#5f6b7a" },
-      { values: (u, splits) => splits.map((v) => money(Math.round(v), cur)), size: 80, stroke: "#5f6b7a" },
+      { values: (u, splits) => splits.map((v) => money(Math.round(v), cur)), stroke: "#5f6b7a",
+        // wide enough for the longest amount label ("US$8,000.00" in Chinese)
+        size: (u, values) => 16 + 7 * Math.max(8, ...(values || []).map((v) => String(v).length)) },
     ],
   };
   box.replaceChildren();
