@@ -238,6 +238,7 @@ def rewards_view(uow: UnitOfWork, member_id: str, now: datetime) -> dict[str, An
             {
                 "reward_id": rid,
                 "friend_id": by_id[rid].friend_id,
+                "friend": masked(by_id[rid].friend_id),
                 "order_id": by_id[rid].order_id,
                 "unit": by_id[rid].unit,
                 "base_amount": by_id[rid].base_amount,
@@ -278,7 +279,16 @@ def rewards_view(uow: UnitOfWork, member_id: str, now: datetime) -> dict[str, An
             for c in uow.members.coupons_of(member_id)
         ],
         "signup": dict(st.profile.signup),
+        # what one point buys, for the page to say so
+        "point_value": {"minor": program.point_value_minor, "currency": program.currency},
     }
+
+
+def masked(member_id: str) -> str:
+    """A friend as the advocate's page shows it: the first character of the member's key and a star.
+    Upline keeps no names (only keyed hashes), so the key stands in for one; the rest stays unshown."""
+    tail = member_id.removeprefix("M-")
+    return f"{tail[:1]}*"
 
 
 def tier_view(uow: UnitOfWork, member_id: str, now: datetime) -> dict[str, Any]:

@@ -178,7 +178,7 @@ export function dialog({ title, body, fields = [], confirmLabel, cancelLabel, re
   const bodyId = `dlg${n}-body`;
   const cancel = cancelLabel === null ? null
     : h("button", { type: "button", class: "secondary", value: "cancel" }, cancelLabel || t("cancel"));
-  const ok = h("button", { type: "submit", value: "ok" }, confirmLabel || t("ok"));
+  const ok = h("button", { type: "submit", value: "ok" }, confirmLabel || t("dialog_ok"));
   const form = h("form", { method: "dialog" },
     h("h2", { id: titleId }, title),
     body ? h("div", { id: bodyId, class: "dialog-body" }, body) : null,
@@ -214,4 +214,55 @@ export function dialog({ title, body, fields = [], confirmLabel, cancelLabel, re
     dlg.showModal();  // Esc fires "cancel" then "close": result stays null
     (inputs.length ? inputs[0][1] : ok).focus();
   });
+}
+
+// ---- shared small pieces for the pages -----------------------------------------------------------
+// A classic script from this origin (the CSP allows no other), loaded once.
+const scripts = {};
+export function loadScript(src) {
+  scripts[src] = scripts[src] || new Promise((resolve, reject) => {
+    const s = h("script", { src, onload: resolve, onerror: () => reject(new Error(src)) });
+    document.head.append(s);
+  });
+  return scripts[src];
+}
+
+// "2026-08" as the reader says it: "Aug 2026" / "2026年8月".
+export function monthLabel(period, style = "short") {
+  const [y, m] = period.split("-").map(Number);
+  return new Intl.DateTimeFormat(locale(), { year: "numeric", month: style, timeZone: "UTC" })
+    .format(new Date(Date.UTC(y, m - 1, 1)));
+}
+
+// An ISO timestamp as a date in the reader's language.
+export function dateLabel(iso) {
+  return iso ? new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeZone: "UTC" }).format(new Date(iso)) : "—";
+}
+
+// A button that copies `text`; says so, or shows the text when the clipboard is not available.
+export function copyButton(text, label) {
+  return h("button", { type: "button", class: "secondary", "aria-label": label, onclick: async () => {
+    try { await navigator.clipboard.writeText(text); toast(t("copied")); } catch (e) { toast(text); }
+  } }, t("copy"));
+}
+
+// RFC 4180 CSV (quoted cells, doubled quotes, CRLF) into rows of cells.
+export function parseCsv(text) {
+  const rows = [];
+  let row = [], cell = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { row.push(cell); cell = ""; }
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(cell); rows.push(row); row = []; cell = "";
+    } else cell += c;
+  }
+  if (cell || row.length) { row.push(cell); rows.push(row); }
+  return rows;
 }

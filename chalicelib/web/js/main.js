@@ -90,20 +90,25 @@ function signIn(main) {
 
 function forbidden(main, page) {
   main.replaceChildren(h("section", { class: "card", id: "forbidden" }, h("h1", {}, t("forbidden")),
-    h("p", { class: "muted" }, t("forbidden_help", { role: page }))));
+    h("p", { class: "muted" }, t("forbidden_help", { role: t(`nav_${page}`) }))));
 }
 
 // ---- shell ---------------------------------------------------------------------------------------
 function chrome() {
   document.documentElement.lang = S.lang === "zh" ? "zh-CN" : "en";
-  document.getElementById("lang").textContent = t("lang_switch");
+  const lang = document.getElementById("lang");
+  lang.textContent = t("lang_switch");
+  lang.setAttribute("lang", S.lang === "zh" ? "en" : "zh-CN");  // the switch names the other language in itself
+  lang.setAttribute("title", t("language"));
   const out = document.getElementById("signout");
   out.textContent = t("sign_out");
   out.hidden = !S.me;
   const nav = document.getElementById("nav");
+  nav.setAttribute("aria-label", t("main_nav"));
   const page = (location.hash.match(/^#\/(\w+)/) || [])[1];
   nav.replaceChildren(...(S.me ? S.me.pages : []).map((p) =>
-    h("a", { href: `#/${p}`, class: p === page ? "active" : "" }, t(`nav_${p}`))));
+    h("a", { href: `#/${p}`, class: p === page ? "active" : "", "aria-current": p === page ? "page" : undefined },
+      t(`nav_${p}`))));
 }
 
 function route() {

@@ -10,11 +10,11 @@ export function render(main) {
     h("div", {}, h("form", { class: "row", onsubmit: (ev) => { ev.preventDefault(); refresh(); } }, q,
       h("button", { type: "submit" }, t("search"))),
     d.partners.length ? table([
-      [t("partner"), (p) => `${p.partner_id} ${p.name}`], [t("rank"), (p) => p.rank],
+      [t("partner"), (p) => `${p.partner_id} ${p.name}`], [t("rank"), (p) => t(p.rank)],
       [t("set_status"), (p) => h("select", { "aria-label": t("set_status"), onchange: async (ev) => {
         try { await api(`/admin/partners/${p.partner_id}/status`, { method: "POST", body: { status: ev.target.value } }); toast(t("saved")); }
         catch (e) { toast(errorText(e)); refresh(); }
-      } }, ["active", "inactive", "terminated"].map((s) => h("option", { value: s, selected: s === p.status }, s)))],
+      } }, ["active", "inactive", "terminated"].map((s) => h("option", { value: s, selected: s === p.status }, t(s))))],
       ["", (p) => h("button", { class: "secondary", onclick: async () => {
         const asked = await dialog({ title: t("move"), fields: [{ name: "sponsor", label: t("new_sponsor"), required: true }],
           confirmLabel: t("move") });
@@ -29,7 +29,7 @@ export function render(main) {
   const plans = card(t("plans"), () => api("/admin/plans"), (d) => d.plans.length ? table([
     [t("version"), (p) => p.version], [t("effective_from"), (p) => p.effective_from.slice(0, 10)],
     [t("levels"), (p) => p.levels_bps.map((b) => `${b / 100}%`).join(" / ")],
-    [t("bonuses"), (p) => p.bonus ? `${p.bonus.basis} · ${p.bonus.ladder.length} tiers` : "—"],
+    [t("bonuses"), (p) => p.bonus ? `${t(p.bonus.basis)} · ${t("n_tiers", { n: p.bonus.ladder.length })}` : "—"],
   ], d.plans.slice().reverse()) : null);
   const who = h("input", { id: "target-partner", placeholder: "P-…", "aria-label": t("partner") });
   const per = h("select", { "aria-label": t("period") }, periods(3).map((p) => h("option", { value: p }, p)));
