@@ -280,6 +280,7 @@ PAGES: Mapping[str, tuple[tuple[str, str], str]] = MappingProxyType(
         "member": (("GET", "/members/{member_id}"), OWN),
         "admin": (("POST", "/admin/plans"), ALL),
         "finance": (("POST", "/settlements/run"), ALL),
+        "compliance": (("GET", "/admin/compliance/report"), ALL),
     }
 )
 

@@ -4,3 +4,4 @@ export * as partner from "./partner.js";
 export * as member from "./member.js";
 export * as finance from "./finance.js";
 export * as admin from "./admin.js";
+export * as compliance from "./compliance.js";
