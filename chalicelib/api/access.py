@@ -281,6 +281,7 @@ PAGES: Mapping[str, tuple[tuple[str, str], str]] = MappingProxyType(
         "admin": (("POST", "/admin/plans"), ALL),
         "finance": (("POST", "/settlements/run"), ALL),
         "analytics": (("GET", "/admin/analytics/{kpi}"), ALL),
+        "compliance": (("GET", "/admin/compliance/report"), ALL),
     }
 )
 

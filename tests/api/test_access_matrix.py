@@ -146,11 +146,11 @@ def test_me_names_the_portal_pages_the_matrix_lets_each_role_use_and_follows_a_c
         return json.loads(r.body)["pages"]
 
     assert pages(auth("partner", "P-OWNA")) == ["partner"]
-    assert pages(auth("finance")) == ["finance", "analytics"]
-    assert pages(auth("admin")) == ["admin", "finance", "analytics"]
+    assert pages(auth("finance")) == ["finance", "analytics", "compliance"]
+    assert pages(auth("admin")) == ["admin", "finance", "analytics", "compliance"]
     # The matrix is the one source: take finance's right to run settlements away and its page goes.
     key = ("POST", "/settlements/run")
     rule = access.MATRIX[key]
     monkeypatch.setattr(access, "MATRIX", {**access.MATRIX, key: access.Rule(
         {r: s for r, s in rule.allowed.items() if r != "finance"}, rule.owner, rule.summary, rule.kind)})
-    assert pages(auth("finance")) == ["analytics"]
+    assert pages(auth("finance")) == ["analytics", "compliance"]

@@ -5,3 +5,4 @@ export * as member from "./member.js";
 export * as finance from "./finance.js";
 export * as admin from "./admin.js";
 export * as analytics from "./analytics.js";
+export * as compliance from "./compliance.js";
