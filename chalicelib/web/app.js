@@ -368,7 +368,7 @@ function financePage(main) {
         h("div", { class: "row" },
           h("button", { id: "approve", disabled: b.status !== "draft", onclick: () => act(`/settlements/${period}/approve`) }, t("approve")),
           h("button", { id: "mark-paid", class: "secondary", disabled: b.status !== "approved",
-            onclick: () => act(`/settlements/${period}/paid`) }, t("mark_paid")),
+            onclick: () => { const why = prompt(t("reason")); if (why) act(`/settlements/${period}/paid`, { reason: why }); } }, t("mark_paid")),
           ...Object.keys(b.exports || {}).concat(b.payout_file ? ["payouts"] : []).map((name) =>
             h("button", { class: "secondary", "data-export": name, onclick: () => download(period, name) },
               `${t("download")} ${name}`))),
@@ -403,7 +403,7 @@ function financePage(main) {
             if (!(l.payout_minor > 0 && ["approved", "paid"].includes(b.status))) return pill(l.payout_minor > 0 ? b.status : "carried");
             if (l.bounce_status === "reported") {  // a second finance user confirms it, or it is withdrawn
               return h("span", {}, pill("bounce_reported"), ` ${t("reported_by")} ${l.bounce_reported_by} `,
-                h("button", { class: "danger", onclick: () => act(path + "/confirm") }, t("confirm_failed")),
+                h("button", { class: "danger", onclick: withReason("/confirm") }, t("confirm_failed")),
                 h("button", { class: "secondary", onclick: withReason("/dismiss") }, t("dismiss_failed")));
             }
             return h("button", { class: "danger", onclick: withReason("") }, t("mark_failed"));

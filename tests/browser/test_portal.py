@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from chalicelib import bootstrap
 from chalicelib.store.files import FolderFiles
 from scripts.dynamodb_local import ROOT, free_port
-from tests.support.helpers import auth, token
+from tests.support.helpers import auth, dumps, token
 from tests.support.settlement import AFTER_AUG_LOCK, Clock, Settling
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -160,7 +160,7 @@ def test_a_bounce_reported_in_the_console_is_confirmed_by_a_second_person_and_th
     assert program.run(period="2026-08", who="finance-1").status_code == 200
     assert program.approve("2026-08", "finance-2").status_code == 200
     assert program.c.post("/settlements/2026-08/paid", headers=auth("finance", subject="finance-2"),
-                          body=b"{}").status_code == 200
+                          body=dumps({"reason": "bank statement"})).status_code == 200
 
     reporter = browser.new_context(viewport=DESKTOP).new_page()
     reporter.on("dialog", lambda dialog: dialog.accept("account closed"))
@@ -169,9 +169,10 @@ def test_a_bounce_reported_in_the_console_is_confirmed_by_a_second_person_and_th
     row.get_by_role("button", name="Payout failed").click()
     expect(row).to_contain_text("Bounce reported")
     row.get_by_role("button", name="Confirm bounce").click()
-    expect(reporter.locator(".action-error")).to_contain_text("maker-checker")
+    expect(reporter.locator(".action-error")).to_contain_text("a second finance user must confirm it")
 
     checker = browser.new_context(viewport=DESKTOP).new_page()
+    checker.on("dialog", lambda dialog: dialog.accept("bank returned it"))
     sign_in(checker, base, token("finance", subject="finance-3"), "#/finance/2026-08")
     checker.locator("tr", has_text="P-CCC").get_by_role("button", name="Confirm bounce").click()
     expect(checker.locator("tr", has_text="P-CCC")).to_contain_text("failed")
