@@ -16,7 +16,7 @@ from ..services.settlement import batches, preview
 from ..services.settlement import review as console
 from .guard import trail
 from .http import caller, error_body, json_response, parse, query, query_int, route
-from .schemas import BatchPaid, BounceConfirmed, BounceDismissed, PayoutFailed, SettlementRun
+from .schemas import BatchApproved, BatchPaid, BounceConfirmed, BounceDismissed, PayoutFailed, SettlementRun
 
 bp = Blueprint(__name__)
 
@@ -55,10 +55,15 @@ def show(period: str):
     return json_response(batches.show(bootstrap.settlement(), period))
 
 
-@route(bp, "/settlements/{period}/approve", ("POST",))
+@route(bp, "/settlements/{period}/approve", ("POST",), body=BatchApproved)
 def approve(period: str):
+    """Approve a draft batch (maker-checker); an optional reason is kept in the audit log."""
+    who = caller(bp)
     check_period(period)
-    return json_response(finance.approve(bootstrap.settlement(), trail(bp), caller(bp), period, bootstrap.now()))
+    req = parse(bp, BatchApproved)
+    return json_response(
+        finance.approve(bootstrap.settlement(), trail(bp), who, period, bootstrap.now(), reason=req.reason)
+    )
 
 
 @route(bp, "/settlements/{period}/paid", ("POST",), body=BatchPaid)

@@ -60,10 +60,13 @@ def run_daily(d: Deps, trail: AuditTrail, who: Principal, now: datetime) -> list
     return results
 
 
-def approve(d: Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
+def approve(d: Deps, trail: AuditTrail, who: Principal, period: str, now: datetime, reason: str = "") -> dict[str, Any]:
     before = _batch_status(d, period)
     result = approval.approve(d, period, who, now)
-    trail.record(who, "settlement.approve", f"period:{period}", before, _batch_status(d, period))
+    after = _batch_status(d, period)
+    if reason and after != before:
+        after = {**after, "reason": reason}
+    trail.record(who, "settlement.approve", f"period:{period}", before, after)
     return result
 
 
