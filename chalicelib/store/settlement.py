@@ -443,6 +443,20 @@ class SettlementStore:
         ]
         return volumes, carries
 
+    def lines_page(self, period: str, after: str | None, limit: int) -> list[tuple[Line, dict[str, Any]]]:
+        """Up to `limit` lines of a batch in key order (partner, then currency), after the line
+        `after` names ("partner#currency"): one query of a page, however many lines the batch has."""
+        pk = keys.batch(period)[0]
+        if after is None:
+            items = self.table.query(pk, keys.LINE_PREFIX, limit=limit, consistent=True)
+        else:
+            start = keys.batch_line(period, *after.rsplit("#", 1))[1]
+            items = self.table.query(
+                pk, sk_between=(start, keys.LINE_PREFIX + "\uffff"), limit=limit + 1, consistent=True
+            )
+        out = [(line_from(i), i) for i in items if after is None or f"{i['partner_id']}#{i['currency']}" != after]
+        return out[:limit]
+
     def lines(self, period: str) -> Iterator[tuple[Line, dict[str, Any]]]:
         """Every line of a batch with its stored details, ordered by partner and currency."""
         for item in self.table.query(keys.batch(period)[0], keys.LINE_PREFIX, page_size=PAGE, consistent=True):

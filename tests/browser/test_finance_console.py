@@ -13,7 +13,22 @@ from tests.browser.test_portal import DESKTOP, browser, clock, server, shoot, si
 from tests.support.helpers import token
 from tests.support.settlement import AFTER_AUG_LOCK, AFTER_SEP_LOCK
 
+SLOW = 150_000  # ms: a dry run, a settlement or a regeneration of the exports reads the period's whole
+# index (256 queries on DynamoDB Local, on a shared machine); a wait, never a timing assertion
+
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+
+@pytest.fixture(autouse=True)
+def patient_requests(monkeypatch):
+    """A settlement run through the API on DynamoDB Local, on a machine shared with other suites,
+    can take longer than the default request deadline (30 s); give it room, as the export test does."""
+    from chalicelib import bootstrap
+
+    monkeypatch.setenv("UPLINE_MAX_REQUEST_SECONDS", "120")
+    bootstrap.settings.cache_clear()
+    yield
+    bootstrap.settings.cache_clear()
 
 
 def in_dialog(page, name: str, reason: str | None = None) -> None:
@@ -38,12 +53,12 @@ def test_a_finance_review_from_preview_to_verified_exports(site, browser):  # no
     expect(maker.locator(".batch-link")).to_have_count(3)
     expect(maker.locator(".batch-link[data-period='2026-07']")).to_have_count(0)
     # The preview shows amounts: 3,200.00 + 1,500.00 + 600.00 in USD.
-    expect(maker.locator("#preview [data-total=USD]")).to_have_text("$5,300.00")
+    expect(maker.locator("#preview [data-total=USD]")).to_have_text("$5,300.00", timeout=SLOW)
     shoot(maker, "finance-preview")
     maker.click("#run")
     in_dialog(maker, "Settle")
     row = maker.locator("#payouts tr", has_text="P-CCC")
-    expect(row).to_contain_text("$3,200.00")
+    expect(row).to_contain_text("$3,200.00", timeout=SLOW)
 
     # Drill down: the line, its entries, the order, the plan rule that made the commission.
     row.locator("a.drill").click()
@@ -53,7 +68,7 @@ def test_a_finance_review_from_preview_to_verified_exports(site, browser):  # no
 
     # Compared with August: A is new, D is missing, and three lines moved past the review threshold.
     compare = maker.locator("#compare")
-    expect(compare).to_contain_text("Flagged for a second look (3)")
+    expect(compare).to_contain_text("Flagged for a second look (3)", timeout=SLOW)
     expect(compare).to_contain_text("New this period (1)")
     expect(compare).to_contain_text("Missing this period (1)")
 
@@ -80,7 +95,8 @@ def test_a_finance_review_from_preview_to_verified_exports(site, browser):  # no
 
     # The exports, regenerated from the ledger, match what was recorded at settlement.
     checker.click("#verify")
-    expect(checker.locator("#verify-result")).to_contain_text("All exports match their recorded checksums.")
+    expect(checker.locator("#verify-result")).to_contain_text("All exports match their recorded checksums.",
+                                                              timeout=SLOW)
     shoot(checker, "finance-verified")
 
 
@@ -90,6 +106,6 @@ def test_the_console_says_why_a_period_cannot_be_settled_yet_in_chinese(site, br
     page = browser.new_context(viewport=DESKTOP, locale="zh-CN").new_page()
     sign_in(page, base, token("finance", subject="finance-1"), "#/finance/2026-09")
     blocked = page.locator("#preview .blocked")
-    expect(blocked).to_have_attribute("data-blocked", "earlier_period_open")
+    expect(blocked).to_have_attribute("data-blocked", "earlier_period_open", timeout=SLOW)
     expect(blocked).to_contain_text("更早的周期尚未结算")
     expect(page.locator("#run")).to_be_disabled()

@@ -32,3 +32,17 @@ def test_a_search_among_ten_thousand_lines_finds_the_one_partner(uow):
     assert [ln["partner_id"] for ln in found["lines"]] == ["P-04321"] and found["next"] is None
     carried = payout_list(d, PERIOD, PayoutQuery(status=frozenset({"carried"})), None, 5_000, 10**12)
     assert carried["total"] == N // 10 and len(carried["lines"]) == 50
+
+
+def test_in_the_batchs_own_order_the_pages_walk_all_ten_thousand_lines_once_fifty_at_a_time(uow):
+    big_batch(uow, N)
+    d = Deps(uow=uow, files=None, cal=Calendar())  # type: ignore[arg-type]
+    seen, cursor, sizes = [], None, set()
+    while True:
+        page = payout_list(d, PERIOD, PayoutQuery(), cursor, 5_000, 10**12)
+        sizes.add(len(page["lines"]))
+        seen += [ln["partner_id"] for ln in page["lines"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == [f"P-{i:05d}" for i in range(N)] and sizes == {50}
