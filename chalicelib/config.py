@@ -196,6 +196,17 @@ class Settings(BaseSettings):
     click_ttl_days: int = _setting(90, "Days a click is kept (DynamoDB TTL).", ge=1, le=3650)
     payout_provider: str = _setting("bank_transfer", "The payout file made at approval.")
     export_url_seconds: int = _setting(300, "How long a presigned export link is valid.", ge=30, le=3600)
+    finance_review_threshold_bps: int = _setting(
+        5000,
+        "A payout that moved by at least this share (bps) of the previous period's is flagged for a second look.",
+        ge=1,
+        le=1_000_000,
+    )
+    finance_review_threshold_minor: int = _setting(
+        100_000,
+        "A payout that moved by at least this many minor units since the previous period is flagged for a second look.",
+        ge=1,
+    )
     webhook_tolerance_seconds: int = _setting(
         300, "How far a webhook's timestamp may be from our clock.", ge=30, le=3600
     )

@@ -7,9 +7,9 @@
   python -m scripts.cli show 2026-09
   python -m scripts.cli approve 2026-09 --as bob
   python -m scripts.cli export 2026-09 summary --as bob [--out summary.csv]
-  python -m scripts.cli mark-paid 2026-09 --as bob
+  python -m scripts.cli mark-paid 2026-09 --reason "bank statement 2026-10-02" --as bob
   python -m scripts.cli mark-failed 2026-09 P-DAN USD --reason "account closed" --as bob   (reports a bounce)
-  python -m scripts.cli confirm-failed 2026-09 P-DAN USD --as carol                       (a second finance user)
+  python -m scripts.cli confirm-failed 2026-09 P-DAN USD --reason "bank returned it" --as carol  (a second person)
   python -m scripts.cli dismiss-failed 2026-09 P-DAN USD --reason "paid after all" --as carol
   python -m scripts.cli backup --to s3://my-backups/upline --as carol            (or --to ./backups)
   python -m scripts.cli restore --from ./backups/upline-20261125T031200Z --table upline-restored --as carol
@@ -85,9 +85,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("show", help="a batch, its lines and events").add_argument("period")
     for name, text in (
         ("approve", "approve a draft batch (someone other than who settled it)"),
-        ("mark-paid", "the bank paid an approved batch"),
+        ("mark-paid", "the bank paid an approved batch (--reason: what the bank confirmed)"),
     ):
-        sub.add_parser(name, help=text).add_argument("period")
+        act = sub.add_parser(name, help=text)
+        act.add_argument("period")
+        if name == "mark-paid":
+            act.add_argument("--reason", required=True)
     exp = sub.add_parser("export", help="write an export (summary, detail, json, payouts) to a file or stdout")
     exp.add_argument("period")
     exp.add_argument("name", choices=["summary", "detail", "json", "payouts"])
@@ -102,8 +105,7 @@ def parser() -> argparse.ArgumentParser:
         failed.add_argument("period")
         failed.add_argument("partner_id")
         failed.add_argument("currency")
-        if name != "confirm-failed":
-            failed.add_argument("--reason", required=True)
+        failed.add_argument("--reason", required=True)
     # ---- backup and restore (issue 8) ----
     bk = sub.add_parser("backup", help="export the whole table as checksummed JSON lines to S3 or a folder")
     bk.add_argument("--to", required=True, help="s3://bucket/prefix or a local folder")
@@ -364,7 +366,7 @@ def finance(args: argparse.Namespace) -> int:
     if args.command == "approve":
         print(json.dumps(fin.approve(d, trail, who, args.period, now), indent=2, default=str))
     elif args.command == "mark-paid":
-        print(json.dumps(fin.mark_paid(d, trail, who, args.period, now), indent=2, default=str))
+        print(json.dumps(fin.mark_paid(d, trail, who, args.period, args.reason, now), indent=2, default=str))
     elif args.command in ("mark-failed", "confirm-failed", "dismiss-failed"):
         print(json.dumps(bounce(d, trail, args, who, now), indent=2))
     elif args.command == "export":
@@ -390,7 +392,7 @@ def bounce(d, trail, args: argparse.Namespace, who, now):
     if args.command == "mark-failed":
         return fin.report_bounce(*where, args.reason, now)
     if args.command == "confirm-failed":
-        return fin.confirm_bounce(*where, now)
+        return fin.confirm_bounce(*where, args.reason, now)
     return fin.dismiss_bounce(*where, args.reason, now)
 
 

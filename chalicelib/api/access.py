@@ -185,6 +185,15 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType(
         ("GET", "/settlements/{period}/exports/{name}"): rule("an export's link and checksum", **FIN),
         ("GET", "/settlements/{period}/exports/{name}/content"): rule("download an export", **FIN),
         ("GET", "/settlements/{period}/lines/{partner_id}/entries"): rule("a payout's entries and bonus traces", **FIN),
+        ("GET", "/settlements/periods"): rule("the periods finance may pick, and why each waits", **FIN),
+        ("GET", "/settlements/{period}/ledger"): rule("a period's ledger, paged and filtered", **FIN),
+        ("GET", "/settlements/{period}/payouts"): rule("a batch's payout list: sort, filter, search, pages", **FIN),
+        ("GET", "/settlements/{period}/compare"): rule("a batch against the previous period's", **FIN),
+        ("GET", "/settlements/{period}/preview"): rule("what settling now would pay, or why it cannot", **FIN),
+        ("GET", "/settlements/{period}/summary"): rule("a batch's totals, controls and checksums", **FIN),
+        ("POST", "/settlements/{period}/exports/verify"): rule("regenerate the exports and compare checksums", **FIN),
+        ("GET", "/orders/{order_id}"): rule("an order and every ledger entry it produced", **FIN),
+        ("GET", "/partners/{partner_id}/periods"): rule("a partner's volumes, lines and carried balance", **FIN),
         # ---- a partner's dashboard ------------------------------------------------------------------
         ("GET", "/partners/{partner_id}/funnel"): rule(
             "clicks, sign-ups, orders, earnings in a period", "partner_id", partner=OWN, admin=ALL

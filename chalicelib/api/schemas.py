@@ -144,6 +144,24 @@ class PayoutFailed(Body):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+class BatchApproved(Body):
+    """A batch approved: optionally, what the checker looked at (kept in the audit log)."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+
+class BatchPaid(Body):
+    """A batch marked paid: what the bank confirmed (kept on the batch and in the audit log)."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class BounceConfirmed(Body):
+    """A reported bounce confirmed by a second finance user: why (money moves: it is owed again)."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 class BounceDismissed(Body):
     """A reported bounce withdrawn: why it did not happen."""
 

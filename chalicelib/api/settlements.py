@@ -6,14 +6,17 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from .. import bootstrap
+from ..domain import finance_review as fr
+from ..domain.errors import InvalidInput
 from ..domain.periods import parse as check_period
 from ..observability import logger
 from ..services import dashboard, finance
 from ..services import progress as progress_svc
 from ..services.settlement import batches, preview
+from ..services.settlement import review as console
 from .guard import trail
-from .http import caller, error_body, json_response, parse, query, route
-from .schemas import BounceDismissed, PayoutFailed, SettlementRun
+from .http import caller, error_body, json_response, parse, query, query_int, route
+from .schemas import BatchApproved, BatchPaid, BounceConfirmed, BounceDismissed, PayoutFailed, SettlementRun
 
 bp = Blueprint(__name__)
 
@@ -24,6 +27,13 @@ FINANCE = ("finance", "admin")
 def list_batches():
     caller(bp).require(*FINANCE)
     return json_response({"batches": batches.batches(bootstrap.settlement())})
+
+
+@route(bp, "/settlements/periods")
+def periods():
+    """The periods finance may pick: from the program's first plan to now, each with its batch or why it is blocked."""
+    caller(bp).require(*FINANCE)
+    return json_response(console.periods(bootstrap.settlement(), bootstrap.now()))
 
 
 @route(bp, "/settlements/run", ("POST",), body=SettlementRun)
@@ -45,16 +55,24 @@ def show(period: str):
     return json_response(batches.show(bootstrap.settlement(), period))
 
 
-@route(bp, "/settlements/{period}/approve", ("POST",))
+@route(bp, "/settlements/{period}/approve", ("POST",), body=BatchApproved)
 def approve(period: str):
+    """Approve a draft batch (maker-checker); an optional reason is kept in the audit log."""
+    who = caller(bp)
     check_period(period)
-    return json_response(finance.approve(bootstrap.settlement(), trail(bp), caller(bp), period, bootstrap.now()))
+    req = parse(bp, BatchApproved)
+    return json_response(
+        finance.approve(bootstrap.settlement(), trail(bp), who, period, bootstrap.now(), reason=req.reason)
+    )
 
 
-@route(bp, "/settlements/{period}/paid", ("POST",))
+@route(bp, "/settlements/{period}/paid", ("POST",), body=BatchPaid)
 def paid(period: str):
+    """Mark an approved batch paid, with a reason (what the bank confirmed), recorded in the audit log."""
+    who = caller(bp)
     check_period(period)
-    return json_response(finance.mark_paid(bootstrap.settlement(), trail(bp), caller(bp), period, bootstrap.now()))
+    req = parse(bp, BatchPaid)
+    return json_response(finance.mark_paid(bootstrap.settlement(), trail(bp), who, period, req.reason, bootstrap.now()))
 
 
 PAYOUT = "/settlements/{period}/payouts/{partner_id}/{currency}/failed"
@@ -73,13 +91,16 @@ def failed(period: str, partner_id: str, currency: str):
     )
 
 
-@route(bp, PAYOUT + "/confirm", ("POST",))
+@route(bp, PAYOUT + "/confirm", ("POST",), body=BounceConfirmed)
 def confirm_failed(period: str, partner_id: str, currency: str):
-    """Confirm a reported bounce: the payout is failed and its amount is owed again (next batch)."""
+    """Confirm a reported bounce, with a reason: the payout is failed and its amount is owed again (next batch)."""
     who = caller(bp)
     check_period(period)
+    req = parse(bp, BounceConfirmed)
     return json_response(
-        finance.confirm_bounce(bootstrap.settlement(), trail(bp), who, period, partner_id, currency, bootstrap.now())
+        finance.confirm_bounce(
+            bootstrap.settlement(), trail(bp), who, period, partner_id, currency, req.reason, bootstrap.now()
+        )
     )
 
 
@@ -213,3 +234,117 @@ def statement(partner_id: str, period: str):
             "Content-Disposition": f'attachment; filename="{period}-{partner_id}-statement.csv"',
         },
     )
+
+
+# ---- the finance console ------------------------------------------------------------------------
+def _thresholds() -> tuple[int, int]:
+    s = bootstrap.settings()
+    return s.finance_review_threshold_bps, s.finance_review_threshold_minor
+
+
+@route(bp, "/orders/{order_id}")
+def order(order_id: str):
+    """An order with every ledger entry it produced across partners, each with its trace."""
+    caller(bp).require(*FINANCE)
+    return json_response(console.order_view(bootstrap.settlement(), order_id, bootstrap.now()))
+
+
+@route(bp, "/partners/{partner_id}/periods")
+def partner_periods(partner_id: str):
+    """A partner's volume and settlement lines per period, and the balance it carries now."""
+    caller(bp).require(*FINANCE)
+    return json_response(console.partner_periods(bootstrap.settlement(), partner_id))
+
+
+@route(bp, "/settlements/{period}/ledger")
+def period_ledger(period: str):
+    """The entries a period settles, paged (cursor), filterable by partner, kind and currency."""
+    caller(bp).require(*FINANCE)
+    check_period(period)
+    return json_response(
+        console.period_ledger(
+            bootstrap.settlement(),
+            period,
+            partner_id=query(bp, "partner"),
+            kind=query(bp, "kind"),
+            currency=query(bp, "currency"),
+            cursor=query(bp, "cursor"),
+            limit=query_int(bp, "limit", 1, 500) or console.LEDGER_PAGE,
+        )
+    )
+
+
+def _flag(name: str) -> bool | None:
+    raw = query(bp, name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise InvalidInput(f"{name} must be true or false")
+    return raw == "true"
+
+
+@route(bp, "/settlements/{period}/payouts")
+def payouts(period: str):
+    """A batch's payout lines: sorted, filtered, searched and paged on the server."""
+    caller(bp).require(*FINANCE)
+    check_period(period)
+    sort = query(bp, "sort") or "partner_id"
+    if sort not in fr.SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(fr.SORTS)}")
+    currency = query(bp, "currency")
+    q = fr.PayoutQuery(
+        sort=sort,
+        descending=_flag("desc") or False,
+        status=frozenset(s for s in (query(bp, "status") or "").split(",") if s),
+        currency=currency.upper() if currency else None,
+        min_minor=query_int(bp, "min", 0, 10**15),
+        max_minor=query_int(bp, "max", 0, 10**15),
+        flagged=_flag("flagged"),
+        search=(query(bp, "q") or "").strip()[:100] or None,
+    )
+    bps, minor = _thresholds()
+    return json_response(
+        console.payout_list(
+            bootstrap.settlement(),
+            period,
+            q,
+            query(bp, "cursor"),
+            bps,
+            minor,
+            limit=query_int(bp, "limit", 1, 500) or console.PAYOUT_PAGE,
+        )
+    )
+
+
+@route(bp, "/settlements/{period}/compare")
+def compare(period: str):
+    """Each partner's payout against the previous period's: changes, new and missing, largest, flagged."""
+    caller(bp).require(*FINANCE)
+    check_period(period)
+    return json_response(console.compare_view(bootstrap.settlement(), period, *_thresholds()))
+
+
+@route(bp, "/settlements/{period}/preview")
+def preview_period(period: str):
+    """What settling the period now would pay, per line and per currency, or why it cannot be settled yet."""
+    caller(bp).require(*FINANCE)
+    check_period(period)
+    return json_response(console.preview(bootstrap.settlement(), period, bootstrap.now()))
+
+
+@route(bp, "/settlements/{period}/summary")
+def summary(period: str):
+    """A batch's totals per currency, control totals, reconciliation and export checksums."""
+    caller(bp).require(*FINANCE)
+    check_period(period)
+    return json_response(console.summary(bootstrap.settlement(), period))
+
+
+@route(bp, "/settlements/{period}/exports/verify", ("POST",))
+def verify_exports(period: str):
+    """Regenerate the batch's exports and compare checksums (reads only); names any file that differs."""
+    who = caller(bp).require(*FINANCE)
+    check_period(period)
+    result = console.verify(bootstrap.settlement(), period)
+    trail(bp).record(who, "export.verify", f"period:{period}", None, {"ok": result["ok"], "differ": result["differ"]})
+    return json_response(result)

@@ -13,8 +13,8 @@ from .actors import among
 from .errors import Forbidden
 
 
-def require_checker(checker: str, makers: Iterable[str | None], what: str) -> None:
-    """Refuse (403 maker_checker) a check by anyone among `makers`; `what` says what needs a second
-    person, for the message."""
+def require_checker(checker: str, makers: Iterable[str | None], refusal: str) -> None:
+    """Refuse (403, code `maker_checker`) a check by anyone among `makers`; `refusal` is the plain
+    sentence the person refused reads (the code already names the rule, so the sentence does not)."""
     if among(checker, makers):
-        raise Forbidden(f"maker-checker: {what}", code="maker_checker")
+        raise Forbidden(refusal, code="maker_checker")

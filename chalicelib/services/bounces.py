@@ -133,7 +133,14 @@ def report(
 
 
 def confirm(
-    d: Deps, period: str, partner_id: str, currency: str, who: Principal, now: datetime, audit: Audit = None
+    d: Deps,
+    period: str,
+    partner_id: str,
+    currency: str,
+    who: Principal,
+    now: datetime,
+    audit: Audit = None,
+    reason: str = "",
 ) -> dict[str, Any]:
     """A second finance user confirms a reported bounce: the payout is failed and its amount goes
     back to the partner's balance as a `payout_return` entry in the first open period, paid with
@@ -148,7 +155,7 @@ def confirm(
         require_checker(
             who.subject,
             [reporter, batch["created_by"], batch["changed_by"], *batch.get("touched_by", [])],
-            "a bounce is confirmed by someone other than who reported it or did settlement work on the batch",
+            "You reported this bounce or worked on its batch; a second finance user must confirm it.",
         )
         if status == CONFIRMED:
             return _unchanged(d, item, audit)
@@ -199,6 +206,7 @@ def confirm(
                 reason=item.get("bounce_reason"),
                 reported_by=reporter,
                 confirmed_by=who.subject,
+                confirm_reason=reason or None,
                 entry_id=entry.entry_id,
                 landing_period=landing,
             ),

@@ -60,24 +60,34 @@ def run_daily(d: Deps, trail: AuditTrail, who: Principal, now: datetime) -> list
     return results
 
 
-def approve(d: Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
+def approve(d: Deps, trail: AuditTrail, who: Principal, period: str, now: datetime, reason: str = "") -> dict[str, Any]:
     before = _batch_status(d, period)
     result = approval.approve(d, period, who, now)
-    trail.record(who, "settlement.approve", f"period:{period}", before, _batch_status(d, period))
+    after = _batch_status(d, period)
+    if reason and after != before:
+        after = {**after, "reason": reason}
+    trail.record(who, "settlement.approve", f"period:{period}", before, after)
     return result
 
 
-def mark_paid(d: Deps, trail: AuditTrail, who: Principal, period: str, now: datetime) -> dict[str, Any]:
+def mark_paid(d: Deps, trail: AuditTrail, who: Principal, period: str, reason: str, now: datetime) -> dict[str, Any]:
+    """The bank paid the batch; `reason` (what the bank confirmed) is kept with it and in the audit log."""
     before = _batch_status(d, period)
-    result = approval.mark_paid(d, period, who, now)
-    trail.record(who, "settlement.paid", f"period:{period}", before, _batch_status(d, period))
+    result = approval.mark_paid(d, period, who, now, reason)
+    trail.record(who, "settlement.paid", f"period:{period}", before, {**_batch_status(d, period), "reason": reason})
     return result
 
 
-def _bounce_audit(trail: AuditTrail, who: Principal, action: str, period: str, partner_id: str, currency: str):
-    """The audit record a bounce step commits with its change (before and after: the bounce)."""
+def _bounce_audit(
+    trail: AuditTrail, who: Principal, action: str, period: str, partner_id: str, currency: str, reason: str = ""
+):
+    """The audit record a bounce step commits with its change (before and after: the bounce, and
+    the reason this step was given)."""
     target = f"payout:{period}:{partner_id}:{currency}"
-    return lambda before, after: trail.op(who, action, target, before, after)
+    # A step that changed nothing (a retry) is recorded as changing nothing: the reason rides only on a change.
+    return lambda before, after: trail.op(
+        who, action, target, before, {**after, "reason": reason} if reason and after != before else after
+    )
 
 
 def report_bounce(
@@ -97,9 +107,16 @@ def report_bounce(
 
 
 def confirm_bounce(
-    d: Deps, trail: AuditTrail, who: Principal, period: str, partner_id: str, currency: str, now: datetime
+    d: Deps,
+    trail: AuditTrail,
+    who: Principal,
+    period: str,
+    partner_id: str,
+    currency: str,
+    reason: str,
+    now: datetime,
 ) -> dict[str, Any]:
-    """A second finance user confirms a reported bounce: the payout is failed and owed again."""
+    """A second finance user confirms a reported bounce, saying why: the payout is failed and owed again."""
     return bounces.confirm(
         d,
         period,
@@ -107,7 +124,8 @@ def confirm_bounce(
         currency,
         who,
         now,
-        _bounce_audit(trail, who, "payout.failed", period, partner_id, currency),
+        _bounce_audit(trail, who, "payout.failed", period, partner_id, currency, reason),
+        reason,
     )
 
 

@@ -179,3 +179,43 @@ class LedgerRepo:
         ]
         for item in merged(streams, key=schema.GSI2SK):
             yield entry_from(item)
+
+    def of_order(self, order_id: str, partner_ids: Iterable[str], periods: Iterable[str]) -> list[Entry]:
+        """Every entry an order produced for `partner_ids` that settles in one of `periods` (or is
+        held): an order's entry ids all start with the order id, and its entries all sit in the
+        order's sub-partition of each partner's settlement index, so each (partner, period) is one
+        exact key-range query; no scan, and no read of any other order's entries."""
+        sub = sub_of(order_id)
+        out: list[Entry] = []
+        for pid in dict.fromkeys(partner_ids):
+            shard = shard_of(pid, keys.SHARDS)
+            for period in dict.fromkeys(periods):
+                for item in self.table.query(
+                    keys.settle_index(period, shard, sub), f"{pid}#{order_id}#", index=schema.GSI2
+                ):
+                    out.append(entry_from(item))
+        return sorted(out, key=lambda e: (e.occurred_at, e.partner_id, e.entry_id))
+
+    def settle_page(self, period: str, shard: int, after: str | None, partner_id: str | None) -> Iterator[Entry]:
+        """A period's entries in one settlement shard, ordered by partner then entry id, starting
+        after the position `after` (a cursor's), only `partner_id`'s when given; streamed."""
+        prefix = f"{partner_id}#" if partner_id else None
+        streams = [
+            self.table.query(
+                keys.settle_index(period, shard, sub),
+                None if after else prefix,
+                sk_between=(after, (prefix or "") + "\uffff") if after else None,
+                index=schema.GSI2,
+                page_size=100,
+            )
+            for sub in range(SUBS)
+        ]
+        for item in merged(streams, key=schema.GSI2SK):
+            if after is not None and item[schema.GSI2SK] <= after:
+                continue  # the cursor's own item (the range is inclusive)
+            yield entry_from(item)
+
+
+def position(e: Entry) -> str:
+    """An entry's place in a settlement shard's order (what a ledger cursor remembers)."""
+    return f"{e.partner_id}#{e.entry_id}"

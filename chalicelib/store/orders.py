@@ -181,6 +181,24 @@ class OrderRepo:
         item = self.table.get(keys.order(order_id))
         return order_from(item) if item else None
 
+    def history(self, order_id: str) -> dict[str, Any]:
+        """Everything recorded under an order, in one query of its partition: the order item, its
+        refunds, its fraud hold and its disputes (as stored, without their keys)."""
+        out: dict[str, Any] = {"order": None, "refunds": [], "hold": None, "disputes": []}
+        for item in self.table.query(keys.order(order_id)[0], consistent=True):
+            sk = item.pop(schema.SK)
+            for k in (schema.PK, schema.GSI1PK, schema.GSI1SK, schema.GSI2PK, schema.GSI2SK):
+                item.pop(k, None)
+            if sk == keys.order(order_id)[1]:
+                out["order"] = item
+            elif sk == keys.hold(order_id)[1]:
+                out["hold"] = item
+            elif sk.startswith("REFUND#"):
+                out["refunds"].append(item)
+            elif sk.startswith("DISPUTE#"):
+                out["disputes"].append(item)
+        return out
+
     def refund_context(self, order_id: str, refund_id: str) -> tuple[RecordedOrder | None, RecordedRefund | None]:
         found = self.table.batch_get([keys.order(order_id), keys.refund(order_id, refund_id)])
         order = found.get(keys.order(order_id))

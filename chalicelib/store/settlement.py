@@ -20,6 +20,7 @@ from . import keys, ops, schema
 from .items import iso
 from .ledger import SUBS, LedgerRepo, entry_from, entry_item, entry_key
 from .ops import Put, Update, eq, put_new
+from .stats import _figures_from as figures_from
 
 SHARDS = keys.SHARDS  # settlement's shards of partners (GSI2 partitions and SQS messages)
 PAGE = 500  # items per page when streaming a settlement: memory stays flat however long the stream
@@ -427,6 +428,40 @@ class SettlementStore:
                 limit=limit,
             )
         ]
+
+    def partner_periods(self, partner_id: str) -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
+        """A partner's volumes per period as projected (period -> currency -> sales less refunds) and
+        its carried balances (one per currency: the amount and the period it was carried from)."""
+        pk, period_prefix = keys.partner_period(partner_id, "")
+        volumes: dict[str, dict[str, int]] = {}
+        for item in self.table.query(pk, period_prefix):
+            f = figures_from(partner_id, item["period"], item)
+            net: dict[str, int] = {}
+            for k, v in f.figures.items():
+                if k.startswith("sales_"):
+                    net[k[6:]] = net.get(k[6:], 0) + v
+                elif k.startswith("refunds_"):
+                    net[k[8:]] = net.get(k[8:], 0) - v
+            volumes[item["period"]] = net
+        carries = [
+            {k: item[k] for k in ("currency", "period", "amount_minor")}
+            for item in self.table.query(pk, keys.carry(partner_id, "")[1], consistent=True)
+        ]
+        return volumes, carries
+
+    def lines_page(self, period: str, after: str | None, limit: int) -> list[tuple[Line, dict[str, Any]]]:
+        """Up to `limit` lines of a batch in key order (partner, then currency), after the line
+        `after` names ("partner#currency"): one query of a page, however many lines the batch has."""
+        pk = keys.batch(period)[0]
+        if after is None:
+            items = self.table.query(pk, keys.LINE_PREFIX, limit=limit, consistent=True)
+        else:
+            start = keys.batch_line(period, *after.rsplit("#", 1))[1]
+            items = self.table.query(
+                pk, sk_between=(start, keys.LINE_PREFIX + "\uffff"), limit=limit + 1, consistent=True
+            )
+        out = [(line_from(i), i) for i in items if after is None or f"{i['partner_id']}#{i['currency']}" != after]
+        return out[:limit]
 
     def lines(self, period: str) -> Iterator[tuple[Line, dict[str, Any]]]:
         """Every line of a batch with its stored details, ordered by partner and currency."""

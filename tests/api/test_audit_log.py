@@ -67,7 +67,7 @@ def test_finance_actions_and_export_downloads_are_recorded(program):
     assert program.approve("2026-08", "fin-2").status_code == 200
     program.export("2026-08", "summary", who="fin-2")
     assert program.c.post("/settlements/2026-08/paid", headers=auth("finance", subject="fin-2"),
-                          body=b"{}").status_code == 200
+                          body=dumps({"reason": "bank statement"})).status_code == 200
     records = audit(program, AFTER_AUG_LOCK.date().isoformat())
     seen = [(r["action"], r["actor"]) for r in records]
     assert seen == [("settlement.run", "fin-1"), ("settlement.approve", "fin-2"), ("export.download", "fin-2"),
@@ -122,7 +122,8 @@ def test_a_repeated_request_is_recorded_as_a_repeat_that_changed_nothing_not_as_
         r = program.c.post(payout, headers=auth("finance", subject="fin-2"), body=dumps({"reason": "closed"}))
         assert r.status_code == 200, r.body
     for _ in range(2):
-        r = program.c.post(payout + "/confirm", headers=auth("finance", subject="fin-3"), body=b"{}")
+        r = program.c.post(payout + "/confirm", headers=auth("finance", subject="fin-3"),
+                           body=dumps({"reason": "bank returned it"}))
         assert r.status_code == 200, r.body
     for _ in range(2):
         program.set_target("BBB", "2026-09", 50_000)

@@ -43,8 +43,11 @@ def post(p: Settling, path: str, who: str, body: dict | None = None):
     return p.c.post(path, headers=auth("finance", subject=who), body=dumps(body or {}))
 
 
+CONFIRM = {"reason": "bank returned it"}
+
+
 def pay(p: Settling) -> None:
-    assert post(p, "/settlements/2026-08/paid", "finance-2").status_code == 200
+    assert post(p, "/settlements/2026-08/paid", "finance-2", {"reason": "bank statement"}).status_code == 200
 
 
 def test_a_bounce_after_payment_moves_nothing_until_a_second_finance_user_confirms_it(program):
@@ -57,16 +60,16 @@ def test_a_bounce_after_payment_moves_nothing_until_a_second_finance_user_confir
     assert program.commissions("CCC")["totals"]["USD"]["paid"] == 50_000  # nothing moved yet
 
     for who in ("finance-2", " FINANCE-2 ", "finance-1"):  # the reporter (in any case), the batch's maker
-        refused = post(program, PAYOUT + "/confirm", who)
+        refused = post(program, PAYOUT + "/confirm", who, CONFIRM)
         assert (refused.status_code, json.loads(refused.body)["error"]["code"]) == (403, "maker_checker")
     assert not [i for i in ledger_items() if i["kind"] == "payout_return"]
 
-    confirmed = post(program, PAYOUT + "/confirm", "finance-3")
+    confirmed = post(program, PAYOUT + "/confirm", "finance-3", CONFIRM)
     assert confirmed.status_code == 200, confirmed.body
     body = json.loads(confirmed.body)
     assert (body["status"], body["reported_by"], body["confirmed_by"], body["returned_minor"]) == \
         ("confirmed", "finance-2", "finance-3", 50_000)
-    assert json.loads(post(program, PAYOUT + "/confirm", "finance-3").body) == body  # a retry changes nothing
+    assert json.loads(post(program, PAYOUT + "/confirm", "finance-3", CONFIRM).body) == body  # a retry changes nothing
     assert len([i for i in ledger_items() if i["kind"] == "payout_return"]) == 1
     totals = program.commissions("CCC")["totals"]["USD"]
     assert (totals["paid"], totals["returned"], totals["pending"] + totals["payable"]) == (0, 50_000, 50_000)
@@ -76,7 +79,7 @@ def test_the_returned_payout_is_its_own_labelled_part_of_the_next_batch_naming_w
     pay(program)
     program.clock.t = datetime(2026, 9, 8, tzinfo=UTC)
     post(program, PAYOUT, "finance-2", {"reason": "account closed"})
-    post(program, PAYOUT + "/confirm", "finance-3")
+    post(program, PAYOUT + "/confirm", "finance-3", CONFIRM)
     program.clock.t = AFTER_SEP_LOCK
     assert program.run(who="finance-1").status_code == 200
     line = program.lines("2026-09")["P-CCC/USD"]
@@ -96,8 +99,8 @@ def test_a_bounce_before_the_batch_is_marked_paid_follows_the_same_two_person_ru
     assert post(program, PAYOUT, "finance-2", {"reason": "unknown account"}).status_code == 200
     pay(program)  # the bank confirmed the rest of the batch; the reported payout is not failed yet
     assert program.lines("2026-08")["P-CCC/USD"]["payout_status"] is None
-    assert post(program, PAYOUT + "/confirm", "finance-2").status_code == 403
-    assert post(program, PAYOUT + "/confirm", "finance-3").status_code == 200
+    assert post(program, PAYOUT + "/confirm", "finance-2", CONFIRM).status_code == 403
+    assert post(program, PAYOUT + "/confirm", "finance-3", CONFIRM).status_code == 200
     assert program.lines("2026-08")["P-CCC/USD"]["payout_status"] == "failed"
 
 
@@ -107,14 +110,15 @@ def test_a_dismissed_report_moves_nothing_and_the_payout_can_be_reported_again(p
     post(program, PAYOUT, "finance-2", {"reason": "typo: wrong partner"})
     dismissed = post(program, PAYOUT + "/dismiss", "finance-2", {"reason": "it was P-BBB's"})
     assert dismissed.status_code == 200 and json.loads(dismissed.body)["status"] == "dismissed"
-    assert post(program, PAYOUT + "/confirm", "finance-3").status_code == 409  # nothing left to confirm
+    assert post(program, PAYOUT + "/confirm", "finance-3", CONFIRM).status_code == 409  # nothing left to confirm
     assert ledger_items() == before
     again = post(program, PAYOUT, "finance-3", {"reason": "account closed"})
     assert json.loads(again.body)["status"] == "reported" and json.loads(again.body)["reported_by"] == "finance-3"
 
 
 @pytest.mark.parametrize("path,body,status,code", [
-    ("/settlements/2026-08/payouts/P-CCC/USD/failed/confirm", {}, 409, "bounce_not_reported"),
+    ("/settlements/2026-08/payouts/P-CCC/USD/failed/confirm", {"reason": "x"}, 409, "bounce_not_reported"),
+    ("/settlements/2026-08/payouts/P-CCC/USD/failed/confirm", {}, 400, "invalid_request"),
     ("/settlements/2026-08/payouts/P-CCC/USD/failed/dismiss", {"reason": "x"}, 409, "bounce_not_reported"),
     ("/settlements/2026-08/payouts/P-CCC/USD/failed/dismiss", {}, 400, "invalid_request"),
     ("/settlements/2026-08/payouts/P-ZZZ/USD/failed", {"reason": "x"}, 404, "unknown_payout"),
@@ -145,7 +149,7 @@ def test_a_confirmation_whose_reply_is_lost_returns_the_payout_once_and_its_audi
     program.clock.t = datetime(2026, 9, 8, tzinfo=UTC)
     post(program, PAYOUT, "finance-2", {"reason": "account closed"})
     proxy = losing(bootstrap.uow(), "transact_write_items")
-    r = post(program, PAYOUT + "/confirm", "finance-3")
+    r = post(program, PAYOUT + "/confirm", "finance-3", CONFIRM)
     assert proxy.seen >= 1 and r.status_code == 200, r.body
     assert json.loads(r.body)["status"] == "confirmed"
     assert len([i for i in ledger_items() if i["kind"] == "payout_return"]) == 1
@@ -161,9 +165,9 @@ def test_the_cli_reports_and_confirms_a_bounce_by_the_same_rule_and_audits_it(pr
     on_moto = ("--aws", "--stage", "test")
     reported = cli(*on_moto, "mark-failed", *where, "--reason", "account closed", "--as", "finance-2")
     assert reported.code == 0, reported.err
-    refused = cli(*on_moto, "confirm-failed", *where, "--as", "Finance-2")  # the reporter, in any case
+    refused = cli(*on_moto, "confirm-failed", *where, "--reason", "returned", "--as", "Finance-2")  # the reporter, in any case
     assert refused.code == 2 and "maker_checker" in refused.err
-    confirmed = cli(*on_moto, "confirm-failed", *where, "--as", "finance-3")
+    confirmed = cli(*on_moto, "confirm-failed", *where, "--reason", "returned", "--as", "finance-3")
     assert confirmed.code == 0, confirmed.err
     assert json.loads(confirmed.out)["status"] == "confirmed"
     assert len([i for i in ledger_items() if i["kind"] == "payout_return"]) == 1

@@ -21,7 +21,7 @@ ON_MOTO = ("--aws", "--stage", "test")
 ACTING = {
     "settle": ["settle", "--period", PERIOD],
     "approve": ["approve", PERIOD],
-    "mark-paid": ["mark-paid", PERIOD],
+    "mark-paid": ["mark-paid", PERIOD, "--reason", "bank statement"],
     "mark-failed": ["mark-failed", PERIOD, "P-DDD", "USD", "--reason", "bounced"],
     "export": ["export", PERIOD, "summary"],
     "backup": ["backup", "--to", "backups"],
@@ -93,7 +93,7 @@ def test_cli_finance_actions_leave_the_same_audit_records_as_the_apis(program, c
     assert cli(*ON_MOTO, "export", PERIOD, "summary", "--as", "checker").code == 0
     assert cli(*ON_MOTO, "mark-failed", PERIOD, "P-DDD", "USD", "--reason", "account closed",
                "--as", "checker").code == 0
-    assert cli(*ON_MOTO, "mark-paid", PERIOD, "--as", "checker").code == 0
+    assert cli(*ON_MOTO, "mark-paid", PERIOD, "--reason", "bank statement", "--as", "checker").code == 0
     by_cli = [r for r in audit_records(program, AFTER_AUG_LOCK.date().isoformat()) if r["role"] == "finance"]
     assert [(r["action"], r["actor"], r["target"]) for r in by_cli] == [
         ("settlement.run", "maker", f"period:{PERIOD}"),
@@ -151,7 +151,7 @@ def cli_walk(cli) -> str:
     assert refused.code == 2 and "maker_checker" in refused.err
     assert cli(*ON_MOTO, "approve", period, "--as", "checker").code == 0
     assert cli(*ON_MOTO, "export", period, "summary", "--as", "checker").code == 0
-    assert cli(*ON_MOTO, "mark-paid", period, "--as", "checker").code == 0
+    assert cli(*ON_MOTO, "mark-paid", period, "--reason", "bank statement", "--as", "checker").code == 0
     return period
 
 
@@ -168,7 +168,8 @@ def curl_walk(cli, http) -> str:
     failed = http.post(f"/settlements/{period}/payouts/P-DAN/USD/failed", headers=fin2,
                        body=dumps({"reason": "account closed"}))
     assert failed.status_code == 200, failed.body
-    assert http.post(f"/settlements/{period}/paid", headers=fin2, body=b"{}").status_code == 200
+    assert http.post(f"/settlements/{period}/paid", headers=fin2,
+                     body=dumps({"reason": "bank statement"})).status_code == 200
     return period
 
 

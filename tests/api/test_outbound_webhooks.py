@@ -96,7 +96,7 @@ def test_commissions_reversals_and_payouts_reach_the_endpoint_once_per_event_id_
     assert p.run().status_code == 200
     assert p.approve("2026-08", "finance-2").status_code == 200
     assert api.http.post("/settlements/2026-08/paid", headers=auth("finance", subject="finance-2"),
-                         body=b"{}").status_code == 200
+                         body=dumps({"reason": "bank statement"})).status_code == 200
     pump()
     pump()  # and once more: nothing new
 

@@ -117,7 +117,7 @@ def test_a_refund_after_payout_is_clawed_back_next_period_and_the_closed_export_
     august = {name: program.export("2026-08", name) for name in ("summary", "detail", "json")}
     assert program.approve("2026-08", "finance-2").status_code == 200
     assert program.c.post("/settlements/2026-08/paid", headers=auth("finance", subject="finance-2"),
-                          body=b"{}").status_code == 200
+                          body=dumps({"reason": "bank statement"})).status_code == 200
     refund = program.give_back("o1", "r-late", 500_000)  # half of it, in September
     assert refund["period"] == "2026-09"
     program.sell("o2", 2_000_000, customer="c2")
@@ -162,7 +162,7 @@ def test_a_failed_payout_returns_its_amount_to_the_next_settlement(program):
                            headers=auth("finance", subject="finance-2"), body=dumps({"reason": "account closed"}))
     assert json.loads(again.body) == json.loads(r.body)
     confirmed = program.c.post("/settlements/2026-08/payouts/P-CCC/USD/failed/confirm",
-                               headers=auth("finance", subject="finance-3"), body=b"{}")
+                               headers=auth("finance", subject="finance-3"), body=dumps({"reason": "bank returned it"}))
     assert confirmed.status_code == 200, confirmed.body
     assert program.lines("2026-08")["P-CCC/USD"]["payout_status"] == "failed"
     program.clock.t = AFTER_SEP_LOCK

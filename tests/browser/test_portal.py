@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from chalicelib import bootstrap
 from chalicelib.store.files import FolderFiles
 from scripts.dynamodb_local import ROOT, free_port
-from tests.support.helpers import auth, token
+from tests.support.helpers import auth, dumps, token
 from tests.support.settlement import AFTER_AUG_LOCK, Clock, Settling
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -123,6 +123,12 @@ def test_a_partner_creates_a_link_a_visitor_follows_it_and_the_dashboard_shows_t
     ctx.close()
 
 
+def approve_in_dialog(page, reason: str) -> None:
+    asked = page.get_by_role("dialog", name="Approve")
+    asked.get_by_label("Reason").fill(reason)
+    asked.get_by_role("button", name="Approve").click()
+
+
 def test_finance_approves_a_batch_made_by_someone_else_and_downloads_its_export(site, browser, tmp_path):
     base, program = site
     program.sell("o1", 6_200_000)
@@ -133,12 +139,14 @@ def test_finance_approves_a_batch_made_by_someone_else_and_downloads_its_export(
     sign_in(maker, base, token("finance", subject="finance-1"), "#/finance/2026-08")
     maker.wait_for_selector("#approve")
     maker.click("#approve")
-    expect(maker.locator(".action-error")).to_contain_text("maker-checker")
+    approve_in_dialog(maker, "looked at the totals")
+    expect(maker.locator(".action-error")).to_contain_text("a second finance user must approve it")
 
     page = browser.new_context(viewport=DESKTOP, accept_downloads=True).new_page()
     sign_in(page, base, token("finance", subject="finance-2"), "#/finance/2026-08")
     page.wait_for_selector("#approve:not([disabled])")
     page.click("#approve")
+    approve_in_dialog(page, "totals match the bank file")
     page.wait_for_selector("text=approved")
     page.click("text=P-DDD")
     page.wait_for_selector("pre.trace")
@@ -160,23 +168,29 @@ def test_a_bounce_reported_in_the_console_is_confirmed_by_a_second_person_and_th
     assert program.run(period="2026-08", who="finance-1").status_code == 200
     assert program.approve("2026-08", "finance-2").status_code == 200
     assert program.c.post("/settlements/2026-08/paid", headers=auth("finance", subject="finance-2"),
-                          body=b"{}").status_code == 200
+                          body=dumps({"reason": "bank statement"})).status_code == 200
 
     reporter = browser.new_context(viewport=DESKTOP).new_page()
     sign_in(reporter, base, token("finance", subject="finance-2"), "#/finance/2026-08")
-    row = reporter.locator("tr", has_text="P-CCC")
+    row = reporter.locator("#payouts tr", has_text="P-CCC")
     row.get_by_role("button", name="Payout failed").click()
     asked = reporter.get_by_role("dialog", name="Payout failed")
     asked.get_by_label("Reason").fill("account closed")
     asked.get_by_role("button", name="Payout failed").click()
     expect(row).to_contain_text("Bounce reported")
     row.get_by_role("button", name="Confirm bounce").click()
-    expect(reporter.locator(".action-error")).to_contain_text("maker-checker")
+    asked = reporter.get_by_role("dialog", name="Confirm bounce")
+    asked.get_by_label("Reason").fill("bank returned it")
+    asked.get_by_role("button", name="Confirm bounce").click()
+    expect(reporter.locator(".action-error")).to_contain_text("a second finance user must confirm it")
 
     checker = browser.new_context(viewport=DESKTOP).new_page()
     sign_in(checker, base, token("finance", subject="finance-3"), "#/finance/2026-08")
-    checker.locator("tr", has_text="P-CCC").get_by_role("button", name="Confirm bounce").click()
-    expect(checker.locator("tr", has_text="P-CCC")).to_contain_text("failed")
+    checker.locator("#payouts tr", has_text="P-CCC").get_by_role("button", name="Confirm bounce").click()
+    asked = checker.get_by_role("dialog", name="Confirm bounce")
+    asked.get_by_label("Reason").fill("bank returned it")
+    asked.get_by_role("button", name="Confirm bounce").click()
+    expect(checker.locator("#payouts tr", has_text="P-CCC")).to_contain_text("Failed")
     shoot(checker, "finance-bounce-confirmed")
 
     partner = browser.new_context(viewport=DESKTOP, locale="en-US").new_page()

@@ -24,6 +24,13 @@ def test_a_checker_among_the_makers_is_refused_whatever_the_case():
     require_checker("carol", ["alice", "bob", None], "a second person checks this")
 
 
+def test_the_refusal_reads_as_the_plain_sentence_given_without_the_rule_name_repeated():
+    sentence = "You prepared this batch; a second finance user must approve it."
+    with pytest.raises(Forbidden) as refused:
+        require_checker("bob", ["bob"], sentence)
+    assert (refused.value.code, refused.value.message) == ("maker_checker", sentence)
+
+
 def test_a_request_is_recorded_as_changed_no_change_or_read():
     assert outcome("payout.failed", {"status": "reported"}, {"status": "confirmed"}) == CHANGED
     assert outcome("payout.failed", {"status": "confirmed", "n": 1}, {"n": 1, "status": "confirmed"}) == NO_CHANGE

@@ -34,7 +34,7 @@ def approve(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, An
     require_checker(
         who.subject,
         [found["created_by"], found["changed_by"], *found.get("touched_by", [])],
-        "the batch must be approved by someone other than who created or last changed it",
+        "You prepared or worked on this batch; a second finance user must approve it.",
     )
     finish_closing(d, period, now)  # never pay out of a period that is not closed
     p = provider(d.payout_provider)
@@ -75,8 +75,9 @@ def _done_by(d: Deps, period: str, status: str, who: Principal) -> bool:
     return found["status"] == status and same_person(found.get(f"{status}_by"), who.subject)
 
 
-def mark_paid(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, Any]:
-    """The bank confirmed the batch: every payout not marked failed is paid."""
+def mark_paid(d: Deps, period: str, who: Principal, now: datetime, reason: str = "") -> dict[str, Any]:
+    """The bank confirmed the batch: every payout not marked failed is paid. `reason` (what the
+    bank confirmed) is kept on the batch and its event."""
     who.require("finance")
     found = batch(d, period)
     if found["status"] == PAID:
@@ -85,9 +86,14 @@ def mark_paid(d: Deps, period: str, who: Principal, now: datetime) -> dict[str, 
         raise Conflict(
             f"only an approved batch can be marked paid; this one is {found['status']}", code="invalid_state"
         )
-    if not d.uow.settlement.transition(period, APPROVED, PAID, who.subject, now) and not _done_by(d, period, PAID, who):
+    extra = {"paid_reason": reason} if reason else None
+    if not d.uow.settlement.transition(period, APPROVED, PAID, who.subject, now, extra) and not _done_by(
+        d, period, PAID, who
+    ):
         raise Conflict("the batch changed; reload it", code="invalid_state")
     d.uow.settlement.add_event(
-        period, f"{now.strftime('%Y%m%dT%H%M%S%f')}#paid", {"event": "paid", "by": who.subject, "at": now.isoformat()}
+        period,
+        f"{now.strftime('%Y%m%dT%H%M%S%f')}#paid",
+        {"event": "paid", "by": who.subject, "at": now.isoformat(), **({"reason": reason} if reason else {})},
     )
     return batch(d, period)

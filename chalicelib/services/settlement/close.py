@@ -10,7 +10,8 @@ from typing import Any
 
 from ...domain.actors import system
 from ...domain.errors import ConcurrentUpdate, Conflict, Unprocessable
-from ...domain.periods import BONUSED, CLOSED, CLOSING, next_period, previous_period
+from ...domain.finance_review import blocked_reason
+from ...domain.periods import BONUSED, CLOSED, CLOSING, next_period
 from ...domain.settlement import BUILDING, DRAFT, RECONCILIATION_FAILED, reconcile, shard_of
 from ...exports import control_json
 from ...observability import logger, metrics
@@ -62,19 +63,17 @@ def close_period(d: Deps, period: str, now: datetime, by: str) -> dict[str, Any]
     if batch is not None and batch["status"] not in UNFINISHED:
         finish_closing(d, period, now)  # a run may have died between the batch and these last steps
         return batch
-    if not d.cal.closeable(period, now):
-        raise Unprocessable(
-            f"{period} can be settled from {d.cal.settles_from(period).isoformat()} (its lock, "
-            f"{d.cal.lock_at(period).isoformat()}, and the fence after it)",
-            code="period_not_locked",
-        )
-    done = d.uow.settlement.settled_through()
-    first = _first_period(d)
-    if (done is not None and done < previous_period(period)) or (done is None and first is not None and period > first):
-        todo = next_period(done) if done is not None else first
-        raise Conflict(
-            f"settle {todo} first: periods are settled in order, so no entry is left behind", code="earlier_period_open"
-        )
+    blocked = blocked_reason(
+        period,
+        now,
+        settles_from=d.cal.settles_from(period),
+        first_period=_first_period(d),
+        settled_through=d.uow.settlement.settled_through(),
+    )
+    if blocked is not None:
+        if blocked.code == "earlier_period_open":
+            raise Conflict(blocked.message, code=blocked.code)
+        raise Unprocessable(blocked.message, code=blocked.code)
     plan = plan_for(d.uow, d.cal, period)
     d.uow.settlement.create_batch(period, by, now, plan.version)
     d.uow.settlement.touch_batch(period, by)
