@@ -206,6 +206,8 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType(
         ("GET", "/"): rule("redirect to the portal", **EVERYONE),
         ("GET", "/app"): rule("the portal", **EVERYONE),
         ("GET", "/app/assets/{name}"): rule("the portal's scripts and styles", **EVERYONE),
+        ("GET", "/app/assets/{folder}/{name}"): rule("the portal's scripts and styles", **EVERYONE),
+        ("GET", "/app/assets/{folder}/{sub}/{name}"): rule("the portal's scripts and styles", **EVERYONE),
     }
 )
 

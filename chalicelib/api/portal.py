@@ -20,8 +20,22 @@ TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
+    ".txt": "text/plain; charset=utf-8",
 }
-ASSETS = frozenset({"app.js", "app.css", "i18n.js"})
+
+
+def _walk(root: Path) -> frozenset[str]:
+    """Every file under the portal's folder that it serves, as a relative POSIX path ("js/pages/partner.js"):
+    the allow-list. A requested name is looked up in this set, never joined onto a path first, so no
+    name (`..`, an encoded slash, an absolute path) reaches a file outside it."""
+    return frozenset(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix in TYPES and p.name != "index.html" and not p.name.startswith(".")
+    )
+
+
+ASSETS = _walk(WEB)
 # The portal's scripts come from this origin only; the API is the same origin.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -31,7 +45,7 @@ CSP = (
 PAGE_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=64)
 def _read(name: str) -> str:
     return (WEB / name).read_text(encoding="utf-8")
 
@@ -65,8 +79,24 @@ def index():
     )
 
 
-@route(bp, "/app/assets/{name}")
-def asset(name: str):
+def _asset(*parts: str) -> Response:
+    name = "/".join(parts)
     if name not in ASSETS:
         raise NotFound("no such file")
     return _file(name)
+
+
+# Chalice has no greedy path parameter: one route per folder depth (js/main.js, js/pages/partner.js).
+@route(bp, "/app/assets/{name}")
+def asset(name: str):
+    return _asset(name)
+
+
+@route(bp, "/app/assets/{folder}/{name}")
+def asset_in_folder(folder: str, name: str):
+    return _asset(folder, name)
+
+
+@route(bp, "/app/assets/{folder}/{sub}/{name}")
+def asset_in_subfolder(folder: str, sub: str, name: str):
+    return _asset(folder, sub, name)

@@ -18,7 +18,8 @@ from tests.support.program import Program
 OWN = {"partner_id": "P-OWNA", "member_id": "M-own-unregistered"}
 OTHER = {"partner_id": "P-OTHB", "member_id": "M-other-unregistered"}
 PARAMS = {"code": "OWNA", "period": "2026-07", "name": "summary", "currency": "USD", "order_id": "no-such-order",
-          "endpoint_id": "whe_no_such_endpoint", "delivery_id": "dlv_no_such_delivery"}
+          "endpoint_id": "whe_no_such_endpoint", "delivery_id": "dlv_no_such_delivery", "folder": "js",
+          "sub": "pages"}
 REFUSALS = {"unauthorized", "bad_signature", "forbidden_role", "forbidden", "route_not_authorized"}
 
 

@@ -163,10 +163,12 @@ def test_a_bounce_reported_in_the_console_is_confirmed_by_a_second_person_and_th
                           body=b"{}").status_code == 200
 
     reporter = browser.new_context(viewport=DESKTOP).new_page()
-    reporter.on("dialog", lambda dialog: dialog.accept("account closed"))
     sign_in(reporter, base, token("finance", subject="finance-2"), "#/finance/2026-08")
     row = reporter.locator("tr", has_text="P-CCC")
     row.get_by_role("button", name="Payout failed").click()
+    asked = reporter.get_by_role("dialog", name="Payout failed")
+    asked.get_by_label("Reason").fill("account closed")
+    asked.get_by_role("button", name="Payout failed").click()
     expect(row).to_contain_text("Bounce reported")
     row.get_by_role("button", name="Confirm bounce").click()
     expect(reporter.locator(".action-error")).to_contain_text("maker-checker")
