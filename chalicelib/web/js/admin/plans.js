@@ -70,7 +70,7 @@ function editor(base, published) {
   };
   sample.currency.value = f.currency.value;
   const error = h("div", { class: "state error", role: "alert", id: "plan-error" });
-  const result = h("div", { id: "whatif" });
+  const result = h("div", { id: "whatif" }, h("p", { class: "state empty" }, t("what_if_none")));
   const fieldErrors = new Map();
   const clear = () => {
     error.replaceChildren();
@@ -145,8 +145,10 @@ function editor(base, published) {
       h("div", { class: "stack" },
         h("div", { class: "row" }, field(t("sample_amount"), sample.amount), field(t("currency"), sample.currency)),
         field(t("sample_partner"), sample.partner, t("sample_partner_hint")),
-        field(t("sample_depth"), sample.depth)),
-      result));
+        field(t("sample_depth"), sample.depth),
+        h("div", { class: "row actions" },
+          h("button", { type: "button", class: "secondary", onclick: preview }, t("what_if"))))),
+    h("section", { class: "card wide", "aria-label": t("what_if_result") }, result));
 }
 
 function whatIf(d) {

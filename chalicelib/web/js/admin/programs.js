@@ -37,7 +37,9 @@ function field(label, input) { return h("label", { class: "field" }, label, inpu
 // The fields the API takes, from a program as GET /admin/reward-programs shows it (to carry over).
 function body(p) {
   if (!p) return {};
-  const { version, effective_from, ...rest } = p;  // eslint-disable-line no-unused-vars
+  const rest = { ...p };
+  delete rest.version;
+  delete rest.effective_from;  // a new version takes effect now
   return rest;
 }
 
@@ -132,7 +134,7 @@ function tierForm(latest, done) {
       const num = (el) => { if (!/^\d{1,9}$/.test(el.value.trim())) throw Object.assign(new Error("whole_number"), { el }); return Number(el.value.trim()); };
       const wrap = (el, f) => { try { return f(); } catch (e) { throw Object.assign(e, { el }); } };
       // The multiplier may exceed 100 % (an advocate earning double); a basis point is 0.01 %.
-      const mult = (el) => wrap(el, () => { const v = toBpsWide(el.value); return v; });
+      const mult = (el) => wrap(el, () => toBpsWide(el.value));
       program = { ...body(latest), tiers: {
         rules: rows.map((r) => ({ tier: r.tier, min_spend_minor: wrap(r.spend, () => toMinor(r.spend.value, currency)),
           min_orders: num(r.orders), discount_bps: wrap(r.discount, () => toBps(r.discount.value)),
@@ -150,7 +152,7 @@ function tierForm(latest, done) {
   h("div", { class: "row" }, field(t("window_days"), windowDays), field(t("grace_months"), grace)),
   h("label", { class: "check" }, both, ` ${t("require_both")}`),
   msg, h("button", { type: "submit", id: "tier-publish" }, t("publish_tiers")));
-  return h("section", { class: "card", "aria-label": t("publish_tiers") }, h("h2", {}, t("publish_tiers")), form);
+  return h("section", { class: "card wide", "aria-label": t("publish_tiers") }, h("h2", {}, t("publish_tiers")), form);
 }
 
 // A multiplier in percent (up to 1000 %), exactly to basis points.
