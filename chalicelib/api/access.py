@@ -152,6 +152,10 @@ MATRIX: Mapping[tuple[str, str], Rule] = MappingProxyType(
             "leave or rejoin the leaderboards", "member_id", kind=ACCOUNT, member=OWN, admin=ALL
         ),
         ("GET", "/admin/leaderboards/{board}"): rule("a full leaderboard, every row", **FIN),
+        ("POST", "/admin/plans/preview"): rule(
+            "what-if: a sample order's commissions per level under the plan in force and a candidate plan",
+            admin=ALL,
+        ),
         ("POST", "/admin/partners/{partner_id}/move"): rule("move a partner", admin=ALL),
         ("POST", "/admin/partners/{partner_id}/status"): rule("set status and rank", admin=ALL),
         ("PUT", "/admin/partners/{partner_id}/targets/{period}"): rule("set a target", admin=ALL),

@@ -6,6 +6,8 @@ from chalice import Blueprint
 
 from .. import bootstrap
 from ..domain.bonuses import BonusRules
+from ..domain.errors import InvalidInput
+from ..domain.money import check_amount, check_currency, minor_units
 from ..domain.periods import parse as check_period
 from ..services import partners as partner_svc
 from ..services import plans as plan_svc
@@ -15,7 +17,7 @@ from .compliance import refuse_join_fee
 from .guard import audit
 from .http import caller, json_response, parse, query, route
 from .partners import partner_view
-from .schemas import BonusIn, MovePartner, PlanIn, SetStatus, TargetIn
+from .schemas import BonusIn, MovePartner, PlanIn, PlanPreviewIn, SetStatus, TargetIn
 
 bp = Blueprint(__name__)
 
@@ -40,6 +42,21 @@ def _bonus_rules(b: BonusIn | None) -> BonusRules | None:
     return bonus_rules_from(b.model_dump())
 
 
+def _plan_terms(req: PlanIn, now) -> dict:
+    """The plan a request describes, as the plan service takes it (publishing and the what-if alike)."""
+    return {
+        "levels_bps": req.levels_bps,
+        "cap_bps": req.cap_bps,
+        "rank_overrides": req.rank_overrides,
+        "holding_days": req.holding_days,
+        "effective_from": req.effective_from or now,
+        "max_depth": bootstrap.settings().max_depth,
+        "min_payout_minor": req.min_payout_minor,
+        "bonus": _bonus_rules(req.bonus),
+        "renewal_months": req.renewal_months,
+    }
+
+
 @route(bp, "/admin/plans", ("POST",), body=PlanIn)
 def publish_plan():
     who = caller(bp).require("admin")
@@ -49,22 +66,32 @@ def publish_plan():
     uow = bootstrap.uow()
     before = [plan_view(p) for p in uow.plans.all()][-1:]
     plan = plan_svc.publish(
-        uow,
-        levels_bps=req.levels_bps,
-        cap_bps=req.cap_bps,
-        rank_overrides=req.rank_overrides,
-        holding_days=req.holding_days,
-        effective_from=req.effective_from or now,
-        created_by=who.subject,
-        max_depth=bootstrap.settings().max_depth,
-        now=now,
-        min_payout_minor=req.min_payout_minor,
-        bonus=_bonus_rules(req.bonus),
-        renewal_months=req.renewal_months,
-        profile=bootstrap.settings().compliance_profile,
+        uow, created_by=who.subject, now=now, **_plan_terms(req, now), profile=bootstrap.settings().compliance_profile
     )
     audit(bp, who, "plan.publish", f"plan:{plan.version}", before[0] if before else None, plan_view(plan))
     return json_response(plan_view(plan), 201)
+
+
+@route(bp, "/admin/plans/preview", ("POST",), body=PlanPreviewIn)
+def preview_plan():
+    """What-if: what a sample order would pay at each level under the plan in force and under a
+    candidate plan (refused with the messages publishing gives). Nothing is written or audited."""
+    caller(bp).require("admin")
+    req = parse(bp, PlanPreviewIn)
+    now = bootstrap.now()
+    plan = plan_svc.candidate(0, **_plan_terms(req, now))
+    s = req.sample
+    currency = check_currency(s.currency)
+    if (s.amount is None) == (s.amount_minor is None):
+        raise InvalidInput("sample: give amount (in currency units) or amount_minor, not both", code="invalid_sample")
+    if s.partner_id is not None and s.depth is not None:
+        raise InvalidInput("sample: give partner_id or depth, not both", code="invalid_sample")
+    amount_minor = check_amount(minor_units(s.amount, currency) if s.amount is not None else s.amount_minor or 0)
+    sample = plan_svc.SampleOrder(amount_minor, currency, s.partner_id, s.depth)
+    uow = bootstrap.uow()
+    return json_response(
+        {"candidate": plan_view(plan), **plan_svc.preview(uow, plan, sample, now, bootstrap.settings().tree_rules)}
+    )
 
 
 @route(bp, "/admin/plans")

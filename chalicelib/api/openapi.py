@@ -32,6 +32,7 @@ RESPONSES: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/webhooks/orders"): (201, m.OrderResultOut),
     ("POST", "/webhooks/refunds"): (201, m.RefundResultOut),
     ("POST", "/admin/plans"): (201, None),
+    ("POST", "/admin/plans/preview"): (200, m.PlanPreviewOut),
     ("GET", "/admin/audit"): (200, m.AuditOut),
     ("GET", "/admin/holds"): (200, m.HoldsOut),
     ("POST", "/admin/webhooks/endpoints"): (201, m.EndpointOut),

@@ -105,6 +105,30 @@ class PlanIn(Body):
     bonus: BonusIn | None = None
 
 
+DecimalAmount = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,15})?$"),
+    Field(description="an amount in currency units as a decimal string ('398.00'); exact or refused"),
+]
+
+
+class SampleOrderIn(Body):
+    """An order to price in a what-if: its amount (`amount` in currency units, or `amount_minor`),
+    and the partner it is attributed to, or a chain `depth` of active partners (default: the plans')."""
+
+    currency: Currency
+    amount: DecimalAmount | None = None
+    amount_minor: Annotated[StrictInt, Field(ge=1, le=10_000_000_000)] | None = None
+    partner_id: Id | None = None
+    depth: Annotated[StrictInt, Field(ge=1, le=30)] | None = None
+
+
+class PlanPreviewIn(PlanIn):
+    """A candidate plan (the body publishing takes) and the sample order to price under it."""
+
+    sample: SampleOrderIn
+
+
 # ---- bonuses and settlement ------------------------------------------------------------------
 Minor = Annotated[StrictInt, Field(ge=0, le=10_000_000_000)]
 Period = Annotated[str, StringConstraints(pattern=r"^2\d{3}-(0[1-9]|1[0-2])$")]
@@ -168,11 +192,27 @@ class BounceDismissed(Body):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class HoldDecision(Body):
+    """A held order released: the reviewer's reason, if it gives one."""
+
+    reason: Reason | None = None
+
+
+class HoldRejection(Body):
+    """A held order rejected (never paid): why, in the reviewer's words."""
+
+    reason: Reason
+
+
 class TargetIn(Body):
     target_minor: Minor
 
 
 PlanIn.model_rebuild()
+PlanPreviewIn.model_rebuild()
 
 
 # ---- responses (issue 9): what the OpenAPI document promises; schemathesis checks them ------------
@@ -266,14 +306,49 @@ class AuditRecordOut(Out):
 
 class AuditOut(Out):
     day: str
+    actor: str | None
+    action: str | None
     records: list[AuditRecordOut]
+    next_cursor: str | None = Field(None, description="opaque: pass it back as `cursor` to read on")
+
+
+class PlanLevelOut(Out):
+    partner_id: str
+    rank: str
+    rate_bps: int
+    amount_minor: int
+    capped: bool
+
+
+class PreviewLevelOut(Out):
+    level: int
+    current: PlanLevelOut | None
+    candidate: PlanLevelOut | None
+
+
+class PlanPreviewOut(Out):
+    candidate: dict
+    amount_minor: int
+    currency: str
+    partner_id: str | None
+    current_version: int | None
+    levels: list[PreviewLevelOut]
+    current_total_minor: int
+    candidate_total_minor: int
+
+
+class ReasonOut(Out):
+    code: str
+    text: str
 
 
 class HoldOut(Out):
     order_id: str
     partner_id: str
     reasons: list[str]
+    reason_details: list[ReasonOut]
     status: Literal["held", "released", "rejected"]
+    review_reason: str | None = None
 
 
 class HoldsOut(Out):

@@ -25,3 +25,14 @@ def outcome(action: str, before: Any, after: Any) -> str:
     if action in READS:
         return READ
     return NO_CHANGE if canonical(before) == canonical(after) else CHANGED
+
+
+def matches(record: Any, actor: str | None, action: str | None) -> bool:
+    """Whether an audit record passes the log's filters: the actor exactly; the action exactly, or
+    a family of actions by its first part (`partner` matches `partner.enrol` and `partner.move`)."""
+    if actor is not None and record.get("actor") != actor:
+        return False
+    if action is not None:
+        took = str(record.get("action", ""))
+        return took == action or took.startswith(action + ".")
+    return True

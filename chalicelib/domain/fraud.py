@@ -8,6 +8,18 @@ from datetime import datetime, timedelta
 
 RING, FAST_ORDER, REFUNDS = "self_referral_ring", "click_to_order_too_short", "partner_refund_rate"
 
+# Each reason in words, for the reviewer (the portal has its own translations, keyed by the code).
+REASONS = {
+    RING: "the buyer's email, phone, payment card or customer id belongs to a partner in the commission chain",
+    FAST_ORDER: "the order came too soon after the click that attributes it (a bot?)",
+    REFUNDS: "the attributed partner's refunded commissions exceed the allowed share of its credited ones",
+}
+
+
+def explain(reason: str) -> str:
+    """A hold reason in words; a code this version does not know is shown as it is."""
+    return REASONS.get(reason, reason)
+
 
 @dataclass(frozen=True)
 class FraudRules:

@@ -36,7 +36,13 @@ def _held(uow: UnitOfWork, order_id: str) -> RecordedOrder:
 
 
 def release(
-    uow: UnitOfWork, order_id: str, cal: Calendar, actor: str, now: datetime, audit: TransactOp
+    uow: UnitOfWork,
+    order_id: str,
+    cal: Calendar,
+    actor: str,
+    now: datetime,
+    audit: TransactOp,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """The release entries (new, append-only), the order settling normally from now on (so later
     refunds claw back), its remaining sales posted to the partner's volume in the release period, the
@@ -50,7 +56,13 @@ def release(
         partner_id = hold.get("partner_id") or (order.entries[0].partner_id if order.entries else "")
         uow.add(
             *uow.review.release(
-                order_id, order.refunded_minor, entries[0].settles_in if entries else period, partner_id, actor, now
+                order_id,
+                order.refunded_minor,
+                entries[0].settles_in if entries else period,
+                partner_id,
+                actor,
+                now,
+                reason,
             ),
             *(uow.ledger.new(e) for e in entries),
             audit,
@@ -66,6 +78,7 @@ def release(
             "order_id": order_id,
             "status": "released",
             "released_by": actor,
+            "review_reason": reason,
             "entries": [
                 {
                     "entry_id": e.entry_id,
@@ -80,12 +93,13 @@ def release(
     raise Conflict("the order changed while releasing it; retry", code="busy")
 
 
-def reject(uow: UnitOfWork, order_id: str, actor: str, now: datetime, audit: TransactOp) -> dict[str, Any]:
-    """The held entries stay held for good: no settlement ever pays them. Nothing else is written."""
+def reject(uow: UnitOfWork, order_id: str, actor: str, now: datetime, audit: TransactOp, reason: str) -> dict[str, Any]:
+    """The held entries stay held for good: no settlement ever pays them. Nothing else is written
+    but the hold's status and the reviewer's reason."""
     _held(uow, order_id)
-    uow.add(*uow.review.reject(order_id, actor, now), audit)
+    uow.add(*uow.review.reject(order_id, actor, now, reason), audit)
     try:
         uow.commit()
     except (AlreadyExists, ConcurrentUpdate):
         raise Conflict(f"order {order_id} was already reviewed", code="not_held") from None
-    return {"order_id": order_id, "status": "rejected", "rejected_by": actor}
+    return {"order_id": order_id, "status": "rejected", "rejected_by": actor, "review_reason": reason}

@@ -7,6 +7,7 @@ import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,18 @@ class AuditRecord:
     after: Any
     at: datetime
     request_id: str | None = None
+
+
+AUDIT_SCAN_BUDGET = 2_000  # audit records read at most for one page of a filtered audit log
+
+
+def _audit_view(i: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **{k: i[k] for k in ("audit_id", "actor", "role", "action", "target", "at")},
+        "outcome": i.get("outcome", audit_rules.CHANGED),  # records written before outcomes were kept
+        "before": json.loads(i["before"]),
+        "after": json.loads(i["after"]),
+    }
 
 
 class ReviewRepo:
@@ -73,15 +86,38 @@ class ReviewRepo:
         )
 
     def audit_day(self, day: str, limit: int = 500) -> list[dict[str, Any]]:
-        return [
-            {
-                **{k: i[k] for k in ("audit_id", "actor", "role", "action", "target", "at")},
-                "outcome": i.get("outcome", audit_rules.CHANGED),  # records written before outcomes were kept
-                "before": json.loads(i["before"]),
-                "after": json.loads(i["after"]),
-            }
-            for i in self.table.query(f"{keys.AUDIT_PREFIX}{day}", limit=limit)
-        ]
+        return [_audit_view(i) for i in self.table.query(f"{keys.AUDIT_PREFIX}{day}", limit=limit)]
+
+    def audit_page(
+        self,
+        day: str,
+        keep: Callable[[dict[str, Any]], bool],
+        limit: int,
+        after: str | None = None,
+        budget: int = AUDIT_SCAN_BUDGET,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` of a day's records that `keep` accepts, oldest first, from the one after
+        sort key `after`; and the sort key to go on from (None: the day has no more). At most
+        `budget` records are read per page, so a rare filter over a busy day answers in bounded
+        time with fewer records and a place to go on from."""
+        pk = f"{keys.AUDIT_PREFIX}{day}"
+        # Sort keys are `<time>#<id>` and times start with a digit: "~" sorts after every one.
+        items = (
+            self.table.query(pk, sk_between=(after + " ", "~"), page_size=100)
+            if after
+            else self.table.query(pk, page_size=100)
+        )
+        found: list[dict[str, Any]] = []
+        last: str | None = None
+        for read, item in enumerate(items, start=1):
+            if keep(item):
+                if len(found) == limit:  # one more exists: go on after the last one returned
+                    return found, last
+                found.append(_audit_view(item))
+            last = item[schema.SK]
+            if read >= budget:
+                return found, last
+        return found, None
 
     # ---- fraud holds ---------------------------------------------------------------------------
     def holds(self, limit: int = 500) -> list[dict[str, Any]]:
@@ -106,6 +142,7 @@ class ReviewRepo:
                     "released_by",
                     "rejected_at",
                     "rejected_by",
+                    "review_reason",
                 )
             }
             for item in itertools.islice(items, limit)
@@ -115,7 +152,14 @@ class ReviewRepo:
         return self.table.get(keys.hold(order_id))
 
     def release(
-        self, order_id: str, refunded_minor: int, settles_in: str, partner_id: str, actor: str, now: datetime
+        self,
+        order_id: str,
+        refunded_minor: int,
+        settles_in: str,
+        partner_id: str,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
     ) -> list[ops.TransactOp]:
         """The order settles normally from now on, conditional on it still being held with the
         refunded total read; the hold is marked released."""
@@ -130,10 +174,18 @@ class ReviewRepo:
                 },
                 when=eq("settles_in", HOLD) & eq("refunded_minor", refunded_minor) & ops.Absent("rejected_at"),
             ),
-            Update(keys.hold(order_id), set={"status": "released", "released_at": iso(now), "released_by": actor}),
+            Update(
+                keys.hold(order_id),
+                set={
+                    "status": "released",
+                    "released_at": iso(now),
+                    "released_by": actor,
+                    **({"review_reason": reason} if reason else {}),
+                },
+            ),
         ]
 
-    def reject(self, order_id: str, actor: str, now: datetime) -> list[ops.TransactOp]:
+    def reject(self, order_id: str, actor: str, now: datetime, reason: str) -> list[ops.TransactOp]:
         return [
             Update(
                 keys.order(order_id),
@@ -142,7 +194,7 @@ class ReviewRepo:
             ),
             Update(
                 keys.hold(order_id),
-                set={"status": "rejected", "rejected_at": iso(now), "rejected_by": actor},
+                set={"status": "rejected", "rejected_at": iso(now), "rejected_by": actor, "review_reason": reason},
                 when=eq("status", "held"),
             ),
         ]

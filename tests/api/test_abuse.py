@@ -188,7 +188,7 @@ def test_a_refund_before_release_shrinks_what_is_released_and_a_refund_after_cla
 
 def test_a_rejected_hold_is_never_paid_and_cannot_be_released(ring):
     ring.order("o-ring", 200_000, customer="x", referral_code="DDD", at=ring.clock.t, email="boss@ring.example")
-    r = ring.c.post("/admin/holds/o-ring/reject", headers=auth("admin"), body=b"{}")
+    r = ring.c.post("/admin/holds/o-ring/reject", headers=auth("admin"), body=dumps({"reason": "a ring"}))
     assert r.status_code == 200
     assert ring.c.post("/admin/holds/o-ring/release", headers=auth("admin"), body=b"{}").status_code == 409
     assert {i["settles_in"] for i in ledger_items() if i["order_id"] == "o-ring"} == {keys.HOLD_MARKER}
