@@ -31,10 +31,10 @@ emulate_gateway_responses()
 
 # Under pytest-xdist (`make test`: -n auto --dist loadgroup), tests that share an expensive module or
 # session fixture run on one worker, so it is built once: the packaged templates and checkov's scan
-# (tests/infra, per session), Chromium and its servers (each browser module), make run's server, the
+# (tests/infra, per session), Chromium and its servers (each browser module), the analytics tests' generated history, make run's server, the
 # contention world.
-_ONE_WORKER = {"tests/infra/": "infra", "tests/browser/test_portal.py": None,
-               "tests/browser/test_redirect_in_chromium.py": None, "tests/api/test_unknown_routes.py": None,
+_ONE_WORKER = {"tests/infra/": "infra", "tests/browser/": None, "tests/api/test_analytics.py": None,
+               "tests/api/test_unknown_routes.py": None,
                "tests/unit/test_contention_harness.py": None,
                "tests/integration/test_walkthroughs.py": None}
 

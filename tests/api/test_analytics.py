@@ -8,12 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import random
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
+import boto3
 import pytest
 
 from tests.support.helpers import auth
@@ -49,8 +51,7 @@ def share(n: int, d: int) -> str | None:
     return str((Decimal(n) / Decimal(d)).quantize(Decimal("0.0001"))) if d else None
 
 
-@pytest.fixture
-def history(api, monkeypatch):
+def build_history(api, monkeypatch) -> dict:
     """The generated history, as the test recorded it while driving the API."""
     rnd = random.Random(16)
     m = Members(api, Clock(monkeypatch))
@@ -128,118 +129,141 @@ def active_days(h) -> dict[str, set[date]]:
     return days
 
 
-def test_new_and_active_members_per_month_and_week_match_the_history(history):
-    got = kpi(history["api"], "members")
-    days = active_days(history)
-    for row in got["monthly"]:
-        assert row["new_members"] == sum(1 for at in history["joined"].values() if month(at) == row["month"])
-        assert row["active_members"] == sum(1 for d in days.values() if any(month(x) == row["month"] for x in d))
-    weeks = {w["week"]: w["active_members"] for w in got["weekly"]}
-    expected = defaultdict(int)
-    for d in days.values():
-        for w in {week(x) for x in d}:
-            expected[w] += 1
-    assert sum(expected.values()) > 20
-    for w, count in expected.items():
-        if w in weeks:
-            assert weeks[w] == count, w
-    assert len(weeks) >= 20  # every ISO week starting in the five months
+@pytest.fixture(scope="class")
+def history():
+    """Built once for TestOneGeneratedHistory (scope "class"), on moto."""
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from chalicelib.store.schema import create_table
+    from tests.conftest import _client, wire
+    from tests.support.fastmoto import fast_moto
+
+    with pytest.MonkeyPatch.context() as mp, mock_aws(), fast_moto():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, os.environ["UPLINE_TABLE"])
+        wire(client)
+        with _client() as api:
+            yield build_history(api, mp)
+        bootstrap.reset()
 
 
-def test_the_retention_table_matches_each_cohorts_activity(history):
-    got = {row["cohort"]: row for row in kpi(history["api"], "members")["retention"]}
-    days = active_days(history)
-    for j in MONTHS:
-        cohort = [n for n, at in history["joined"].items() if month(at) == j]
-        assert got[j]["size"] == len(cohort)
-        for k, mth in enumerate(MONTHS[MONTHS.index(j):]):
-            active = sum(1 for n in cohort if any(month(x) == mth for x in days.get(n, ())))
-            assert got[j][f"m{k}"] == share(active, len(cohort)), (j, mth)
+class TestOneGeneratedHistory:
+    """Every KPI against one history, built once for the class (building it drives about a hundred
+    orders through the API): each test only reads."""
+
+    def test_new_and_active_members_per_month_and_week_match_the_history(self, history):
+        got = kpi(history["api"], "members")
+        days = active_days(history)
+        for row in got["monthly"]:
+            assert row["new_members"] == sum(1 for at in history["joined"].values() if month(at) == row["month"])
+            assert row["active_members"] == sum(1 for d in days.values() if any(month(x) == row["month"] for x in d))
+        weeks = {w["week"]: w["active_members"] for w in got["weekly"]}
+        expected = defaultdict(int)
+        for d in days.values():
+            for w in {week(x) for x in d}:
+                expected[w] += 1
+        assert sum(expected.values()) > 20
+        for w, count in expected.items():
+            if w in weeks:
+                assert weeks[w] == count, w
+        assert len(weeks) >= 20  # every ISO week starting in the five months
 
 
-def test_lifetime_value_per_join_cohort_is_net_member_revenue_per_member(history):
-    got = {row["cohort"]: row for row in kpi(history["api"], "members")["ltv"]}
-    for j in MONTHS:
-        cohort = {n for n, at in history["joined"].items() if month(at) == j}
-        revenue = sum(s.amount - s.refunded for s in history["sales"]
-                      if s.who in cohort and s.as_member and s.currency == "USD")
-        assert got[j]["2026"] == (revenue // len(cohort) if cohort else None), j
-    assert any(got[j]["2026"] for j in MONTHS)
+    def test_the_retention_table_matches_each_cohorts_activity(self, history):
+        got = {row["cohort"]: row for row in kpi(history["api"], "members")["retention"]}
+        days = active_days(history)
+        for j in MONTHS:
+            cohort = [n for n, at in history["joined"].items() if month(at) == j]
+            assert got[j]["size"] == len(cohort)
+            for k, mth in enumerate(MONTHS[MONTHS.index(j):]):
+                active = sum(1 for n in cohort if any(month(x) == mth for x in days.get(n, ())))
+                assert got[j][f"m{k}"] == share(active, len(cohort)), (j, mth)
 
 
-def test_repurchase_rate_and_order_value_for_members_and_others(history):
-    got = {row["month"]: row for row in kpi(history["api"], "members")["monthly"]}
-    usd = [s for s in history["sales"] if s.currency == "USD"]
-    for mth in MONTHS:
-        in_month = [s for s in usd if month(s.at) == mth]
-        buyers = {s.who for s in in_month}
-        repeat = {b for b in buyers if sum(1 for s in usd if s.who == b and month(s.at) <= mth) >= 2}
-        members = {s.who for s in in_month if s.as_member}
-        row = got[mth]
-        assert (row["buyers"], row["repeat_buyers"]) == (len(buyers), len(repeat))
-        assert row["repurchase_rate"] == share(len(repeat), len(buyers))
-        assert row["member_repurchase_rate"] == share(len(repeat & members), len(members))
-        assert row["non_member_repurchase_rate"] == share(len(repeat - members), len(buyers - members))
-        mine = [s.amount for s in in_month if s.as_member]
-        others = [s.amount for s in in_month if not s.as_member]
-        assert row["orders"] == len(in_month)
-        assert row["member_aov_minor"] == (sum(mine) // len(mine) if mine else None)
-        assert row["non_member_aov_minor"] == (sum(others) // len(others) if others else None)
-    assert any(got[mth]["repeat_buyers"] for mth in MONTHS)
+    def test_lifetime_value_per_join_cohort_is_net_member_revenue_per_member(self, history):
+        got = {row["cohort"]: row for row in kpi(history["api"], "members")["ltv"]}
+        for j in MONTHS:
+            cohort = {n for n, at in history["joined"].items() if month(at) == j}
+            revenue = sum(s.amount - s.refunded for s in history["sales"]
+                          if s.who in cohort and s.as_member and s.currency == "USD")
+            assert got[j]["2026"] == (revenue // len(cohort) if cohort else None), j
+        assert any(got[j]["2026"] for j in MONTHS)
 
 
-def test_members_per_tier_and_tier_moves_follow_the_stored_tiers(history):
-    got = kpi(history["api"], "members")
-    moves = {row["month"]: (row["tier_up"], row["tier_down"]) for row in got["monthly"]}
-    for mth in MONTHS:
-        up = down = 0
-        for changes in history["tiers"].values():
-            for (_, before), (at, after) in zip(changes, changes[1:]):
-                if month(at) == mth:
-                    up += TIERS.index(after) > TIERS.index(before)
-                    down += TIERS.index(after) < TIERS.index(before)
-        assert moves[mth] == (up, down), mth
-    for row in got["tiers"]:
-        at_end = defaultdict(int)
-        for changes in history["tiers"].values():
-            held = [t for at, t in changes if month(at) <= row["month"]]
-            if held:
-                at_end[held[-1]] += 1
-        assert {t: row[t] for t in TIERS} == {t: at_end[t] for t in TIERS}, row["month"]
-    assert sum(moves[mth][0] for mth in MONTHS) > 0
+    def test_repurchase_rate_and_order_value_for_members_and_others(self, history):
+        got = {row["month"]: row for row in kpi(history["api"], "members")["monthly"]}
+        usd = [s for s in history["sales"] if s.currency == "USD"]
+        for mth in MONTHS:
+            in_month = [s for s in usd if month(s.at) == mth]
+            buyers = {s.who for s in in_month}
+            repeat = {b for b in buyers if sum(1 for s in usd if s.who == b and month(s.at) <= mth) >= 2}
+            members = {s.who for s in in_month if s.as_member}
+            row = got[mth]
+            assert (row["buyers"], row["repeat_buyers"]) == (len(buyers), len(repeat))
+            assert row["repurchase_rate"] == share(len(repeat), len(buyers))
+            assert row["member_repurchase_rate"] == share(len(repeat & members), len(members))
+            assert row["non_member_repurchase_rate"] == share(len(repeat - members), len(buyers - members))
+            mine = [s.amount for s in in_month if s.as_member]
+            others = [s.amount for s in in_month if not s.as_member]
+            assert row["orders"] == len(in_month)
+            assert row["member_aov_minor"] == (sum(mine) // len(mine) if mine else None)
+            assert row["non_member_aov_minor"] == (sum(others) // len(others) if others else None)
+        assert any(got[mth]["repeat_buyers"] for mth in MONTHS)
 
 
-def test_partner_kpis_match_the_attributed_orders(history):
-    got = kpi(history["api"], "partners")
-    usd = [s for s in history["sales"] if s.currency == "USD" and s.partner]
-    for row in got["monthly"]:
-        mth = row["month"]
-        mine = [s for s in usd if month(s.at) == mth]
-        assert row["new_partners"] == sum(1 for at in history["partners"].values() if month(at) == mth)
-        assert row["active_partners"] == len({s.partner for s in history["sales"] if s.partner and month(s.at) == mth})
-        revenue = sum(s.amount - s.refunded for s in mine)
-        commissions = sum(s.amount * 1000 // 10000 for s in mine)  # the plan's 10% at level 1
-        assert row["attributed_revenue_minor"] == revenue
-        assert row["commissions_minor"] == commissions
-        assert row["cost_of_sales"] == share(commissions, revenue)
-    totals = defaultdict(int)
-    for s in usd:
-        totals[s.partner] += s.amount - s.refunded
-    best = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
-    assert [(t["partner_id"], t["attributed_revenue_minor"]) for t in got["top"]] == best
+    def test_members_per_tier_and_tier_moves_follow_the_stored_tiers(self, history):
+        got = kpi(history["api"], "members")
+        moves = {row["month"]: (row["tier_up"], row["tier_down"]) for row in got["monthly"]}
+        for mth in MONTHS:
+            up = down = 0
+            for changes in history["tiers"].values():
+                for (_, before), (at, after) in zip(changes, changes[1:]):
+                    if month(at) == mth:
+                        up += TIERS.index(after) > TIERS.index(before)
+                        down += TIERS.index(after) < TIERS.index(before)
+            assert moves[mth] == (up, down), mth
+        for row in got["tiers"]:
+            at_end = defaultdict(int)
+            for changes in history["tiers"].values():
+                held = [t for at, t in changes if month(at) <= row["month"]]
+                if held:
+                    at_end[held[-1]] += 1
+            assert {t: row[t] for t in TIERS} == {t: at_end[t] for t in TIERS}, row["month"]
+        assert sum(moves[mth][0] for mth in MONTHS) > 0
 
 
-def test_the_csv_download_holds_the_same_figures(history):
-    api = history["api"]
-    r = api.http.get(f"/admin/analytics/members/csv?from={MONTHS[0]}&to={MONTHS[-1]}&currency=USD",
-                     headers=auth("admin"))
-    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
-    rows = [row for row in csv.reader(io.StringIO(r.body.decode() if isinstance(r.body, bytes) else r.body)) if row]
-    monthly = [row for row in rows if row[0] == "monthly"]
-    assert [row[1] for row in monthly] == MONTHS
-    as_json = kpi(api, "members")["monthly"]
-    header = next(row for row in rows if row[0] == "table" and "new_members" in row)
-    assert [int(row[header.index("new_members")]) for row in monthly] == [x["new_members"] for x in as_json]
+    def test_partner_kpis_match_the_attributed_orders(self, history):
+        got = kpi(history["api"], "partners")
+        usd = [s for s in history["sales"] if s.currency == "USD" and s.partner]
+        for row in got["monthly"]:
+            mth = row["month"]
+            mine = [s for s in usd if month(s.at) == mth]
+            assert row["new_partners"] == sum(1 for at in history["partners"].values() if month(at) == mth)
+            assert row["active_partners"] == len({s.partner for s in history["sales"] if s.partner and month(s.at) == mth})
+            revenue = sum(s.amount - s.refunded for s in mine)
+            commissions = sum(s.amount * 1000 // 10000 for s in mine)  # the plan's 10% at level 1
+            assert row["attributed_revenue_minor"] == revenue
+            assert row["commissions_minor"] == commissions
+            assert row["cost_of_sales"] == share(commissions, revenue)
+        totals = defaultdict(int)
+        for s in usd:
+            totals[s.partner] += s.amount - s.refunded
+        best = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        assert [(t["partner_id"], t["attributed_revenue_minor"]) for t in got["top"]] == best
+
+
+    def test_the_csv_download_holds_the_same_figures(self, history):
+        api = history["api"]
+        r = api.http.get(f"/admin/analytics/members/csv?from={MONTHS[0]}&to={MONTHS[-1]}&currency=USD",
+                         headers=auth("admin"))
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+        rows = [row for row in csv.reader(io.StringIO(r.body.decode() if isinstance(r.body, bytes) else r.body)) if row]
+        monthly = [row for row in rows if row[0] == "monthly"]
+        assert [row[1] for row in monthly] == MONTHS
+        as_json = kpi(api, "members")["monthly"]
+        header = next(row for row in rows if row[0] == "table" and "new_members" in row)
+        assert [int(row[header.index("new_members")]) for row in monthly] == [x["new_members"] for x in as_json]
 
 
 @pytest.mark.parametrize("query", ["from=2026-3&to=2026-07&currency=USD", "from=2026-07&to=2026-03&currency=USD",

@@ -4,42 +4,17 @@ what-if, set a target in currency units, publish a reward program and a tier pro
 from __future__ import annotations
 
 import json
-import threading
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 from playwright.sync_api import expect
 
 from chalicelib import bootstrap
-from scripts.dynamodb_local import free_port
-from tests.browser.test_portal import DESKTOP, browser, clock, shoot, sign_in, site  # noqa: F401 - fixtures
+from tests.browser.test_portal import DESKTOP, browser, clock, server, shoot, sign_in, site  # noqa: F401 - fixtures
 from tests.support.helpers import auth, dumps, token
 from tests.support.settlement import BONUS_PLAN
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-
-@pytest.fixture(scope="module")
-def server():
-    """test_portal.py's server, made so that another module can serve the app again in the same
-    process: chalice.local makes the app an instance of a class it builds on the app's own class,
-    which a second server would build on itself (a cycle), so the app gets its class back after."""
-    from chalice.config import Config
-    from chalice.local import create_local_server
-
-    from app import app
-
-    own = type(app)
-    if own.__name__ == "CustomLocalChalice":  # served before in this process and not given back
-        own = own.__bases__[-1]
-        app.__class__ = own
-    port = free_port()
-    local = create_local_server(app, Config.create(chalice_app=app, chalice_stage="local"), "127.0.0.1", port)
-    thread = threading.Thread(target=local.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    local.shutdown()
-    app.__class__ = own
 
 
 def admin(browser, base: str, tab: str = "", lang: str = "en-US"):  # noqa: F811 - the fixture, passed in

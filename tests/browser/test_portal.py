@@ -55,12 +55,20 @@ def server():
 
     from app import app
 
+    # chalice.local makes the app an instance of a class it builds on the app's own class; a second
+    # server in the same process (every browser module imports this fixture) would build on that one,
+    # a cycle. So the app gets its own class back after each module, and first, if someone did not.
+    own = type(app)
+    while own.__name__ == "CustomLocalChalice":
+        own = own.__bases__[-1]
+    app.__class__ = own
     port = free_port()
     local = create_local_server(app, Config.create(chalice_app=app, chalice_stage="local"), "127.0.0.1", port)
     thread = threading.Thread(target=local.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
     local.shutdown()
+    app.__class__ = own
 
 
 @pytest.fixture
