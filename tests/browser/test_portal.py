@@ -55,12 +55,14 @@ def server():
 
     from app import app
 
+    original = app.__class__
     port = free_port()
     local = create_local_server(app, Config.create(chalice_app=app, chalice_stage="local"), "127.0.0.1", port)
     thread = threading.Thread(target=local.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
     local.shutdown()
+    app.__class__ = original  # create_local_server converts the app's class; the next module's server does it again
 
 
 @pytest.fixture
