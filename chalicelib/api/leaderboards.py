@@ -9,7 +9,7 @@ from pydantic import StrictBool
 
 from .. import bootstrap
 from ..domain import leaderboards as lb
-from ..domain.errors import Forbidden, NotFound
+from ..domain.errors import Forbidden, InvalidInput, NotFound
 from ..domain.members import MEMBER_ID_RE
 from ..domain.periods import parse as check_period
 from ..services import leaderboards as svc
@@ -32,7 +32,7 @@ def _period() -> str:
 def _currency() -> str | None:
     cur = query(bp, "currency")
     if cur is not None and cur not in bootstrap.settings().currencies:
-        raise NotFound(f"no leaderboard in {cur[:8]!r}", code="invalid_currency")
+        raise InvalidInput(f"currency is one of {', '.join(bootstrap.settings().currencies)}", code="invalid_currency")
     return cur
 
 

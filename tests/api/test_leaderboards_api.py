@@ -161,3 +161,9 @@ def test_members_rank_by_successful_invites_with_the_code_masked_and_may_opt_out
     refresh(api_any)
     assert board("ann")["you"] is None and board("cal")["you"] == {"rank": 1, "amount": 1}
     assert api_any.http.get(f"/members/{m.ids['ann']}/leaderboard", headers=m.me("cal")).status_code == 403
+
+
+def test_an_unknown_currency_or_board_is_a_400(board, api_any):
+    for q in ("board=partner_sales&currency=XYZ", "board=partner_clicks", "board=member_invites", "period=2026-13"):
+        r = api_any.http.get(f"/partners/P-CAT/leaderboard?{q}", headers=auth("partner", "P-CAT"))
+        assert r.status_code == 400, (q, r.body)
