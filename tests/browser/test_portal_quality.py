@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from chalicelib import bootstrap
 from scripts.dynamodb_local import ROOT
 from tests.browser.test_portal import browser, clock, server, site  # noqa: F401 - the fixtures
 from tests.support.helpers import auth, token
@@ -376,3 +377,34 @@ def test_the_docs_screenshots_of_each_roles_main_page_in_each_language_are_made_
             page = open_as(browser, base, tokens[role], lang=lang)
             page.screenshot(path=str(DOC_SHOTS / f"{role}-{lang}.png"), full_page=True)
             page.context.close()
+
+
+def test_the_partner_sees_its_own_rank_on_the_leaderboard_and_may_leave_it(site, browser):  # noqa: F811
+    """Two partners sell this period; the board is built as the five-minute job builds it. Partner D
+    sees itself first of two, the other partner's name masked, and leaves the boards."""
+    from chalicelib.services import leaderboards
+    from tests.support.program import project_figures
+
+    base, program = site
+    program.sell("o1", 300_000)  # D: 3,000.00
+    program.sell("o2", 100_000, code="CCC", customer="cust-2")  # C: 1,000.00
+
+    def build():
+        project_figures()
+        now, cal = bootstrap.now(), bootstrap.settings().calendar
+        leaderboards.build(bootstrap.uow(), cal.period_of(now), cal, now)
+
+    build()
+    page = open_as(browser, base, token("partner", "P-DDD", "ddd"))
+    card = page.get_by_role("region", name="Leaderboard")
+    expect(card.locator("#own-rank")).to_have_text("You are number 1 of 2 ($3,000.00).")
+    rows = card.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("$1,000.00")
+    assert "*" in rows.nth(1).locator("td").nth(1).inner_text()  # the other partner, masked
+    card.get_by_role("button", name="Leave the leaderboards").click()
+    expect(page.locator("#toast")).to_have_text("You have left the leaderboards.")
+    build()
+    page.reload()
+    expect(page.get_by_role("region", name="Leaderboard").locator("#own-rank")).to_have_text(
+        "You are not on this board this period.")

@@ -1,6 +1,12 @@
 // Labels of the partner's dashboard and printable statement (js/pages/partner.js).
 export default {
   en: {
+    leaderboard: "Leaderboard", your_rank: "You are number {rank} of {size} ({amount}).",
+    not_ranked: "You are not on this board this period.", sales: "Sales", recruits: "Recruits",
+    board_empty: "No one is on this board yet.", leave_boards: "Leave the leaderboards",
+    rejoin_boards: "Rejoin the leaderboards", left_boards: "You have left the leaderboards.",
+    rejoined_boards: "You are back on the leaderboards.",
+    board_note: "Others see names masked to the first character. Boards are rebuilt every few minutes.",
     partner_ended: "Your partnership has ended. You can still see your earnings, bonus progress, payouts and statements.",
     nav_partner: "Dashboard", my_links: "My links", create_link: "Create link", destination: "Destination",
     no_links: "No links yet — create one to start sharing.", copy_link: "Copy the link for code {code}",
@@ -21,6 +27,11 @@ export default {
     kind_adjustment: "Adjustment",
   },
   zh: {
+    leaderboard: "排行榜", your_rank: "您在 {size} 人中排第 {rank} 名（{amount}）。",
+    not_ranked: "本期您不在此榜单上。", sales: "销售额", recruits: "招募人数",
+    board_empty: "此榜单暂时无人上榜。", leave_boards: "退出排行榜", rejoin_boards: "重新加入排行榜",
+    left_boards: "您已退出排行榜。", rejoined_boards: "您已重新加入排行榜。",
+    board_note: "他人看到的名称只显示首字。榜单每隔几分钟更新一次。",
     partner_ended: "您的合作已终止。您仍可查看收益、奖金进度、付款和对账单。",
     nav_partner: "概览", my_links: "我的推广链接", create_link: "创建链接", destination: "目标地址",
     no_links: "还没有链接——创建一个开始分享吧。", copy_link: "复制代码 {code} 的链接",

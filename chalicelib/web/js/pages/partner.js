@@ -86,7 +86,7 @@ export function render(main) {
   ], d.payouts) : h("p", { class: "state empty" }, t("no_payouts")), { wide: true });
   main.replaceChildren(...[h("h1", {}, t("nav_partner")),
     ended ? h("p", { class: "state", id: "partner-ended" }, t("partner_ended")) : null,
-    h("div", { class: "grid" }, links, funnel, progress, downline, earnings, payouts)].filter(Boolean));
+    h("div", { class: "grid" }, links, funnel, progress, downline, ended ? null : leaderboard(id), earnings, payouts)].filter(Boolean));
 }
 
 
@@ -225,4 +225,34 @@ function rules(entries) {
   }
   return items.size ? h("ul", { id: "plan-rules" }, [...items.values()].sort().map((x) => h("li", {}, x)))
     : h("p", { class: "muted" }, t("no_rules"));
+}
+
+// This period's leaderboard: the top ten as everyone sees them (names masked), the partner's own rank,
+// and leaving or rejoining the boards (GET /partners/{id}/leaderboard, PUT .../preferences).
+const BOARDS = ["partner_sales", "partner_team_sales", "partner_recruits"];
+function leaderboard(id) {
+  const board = h("select", { id: "board", "aria-label": t("board") },
+    BOARDS.map((b) => h("option", { value: b }, t(b))));
+  const el = card(t("leaderboard"), () => api(`/partners/${id}/leaderboard?board=${board.value}&top=10`), (d, refresh) => {
+    const counted = board.value === "partner_recruits";
+    const shown = (r) => counted ? String(r.amount) : money(r.amount, d.currency);
+    const optOut = async (out) => {
+      try {
+        await api(`/partners/${id}/preferences`, { method: "PUT", body: { leaderboard_opt_out: out } });
+        toast(t(out ? "left_boards" : "rejoined_boards"));
+        refresh();
+      } catch (e) { toast(errorText(e)); }
+    };
+    return h("div", {}, h("div", { class: "row" }, board),
+      h("p", { id: "own-rank" }, d.you ? t("your_rank", { rank: d.you.rank, size: d.size, amount: shown(d.you) })
+        : t("not_ranked")),
+      d.top.length ? table([[t("lb_rank"), (r) => r.rank, true], [t("name"), (r) => r.you ? h("b", {}, r.name) : r.name],
+        [t(counted ? "recruits" : "sales"), shown, true]], d.top) : h("p", { class: "state empty" }, t("board_empty")),
+      h("div", { class: "row" },
+        h("button", { class: "secondary", onclick: () => optOut(true) }, t("leave_boards")),
+        h("button", { class: "secondary", onclick: () => optOut(false) }, t("rejoin_boards"))),
+      h("p", { class: "muted" }, t("board_note")));
+  });
+  board.addEventListener("change", () => el.refresh());
+  return el;
 }
