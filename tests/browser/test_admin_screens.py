@@ -195,6 +195,8 @@ def test_an_admin_publishes_a_reward_program_then_a_tier_program_in_currency_uni
     page.fill("#rp-min-order", "25.5")
     page.click("#rp-publish")
     expect(page.get_by_text("Program version 1 published")).to_be_visible()
+    # The list reloads and draws the forms again from version 1: type into those, not the old ones.
+    expect(page.locator("tr[data-tier-version='1']")).to_be_visible()
     first = get(program, "/admin/reward-programs")["programs"][-1]
     assert first["friend_reward"] == {"kind": "coupon", "amount": 1_000} and first["min_order_minor"] == 2_550
 
