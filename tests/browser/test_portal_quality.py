@@ -37,7 +37,7 @@ def partner_world(program):
     assert program.run(period="2026-08", who="finance-1").status_code == 200
     assert program.approve("2026-08", "finance-2").status_code == 200
     assert program.c.post("/settlements/2026-08/paid", headers=auth("finance", subject="finance-2"),
-                          body=b"{}").status_code == 200
+                          body=b'{"reason": "bank statement"}').status_code == 200
 
 
 def member_world(api_local, monkeypatch):

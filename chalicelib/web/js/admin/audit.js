@@ -21,9 +21,9 @@ export function render() {
     [t("time"), (r) => r.at.slice(11, 19)],
     [t("actor"), (r) => h("span", {}, r.actor, " ", h("small", { class: "muted" }, r.role))],
     [t("action"), (r) => h("code", {}, r.action)],
-    [t("target"), (r) => r.target],
+    [t("audit_target"), (r) => r.target],
     [t("outcome"), (r) => pill(r.outcome)],
-    [t("change"), (r) => h("details", {}, h("summary", {}, t("before_after")),
+    [t("audit_change"), (r) => h("details", {}, h("summary", {}, t("before_after")),
       h("pre", {}, `${t("before")}: ${JSON.stringify(r.before, null, 1)}\n${t("after")}: ${JSON.stringify(r.after, null, 1)}`))],
   ], records, (r) => ({ "data-action": r.action })) : h("p", { class: "state empty" }, t("no_records")));
 

@@ -24,7 +24,7 @@ export default {
     whole_number: "Type a whole number.", levels_required: "Give at least one level's rate.",
     // held orders
     held_orders: "Held orders", order: "Order", held_at: "Held at", hold_reasons: "Why held", all: "All",
-    hold_held: "Held", hold_released: "Released", hold_rejected: "Rejected", released: "Released", rejected: "Rejected",
+    hold_held: "Held", hold_released: "Released", hold_rejected: "Rejected",
     no_holds: "No held orders.", release: "Release", reject: "Reject",
     release_title: "Release order {order}", reject_title: "Reject order {order}",
     release_help: "Its commissions will be paid after all, in the current period. Say why.",
@@ -36,7 +36,7 @@ export default {
     // audit log
     audit_log: "Audit log", audit_help: "One UTC day at a time. Actor: who acted (exactly). Action: one action, or a family such as \u201cpartner\u201d.",
     day: "Day (UTC)", actor: "Actor", action: "Action", filter: "Filter", more: "Show more", time: "Time (UTC)",
-    target: "Target", outcome: "Outcome", change: "Change", before_after: "Before / after", before: "Before",
+    audit_target: "Target", outcome: "Outcome", audit_change: "Change", before_after: "Before / after", before: "Before",
     after: "After", no_records: "No records match.", changed: "changed", no_change: "no change", read: "read",
     // plans
     plans: "Commission plans", version: "Version", effective_from: "Effective from", levels: "Levels", cap: "Cap",
@@ -95,7 +95,7 @@ export default {
     rate_invalid: "比例为 0 到 100 之间的百分数，最多两位小数。", whole_days: "天数须为整数。", whole_months: "月数须为整数。",
     whole_number: "请输入整数。", levels_required: "请至少填写一个层级的比例。",
     held_orders: "暂扣订单", order: "订单", held_at: "暂扣时间", hold_reasons: "暂扣原因", all: "全部",
-    hold_held: "暂扣中", hold_released: "已放行", hold_rejected: "已拒付", released: "已放行", rejected: "已拒付",
+    hold_held: "暂扣中", hold_released: "已放行", hold_rejected: "已拒付",
     no_holds: "没有暂扣的订单。", release: "放行", reject: "拒付", release_title: "放行订单 {order}", reject_title: "拒付订单 {order}",
     release_help: "其佣金将在本期照常结算。请说明原因。", reject_help: "其佣金将永不支付。请说明原因。",
     released_toast: "已放行：佣金将参与结算。", rejected_toast: "已拒付：佣金不会支付。",
@@ -104,7 +104,7 @@ export default {
     hold_reason_partner_refund_rate: "该伙伴被冲销的佣金占已入账佣金的比例过高。",
     audit_log: "审计日志", audit_help: "每次查看一天（UTC）。操作人：精确匹配。操作：单个操作，或一类操作，如“partner”。",
     day: "日期（UTC）", actor: "操作人", action: "操作", filter: "筛选", more: "显示更多", time: "时间（UTC）",
-    target: "对象", outcome: "结果", change: "变更", before_after: "变更前 / 变更后", before: "变更前", after: "变更后",
+    audit_target: "对象", outcome: "结果", audit_change: "变更", before_after: "变更前 / 变更后", before: "变更前", after: "变更后",
     no_records: "没有匹配的记录。", changed: "已变更", no_change: "无变化", read: "读取",
     plans: "佣金方案", version: "版本", effective_from: "生效时间", levels: "层级", cap: "封顶", holding_days: "冻结天数",
     publish_plan: "发布新方案", levels_pct: "各层比例（%）", levels_hint: "从第 1 层开始，用逗号分隔：10, 5, 2",

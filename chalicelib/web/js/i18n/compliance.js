@@ -15,6 +15,6 @@ export default {
     income_split: "自身销售与下线", own_sales: "自身销售", downline_income: "下线", own_share: "自身占比",
     recruitment_only: "仅凭拉人头的收入", leaderboards: "排行榜", board: "榜单", partner_sales: "伙伴销售榜",
     partner_team_sales: "伙伴团队销售榜", partner_recruits: "伙伴推荐榜", member_invites: "会员邀请榜",
-    built_at: "生成时间", not_built: "尚未生成", lb_rank: "名次", shown_as: "显示为", name: "姓名",
+    built_at: "生成时间", not_built: "尚未生成", lb_rank: "名次", shown_as: "显示为", name: "名称",
   },
 };

@@ -28,8 +28,7 @@ export default {
     previous_page: "Previous page", next_page: "Next page", flagged_only: "Flagged only", descending: "Largest first",
     apply: "Apply", order: "Order", level: "Level", rate: "Rate", kind_commission: "Commission",
     kind_reversal: "Reversal", kind_bonus: "Bonus", kind_payout_return: "Returned payout", rule: "Plan rule",
-    settles_in: "Settles in", refunded: "refunded", draft: "Draft", approved: "Approved", failed: "Failed",
-    building: "Building", reconciliation_failed: "Does not reconcile",
+    settles_in: "Settles in", refunded: "refunded",
   },
   zh: {
     nav_finance: "财务", confirm_failed: "确认退回", dismiss_failed: "并非退回", returns: "退回的付款", reported_by: "报告人",
@@ -51,7 +50,6 @@ export default {
     sort_status: "状态", showing: "共 {total} 行，显示 {n} 行", actions: "操作", previous_page: "上一页", next_page: "下一页",
     flagged_only: "仅显示标记", descending: "从大到小", apply: "应用", order: "订单", level: "层级", rate: "比例",
     kind_commission: "佣金", kind_reversal: "冲销", kind_bonus: "奖金", kind_payout_return: "退回的付款", rule: "方案规则",
-    settles_in: "结算周期", refunded: "已退款", draft: "草稿", approved: "已批准", failed: "失败", building: "生成中",
-    reconciliation_failed: "未对平",
+    settles_in: "结算周期", refunded: "已退款",
   },
 };
