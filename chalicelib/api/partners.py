@@ -59,6 +59,9 @@ def me():
             "member_id": who.member_id,
             "status": account_status(bp),
             "pages": pages_for(who.role),
+            # The program's current period by its own calendar and clock: the portal counts periods back
+            # from it, never from the browser's clock (another time zone, or a wrong clock).
+            "period": bootstrap.settings().calendar.period_of(bootstrap.now()),
         }
     )
 

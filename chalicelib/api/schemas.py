@@ -244,6 +244,7 @@ class MeOut(Out):
     member_id: str | None
     status: str | None  # the caller's own partner status, `registered` for a member, null for staff
     pages: list[str]  # the portal pages the caller may use (api/access.PAGES), the first its home
+    period: str  # the program's current period (its calendar, its clock): the portal counts back from it
 
 
 class PartnerOut(Out):

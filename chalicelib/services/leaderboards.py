@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 from ..domain import leaderboards as lb
-from ..domain.errors import NotFound
 from ..domain.periods import Calendar, previous_period
 from ..store.items import iso
 from ..store.uow import UnitOfWork
@@ -111,8 +110,8 @@ def full(uow: UnitOfWork, board: str, period: str, currency: str | None, default
     """Staff: every row, with the subject's id, its name and the name as others see it."""
     cur = _currency(board, currency, default_currency)
     head = uow.leaderboards.head(board, period, cur)
-    if head is None:
-        raise NotFound(f"no {board} board for {period} in {cur} yet (boards are rebuilt every few minutes)")
+    if head is None:  # not built yet (boards are rebuilt every few minutes): empty, not an error
+        return {"board": board, "period": period, "currency": cur, "built_at": None, "size": 0, "rows": []}
     return {
         "board": board,
         "period": period,

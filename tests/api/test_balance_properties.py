@@ -86,7 +86,7 @@ class History:
             todo = sorted(p for p, b in batches.items() if b["status"] == want)
             if todo:
                 path = f"/settlements/{todo[0]}/{'approve' if step[0] == 'approve' else 'paid'}"
-                assert self.p.c.post(path, headers=auth("finance", subject="finance-2"), body=b"{}").status_code == 200
+                assert self.p.c.post(path, headers=auth("finance", subject="finance-2"), body=b'{"reason": "bank statement"}').status_code == 200
             return
         _, index, confirm = step
         payouts = [(p, ln) for p, b in sorted(batches.items()) if b["status"] in ("approved", "paid")
@@ -98,7 +98,7 @@ class History:
         assert self.p.c.post(path, headers=auth("finance", subject="finance-2"),
                              body=dumps({"reason": "returned by the bank"})).status_code == 200
         if confirm:
-            r = self.p.c.post(path + "/confirm", headers=auth("finance", subject="finance-3"), body=b"{}")
+            r = self.p.c.post(path + "/confirm", headers=auth("finance", subject="finance-3"), body=b'{"reason": "bank statement"}')
             assert r.status_code == 200, r.body
 
     def shown(self) -> dict[tuple[str, str], dict[str, int]]:

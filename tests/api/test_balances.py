@@ -35,12 +35,12 @@ def test_a_bounced_payout_is_owed_once_not_twice(program):
     program.run()
     assert program.approve("2026-08", "finance-2").status_code == 200
     assert program.c.post("/settlements/2026-08/paid", headers=auth("finance", subject="finance-2"),
-                          body=b"{}").status_code == 200
+                          body=b'{"reason": "bank statement"}').status_code == 200
     program.clock.t = datetime(2026, 9, 8, tzinfo=UTC)
     base = "/settlements/2026-08/payouts/P-CCC/USD/failed"
     r = program.c.post(base, headers=auth("finance", subject="finance-2"), body=dumps({"reason": "account closed"}))
     assert r.status_code == 200, r.body
-    r = program.c.post(base + "/confirm", headers=auth("finance", subject="finance-3"), body=b"{}")
+    r = program.c.post(base + "/confirm", headers=auth("finance", subject="finance-3"), body=b'{"reason": "bank statement"}')
     assert r.status_code == 200, r.body
     totals = program.commissions("CCC")["totals"]["USD"]
     owed = totals.get("pending", 0) + totals.get("payable", 0) + totals.get("in_payment", 0)
@@ -60,7 +60,7 @@ def test_entries_carried_below_the_minimum_are_paid_with_the_payout_that_carried
     for period in ("2026-08", "2026-09"):
         assert program.approve(period, "finance-2").status_code == 200
         assert program.c.post(f"/settlements/{period}/paid", headers=auth("finance", subject="finance-2"),
-                              body=b"{}").status_code == 200
+                              body=b'{"reason": "bank statement"}').status_code == 200
     totals = program.commissions("DDD")["totals"]["USD"]
     assert totals["paid"] == 6_000 and totals["payable"] == 0 and totals["pending"] == 0
 
@@ -78,13 +78,13 @@ def test_the_funnel_shows_commissions_and_bonuses_apart_and_never_a_returned_pay
     program.run()
     assert program.approve("2026-08", "finance-2").status_code == 200
     assert program.c.post("/settlements/2026-08/paid", headers=auth("finance", subject="finance-2"),
-                          body=b"{}").status_code == 200
+                          body=b'{"reason": "bank statement"}').status_code == 200
     program.clock.t = datetime(2026, 9, 8, tzinfo=UTC)
     base = "/settlements/2026-08/payouts/P-DDD/USD/failed"
     assert program.c.post(base, headers=auth("finance", subject="finance-2"),
                           body=dumps({"reason": "account closed"})).status_code == 200
     assert program.c.post(base + "/confirm", headers=auth("finance", subject="finance-3"),
-                          body=b"{}").status_code == 200  # the 1,200.00 payout returned into September
+                          body=b'{"reason": "bank statement"}').status_code == 200  # the 1,200.00 payout returned into September
     august, september = funnel(program, "DDD", "2026-08"), funnel(program, "DDD", "2026-09")
     assert (august["commissions_minor"], august["bonuses_minor"]) == ({"USD": 100_000}, {"USD": 20_000})
     assert august["earned_minor"] == {"USD": 120_000} and august["orders"] == 1

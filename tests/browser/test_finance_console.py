@@ -19,18 +19,6 @@ SLOW = 150_000  # ms: a dry run, a settlement or a regeneration of the exports r
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 
-@pytest.fixture(autouse=True)
-def patient_requests(monkeypatch):
-    """A settlement run through the API on DynamoDB Local, on a machine shared with other suites,
-    can take longer than the default request deadline (30 s); give it room, as the export test does."""
-    from chalicelib import bootstrap
-
-    monkeypatch.setenv("UPLINE_MAX_REQUEST_SECONDS", "120")
-    bootstrap.settings.cache_clear()
-    yield
-    bootstrap.settings.cache_clear()
-
-
 def in_dialog(page, name: str, reason: str | None = None) -> None:
     asked = page.get_by_role("dialog", name=name)
     if reason is not None:

@@ -25,7 +25,7 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = (375, 1280, 1920)
 ROLES = ("partner", "member", "finance", "admin")
 # Words that are the same in both languages: the brand, file formats, currencies, shop names.
-SAME_IN_BOTH = {"Upline", "CSV", "USD", "JSON", "Stripe", "Shopify", "Webhook", "OK"}
+SAME_IN_BOTH = {"Upline", "CSV", "USD", "JSON", "Stripe", "Shopify", "Webhook", "OK", "UTC"}
 
 
 # ---- the worlds each role signs in to ------------------------------------------------------------

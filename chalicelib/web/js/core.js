@@ -118,11 +118,13 @@ export async function fetchDownload(path, filename) {
 }
 
 // ---- building blocks -----------------------------------------------------------------------------
+// The last n periods, newest first, counted back from the program's current period as the server
+// gives it in /me (its calendar and clock), not from the browser's clock.
 export function periods(n) {
   const out = [];
-  const d = new Date();
+  const [y, m] = (S.me && S.me.period ? S.me.period : new Date().toISOString().slice(0, 7)).split("-").map(Number);
   for (let i = 0; i < n; i++) {
-    const x = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - i, 1));
+    const x = new Date(Date.UTC(y, m - 1 - i, 1));
     out.push(`${x.getUTCFullYear()}-${String(x.getUTCMonth() + 1).padStart(2, "0")}`);
   }
   return out;
@@ -150,10 +152,15 @@ export function card(title, load, render, { wide = false, empty = "empty" } = {}
 
 // columns: [label, get(row), numeric?]
 export function table(columns, rows, rowAttrs) {
-  return h("div", { class: "scroll" }, h("table", {},
+  const wrap = h("div", { class: "scroll" }, h("table", {},
     h("thead", {}, h("tr", {}, columns.map(([label, , num]) => h("th", { class: num ? "num" : "" }, label)))),
     h("tbody", {}, rows.map((r, i) => h("tr", rowAttrs ? rowAttrs(r, i) : {},
       columns.map(([, get, num]) => h("td", { class: num ? "num" : "" }, get(r))))))));
+  // A table wider than its card (a phone, a long cohort table) scrolls: then the keyboard must reach it.
+  const focusable = () => { wrap.tabIndex = wrap.scrollWidth > wrap.clientWidth ? 0 : -1; };
+  requestAnimationFrame(focusable);
+  addEventListener("resize", focusable);
+  return wrap;
 }
 
 export const pill = (s) => h("span", { class: `pill ${s || ""}` }, s ? t(s) : "—");

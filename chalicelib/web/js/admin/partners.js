@@ -13,7 +13,7 @@ function search() {
       h("button", { type: "submit" }, t("search"))),
     d.partners.length ? table([
       [t("partner"), (p) => `${p.partner_id} ${p.name}`], [t("code"), (p) => p.code],
-      [t("sponsor"), (p) => p.sponsor_id || "—"], [t("rank"), (p) => p.rank],
+      [t("sponsor"), (p) => p.sponsor_id || "—"], [t("rank"), (p) => t(p.rank)],
       [t("set_status"), (p) => h("select", { "aria-label": t("set_status"), onchange: async (ev) => {
         try { await api(`/admin/partners/${p.partner_id}/status`, { method: "POST", body: { status: ev.target.value } }); toast(t("saved")); }
         catch (e) { toast(errorText(e)); refresh(); }

@@ -13,7 +13,7 @@ export function render() {
       [t("levels"), (p) => p.levels_bps.map(pct).join(" / ")],
       [t("cap"), (p) => (p.cap_bps == null ? "—" : pct(p.cap_bps))],
       [t("holding_days"), (p) => p.holding_days, true],
-      [t("bonuses"), (p) => (p.bonus ? `${p.bonus.currency} · ${p.bonus.basis} · ${p.bonus.ladder.length}` : "—")],
+      [t("bonuses"), (p) => (p.bonus ? `${p.bonus.currency} · ${t(p.bonus.basis)} · ${t("n_tiers", { n: p.bonus.ladder.length })}` : "—")],
     ], d.plans.slice().reverse()) : null;
   }, { wide: true });
   return [versions, holder];

@@ -128,7 +128,7 @@ export function render(main) {
       currency: currency.querySelector("input").value.trim().toUpperCase() };
     out.replaceChildren(members(q), partners(q), rewards(q));
   };
-  main.replaceChildren(h("section", { class: "card wide" }, h("h2", {}, t("nav_analytics")),
+  main.replaceChildren(h("h1", {}, t("nav_analytics")), h("section", { class: "card wide", "aria-label": t("an_show") },
     h("div", { class: "row" }, from, to, currency, h("button", { id: "an-show", onclick: show }, t("an_show")))), out);
   show();
 }

@@ -54,9 +54,8 @@ export function render(main) {
   const boardPeriod = select("board-period", t("period"), periods(12).map((p) => [p, p]));
   const currency = h("input", { id: "board-currency", value: "USD", size: 4, "aria-label": t("currency") });
   const boards = card(t("leaderboards"), () => api(`/admin/leaderboards/${board.value}?period=${boardPeriod.value}` +
-    (COUNTED.includes(board.value) ? "" : `&currency=${encodeURIComponent(currency.value)}`))
-    .catch((e) => (e.status === 404 ? { rows: [], built_at: t("not_built") } : Promise.reject(e))), (d) => h("div", {},
-    h("p", { class: "muted" }, `${t("built_at")}: ${d.built_at}`),
+    (COUNTED.includes(board.value) ? "" : `&currency=${encodeURIComponent(currency.value)}`)), (d) => h("div", {},
+    h("p", { class: "muted" }, `${t("built_at")}: ${d.built_at || t("not_built")}`),
     d.rows.length ? table([
       [t("lb_rank"), (r) => r.rank, true], [t("shown_as"), (r) => r.shown_as], [t("name"), (r) => `${r.id} ${r.name}`],
       [t("amount"), (r) => COUNTED.includes(d.board) ? String(r.amount) : money(r.amount, d.currency), true],

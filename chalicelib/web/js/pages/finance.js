@@ -2,7 +2,7 @@
 // waits, a batch's totals, controls and checksums, its payout list (sort, filter, search, pages),
 // the drill-down line → entries → order → plan rule, the comparison with the previous period, and
 // the actions (approve, mark paid, payout failed, confirm bounce) each in a dialog with a reason.
-import { addCatalogue, api, card, dialog, errorText, fetchDownload, h, money, pill, t, table, toast } from "../core.js";
+import { S, addCatalogue, api, card, dialog, errorText, fetchDownload, h, has, money, pill, t, table, toast } from "../core.js";
 import labels from "../i18n/finance.js";
 
 addCatalogue(labels, "finance");
@@ -22,8 +22,12 @@ const toMinor = (text) => {
   return m ? String(Number(m[1]) * 100 + Number((m[2] || "").padEnd(2, "0"))) : "";
 };
 
+// Why a period cannot be settled yet, in the reader's language (the server's sentence only for a
+// reason this page has no words for).
+const blockedText = (b) => (has("blocked_" + b.code) ? t("blocked_" + b.code) : b.message) +
+  (b.until ? ` (${t("until")} ${new Date(b.until).toLocaleString(S.lang === "zh" ? "zh-CN" : "en-US")})` : "");
 const blockedNote = (b) => h("p", { class: "state error blocked", role: "status", "data-blocked": b.code },
-  t("blocked_" + b.code), b.until ? ` (${t("until")} ${new Date(b.until).toLocaleString()})` : "", " — ", b.message);
+  blockedText(b));
 
 const totalsTable = (totals) => table([
   [t("currency"), ([c]) => c],
@@ -42,7 +46,7 @@ export function render(main) {
   const periods = card(t("periods"), () => api("/settlements/periods"), (d) => d.periods.length ? table([
     [t("period"), (p) => h("a", { href: `#/finance/${p.period}`, class: "batch-link", "data-period": p.period }, p.period)],
     [t("status"), (p) => p.batch_status ? pill(p.batch_status) : (p.blocked ? pill("waiting") : pill("due"))],
-    [t("why_waiting"), (p) => p.blocked ? p.blocked.message : ""],
+    [t("why_waiting"), (p) => p.blocked ? blockedText(p.blocked) : ""],
   ], d.periods) : null, { empty: "no_periods", wide: true });
   main.replaceChildren(h("h1", {}, t("nav_finance")), h("div", { class: "grid" }, periods), view);
 

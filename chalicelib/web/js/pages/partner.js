@@ -86,7 +86,7 @@ export function render(main) {
   ], d.payouts) : h("p", { class: "state empty" }, t("no_payouts")), { wide: true });
   main.replaceChildren(...[h("h1", {}, t("nav_partner")),
     ended ? h("p", { class: "state", id: "partner-ended" }, t("partner_ended")) : null,
-    h("div", { class: "grid" }, links, funnel, progress, downline, ended ? null : leaderboard(id), earnings, payouts)].filter(Boolean));
+    h("div", { class: "grid" }, links, funnel, progress, downline, earnings, payouts, ended ? null : leaderboard(id))].filter(Boolean));
 }
 
 
